@@ -1,0 +1,161 @@
+"""The exchange certificate authority: the root key and certificate, and the hub signing key and certificate.
+
+Leaf of the project: imports nothing outside `certs`.
+"""
+
+import os
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Self
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from certs import profiles
+from certs.csr import load_and_check_csr
+from certs.signature import sign_detached
+
+CA_COMMON_NAME = "IDX Exchange CA"
+HUB_COMMON_NAME = "IDX Exchange Hub"
+CA_KEY_BITS = 3072
+HUB_KEY_BITS = 2048
+PARTICIPANT_LIFETIME_DAYS = 1095
+
+
+class CertificateAuthority:
+    """Issues participant certificates and signs as the hub."""
+
+    def __init__(
+        self,
+        ca_key: rsa.RSAPrivateKey,
+        ca_certificate: x509.Certificate,
+        hub_key: rsa.RSAPrivateKey,
+        hub_certificate: x509.Certificate,
+    ) -> None:
+        self._ca_key = ca_key
+        self._ca_certificate = ca_certificate
+        self._hub_key = hub_key
+        self._hub_certificate = hub_certificate
+
+    @classmethod
+    def load_or_create(cls, directory: Path, now: datetime) -> Self:
+        """Load the CA and hub from `directory`, creating whichever is missing.
+
+        Files are written in the order ca.key, ca.pem, hub.key, hub.pem, each atomically, so a crash part way
+        leaves a prefix of them and calling again completes the set.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        ca_pem_path = directory / "ca.pem"
+        ca_key = _load_or_create_key(directory / "ca.key", CA_KEY_BITS, replace=not ca_pem_path.exists())
+        ca_certificate = _load_certificate(ca_pem_path)
+        if ca_certificate is None:
+            ca_certificate = profiles.build_ca_certificate(ca_key, CA_COMMON_NAME, now)
+            _write_atomically(ca_pem_path, _pem(ca_certificate), mode=0o644)
+        hub_pem_path = directory / "hub.pem"
+        hub_key = _load_or_create_key(directory / "hub.key", HUB_KEY_BITS, replace=not hub_pem_path.exists())
+        hub_certificate = _load_certificate(hub_pem_path)
+        if hub_certificate is None:
+            hub_certificate = profiles.build_signing_certificate(
+                ca_key=ca_key,
+                ca_certificate=ca_certificate,
+                subject=profiles.hub_subject(HUB_COMMON_NAME),
+                public_key=hub_key.public_key(),
+                not_before=now - profiles.BACKDATE,
+                not_after=now + profiles.HUB_LIFETIME,
+                usages=profiles.HUB_USAGES,
+            )
+            _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o644)
+        return cls(ca_key, ca_certificate, hub_key, hub_certificate)
+
+    @property
+    def ca_certificate(self) -> x509.Certificate:
+        """The self-signed root certificate every exchange certificate chains to."""
+        return self._ca_certificate
+
+    @property
+    def hub_certificate(self) -> x509.Certificate:
+        """The certificate of the hub's signing key (receipts and re-signed payloads)."""
+        return self._hub_certificate
+
+    def ca_pem(self) -> str:
+        """The CA certificate as PEM text."""
+        return _pem(self._ca_certificate).decode("ascii")
+
+    def hub_pem(self) -> str:
+        """The hub certificate as PEM text."""
+        return _pem(self._hub_certificate).decode("ascii")
+
+    def issue(
+        self,
+        csr_pem: bytes,
+        participant_id: str,
+        now: datetime,
+        lifetime_days: int = PARTICIPANT_LIFETIME_DAYS,
+    ) -> x509.Certificate:
+        """Check a participant's CSR and issue its certificate directly from the CA.
+
+        Raises certs.errors.CsrRejectedError when the CSR is not acceptable.
+        """
+        csr = load_and_check_csr(csr_pem, participant_id)
+        public_key = csr.public_key()
+        assert isinstance(public_key, profiles.CertificateKey)  # load_and_check_csr admits only RSA and EC
+        return profiles.build_signing_certificate(
+            ca_key=self._ca_key,
+            ca_certificate=self._ca_certificate,
+            subject=csr.subject,
+            public_key=public_key,
+            not_before=now - profiles.BACKDATE,
+            not_after=now + timedelta(days=lifetime_days),
+            usages=profiles.PARTICIPANT_USAGES,
+        )
+
+    def sign(self, data: bytes) -> str:
+        """Sign `data` as the hub: a detached CMS signature in the `RSA-SHA256;<base64 DER>` header form."""
+        return sign_detached(data, self._hub_certificate, self._hub_key)
+
+
+def _pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def _load_certificate(path: Path) -> x509.Certificate | None:
+    if not path.exists():
+        return None
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _load_or_create_key(path: Path, bits: int, *, replace: bool) -> rsa.RSAPrivateKey:
+    # A key whose certificate was never written has signed nothing, so it is safe to replace it.
+    if path.exists() and not replace:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError(f"{path} does not hold an RSA private key")
+        return key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    encoded = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_atomically(path, encoded, mode=0o600)
+    return key
+
+
+def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
+    # Temp file in the same directory + rename: readers see the old file or the whole new one, never a part.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

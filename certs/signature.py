@@ -1,0 +1,154 @@
+"""Detached CMS signatures in the exchange's `x-signature` header form: `RSA-SHA256;<base64 of DER CMS>`.
+
+cryptography can make CMS signatures but not verify them, so verification parses SignedData with asn1crypto
+and checks the digest and the signature math with cryptography.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from asn1crypto import cms, core
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from certs.errors import SignatureFormatError, SignatureInvalidError
+
+SCHEME = "RSA-SHA256"
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+_RSA_ALGORITHMS = {"rsassa_pkcs1v15", "sha256_rsa"}
+_ECDSA_ALGORITHMS = {"sha256_ecdsa", "ecdsa"}
+
+
+def format_signature(der: bytes) -> str:
+    """Render DER CMS as an `x-signature` header value."""
+    return f"{SCHEME};{base64.b64encode(der).decode('ascii')}"
+
+
+def parse_signature_header(value: str) -> bytes:
+    """Return the DER CMS carried by an `x-signature` header value, or raise SignatureFormatError."""
+    scheme, separator, encoded = value.partition(";")
+    if not separator or scheme.strip() != SCHEME:
+        raise SignatureFormatError(f"x-signature must be '{SCHEME};' then base64 of a DER CMS SignedData")
+    try:
+        der = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureFormatError(f"x-signature is not valid base64: {exc}") from exc
+    if not der:
+        raise SignatureFormatError("x-signature carries no CMS data")
+    return der
+
+
+def sign_detached(content: bytes, certificate: x509.Certificate, private_key: SigningKey) -> str:
+    """Sign `content` as detached CMS (SHA-256, signer certificate embedded); return the header form."""
+    der = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(content)
+        .add_signer(certificate, private_key, hashes.SHA256())
+        # Binary: sign the exact bytes, without S/MIME's conversion of line endings to CRLF.
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
+    )
+    return format_signature(der)
+
+
+def verify_detached(der: bytes, content: bytes) -> x509.Certificate:
+    """Verify a detached CMS SignedData over `content`; return the embedded signer certificate.
+
+    Raises SignatureFormatError when `der` is not a detached CMS SignedData, SignatureInvalidError when the
+    signature does not prove that the signer certificate's key signed exactly `content`.
+    Says nothing about who issued the certificate: see certs.chain.
+    """
+    signed_data = _load_signed_data(der)
+    signer_infos = signed_data["signer_infos"]
+    if len(signer_infos) != 1:
+        raise SignatureInvalidError(f"exactly one signer is required, found {len(signer_infos)}")
+    signer_info = signer_infos[0]
+    certificate = _signer_certificate(signed_data, signer_info)
+    digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
+    if digest_algorithm != "sha256":
+        raise SignatureInvalidError(f"digest algorithm {digest_algorithm} is not accepted; use sha256")
+    content_type = signed_data["encap_content_info"]["content_type"].native
+    signed_bytes = _signed_bytes(signer_info, content_type, content)
+    _check_signature_math(certificate, signer_info, signed_bytes)
+    return certificate
+
+
+def _load_signed_data(der: bytes) -> cms.SignedData:
+    # asn1crypto parses lazily: malformed inner structures surface only when touched, so touch them here.
+    try:
+        info = cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise SignatureFormatError(f"CMS content type is {info['content_type'].native}, not signed_data")
+        signed_data = info["content"]
+        encapsulated = signed_data["encap_content_info"]["content"]
+        signed_data.native  # noqa: B018 - forces a full parse, embedded certificates included
+    except SignatureFormatError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SignatureFormatError(f"x-signature is not a parseable DER CMS SignedData: {exc}") from exc
+    if not isinstance(encapsulated, core.Void):
+        raise SignatureFormatError("the CMS signature must be detached; this one encapsulates its content")
+    return signed_data
+
+
+def _signer_certificate(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
+    sid = signer_info["sid"]
+    for choice in signed_data["certificates"] or []:
+        if choice.name != "certificate":
+            continue
+        candidate = choice.chosen
+        if sid.name == "issuer_and_serial_number":
+            matches = (
+                candidate.issuer == sid.chosen["issuer"]
+                and candidate.serial_number == sid.chosen["serial_number"].native
+            )
+        else:
+            matches = candidate.key_identifier == sid.chosen.native
+        if matches:
+            try:
+                return x509.load_der_x509_certificate(candidate.dump())
+            except ValueError as exc:
+                raise SignatureInvalidError(f"the embedded signer certificate cannot be read: {exc}") from exc
+    raise SignatureInvalidError("the signer's certificate is not embedded in the CMS signature")
+
+
+def _signed_bytes(signer_info: cms.SignerInfo, content_type: str, content: bytes) -> bytes:
+    signed_attrs = signer_info["signed_attrs"]
+    if isinstance(signed_attrs, core.Void):
+        return content
+    attributes = {attribute["type"].native: attribute["values"] for attribute in signed_attrs}
+    if "content_type" not in attributes or "message_digest" not in attributes:
+        raise SignatureInvalidError("signed attributes must include content-type and message-digest")
+    if attributes["content_type"][0].native != content_type:
+        raise SignatureInvalidError("the signed content-type attribute does not match the encapsulated type")
+    expected = hashlib.sha256(content).digest()
+    signed_digest: bytes = attributes["message_digest"][0].native
+    if not hmac.compare_digest(signed_digest, expected):
+        raise SignatureInvalidError("the signed message digest does not match the SHA-256 of the body")
+    # The signature covers the attributes encoded as a SET OF (tag 0x31), not as the [0] IMPLICIT field
+    # (tag 0xA0) they are stored in; the original bytes are kept so a non-canonical encoding still verifies.
+    encoded: bytes = signed_attrs.dump()
+    return b"\x31" + encoded[1:]
+
+
+def _check_signature_math(certificate: x509.Certificate, signer_info: cms.SignerInfo, signed: bytes) -> None:
+    algorithm = signer_info["signature_algorithm"]["algorithm"].native
+    signature = signer_info["signature"].native
+    key = certificate.public_key()
+    try:
+        if algorithm in _RSA_ALGORITHMS and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        elif algorithm in _ECDSA_ALGORITHMS and isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise SignatureInvalidError(
+                f"signature algorithm {algorithm} with a {type(key).__name__} signer is not accepted; "
+                "use RSA PKCS#1 v1.5 or ECDSA with SHA-256"
+            )
+    except InvalidSignature as exc:
+        raise SignatureInvalidError("the signature does not verify with the signer certificate key") from exc

@@ -1,0 +1,120 @@
+"""OAuth 2.0 client credentials: client secrets, bearer tokens, and the principal a token stands for.
+
+Scopes are URM entities. A token is a JWT signed with the exchange's own key; it is verified on every request
+and its expiry is judged by the exchange's clock (so the test clock moves it too).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+
+ENTITIES = (
+    "PQD_BPQD",
+    "GR_RECALL",
+    "BID_ENERGY",
+    "FCTRL_FCTRL",
+    "FCTRL_STATUS",
+    "TRANSLOG_TRANSLOG",
+    "ARCH_RETRIEVE",
+    "EVENT_NOTIFY",
+    "TLS_CERTIFICATE_MANAGEMENT",
+    "IDX_ADMIN",
+)
+TOKEN_LIFETIME = timedelta(seconds=3599)
+
+
+class TokenError(Exception):
+    """Missing, malformed, forged or expired bearer token (answered 401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a client of a participant, with the entities its token carries."""
+
+    client_id: str
+    participant_id: str
+    scopes: frozenset[str]
+
+    def holds(self, entity: str) -> bool:
+        return entity in self.scopes
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def secret_matches(secret: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=2**14, r=8, p=1)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def granted_scopes(requested: str | None, held: list[str]) -> list[str]:
+    """Entities the client asked for and holds; names it does not hold are dropped silently."""
+    if requested is None or not requested.strip():
+        return list(held)
+    wanted = requested.split()
+    return [entity for entity in held if entity in wanted]
+
+
+class TokenIssuer:
+    """Issues and verifies bearer tokens with a key kept in the data directory."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> TokenIssuer:
+        if not path.exists():
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(secrets.token_bytes(32))
+            temporary.chmod(0o600)
+            temporary.replace(path)
+        return cls(path.read_bytes())
+
+    def issue(self, client_id: str, participant_id: str, scopes: list[str], now: datetime) -> str:
+        claims = {
+            "sub": client_id,
+            "pid": participant_id,
+            "scope": " ".join(scopes),
+            "iat": int(now.timestamp()),
+            "exp": int((now + TOKEN_LIFETIME).timestamp()),
+        }
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
+    def verify(self, token: str, now: datetime) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "pid", "scope"]},
+            )
+        except jwt.InvalidTokenError as error:
+            raise TokenError(f"the token is not valid: {error}") from error
+        if int(claims["exp"]) <= now.timestamp():
+            raise TokenError("the token has expired")
+        return Principal(
+            client_id=str(claims["sub"]),
+            participant_id=str(claims["pid"]),
+            scopes=frozenset(str(claims["scope"]).split()),
+        )

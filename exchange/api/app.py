@@ -1,0 +1,63 @@
+"""The HTTP application: every route of API.md, built around one running Exchange."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from exchange.api.admin import admin_router
+from exchange.api.auth import Gate
+from exchange.api.body import MAX_BODY
+from exchange.api.catalogue import catalogue_router
+from exchange.api.certificates import certificates_router
+from exchange.api.health import health_handler
+from exchange.api.messages import messages_router
+from exchange.api.oauth import oauth_router
+from exchange.api.problems import on_http_exception, on_problem, on_unexpected
+from exchange.bootstrap import Exchange
+from exchange.problems import Problem
+
+
+def bind_request_context(app: ASGIApp) -> ASGIApp:
+    """Each request logs with a traceId of its own (and later the participant and message it concerns)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(traceId=uuid.uuid4().hex)
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> Litestar:
+    gate = Gate(exchange.tokens, exchange.clock)
+    routes: list[Any] = [
+        health_handler(exchange.ledger, lambda: exchange.nc.is_connected),
+        oauth_router(exchange.admin),
+        admin_router(exchange.admin, gate),
+        certificates_router(exchange.certificates, gate),
+        catalogue_router(exchange.registry, gate),
+    ]
+    for function in exchange.registry:
+        for resource in function.resources:
+            routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox, gate))
+    return Litestar(
+        route_handlers=routes,
+        middleware=[bind_request_context],
+        exception_handlers={Problem: on_problem, HTTPException: on_http_exception, Exception: on_unexpected},
+        openapi_config=OpenAPIConfig(
+            title="IDX exchange",
+            version="1.0.0",
+            description="Industry data exchange: signed messages routed into per-participant queues.",
+            path="/schema",
+        ),
+        # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
+        request_max_body_size=MAX_BODY + MAX_BODY // 10,
+        on_shutdown=on_shutdown or [],
+    )

@@ -1,0 +1,60 @@
+"""Reading a request body: identity or gzip, never more than the limit once decompressed."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+from exchange.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY = 10 * 1024 * 1024  # 10 MB uncompressed, per request and response (IDX)
+_CHUNK = 64 * 1024
+
+
+def decode_body(raw: bytes, content_encoding: str | None, limit: int = MAX_BODY) -> bytes:
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
+        return raw
+    if encoding == "gzip":
+        return gunzip_capped(raw, limit)
+    raise UnsupportedMediaType(f"Content-Encoding {content_encoding!r} is not supported; use gzip or identity")
+
+
+def gunzip_capped(raw: bytes, limit: int) -> bytes:
+    """Decompress gzip members one bounded step at a time, so a gzip bomb stops at the limit, not in memory."""
+    out = bytearray()
+    data = raw
+    while data:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        pending = data
+        while pending:
+            try:
+                chunk = inflater.decompress(pending, _CHUNK)
+            except zlib.error as error:
+                raise BadRequest(f"the gzip body is corrupt: {error}") from error
+            out += chunk
+            if len(out) > limit:
+                raise PayloadTooLarge(f"the body is over {limit} bytes once decompressed")
+            pending = inflater.unconsumed_tail
+            if not chunk and not pending:
+                break
+        if not inflater.eof:
+            raise BadRequest("the gzip body is truncated")
+        data = inflater.unused_data
+    return bytes(out)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    if not accept_encoding:
+        return False
+    for part in accept_encoding.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=5, mtime=0)

@@ -1,0 +1,136 @@
+"""The four calls every message-exchanging business function gets: `/{bf}/v1/{resource}`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+import structlog
+from litestar import Request, Response, Router, delete, get, post
+from litestar.params import Parameter
+
+from exchange.api.auth import Gate
+from exchange.api.body import accepts_gzip, decode_body, gzip_bytes
+from exchange.functions.protocol import BusinessFunction, Resource
+from exchange.mailbox import Mailbox
+from exchange.problems import BadRequest
+from exchange.queue import QueueItem, QueueQuery
+from exchange.submissions import Receipt, SubmissionRequest, Submissions
+
+
+class ReceiptView(msgspec.Struct, rename="camel"):
+    message_context_id: str
+    received_date_time: str
+    payload_sha256: str
+    receipt: str
+
+
+class PageMeta(msgspec.Struct, rename="camel"):
+    item_count: int
+    next_cursor: str | None
+    total_records: int
+    total_pages: int
+
+
+class QueuePage(msgspec.Struct):
+    data: list[QueueItem]
+    meta: PageMeta
+
+
+def _timestamp(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRequest(f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00")
+    return moment
+
+
+def messages_router(
+    function: BusinessFunction, resource: Resource, submissions: Submissions, mailbox: Mailbox, gate: Gate
+) -> Router:
+    """Routes for one resource of one business function, with operation ids of their own in OpenAPI."""
+    bf, res = function.id, resource.id
+    entity = function.entity
+    key = f"{bf}_{res}"
+
+    @post("/", status_code=200, operation_id=f"submit_{key}", summary=f"Submit a {resource.id} message")
+    async def submit(request: Request[Any, Any, Any]) -> dict[str, ReceiptView]:
+        principal = gate.principal(request, entity)
+        context_id = request.headers.get("x-messagecontextid")
+        if context_id:
+            structlog.contextvars.bind_contextvars(messageContextId=context_id)
+        body = decode_body(await request.body(), request.headers.get("content-encoding"))
+        submission = SubmissionRequest(
+            business_function_id=bf,
+            resource_id=res,
+            initiating_participant_id=request.headers.get("x-initiatingparticipantid"),
+            message_context_id=context_id,
+            signature=request.headers.get("x-signature"),
+            schema_version=request.headers.get("x-schemaversion"),
+            body=body,
+        )
+        prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
+        receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
+        return {
+            "data": ReceiptView(
+                receipt.message_context_id, receipt.received_date_time, receipt.payload_sha256, receipt.receipt
+            )
+        }
+
+    @get("/", operation_id=f"list_{key}", summary=f"List {resource.id} messages waiting in your queue")
+    async def list_messages(
+        request: Request[Any, Any, Any],
+        priority: Literal["High", "Medium", "Low"] | None = None,
+        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
+        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        cursor: str | None = None,
+    ) -> QueuePage:
+        principal = gate.principal(request, entity)
+        query = QueueQuery(
+            recipient=principal.participant_id,
+            business_function_id=bf,
+            resource_id=res,
+            priority=priority,
+            from_date_time=_timestamp(from_date_time, "fromDateTime"),
+            to_date_time=_timestamp(to_date_time, "toDateTime"),
+            item_count=item_count,
+            cursor=cursor,
+        )
+        page = await mailbox.list(query)
+        pages = -(-page.total_records // item_count)
+        return QueuePage(
+            data=list(page.items),
+            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
+        )
+
+    @get("/{message_context_id:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
+    async def fetch(request: Request[Any, Any, Any], message_context_id: str) -> Response[bytes]:
+        principal = gate.principal(request, entity)
+        structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
+        fetched = await mailbox.fetch(principal.participant_id, bf, res, message_context_id)
+        headers = {
+            "x-signature": fetched.hub_signature,
+            "x-original-signature": fetched.original_signature,
+            "x-initiatingParticipantId": fetched.sender_id,
+            "Vary": "Accept-Encoding",
+        }
+        payload = fetched.payload
+        if accepts_gzip(request.headers.get("accept-encoding")):
+            payload = await asyncio.to_thread(gzip_bytes, payload)
+            headers["Content-Encoding"] = "gzip"
+        return Response(payload, media_type="application/json", headers=headers)
+
+    @delete("/{message_context_id:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
+    async def remove(request: Request[Any, Any, Any], message_context_id: str) -> None:
+        principal = gate.principal(request, entity)
+        structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
+        await mailbox.delete(principal.participant_id, bf, res, message_context_id)
+
+    return Router(path=f"/{bf}/v1/{res}", route_handlers=[submit, list_messages, fetch, remove], tags=[function.name])

@@ -1,0 +1,155 @@
+"""The one composition root: builds the real adapters and wires the use cases to them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from certs.authority import CertificateAuthority
+from exchange.access import ENTITIES, TokenIssuer
+from exchange.admin import Administration
+from exchange.certificates import Certificates
+from exchange.clock import Clock
+from exchange.directory import Directory
+from exchange.domain.participants import Client, Participant
+from exchange.functions.registry import Registry
+from exchange.ledger import GroupCommit, Ledger
+from exchange.mailbox import Mailbox
+from exchange.natsserver import EmbeddedNatsServer
+from exchange.projector import Projector
+from exchange.queue import QueueProjection
+from exchange.routing import Deliverer, Relay, ensure_stream
+from exchange.settings import Settings
+from exchange.submissions import Submissions
+from exchange.views import open_views
+
+log = structlog.get_logger(__name__)
+
+OPERATOR = "OPERATOR"
+OPERATOR_CLIENT = "operator"
+
+
+@dataclass
+class Exchange:
+    """Everything one `idx serve` process runs. Built by `start`, torn down by `stop`."""
+
+    settings: Settings
+    clock: Clock
+    registry: Registry
+    ledger: Ledger
+    committer: GroupCommit
+    directory: Directory
+    authority: CertificateAuthority
+    tokens: TokenIssuer
+    views: aiosqlite.Connection
+    nc: NatsClient
+    js: JetStreamContext
+    submissions: Submissions
+    mailbox: Mailbox
+    admin: Administration
+    certificates: Certificates
+    relay: Projector
+    queue: Projector
+    deliverer: Deliverer
+    nats_server: EmbeddedNatsServer | None = None
+    _connections: list[aiosqlite.Connection] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        await self.deliverer.stop()
+        await self.relay.stop()
+        await self.queue.stop()
+        await self.committer.stop()
+        await self.nc.drain()
+        for connection in self._connections:
+            await connection.close()
+        self.ledger.close()
+        if self.nats_server is not None:
+            await asyncio.to_thread(self.nats_server.stop)
+
+
+
+async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
+    registry = registry or Registry.from_entry_points()
+
+    nats_server = None
+    nats_url = settings.nats_url
+    if nats_url is None:
+        nats_server = EmbeddedNatsServer(data_dir / "nats")
+        await asyncio.to_thread(nats_server.start)
+        nats_url = nats_server.url
+    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1)
+    js = nc.jetstream(publish_async_max_pending=256)
+    await ensure_stream(js)
+
+    ledger = await asyncio.to_thread(Ledger.open_sqlite, data_dir / "events.sqlite")
+    committer = GroupCommit(ledger)
+    committer.start()
+    authority = await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now())
+    tokens = TokenIssuer.load_or_create(data_dir / "token.key")
+    directory = Directory(ledger)
+
+    views_path = data_dir / "views.sqlite"
+    views = await open_views(views_path)
+    relay_db, queue_db = await open_views(views_path), await open_views(views_path)
+    relay = Projector(ledger, relay_db, Relay(js))
+    queue = Projector(ledger, queue_db, QueueProjection())
+    deliverer = Deliverer(js, committer, clock, on_delivered=queue.poke)
+
+    exchange = Exchange(
+        settings=settings,
+        clock=clock,
+        registry=registry,
+        ledger=ledger,
+        committer=committer,
+        directory=directory,
+        authority=authority,
+        tokens=tokens,
+        views=views,
+        nc=nc,
+        js=js,
+        submissions=Submissions(ledger, committer, registry, directory, authority, clock, relay.poke),
+        mailbox=Mailbox(ledger, committer, views, queue, authority, clock),
+        admin=Administration(ledger, committer, tokens, clock),
+        certificates=Certificates(ledger, committer, authority, clock, settings.certificate_lifetime_days),
+        relay=relay,
+        queue=queue,
+        deliverer=deliverer,
+        nats_server=nats_server,
+        _connections=[views, relay_db, queue_db],
+    )
+    await ensure_operator(exchange)
+    await relay.start()
+    await queue.start()
+    await deliverer.start()
+    log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
+    return exchange
+
+
+async def ensure_operator(exchange: Exchange) -> None:
+    """First start creates the market operator and its client; the secret goes to operator.secret (0600)."""
+    ledger = exchange.ledger
+    if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
+        await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
+    if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
+        secret = os.environ.get("IDX_OPERATOR_SECRET") or secrets.token_urlsafe(32)
+        await exchange.admin.add_client(OPERATOR, list(ENTITIES), client_id=OPERATOR_CLIENT, secret=secret)
+        write_secret(exchange.settings.data_dir / "operator.secret", secret)
+
+
+def write_secret(path: Path, secret: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.touch(mode=0o600)
+    temporary.write_text(secret + "\n")
+    temporary.replace(path)

@@ -1,0 +1,45 @@
+"""The exchange's one clock. Tokens, certificates, quotas and retention all read it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+MARKET_TIME = timezone(timedelta(hours=10), "AEST")
+
+
+class Clock:
+    """Wall-clock time plus an offset that only the test clock moves; the offset survives restarts."""
+
+    def __init__(self, offset_file: Path | None = None) -> None:
+        self._offset_file = offset_file
+        self._offset = timedelta(0)
+        if offset_file is not None and offset_file.exists():
+            self._offset = timedelta(seconds=float(offset_file.read_text()))
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        self._offset += timedelta(seconds=seconds)
+        if self._offset_file is not None:
+            self._offset_file.write_text(str(self._offset.total_seconds()))
+        return self.now()
+
+
+def iso(moment: datetime) -> str:
+    """The API's timestamp form: market time, milliseconds and offset (`2026-07-01T10:00:00.000+10:00`)."""
+    return moment.astimezone(MARKET_TIME).isoformat(timespec="milliseconds")
+
+
+def parse_iso(value: str) -> datetime:
+    """An ISO 8601 timestamp with an offset; ValueError otherwise."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return moment
+
+
+def utc_key(moment: datetime) -> str:
+    """A sortable text form for SQL: UTC with fixed microseconds, so string order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

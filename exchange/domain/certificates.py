@@ -1,0 +1,49 @@
+"""Certificates the exchange CA issued to participants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from exchange.domain import ids
+
+
+class Certificate(Aggregate):
+    """A participant certificate, from issue to expiry or revocation."""
+
+    @staticmethod
+    def create_id(serial_number: str) -> UUID:
+        return ids.certificate_id(serial_number)
+
+    @event("Issued")
+    def __init__(
+        self,
+        serial_number: str,
+        participant_id: str,
+        pem: str,
+        not_before: datetime,
+        not_after: datetime,
+        issued_at: datetime,
+    ) -> None:
+        self.serial_number = serial_number
+        self.participant_id = participant_id
+        self.pem = pem
+        self.not_before = not_before
+        self.not_after = not_after
+        self.issued_at = issued_at
+        self.revoked_at: datetime | None = None
+        self.revocation_reason: str | None = None
+
+    @event("Revoked")
+    def revoke(self, reason: str, revoked_at: datetime) -> None:
+        self.revoked_at = revoked_at
+        self.revocation_reason = reason
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if not self.not_before <= now <= self.not_after:
+            return "expired"
+        return "active"

@@ -1,0 +1,68 @@
+"""Basic Power Quality Data as a business function: its catalogue entry and the acceptance of a submission."""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Final
+
+import msgspec
+
+from exchange.functions.bpqd.rules import body_errors, first_errors
+from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
+from exchange.functions.envelope import Envelope, header_errors
+from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
+from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+
+MESSAGE_TYPE: Final = "BasicPowerQualityData"
+BPQD_RESOURCE: Final = Resource(
+    id="bpqd",
+    schema_versions=("1.0",),
+    sender_roles=frozenset({"MC", "MDP"}),
+    receiver_roles=frozenset({"LNSP"}),
+)
+
+
+class BasicPowerQualityData:
+    """The `pqd` business function: MCs and MDPs send a day of power quality readings per NMI to LNSPs."""
+
+    id: Final = "pqd"
+    name: Final = "Basic Power Quality Data"
+    resources: Final = (BPQD_RESOURCE,)
+    entity: Final = "PQD_BPQD"
+    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
+
+    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
+        """Decode and check a BPQD body; raise MalformedBodyError or RuleViolationError, else accept it."""
+        envelope = _decode(submission.body)
+        header = envelope.data.header
+        recipients = tuple(header.receiving_participant_id)
+        errors = first_errors(
+            chain(
+                header_errors(header, submission, BPQD_RESOURCE, standing),
+                body_errors(envelope.data.transactions, submission.sender_id, standing),
+            )
+        )
+        if errors:
+            raise RuleViolationError(errors, requested_recipients=recipients)
+        return Acceptance(recipients=recipients, message_id=header.message_id, message_type=MESSAGE_TYPE)
+
+
+def _decode(body: bytes) -> Envelope[Transaction]:
+    try:
+        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
+        body.decode("utf-8")
+        return DECODER.decode(body)
+    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
+        raise RuleViolationError(
+            [field_error_from_msgspec(error)], requested_recipients=_requested_recipients(body)
+        ) from error
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error
+
+
+def _requested_recipients(body: bytes) -> tuple[str, ...]:
+    """The recipients of a body that failed the schema, when its header can still be read."""
+    try:
+        return tuple(RECIPIENTS_DECODER.decode(body).data.header.receiving_participant_id)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return ()

@@ -1,0 +1,93 @@
+"""The IDX envelope every message-exchanging business function shares, and the checks of its header."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import msgspec
+
+from exchange.functions.errors import FieldError
+from exchange.functions.protocol import Resource, StandingData, Submission
+
+MARKETS = frozenset(
+    {
+        "NEM", "AATELEC", "ACTELEC", "NSWELEC", "NTELEC", "QLDELEC", "SAELEC", "TASELEC", "VICELEC", "WAELEC",
+        "AATGAS", "ACTGAS", "NSWGAS", "NTGAS", "QLDGAS", "SAGAS", "TASGAS", "VICGAS", "WAGAS", "NSWACTGAS",
+    }
+)  # fmt: skip
+
+T = TypeVar("T")
+
+
+class Header(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
+    initiating_participant_id: str
+    receiving_participant_id: list[str]
+    message_id: str
+    message_date_time: str
+    business_function_id: str
+    business_function_resource_id: str
+    priority: str
+    market: str = "NEM"
+
+
+class Body(msgspec.Struct, Generic[T], rename="camel"):
+    header: Header
+    transactions: list[T]
+
+
+class Envelope(msgspec.Struct, Generic[T]):
+    data: Body[T]
+
+
+def header_errors(
+    header: Header, submission: Submission, resource: Resource, standing: StandingData
+) -> list[FieldError]:
+    """Every way the header disagrees with the request or with standing data, each named by its path."""
+    errors: list[FieldError] = []
+
+    def expect(name: str, found: str, wanted: str, source: str) -> None:
+        if found != wanted:
+            errors.append(FieldError(f"data.header.{name}", f"is {found!r} but the {source} says {wanted!r}"))
+
+    expect("initiatingParticipantId", header.initiating_participant_id, submission.sender_id, "request")
+    expect("businessFunctionId", header.business_function_id, submission.business_function_id, "path")
+    expect("businessFunctionResourceId", header.business_function_resource_id, submission.resource_id, "path")
+    expect("priority", header.priority, submission.priority, "x-messageContextId")
+    if header.market not in MARKETS:
+        errors.append(FieldError("data.header.market", f"{header.market!r} is not a market code"))
+    if not header.message_id.strip() or len(header.message_id) > 100:
+        errors.append(FieldError("data.header.messageId", "must be 1 to 100 characters"))
+    if not _is_timestamp(header.message_date_time):
+        errors.append(
+            FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset")
+        )
+    errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing))
+    return errors
+
+
+def _recipient_errors(recipients: list[str], resource: Resource, standing: StandingData) -> list[FieldError]:
+    if not recipients:
+        return [FieldError("data.header.receivingParticipantId", "names no recipient")]
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for index, recipient in enumerate(recipients):
+        field = f"data.header.receivingParticipantId[{index}]"
+        roles = standing.roles_of(recipient)
+        if recipient in seen:
+            errors.append(FieldError(field, f"{recipient} is named twice"))
+        elif roles is None:
+            errors.append(FieldError(field, f"{recipient} is not a participant"))
+        elif not roles & resource.receiver_roles:
+            wanted = " or ".join(sorted(resource.receiver_roles))
+            errors.append(FieldError(field, f"{recipient} does not hold the role {wanted}"))
+        seen.add(recipient)
+    return errors
+
+
+def _is_timestamp(value: str) -> bool:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None

@@ -1,0 +1,101 @@
+"""The contract between the exchange core and a business function.
+
+A business function is a plugin: it names its resources and who may send and receive them, decodes and checks
+the bodies sent to it, and says who receives each accepted message. The core does everything else (access,
+signatures, recording, routing, queues). Plugins register under the entry-point group `exchange.functions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, Protocol
+
+Priority = Literal["High", "Medium", "Low"]
+PRIORITY_LETTERS: dict[str, Priority] = {"h": "High", "m": "Medium", "l": "Low"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a business function, e.g. `bpqd` of `pqd`."""
+
+    id: str
+    schema_versions: tuple[str, ...]
+    sender_roles: frozenset[str]
+    receiver_roles: frozenset[str]
+    retention_days: int = 2557
+    queue_retention_days: int = 10
+
+    @property
+    def latest_schema_version(self) -> str:
+        return self.schema_versions[-1]
+
+
+@dataclass(frozen=True)
+class Watermarks:
+    low: int
+    warn: int
+    high: int
+
+
+class StandingData(Protocol):
+    """What a business function may ask the exchange about participants and assets."""
+
+    def roles_of(self, participant_id: str) -> frozenset[str] | None:
+        """The roles a participant holds, or None when there is no such participant."""
+        ...
+
+    def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
+        """Participants (MC and MDP) answering for an NMI on a day; None where no standing data applies."""
+        ...
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission as the edge received it: the IDX headers, already checked for form, and the body."""
+
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: Priority
+    message_context_id: str
+    schema_version: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What a business function decided about a valid submission."""
+
+    recipients: tuple[str, ...]
+    message_id: str
+    message_type: str
+
+
+class BusinessFunction(Protocol):
+    """A business function plugin. `accept` is pure: it reads standing data and never writes."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def entity(self) -> str:
+        """The URM entity a token needs for this function's message calls (e.g. `PQD_BPQD`)."""
+        ...
+
+    @property
+    def resources(self) -> tuple[Resource, ...]: ...
+
+    @property
+    def watermark_defaults(self) -> Watermarks: ...
+
+    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
+        """Decode and check the body; raise MalformedBodyError (not JSON) or RuleViolationError (422).
+
+        Also raise RuleViolationError with `requested_recipients` set when the recipients could be read, so
+        that the rejection can be logged against them.
+        """
+        ...

@@ -1,0 +1,83 @@
+"""What a recipient does with its queue: list, fetch and delete."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TypeVar
+from uuid import UUID
+
+import aiosqlite
+
+from certs.authority import CertificateAuthority
+from exchange.clock import Clock
+from exchange.domain.messages import Delivery, Message
+from exchange.ledger import GroupCommit, Ledger
+from exchange.problems import BadRequest, NotFound
+from exchange.projector import Projector
+from exchange.queue import CursorError, Page, QueueQuery, is_queued, list_queue
+
+A = TypeVar("A", Message, Delivery)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    payload: bytes
+    hub_signature: str
+    original_signature: str
+    sender_id: str
+
+
+class Mailbox:
+    """Queue use cases. Anything not in the caller's own queue is simply not found."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        views: aiosqlite.Connection,
+        queue_projector: Projector,
+        authority: CertificateAuthority,
+        clock: Clock,
+    ) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._views = views
+        self._queue = queue_projector
+        self._authority = authority
+        self._clock = clock
+
+    async def list(self, query: QueueQuery) -> Page:
+        try:
+            return await list_queue(self._views, query)
+        except CursorError as error:
+            raise BadRequest(str(error)) from error
+
+    async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
+        await self._require_queued(recipient, bf, resource, message_context_id)
+        message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
+        delivery = await self._find(Delivery, Delivery.create_id(message_context_id, recipient), message_context_id)
+        delivery.retrieve(retrieved_at=self._clock.now())
+        await self._committer.save(delivery)
+        hub_signature = await asyncio.to_thread(self._authority.sign, message.payload)
+        return Fetched(message.payload, hub_signature, message.signature, message.sender_id)
+
+    async def delete(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
+        await self._require_queued(recipient, bf, resource, message_context_id)
+        delivery = await self._find(Delivery, Delivery.create_id(message_context_id, recipient), message_context_id)
+        if not delivery.in_queue:
+            raise NotFound(f"{message_context_id} is not in your queue")
+        delivery.remove(removed_at=self._clock.now())
+        recordings = await self._committer.save(delivery)
+        # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
+        await self._queue.wait_for(recordings[-1].notification.id)
+
+    async def _require_queued(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
+        if not await is_queued(self._views, recipient, message_context_id, bf, resource):
+            raise NotFound(f"{message_context_id} is not in your queue")
+
+    async def _find(self, cls: type[A], aggregate_id: UUID, context_id: str) -> A:
+        found = await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
+        if found is None:
+            raise NotFound(f"{context_id} is not in your queue")
+        return found

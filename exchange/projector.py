@@ -1,0 +1,106 @@
+"""Followers of the notification log: each handles new events and records how far it got.
+
+A handler's view rows and its tracked position are written in one transaction, so after `kill -9` it resumes
+exactly where its last commit left it, and handling the same events again changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import aiosqlite
+import structlog
+
+from exchange.ledger import Ledger
+from exchange.views import track, tracked_position
+
+log = structlog.get_logger(__name__)
+
+
+class Handler(Protocol):
+    """What a projection or relay implements."""
+
+    name: str
+    topics: Sequence[str]
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Side effects outside the database (publishing), done before the position is recorded."""
+        ...
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        """Apply events (position, domain event) inside the open transaction of `db`."""
+        ...
+
+
+class Projector:
+    """Runs one handler over the ledger's notification log."""
+
+    def __init__(self, ledger: Ledger, db: aiosqlite.Connection, handler: Handler, batch: int = 500) -> None:
+        self._ledger = ledger
+        self._db = db
+        self._handler = handler
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.position = 0
+
+    def poke(self) -> None:
+        """New events were committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self.position = await tracked_position(self._db, self._handler.name)
+        self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def wait_for(self, position: int, timeout: float = 10.0) -> None:
+        """Return once the handler has handled the event at `position` (read-your-writes for the API)."""
+        self.poke()
+        async with asyncio.timeout(timeout), self._advanced:
+            await self._advanced.wait_for(lambda: self.position >= position)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                handled = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection_failed", projection=self._handler.name, position=self.position)
+                handled = False
+                await asyncio.sleep(1.0)
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.05):
+                        await self._wake.wait()
+                self._wake.clear()
+
+    async def _step(self) -> bool:
+        notifications = await asyncio.to_thread(
+            self._ledger.notifications, self.position, self._batch, self._handler.topics
+        )
+        if not notifications:
+            return False
+        events = await asyncio.to_thread(lambda: [(n.id, self._ledger.decode(n)) for n in notifications])
+        last = notifications[-1].id
+        await self._handler.act(events)
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._handler.handle(self._db, events)
+            await track(self._db, self._handler.name, last)
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        async with self._advanced:
+            self.position = last
+            self._advanced.notify_all()
+        return True

@@ -1,0 +1,173 @@
+"""From the ledger to the recipients' queues through NATS JetStream (the transactional outbox pattern).
+
+The relay follows the notification log and publishes one route per recipient, with `Nats-Msg-Id` so that a
+replay after a crash is dropped by JetStream. The deliverer consumes routes and records each delivery as an
+event whose id is derived from (message, recipient): a route seen twice can only ever create one delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import msgspec
+import nats.errors
+import structlog
+from eventsourcing.persistence import IntegrityError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+
+from exchange.clock import Clock
+from exchange.domain.messages import Delivery, Message
+from exchange.ledger import GroupCommit, topic_of
+
+log = structlog.get_logger(__name__)
+
+STREAM = "IDX_DELIVERY"
+SUBJECT_PREFIX = "idx.deliver"
+QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
+
+
+class Route(msgspec.Struct, frozen=True):
+    """One message on its way to one recipient."""
+
+    message_context_id: str
+    recipient: str
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: str
+    message_type: str
+    size: int
+    submitted_at: datetime
+    position: int
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_route = msgspec.json.Decoder(Route).decode
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[f"{SUBJECT_PREFIX}.>"],
+        storage=StorageType.FILE,
+        max_age=QUEUE_RETENTION_SECONDS,
+        # Dedupe covers a relay restart; a longer outage is covered by the deliveries' derived ids.
+        duplicate_window=3600,
+    )
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+class Relay:
+    """Publishes every submitted message to JetStream, once per recipient (a Projector handler)."""
+
+    name = "relay"
+    topics = (topic_of(Message.Submitted),)
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        acks = []
+        for position, event in events:
+            for recipient in event.recipients:
+                route = Route(
+                    message_context_id=event.message_context_id,
+                    recipient=recipient,
+                    business_function_id=event.business_function_id,
+                    resource_id=event.resource_id,
+                    sender_id=event.sender_id,
+                    priority=event.priority,
+                    message_type=event.message_type,
+                    size=len(event.payload),
+                    submitted_at=event.received_at,
+                    position=position,
+                )
+                subject = f"{SUBJECT_PREFIX}.{recipient}.{event.business_function_id}.{event.resource_id}"
+                headers = {"Nats-Msg-Id": f"{event.message_context_id}|{recipient}"}
+                acks.append(await self._js.publish_async(subject, _encode(route), headers=headers))
+        await asyncio.gather(*acks)
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        """Nothing to write: the relay's only view is its tracked position."""
+
+
+class Deliverer:
+    """Consumes routes and puts each message into its recipient's queue by recording a delivery."""
+
+    def __init__(
+        self, js: JetStreamContext, committer: GroupCommit, clock: Clock, on_delivered: Callable[[], None]
+    ) -> None:
+        self._js = js
+        self._committer = committer
+        self._clock = clock
+        self._on_delivered = on_delivered
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        subscription = await self._js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.>",
+            durable="deliverer",
+            stream=STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=20000),
+        )
+        self._task = asyncio.create_task(self._run(subscription), name="deliverer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+        while True:
+            try:
+                messages = await subscription.fetch(256, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("route_fetch_failed")
+                await asyncio.sleep(1.0)
+                continue
+            await self._deliver(messages)
+
+    async def _deliver(self, messages: list[Any]) -> None:
+        now = self._clock.now()
+        routes = [_decode_route(m.data) for m in messages]
+        results = await asyncio.gather(
+            *(self._committer.save(_queued(route, now)) for route in routes), return_exceptions=True
+        )
+        for message, route, result in zip(messages, routes, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, IntegrityError):
+                log.error("delivery_failed", messageContextId=route.message_context_id, error=str(result))
+                with contextlib.suppress(Exception):
+                    await message.nak(delay=1)
+            else:
+                # Committed now, or by an earlier attempt (IntegrityError): either way it is in the queue once.
+                await message.ack()
+        self._on_delivered()
+
+
+def _queued(route: Route, now: datetime) -> Delivery:
+    return Delivery(
+        message_context_id=route.message_context_id,
+        recipient=route.recipient,
+        business_function_id=route.business_function_id,
+        resource_id=route.resource_id,
+        sender_id=route.sender_id,
+        priority=route.priority,
+        message_type=route.message_type,
+        size=route.size,
+        submitted_at=route.submitted_at,
+        submission_position=route.position,
+        queued_at=now,
+    )

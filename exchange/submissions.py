@@ -1,0 +1,204 @@
+"""Submitting a message: every check of API.md, then one event, then the signed receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from certs.authority import CertificateAuthority
+from certs.chain import check_issued_by, serial_hex
+from certs.errors import CertificateError
+from certs.signature import parse_signature_header, verify_detached
+from exchange.access import Principal
+from exchange.clock import Clock, iso
+from exchange.directory import Directory
+from exchange.domain.certificates import Certificate
+from exchange.domain.messages import Message
+from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError
+from exchange.functions.protocol import PRIORITY_LETTERS, Submission
+from exchange.functions.registry import Registry, UnknownFunctionError
+from exchange.ledger import GroupCommit, Ledger
+from exchange.problems import BadRequest, Conflict, Forbidden, NotFound, SignatureRefused, Unprocessable
+
+log = structlog.get_logger(__name__)
+
+PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
+MESSAGE_CONTEXT_ID = re.compile(
+    r"^(?P<bf>[0-9a-z]{1,4})~(?P<resource>[0-9a-z]{1,8})~(?P<priority>[hml])~"
+    r"(?P<participant>[A-Z0-9]{1,10})~(?P<unique>[0-9a-z_-]{1,36})$"
+)
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    """What the edge read off the request; the body is already decompressed and capped."""
+
+    business_function_id: str
+    resource_id: str
+    initiating_participant_id: str | None
+    message_context_id: str | None
+    signature: str | None
+    schema_version: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_context_id: str
+    received_date_time: str
+    payload_sha256: str
+    receipt: str
+
+
+class Submissions:
+    """The submit use case."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        registry: Registry,
+        directory: Directory,
+        authority: CertificateAuthority,
+        clock: Clock,
+        on_recorded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._on_recorded = on_recorded
+        self._ledger = ledger
+        self._committer = committer
+        self._registry = registry
+        self._directory = directory
+        self._authority = authority
+        self._clock = clock
+
+    def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
+        """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
+        submission = self._read_headers(principal, request)
+        payload_sha256 = hashlib.sha256(request.body).hexdigest()
+        earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
+        if earlier is not None:
+            return _resubmitted(earlier, payload_sha256)
+        function, resource = self._registry.resource(submission.business_function_id, submission.resource_id)
+        try:
+            acceptance = function.accept(submission, self._directory)
+        except MalformedBodyError as error:
+            raise BadRequest(f"the body is not a JSON document: {error}") from error
+        except RuleViolationError as error:
+            raise Unprocessable("the message breaks the rules of its business function", errors=error.errors) from error
+        received_at = self._clock.now()
+        signer_serial = self._verify_signature(principal.participant_id, request, received_at)
+        receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
+        return Message(
+            message_context_id=submission.message_context_id,
+            business_function_id=submission.business_function_id,
+            resource_id=submission.resource_id,
+            sender_id=submission.sender_id,
+            priority=submission.priority,
+            message_id=acceptance.message_id,
+            message_type=acceptance.message_type,
+            schema_version=submission.schema_version,
+            recipients=list(acceptance.recipients),
+            payload=request.body,
+            payload_sha256=payload_sha256,
+            signature=request.signature or "",
+            signer_serial=signer_serial,
+            received_at=received_at,
+            receipt=receipt,
+        )
+
+    async def record(self, message: Message) -> Receipt:
+        """Commit the message; the receipt and the event's position come back only after the commit."""
+        try:
+            await self._committer.save(message)
+        except IntegrityError:
+            # The same messageContextId committed a moment ago by a concurrent request.
+            earlier = self._ledger.find(Message, message.id)
+            assert earlier is not None
+            return _resubmitted(earlier, message.payload_sha256)
+        self._on_recorded()
+        log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
+        return _receipt_of(message)
+
+    def _read_headers(self, principal: Principal, request: SubmissionRequest) -> Submission:
+        try:
+            _, resource = self._registry.resource(request.business_function_id, request.resource_id)
+        except UnknownFunctionError as error:
+            raise NotFound(str(error)) from error
+        sender = request.initiating_participant_id
+        if not sender or not PARTICIPANT_ID.match(sender):
+            raise BadRequest("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+        if request.message_context_id is None:
+            raise BadRequest("x-messageContextId is missing")
+        context = MESSAGE_CONTEXT_ID.match(request.message_context_id)
+        if context is None:
+            raise BadRequest("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
+        if not request.signature:
+            raise BadRequest("x-signature is missing")
+        if sender != principal.participant_id:
+            raise Forbidden(f"the token acts for {principal.participant_id}, not for {sender}")
+        roles = self._directory.roles_of(sender) or frozenset()
+        if not roles & resource.sender_roles:
+            wanted = " or ".join(sorted(resource.sender_roles))
+            raise Forbidden(f"{sender} may not send {request.business_function_id}/{request.resource_id}: needs {wanted}")
+        errors = []
+        for part, wanted, name in (
+            ("bf", request.business_function_id, "the business function of the path"),
+            ("resource", request.resource_id, "the resource of the path"),
+            ("participant", sender, "x-initiatingParticipantId"),
+        ):
+            if context.group(part) != wanted:
+                errors.append(FieldError("x-messageContextId", f"{context.group(part)!r} disagrees with {name} {wanted!r}"))
+        version = request.schema_version or resource.latest_schema_version
+        if version not in resource.schema_versions:
+            errors.append(FieldError("x-schemaVersion", f"{version!r} is not one of {list(resource.schema_versions)}"))
+        if errors:
+            raise Unprocessable("the request headers disagree", errors=errors)
+        return Submission(
+            business_function_id=request.business_function_id,
+            resource_id=request.resource_id,
+            sender_id=sender,
+            priority=PRIORITY_LETTERS[context.group("priority")],
+            message_context_id=request.message_context_id,
+            schema_version=version,
+            body=request.body,
+        )
+
+    def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
+        """The serial of the sender's nominated, valid certificate that signed the exact body."""
+        try:
+            der = parse_signature_header(request.signature or "")
+            signer = verify_detached(der, request.body)
+            check_issued_by(signer, self._authority.ca_certificate, now)
+        except CertificateError as error:
+            raise SignatureRefused(str(error)) from error
+        serial = serial_hex(signer)
+        certificate = self._ledger.find(Certificate, Certificate.create_id(serial))
+        participant = self._directory.participant(sender)
+        if certificate is None or certificate.participant_id != sender:
+            raise SignatureRefused(f"certificate {serial} was not issued to {sender}")
+        if certificate.status(now) != "active":
+            raise SignatureRefused(f"certificate {serial} is {certificate.status(now)}")
+        if participant is None or serial not in participant.nominated:
+            raise SignatureRefused(f"certificate {serial} is not {sender}'s nominated primary or secondary")
+        return serial
+
+
+def _receipt_of(message: Message) -> Receipt:
+    return Receipt(
+        message_context_id=message.message_context_id,
+        received_date_time=iso(message.received_at),
+        payload_sha256=message.payload_sha256,
+        receipt=message.receipt,
+    )
+
+
+def _resubmitted(earlier: Message, payload_sha256: str) -> Receipt:
+    if earlier.payload_sha256 != payload_sha256:
+        raise Conflict(f"{earlier.message_context_id} was already submitted with a different payload")
+    return _receipt_of(earlier)

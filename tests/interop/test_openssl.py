@@ -1,0 +1,108 @@
+"""The exchange's certificates and signatures interoperate with the openssl command line."""
+
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from certs.authority import CertificateAuthority
+from certs.chain import check_issued_by
+from certs.signature import parse_signature_header, sign_detached, verify_detached
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command line"),
+]
+
+# Plain -CAfile, no -purpose: the certificates themselves must satisfy openssl's default smimesign purpose.
+_VERIFY = ["cms", "-verify", "-binary", "-inform", "DER"]
+BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
+
+
+def _openssl(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["openssl", *map(str, arguments)], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("openssl")
+
+
+@pytest.fixture(scope="module")
+def authority(workdir: Path, now: datetime) -> CertificateAuthority:
+    return CertificateAuthority.load_or_create(workdir / "authority", now)
+
+
+@pytest.fixture(scope="module")
+def participant(workdir: Path, authority: CertificateAuthority, now: datetime) -> tuple[Path, Path]:
+    """An openssl-made key and CSR for MC1, certified by the exchange: (certificate path, key path)."""
+    key, csr, certificate = workdir / "mc1.key", workdir / "mc1.csr", workdir / "mc1.pem"
+    subject = "/CN=MC1-openssl/O=Metering Co"
+    made = _openssl(
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr
+    )
+    assert made.returncode == 0, made.stderr
+    issued = authority.issue(csr.read_bytes(), "MC1", now)
+    certificate.write_bytes(issued.public_bytes(serialization.Encoding.PEM))
+    return certificate, key
+
+
+def _verify_with_openssl(authority: CertificateAuthority, workdir: Path, header: str) -> None:
+    signature, body, ca = workdir / "sig.der", workdir / "body.json", workdir / "ca.pem"
+    signature.write_bytes(parse_signature_header(header))
+    body.write_bytes(BODY)
+    ca.write_text(authority.ca_pem())
+    verified = _openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_an_openssl_csr_is_issued_a_certificate_that_chains_to_the_ca(authority, participant, now):
+    """A CSR from `openssl req` is accepted and its certificate chains to the exchange CA."""
+    certificate = x509.load_pem_x509_certificate(participant[0].read_bytes())
+    check_issued_by(certificate, authority.ca_certificate, now)
+
+
+def test_an_openssl_detached_signature_verifies(workdir, participant):
+    """`openssl cms -sign -binary` (detached by default) verifies with verify_detached."""
+    certificate, key = participant
+    body, signature = workdir / "signed-body.json", workdir / "openssl-sig.der"
+    body.write_bytes(BODY)
+    sign = ["cms", "-sign", "-binary", "-outform", "DER", "-signer", certificate, "-inkey", key]
+    signed = _openssl(*sign, "-in", body, "-out", signature)
+    assert signed.returncode == 0, signed.stderr
+    signer = verify_detached(signature.read_bytes(), BODY)
+    assert signer.public_bytes(serialization.Encoding.PEM) == certificate.read_bytes()
+
+
+def test_openssl_verifies_the_hub_signature_against_the_ca(authority, workdir):
+    """The hub's receipts verify with plain `openssl cms -verify -CAfile ca.pem` (no -purpose flag)."""
+    _verify_with_openssl(authority, workdir, authority.sign(BODY))
+
+
+def test_openssl_verifies_a_participant_signature_against_the_ca(authority, workdir, participant):
+    """A participant's sign_detached output verifies with plain `openssl cms -verify -CAfile ca.pem`."""
+    certificate_path, key_path = participant
+    certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    _verify_with_openssl(authority, workdir, sign_detached(BODY, certificate, key))
+
+
+def test_openssl_refuses_a_signature_over_other_content(authority, workdir):
+    """The interop check is not vacuous: openssl rejects the hub signature over a different body."""
+    signature, body, ca = workdir / "wrong-sig.der", workdir / "wrong-body.json", workdir / "ca-wrong.pem"
+    signature.write_bytes(parse_signature_header(authority.sign(b"something else")))
+    body.write_bytes(BODY)
+    ca.write_text(authority.ca_pem())
+    verified = _openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
+    assert verified.returncode != 0

@@ -1,0 +1,84 @@
+"""Which certificate signing requests the exchange accepts."""
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from certs.csr import load_and_check_csr
+from certs.errors import CsrRejectedError
+
+
+def test_accepts_an_rsa_2048_csr_whose_cn_begins_with_the_participant_id(rsa_key, make_csr):
+    """An RSA-2048 CSR with CN 'MC1-primary' is accepted for participant MC1."""
+    csr = load_and_check_csr(make_csr(rsa_key), "MC1")
+    assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "MC1-primary"
+
+
+def test_accepts_an_ec_p256_csr(ec_key, make_csr):
+    """An EC P-256 CSR is accepted."""
+    csr = load_and_check_csr(make_csr(ec_key), "MC1")
+    assert isinstance(csr.public_key(), ec.EllipticCurvePublicKey)
+
+
+def test_refuses_an_rsa_1024_key_naming_its_size(make_csr):
+    """RSA keys under 2048 bits are refused, and the reason says which key was found."""
+    short_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    with pytest.raises(CsrRejectedError) as caught:
+        load_and_check_csr(make_csr(short_key), "MC1")
+    assert str(caught.value).startswith("RSA 1024-bit keys are too short")
+    assert caught.value.reason == str(caught.value)
+
+
+def test_refuses_an_ec_p384_key(make_csr):
+    """Only P-256 is accepted among elliptic curves."""
+    with pytest.raises(CsrRejectedError, match="secp384r1"):
+        load_and_check_csr(make_csr(ec.generate_private_key(ec.SECP384R1())), "MC1")
+
+
+def test_refuses_an_ed25519_key(make_csr):
+    """Key types other than RSA and EC are refused by name."""
+    with pytest.raises(CsrRejectedError, match="Ed25519 keys are not accepted"):
+        load_and_check_csr(make_csr(ed25519.Ed25519PrivateKey.generate()), "MC1")
+
+
+def test_refuses_a_cn_that_does_not_begin_with_the_participant_id(rsa_key, make_csr):
+    """A CN naming another participant is refused."""
+    with pytest.raises(CsrRejectedError, match="must begin with the participant id 'MC1'"):
+        load_and_check_csr(make_csr(rsa_key, common_name="MC2-primary"), "MC1")
+
+
+def test_refuses_a_csr_without_a_common_name(rsa_key, make_csr):
+    """A subject without CN is refused."""
+    with pytest.raises(CsrRejectedError, match="no common name"):
+        load_and_check_csr(make_csr(rsa_key, common_name=None), "MC1")
+
+
+def test_refuses_a_csr_altered_after_signing(rsa_key, make_csr):
+    """Changing the subject after signing breaks the self-signature, which is refused."""
+    der = x509.load_pem_x509_csr(make_csr(rsa_key)).public_bytes(serialization.Encoding.DER)
+    tampered = x509.load_der_x509_csr(der.replace(b"MC1-primary", b"MC1-primarz"))
+    with pytest.raises(CsrRejectedError, match="self-signature is invalid"):
+        load_and_check_csr(tampered.public_bytes(serialization.Encoding.PEM), "MC1")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"hello",
+        b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+    ],
+    ids=["empty", "text", "broken-pem"],
+)
+def test_refuses_anything_that_is_not_a_pem_csr(garbage):
+    """Input that is not a PEM CSR is refused, not crashed on."""
+    with pytest.raises(CsrRejectedError, match="not a PEM certificate signing request"):
+        load_and_check_csr(garbage, "MC1")
+
+
+def test_refuses_a_certificate_offered_as_a_csr(authority):
+    """A PEM certificate is not a CSR."""
+    with pytest.raises(CsrRejectedError):
+        load_and_check_csr(authority.ca_pem().encode(), "MC1")

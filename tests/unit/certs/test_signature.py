@@ -1,0 +1,135 @@
+"""Detached CMS signatures in the x-signature header form: making, parsing and verifying them."""
+
+import base64
+
+import pytest
+from asn1crypto import cms
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from certs.errors import SignatureFormatError, SignatureInvalidError
+from certs.signature import format_signature, parse_signature_header, sign_detached, verify_detached
+
+BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
+DETACHED = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+
+
+def _cms(certificate, key, options, content=BODY, algorithm=None):
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(content)
+    builder = builder.add_signer(certificate, key, algorithm or hashes.SHA256())
+    return builder.sign(serialization.Encoding.DER, options)
+
+
+@pytest.mark.parametrize("participant", ["rsa_participant", "ec_participant"])
+def test_a_detached_signature_verifies_and_names_its_signer(participant, request):
+    """sign_detached then verify_detached round-trips for RSA and EC keys, giving back the signer."""
+    certificate, key = request.getfixturevalue(participant)
+    header = sign_detached(BODY, certificate, key)
+    assert verify_detached(parse_signature_header(header), BODY) == certificate
+
+
+def test_the_signature_covers_the_exact_bytes(rsa_participant):
+    """Line endings are not canonicalised: the body is signed byte for byte."""
+    certificate, key = rsa_participant
+    der = parse_signature_header(sign_detached(BODY, certificate, key))
+    with pytest.raises(SignatureInvalidError, match="message digest"):
+        verify_detached(der, BODY.replace(b"\n", b"\r\n"))
+
+
+def test_tampered_content_is_refused(rsa_participant):
+    """Changing one byte of the body fails the message digest check."""
+    certificate, key = rsa_participant
+    der = parse_signature_header(sign_detached(BODY, certificate, key))
+    with pytest.raises(SignatureInvalidError, match="message digest"):
+        verify_detached(der, BODY.replace(b"m-1", b"m-2"))
+
+
+def test_a_signature_by_one_key_embedding_another_certificate_is_refused(rsa_participant, ec_participant):
+    """The signature must verify with the embedded signer certificate's key, not just carry a certificate."""
+    certificate, _ = ec_participant
+    _, other_key = rsa_participant
+    der = _cms(certificate, other_key, DETACHED)
+    with pytest.raises(SignatureInvalidError):
+        verify_detached(der, BODY)
+
+
+def test_a_signature_with_the_signer_certificate_swapped_is_refused(authority, rsa_participant):
+    """Replacing the embedded certificate by another one with the same issuer and serial fails the math."""
+    certificate, key = rsa_participant
+    info = cms.ContentInfo.load(_cms(certificate, key, DETACHED))
+    impostor = cms.ContentInfo.load(_cms(authority.hub_certificate, key, DETACHED))
+    info["content"]["certificates"] = impostor["content"]["certificates"]
+    info["content"]["signer_infos"][0]["sid"] = impostor["content"]["signer_infos"][0]["sid"]
+    with pytest.raises(SignatureInvalidError, match="does not verify"):
+        verify_detached(info.dump(force=True), BODY)
+
+
+def test_a_signature_without_the_signer_certificate_is_refused(rsa_participant):
+    """The signer certificate must be embedded."""
+    certificate, key = rsa_participant
+    der = _cms(certificate, key, [*DETACHED, pkcs7.PKCS7Options.NoCerts])
+    with pytest.raises(SignatureInvalidError, match="not embedded"):
+        verify_detached(der, BODY)
+
+
+def test_a_signature_without_signed_attributes_is_verified_over_the_content(rsa_participant):
+    """Without signed attributes the signature covers the content itself."""
+    certificate, key = rsa_participant
+    der = _cms(certificate, key, [*DETACHED, pkcs7.PKCS7Options.NoAttributes])
+    assert verify_detached(der, BODY) == certificate
+    with pytest.raises(SignatureInvalidError, match="does not verify"):
+        verify_detached(der, BODY + b" ")
+
+
+def test_an_attached_signature_is_refused(rsa_participant):
+    """A CMS that encapsulates its content is not a detached signature."""
+    certificate, key = rsa_participant
+    der = _cms(certificate, key, [pkcs7.PKCS7Options.Binary])
+    with pytest.raises(SignatureFormatError, match="detached"):
+        verify_detached(der, BODY)
+
+
+def test_a_digest_other_than_sha256_is_refused_by_name(rsa_participant):
+    """SHA-512 signatures are refused, naming the algorithm."""
+    certificate, key = rsa_participant
+    der = _cms(certificate, key, DETACHED, algorithm=hashes.SHA512())
+    with pytest.raises(SignatureInvalidError, match="sha512"):
+        verify_detached(der, BODY)
+
+
+def test_two_signers_are_refused(rsa_participant, ec_participant):
+    """Exactly one signer is allowed."""
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(BODY)
+    for certificate, key in (rsa_participant, ec_participant):
+        builder = builder.add_signer(certificate, key, hashes.SHA256())
+    with pytest.raises(SignatureInvalidError, match="exactly one signer"):
+        verify_detached(builder.sign(serialization.Encoding.DER, DETACHED), BODY)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "RSA-SHA256", "RSA-SHA256;", "RSA-SHA1;AAAA", "rsa-sha256;AAAA", "RSA-SHA256;not base64!"],
+    ids=["empty", "no-separator", "no-data", "other-scheme", "lower-case", "bad-base64"],
+)
+def test_malformed_header_values_are_refused(value):
+    """Only `RSA-SHA256;` followed by base64 is a signature header."""
+    with pytest.raises(SignatureFormatError):
+        parse_signature_header(value)
+
+
+@pytest.mark.parametrize(
+    "der",
+    [b"hello", b"\x30\x03\x02\x01\x01", bytes.fromhex("3011060b2a864886f70d0109100102a0020500")],
+    ids=["text", "other-der", "not-signed-data"],
+)
+def test_der_that_is_not_cms_signed_data_is_refused(der):
+    """Bytes that decode from base64 but are not CMS SignedData raise a format error."""
+    with pytest.raises(SignatureFormatError):
+        verify_detached(parse_signature_header(format_signature(der)), BODY)
+
+
+def test_format_and_parse_are_inverse():
+    """format_signature writes the scheme and base64 that parse_signature_header reads back."""
+    header = format_signature(b"\x30\x00")
+    assert header == "RSA-SHA256;" + base64.b64encode(b"\x30\x00").decode()
+    assert parse_signature_header(header) == b"\x30\x00"
