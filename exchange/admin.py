@@ -6,6 +6,7 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
@@ -14,7 +15,7 @@ from exchange.clock import Clock
 from exchange.domain.participants import ROLES, Client, Participant
 from exchange.functions.errors import FieldError
 from exchange.ledger import GroupCommit, Ledger, topic_of
-from exchange.problems import Conflict, NotFound, Unprocessable
+from exchange.problems import ConflictError, NotFoundError, UnprocessableError
 
 PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
 
@@ -57,29 +58,32 @@ class Administration:
             if role not in ROLES
         )
         if errors:
-            raise Unprocessable("the participant is not valid", errors=errors)
+            raise UnprocessableError("the participant is not valid", errors=errors)
         participant = Participant(participant_id=participant_id, name=name, roles=sorted(set(roles)))
         try:
             await self._committer.save(participant)
         except IntegrityError as error:
-            raise Conflict(f"participant {participant_id} already exists") from error
+            raise ConflictError(f"participant {participant_id} already exists") from error
         return participant
 
     async def participants(self) -> list[Participant]:
         notifications = await asyncio.to_thread(
-            self._ledger.notifications, 0, 1_000_000, (topic_of(Participant.Registered),)
+            self._ledger.notifications, 0, 1_000_000, (topic_of(Participant, "Registered"),)
         )
-        found = [await asyncio.to_thread(self._ledger.find, Participant, n.originator_id) for n in notifications]
+        ids = [UUID(str(n.originator_id)) for n in notifications]
+        found = await asyncio.to_thread(lambda: [self._ledger.find(Participant, i) for i in ids])
         return [p for p in found if p is not None]
 
     async def add_client(
         self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None
     ) -> IssuedClient:
         if await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id)) is None:
-            raise NotFound(f"participant {participant_id} does not exist")
-        unknown = [FieldError(f"scopes[{i}]", f"{s!r} is not an entity") for i, s in enumerate(scopes) if s not in ENTITIES]
+            raise NotFoundError(f"participant {participant_id} does not exist")
+        unknown = [
+            FieldError(f"scopes[{i}]", f"{s!r} is not an entity") for i, s in enumerate(scopes) if s not in ENTITIES
+        ]
         if unknown:
-            raise Unprocessable("the client's scopes are not valid", errors=unknown)
+            raise UnprocessableError("the client's scopes are not valid", errors=unknown)
         client_id = client_id or f"{participant_id.lower()}-{secrets.token_hex(4)}"
         secret = secret or new_secret()
         client = Client(
@@ -91,7 +95,7 @@ class Administration:
         try:
             await self._committer.save(client)
         except IntegrityError as error:
-            raise Conflict(f"client {client_id} already exists") from error
+            raise ConflictError(f"client {client_id} already exists") from error
         return IssuedClient(client_id=client_id, client_secret=secret, scopes=client.scopes)
 
     async def token(self, client_id: str, secret: str, scope: str | None) -> IssuedToken:

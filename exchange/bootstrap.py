@@ -76,7 +76,6 @@ class Exchange:
             await asyncio.to_thread(self.nats_server.stop)
 
 
-
 async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from exchange.domain.certificates import Certificate
 from exchange.domain.participants import Participant
 from exchange.functions.errors import FieldError
 from exchange.ledger import GroupCommit, Ledger
-from exchange.problems import NotFound, Unprocessable
+from exchange.problems import NotFoundError, UnprocessableError
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Certificates:
                 self._authority.issue, csr_pem.encode(), participant_id, now, self._lifetime_days
             )
         except CsrRejectedError as error:
-            raise Unprocessable("the CSR was refused", errors=[FieldError("csr", str(error))]) from error
+            raise UnprocessableError("the CSR was refused", errors=[FieldError("csr", str(error))]) from error
         certificate = Certificate(
             serial_number=serial_hex(issued),
             participant_id=participant_id,
@@ -89,7 +89,7 @@ class Certificates:
         if secondary is not None and secondary == primary:
             errors.append(FieldError("secondary", "must differ from the primary"))
         if errors:
-            raise Unprocessable("the nomination was refused", errors=errors)
+            raise UnprocessableError("the nomination was refused", errors=errors)
         participant.nominate(primary=primary, secondary=secondary)
         await self._committer.save(participant)
         return {"primary": primary, "secondary": secondary}
@@ -104,13 +104,13 @@ class Certificates:
     async def _participant(self, participant_id: str) -> Participant:
         participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
         if participant is None:
-            raise NotFound(f"participant {participant_id} does not exist")
+            raise NotFoundError(f"participant {participant_id} does not exist")
         return participant
 
     async def _certificate(self, participant_id: str, serial: str) -> Certificate:
         certificate = await asyncio.to_thread(self._ledger.find, Certificate, Certificate.create_id(serial))
         if certificate is None or certificate.participant_id != participant_id:
-            raise NotFound(f"certificate {serial} is not one of yours")
+            raise NotFoundError(f"certificate {serial} is not one of yours")
         return certificate
 
     def _view(self, certificate: Certificate, participant: Participant) -> CertificateView:

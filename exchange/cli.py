@@ -27,31 +27,67 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--data-dir", envvar="IDX_DATA_DIR", type=click.Path(path_type=Path), required=True,
-              help="Where the event store, read models, JetStream and keys live.")
+@click.option(
+    "--data-dir",
+    envvar="IDX_DATA_DIR",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where the event store, read models, JetStream and keys live.",
+)
 @click.option("--host", envvar="IDX_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="IDX_PORT", default=8080, show_default=True, type=int)
 @click.option("--nats-url", envvar="IDX_NATS_URL", default=None, help="Use this NATS instead of starting one.")
-@click.option("--database-url", envvar="IDX_DATABASE_URL", default=None,
-              help="Use this database instead of SQLite under the data directory.")
-@click.option("--rate-limit", envvar="IDX_RATE_LIMIT", default=50, show_default=True, type=int,
-              help="Requests per minute per participant and endpoint (0 = off).")
-@click.option("--daily-quota", envvar="IDX_DAILY_QUOTA", default="180000,35000,18000", show_default=True,
-              callback=_quota, help="Messages per sender per day: High,Medium,Low.")
+@click.option(
+    "--database-url",
+    envvar="IDX_DATABASE_URL",
+    default=None,
+    help="Use this database instead of SQLite under the data directory.",
+)
+@click.option(
+    "--rate-limit",
+    envvar="IDX_RATE_LIMIT",
+    default=50,
+    show_default=True,
+    type=int,
+    help="Requests per minute per participant and endpoint (0 = off).",
+)
+@click.option(
+    "--daily-quota",
+    envvar="IDX_DAILY_QUOTA",
+    default="180000,35000,18000",
+    show_default=True,
+    callback=_quota,
+    help="Messages per sender per day: High,Medium,Low.",
+)
 @click.option("--test-clock", envvar="IDX_TEST_CLOCK", is_flag=True, help="Enable POST /admin/v1/clock.")
 @click.option("--demo", is_flag=True, help="Create demo participants and print their credentials.")
 @click.option("--log-level", envvar="IDX_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
-    data_dir: Path, host: str, port: int, nats_url: str | None, database_url: str | None, rate_limit: int,
-    daily_quota: tuple[int, int, int], test_clock: bool, demo: bool, log_level: str,
+    data_dir: Path,
+    host: str,
+    port: int,
+    nats_url: str | None,
+    database_url: str | None,
+    rate_limit: int,
+    daily_quota: tuple[int, int, int],
+    test_clock: bool,
+    demo: bool,
+    log_level: str,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     if database_url is not None:
         raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
     configure_logging(log_level.upper())
     settings = Settings(
-        data_dir=data_dir.resolve(), host=host, port=port, nats_url=nats_url, database_url=database_url,
-        rate_limit=rate_limit, daily_quota=daily_quota, test_clock=test_clock, demo=demo,
+        data_dir=data_dir.resolve(),
+        host=host,
+        port=port,
+        nats_url=nats_url,
+        database_url=database_url,
+        rate_limit=rate_limit,
+        daily_quota=daily_quota,
+        test_clock=test_clock,
+        demo=demo,
     )
     uvloop.run(_serve(settings))
 
@@ -66,8 +102,15 @@ async def _serve(settings: Settings) -> None:
         if settings.demo:
             _print_credentials(settings, await ensure_demo_participants(exchange))
         config = uvicorn.Config(
-            create_app(exchange), host=settings.host, port=settings.port, loop="none", http="httptools",
-            log_config=None, log_level="warning", access_log=False, lifespan="on",
+            create_app(exchange),
+            host=settings.host,
+            port=settings.port,
+            loop="none",
+            http="httptools",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
         )
         await uvicorn.Server(config).serve()
     finally:
@@ -77,12 +120,19 @@ async def _serve(settings: Settings) -> None:
 def _print_credentials(settings: Settings, credentials: list[dict[str, object]]) -> None:
     base = f"http://{settings.host}:{settings.port}"
     operator_secret = (settings.data_dir / "operator.secret").read_text().strip()
-    lines = [f"IDX exchange on {base} (data in {settings.data_dir})", "",
-             f"  OPERATOR  client_id=operator  client_secret={operator_secret}"]
+    lines = [
+        f"IDX exchange on {base} (data in {settings.data_dir})",
+        "",
+        f"  OPERATOR  client_id=operator  client_secret={operator_secret}",
+    ]
     lines += [
         f"  {c['participantId']:<9} client_id={c['clientId']}  client_secret={c['clientSecret']}  roles={c['roles']}"
         for c in credentials
     ]
-    lines += ["", f"  token:  curl -s {base}/oauth/token -d grant_type=client_credentials "
-              "-d client_id=ID -d client_secret=SECRET", ""]
+    lines += [
+        "",
+        f"  token:  curl -s {base}/oauth/token -d grant_type=client_credentials "
+        "-d client_id=ID -d client_secret=SECRET",
+        "",
+    ]
     click.echo("\n".join(lines), err=True)

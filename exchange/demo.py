@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from exchange.bootstrap import Exchange, write_secret
-from exchange.problems import Conflict
+from exchange.problems import ConflictError
 
 READ_SIDE = ["TRANSLOG_TRANSLOG", "FCTRL_STATUS", "EVENT_NOTIFY", "TLS_CERTIFICATE_MANAGEMENT"]
 DEMO_PARTICIPANTS = [
@@ -25,10 +26,8 @@ async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]
         return credentials
     credentials = []
     for participant_id, name, roles, scopes in DEMO_PARTICIPANTS:
-        try:
+        with contextlib.suppress(ConflictError):  # registered by an earlier start that did not finish
             await exchange.admin.register_participant(participant_id, name, roles)
-        except Conflict:
-            pass
         client = await exchange.admin.add_client(participant_id, scopes)
         credentials.append(
             {

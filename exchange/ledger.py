@@ -48,7 +48,7 @@ class Ledger(Application[UUID]):
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None when it was never created."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):
@@ -66,8 +66,15 @@ class Ledger(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-def topic_of(event_class: type) -> str:
-    return f"{event_class.__module__}:{event_class.__qualname__}"
+def event_class(aggregate: type[Aggregate], name: str) -> type[Any]:
+    """An event class the `@event` decorator made (static typing cannot see those attributes)."""
+    found = getattr(aggregate, name)
+    assert isinstance(found, type)
+    return found
+
+
+def topic_of(aggregate: type[Aggregate], name: str) -> str:
+    return f"{aggregate.__module__}:{aggregate.__qualname__}.{name}"
 
 
 class GroupCommit:
@@ -131,9 +138,7 @@ class GroupCommit:
             mine = [r for a in aggregates for r in by_originator.get(a.id, [])]
             loop.call_soon_threadsafe(_succeed, future, mine)
 
-    def _commit_one(
-        self, aggregates: tuple[Aggregate, ...], future: asyncio.Future[list[Recording[UUID]]]
-    ) -> None:
+    def _commit_one(self, aggregates: tuple[Aggregate, ...], future: asyncio.Future[list[Recording[UUID]]]) -> None:
         loop = future.get_loop()
         try:
             recordings = self._ledger.save(*aggregates)

@@ -13,7 +13,7 @@ from certs.authority import CertificateAuthority
 from exchange.clock import Clock
 from exchange.domain.messages import Delivery, Message
 from exchange.ledger import GroupCommit, Ledger
-from exchange.problems import BadRequest, NotFound
+from exchange.problems import BadRequestError, NotFoundError
 from exchange.projector import Projector
 from exchange.queue import CursorError, Page, QueueQuery, is_queued, list_queue
 
@@ -51,7 +51,7 @@ class Mailbox:
         try:
             return await list_queue(self._views, query)
         except CursorError as error:
-            raise BadRequest(str(error)) from error
+            raise BadRequestError(str(error)) from error
 
     async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
         await self._require_queued(recipient, bf, resource, message_context_id)
@@ -66,7 +66,7 @@ class Mailbox:
         await self._require_queued(recipient, bf, resource, message_context_id)
         delivery = await self._find(Delivery, Delivery.create_id(message_context_id, recipient), message_context_id)
         if not delivery.in_queue:
-            raise NotFound(f"{message_context_id} is not in your queue")
+            raise NotFoundError(f"{message_context_id} is not in your queue")
         delivery.remove(removed_at=self._clock.now())
         recordings = await self._committer.save(delivery)
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
@@ -74,10 +74,10 @@ class Mailbox:
 
     async def _require_queued(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
         if not await is_queued(self._views, recipient, message_context_id, bf, resource):
-            raise NotFound(f"{message_context_id} is not in your queue")
+            raise NotFoundError(f"{message_context_id} is not in your queue")
 
     async def _find(self, cls: type[A], aggregate_id: UUID, context_id: str) -> A:
         found = await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
         if found is None:
-            raise NotFound(f"{context_id} is not in your queue")
+            raise NotFoundError(f"{context_id} is not in your queue")
         return found

@@ -65,13 +65,16 @@ class EmbeddedNatsServer:
             [str(nats_server_binary()), "-c", str(config)],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet at start-up
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"nats-server exited with {self._process.returncode}; see {log_file.name}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 log.info("nats_server_started", url=self.url, pid=self._process.pid)
                 return
             time.sleep(0.05)

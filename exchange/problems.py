@@ -9,7 +9,7 @@ from exchange.functions.errors import FieldError
 TYPE_BASE = "https://idx.example/problems/"
 
 
-class Problem(Exception):
+class ProblemError(Exception):
     """A refusal with an HTTP status, a stable type and a sentence for a person."""
 
     status = 400
@@ -33,45 +33,45 @@ class Problem(Exception):
         return TYPE_BASE + self.kind
 
 
-class BadRequest(Problem):
+class BadRequestError(ProblemError):
     pass
 
 
-class Unauthorized(Problem):
+class UnauthorizedError(ProblemError):
     status, kind, title = 401, "unauthorized", "Missing or invalid bearer token"
 
 
-class Forbidden(Problem):
+class ForbiddenError(ProblemError):
     status, kind, title = 403, "forbidden", "Not allowed"
 
 
-class SignatureRefused(Problem):
+class SignatureRefusedError(ProblemError):
     status, kind, title = 403, "signature", "Signature refused"
 
 
-class NotFound(Problem):
+class NotFoundError(ProblemError):
     status, kind, title = 404, "not-found", "Not found"
 
 
-class Conflict(Problem):
-    status, kind, title = 409, "conflict", "Conflict"
+class ConflictError(ProblemError):
+    status, kind, title = 409, "conflict", "ConflictError"
 
 
-class PayloadTooLarge(Problem):
+class PayloadTooLargeError(ProblemError):
     status, kind, title = 413, "payload-too-large", "Payload too large"
 
 
-class UnsupportedMediaType(Problem):
+class UnsupportedMediaTypeError(ProblemError):
     status, kind, title = 415, "unsupported-media-type", "Unsupported content encoding"
 
 
-class Unprocessable(Problem):
+class UnprocessableError(ProblemError):
     status, kind, title = 422, "validation", "The request breaks a rule"
 
 
-class TooManyRequests(Problem):
+class TooManyRequestsError(ProblemError):
     status, kind, title = 429, "rate-limit", "Too many requests"
 
 
-class Unavailable(Problem):
+class UnavailableError(ProblemError):
     status, kind, title = 503, "unavailable", "Service unavailable"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import aiosqlite
@@ -23,8 +22,13 @@ log = structlog.get_logger(__name__)
 class Handler(Protocol):
     """What a projection or relay implements."""
 
-    name: str
-    topics: Sequence[str]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Topics of the events it handles; the others are skipped without being read."""
+        ...
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Side effects outside the database (publishing), done before the position is recorded."""
@@ -61,10 +65,10 @@ class Projector:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def wait_for(self, position: int, timeout: float = 10.0) -> None:
+    async def wait_for(self, position: int, within: float = 10.0) -> None:
         """Return once the handler has handled the event at `position` (read-your-writes for the API)."""
         self.poke()
-        async with asyncio.timeout(timeout), self._advanced:
+        async with asyncio.timeout(within), self._advanced:
             await self._advanced.wait_for(lambda: self.position >= position)
 
     async def _run(self) -> None:

@@ -14,23 +14,25 @@ import msgspec
 
 from exchange.clock import iso, utc_key
 from exchange.domain.messages import Delivery
-from exchange.ledger import topic_of
+from exchange.ledger import event_class, topic_of
 
 PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
+_QUEUED = event_class(Delivery, "Queued")
+_REMOVED = event_class(Delivery, "Removed")
 
 
 class QueueProjection:
     """Keeps `queue_items` equal to the deliveries that are queued and not yet removed."""
 
     name = "queue"
-    topics = (topic_of(Delivery.Queued), topic_of(Delivery.Removed))
+    topics = (topic_of(Delivery, "Queued"), topic_of(Delivery, "Removed"))
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         for _, event in events:
-            if isinstance(event, Delivery.Queued):
+            if isinstance(event, _QUEUED):
                 await db.execute(
                     "INSERT OR IGNORE INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
@@ -49,7 +51,7 @@ class QueueProjection:
                         event.submission_position,
                     ),
                 )
-            elif isinstance(event, Delivery.Removed):
+            elif isinstance(event, _REMOVED):
                 await db.execute("DELETE FROM queue_items WHERE delivery_id = ?", (event.originator_id.hex,))
 
 

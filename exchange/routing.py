@@ -70,7 +70,7 @@ class Relay:
     """Publishes every submitted message to JetStream, once per recipient (a Projector handler)."""
 
     name = "relay"
-    topics = (topic_of(Message.Submitted),)
+    topics = (topic_of(Message, "Submitted"),)
 
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js

@@ -24,7 +24,14 @@ from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolat
 from exchange.functions.protocol import PRIORITY_LETTERS, Submission
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.ledger import GroupCommit, Ledger
-from exchange.problems import BadRequest, Conflict, Forbidden, NotFound, SignatureRefused, Unprocessable
+from exchange.problems import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    SignatureRefusedError,
+    UnprocessableError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -84,13 +91,15 @@ class Submissions:
         earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
         if earlier is not None:
             return _resubmitted(earlier, payload_sha256)
-        function, resource = self._registry.resource(submission.business_function_id, submission.resource_id)
+        function, _ = self._registry.resource(submission.business_function_id, submission.resource_id)
         try:
             acceptance = function.accept(submission, self._directory)
         except MalformedBodyError as error:
-            raise BadRequest(f"the body is not a JSON document: {error}") from error
+            raise BadRequestError(f"the body is not a JSON document: {error}") from error
         except RuleViolationError as error:
-            raise Unprocessable("the message breaks the rules of its business function", errors=error.errors) from error
+            raise UnprocessableError(
+                "the message breaks the rules of its business function", errors=error.errors
+            ) from error
         received_at = self._clock.now()
         signer_serial = self._verify_signature(principal.participant_id, request, received_at)
         receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
@@ -129,23 +138,25 @@ class Submissions:
         try:
             _, resource = self._registry.resource(request.business_function_id, request.resource_id)
         except UnknownFunctionError as error:
-            raise NotFound(str(error)) from error
+            raise NotFoundError(str(error)) from error
         sender = request.initiating_participant_id
         if not sender or not PARTICIPANT_ID.match(sender):
-            raise BadRequest("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+            raise BadRequestError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
         if request.message_context_id is None:
-            raise BadRequest("x-messageContextId is missing")
+            raise BadRequestError("x-messageContextId is missing")
         context = MESSAGE_CONTEXT_ID.match(request.message_context_id)
         if context is None:
-            raise BadRequest("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
+            raise BadRequestError("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
         if not request.signature:
-            raise BadRequest("x-signature is missing")
+            raise BadRequestError("x-signature is missing")
         if sender != principal.participant_id:
-            raise Forbidden(f"the token acts for {principal.participant_id}, not for {sender}")
+            raise ForbiddenError(f"the token acts for {principal.participant_id}, not for {sender}")
         roles = self._directory.roles_of(sender) or frozenset()
         if not roles & resource.sender_roles:
             wanted = " or ".join(sorted(resource.sender_roles))
-            raise Forbidden(f"{sender} may not send {request.business_function_id}/{request.resource_id}: needs {wanted}")
+            raise ForbiddenError(
+                f"{sender} may not send {request.business_function_id}/{request.resource_id}: needs {wanted}"
+            )
         errors = []
         for part, wanted, name in (
             ("bf", request.business_function_id, "the business function of the path"),
@@ -153,12 +164,14 @@ class Submissions:
             ("participant", sender, "x-initiatingParticipantId"),
         ):
             if context.group(part) != wanted:
-                errors.append(FieldError("x-messageContextId", f"{context.group(part)!r} disagrees with {name} {wanted!r}"))
+                errors.append(
+                    FieldError("x-messageContextId", f"{context.group(part)!r} disagrees with {name} {wanted!r}")
+                )
         version = request.schema_version or resource.latest_schema_version
         if version not in resource.schema_versions:
             errors.append(FieldError("x-schemaVersion", f"{version!r} is not one of {list(resource.schema_versions)}"))
         if errors:
-            raise Unprocessable("the request headers disagree", errors=errors)
+            raise UnprocessableError("the request headers disagree", errors=errors)
         return Submission(
             business_function_id=request.business_function_id,
             resource_id=request.resource_id,
@@ -176,16 +189,16 @@ class Submissions:
             signer = verify_detached(der, request.body)
             check_issued_by(signer, self._authority.ca_certificate, now)
         except CertificateError as error:
-            raise SignatureRefused(str(error)) from error
+            raise SignatureRefusedError(str(error)) from error
         serial = serial_hex(signer)
         certificate = self._ledger.find(Certificate, Certificate.create_id(serial))
         participant = self._directory.participant(sender)
         if certificate is None or certificate.participant_id != sender:
-            raise SignatureRefused(f"certificate {serial} was not issued to {sender}")
+            raise SignatureRefusedError(f"certificate {serial} was not issued to {sender}")
         if certificate.status(now) != "active":
-            raise SignatureRefused(f"certificate {serial} is {certificate.status(now)}")
+            raise SignatureRefusedError(f"certificate {serial} is {certificate.status(now)}")
         if participant is None or serial not in participant.nominated:
-            raise SignatureRefused(f"certificate {serial} is not {sender}'s nominated primary or secondary")
+            raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
         return serial
 
 
@@ -200,5 +213,5 @@ def _receipt_of(message: Message) -> Receipt:
 
 def _resubmitted(earlier: Message, payload_sha256: str) -> Receipt:
     if earlier.payload_sha256 != payload_sha256:
-        raise Conflict(f"{earlier.message_context_id} was already submitted with a different payload")
+        raise ConflictError(f"{earlier.message_context_id} was already submitted with a different payload")
     return _receipt_of(earlier)

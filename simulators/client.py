@@ -136,7 +136,9 @@ class ParticipantClient:
     async def list_queue(self, bf: str = "pqd", resource: str = "bpqd", **params: Any) -> httpx.Response:
         return await self.http.get(f"/{bf}/v1/{resource}", params=params, headers=self.headers())
 
-    async def fetch(self, context_id: str, bf: str = "pqd", resource: str = "bpqd", gzip_ok: bool = True) -> httpx.Response:
+    async def fetch(
+        self, context_id: str, bf: str = "pqd", resource: str = "bpqd", gzip_ok: bool = True
+    ) -> httpx.Response:
         accept = {"Accept-Encoding": "gzip" if gzip_ok else "identity"}
         return await self.http.get(f"/{bf}/v1/{resource}/{context_id}", headers=self.headers(**accept))
 
@@ -150,7 +152,9 @@ async def operator_client(base_url: str, secret: str) -> ParticipantClient:
     return client
 
 
-async def register(operator: ParticipantClient, participant_id: str, roles: list[str], scopes: list[str]) -> Credentials:
+async def register(
+    operator: ParticipantClient, participant_id: str, roles: list[str], scopes: list[str]
+) -> Credentials:
     """Register a participant (if new) and a client of it, through the admin API."""
     created = await operator.http.post(
         "/admin/v1/participants",
@@ -160,7 +164,9 @@ async def register(operator: ParticipantClient, participant_id: str, roles: list
     if created.status_code not in (201, 409):
         created.raise_for_status()
     client = await operator.http.post(
-        f"/admin/v1/participants/{participant_id}/clients", json={"scopes": scopes}, headers=operator.headers()
+        f"/admin/v1/participants/{participant_id}/clients",
+        json={"scopes": scopes},
+        headers=operator.headers(),
     )
     client.raise_for_status()
     data = client.json()["data"]

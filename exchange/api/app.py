@@ -21,7 +21,7 @@ from exchange.api.messages import messages_router
 from exchange.api.oauth import oauth_router
 from exchange.api.problems import on_http_exception, on_problem, on_unexpected
 from exchange.bootstrap import Exchange
-from exchange.problems import Problem
+from exchange.problems import ProblemError
 
 
 def bind_request_context(app: ASGIApp) -> ASGIApp:
@@ -50,7 +50,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     return Litestar(
         route_handlers=routes,
         middleware=[bind_request_context],
-        exception_handlers={Problem: on_problem, HTTPException: on_http_exception, Exception: on_unexpected},
+        exception_handlers={ProblemError: on_problem, HTTPException: on_http_exception, Exception: on_unexpected},
         openapi_config=OpenAPIConfig(
             title="IDX exchange",
             version="1.0.0",

@@ -9,7 +9,7 @@ from litestar import Request
 
 from exchange.access import Principal, TokenError, TokenIssuer
 from exchange.clock import Clock
-from exchange.problems import Forbidden, Unauthorized
+from exchange.problems import ForbiddenError, UnauthorizedError
 
 
 class Gate:
@@ -22,16 +22,16 @@ class Gate:
     def principal(self, request: Request[Any, Any, Any], entity: str | None = None) -> Principal:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            token = request.query_params.get("access_token") if request.scope["type"] == "websocket" else None
+            token = request.query_params.get("access_token") if str(request.scope["type"]) == "websocket" else None
         if token is None:
-            raise Unauthorized("send `Authorization: Bearer <token>` from POST /oauth/token", headers=_challenge())
+            raise UnauthorizedError("send `Authorization: Bearer <token>` from POST /oauth/token", headers=_challenge())
         try:
             principal = self._tokens.verify(token, self._clock.now())
         except TokenError as error:
-            raise Unauthorized(str(error), headers=_challenge()) from error
+            raise UnauthorizedError(str(error), headers=_challenge()) from error
         structlog.contextvars.bind_contextvars(participantId=principal.participant_id)
         if entity is not None and not principal.holds(entity):
-            raise Forbidden(f"the token does not carry the entity {entity}")
+            raise ForbiddenError(f"the token does not carry the entity {entity}")
         return principal
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from exchange.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from exchange.problems import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 MAX_BODY = 10 * 1024 * 1024  # 10 MB uncompressed, per request and response (IDX)
 _CHUNK = 64 * 1024
@@ -15,11 +15,11 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int = MAX_BODY)
     encoding = (content_encoding or "identity").strip().lower()
     if encoding == "identity":
         if len(raw) > limit:
-            raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
+            raise PayloadTooLargeError(f"the body is {len(raw)} bytes; the limit is {limit}")
         return raw
     if encoding == "gzip":
         return gunzip_capped(raw, limit)
-    raise UnsupportedMediaType(f"Content-Encoding {content_encoding!r} is not supported; use gzip or identity")
+    raise UnsupportedMediaTypeError(f"Content-Encoding {content_encoding!r} is not supported; use gzip or identity")
 
 
 def gunzip_capped(raw: bytes, limit: int) -> bytes:
@@ -33,15 +33,15 @@ def gunzip_capped(raw: bytes, limit: int) -> bytes:
             try:
                 chunk = inflater.decompress(pending, _CHUNK)
             except zlib.error as error:
-                raise BadRequest(f"the gzip body is corrupt: {error}") from error
+                raise BadRequestError(f"the gzip body is corrupt: {error}") from error
             out += chunk
             if len(out) > limit:
-                raise PayloadTooLarge(f"the body is over {limit} bytes once decompressed")
+                raise PayloadTooLargeError(f"the body is over {limit} bytes once decompressed")
             pending = inflater.unconsumed_tail
             if not chunk and not pending:
                 break
         if not inflater.eof:
-            raise BadRequest("the gzip body is truncated")
+            raise BadRequestError("the gzip body is truncated")
         data = inflater.unused_data
     return bytes(out)
 

@@ -46,8 +46,12 @@ def catalogue_router(registry: Registry, gate: Gate) -> Router:
                     entity=f.entity,
                     resources=[
                         ResourceEntry(
-                            r.id, list(r.schema_versions), r.retention_days, r.queue_retention_days,
-                            sorted(r.sender_roles), sorted(r.receiver_roles),
+                            r.id,
+                            list(r.schema_versions),
+                            r.retention_days,
+                            r.queue_retention_days,
+                            sorted(r.sender_roles),
+                            sorted(r.receiver_roles),
                         )
                         for r in f.resources
                     ],

@@ -35,7 +35,12 @@ class CertificateItem(msgspec.Struct, rename="camel"):
 
 def _item(view: CertificateView) -> CertificateItem:
     return CertificateItem(
-        view.serial_number, view.certificate, view.chain, view.not_before, view.not_after, view.status,
+        view.serial_number,
+        view.certificate,
+        view.chain,
+        view.not_before,
+        view.not_after,
+        view.status,
         view.nomination,
     )
 

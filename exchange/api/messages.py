@@ -15,7 +15,7 @@ from exchange.api.auth import Gate
 from exchange.api.body import accepts_gzip, decode_body, gzip_bytes
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.mailbox import Mailbox
-from exchange.problems import BadRequest
+from exchange.problems import BadRequestError
 from exchange.queue import QueueItem, QueueQuery
 from exchange.submissions import Receipt, SubmissionRequest, Submissions
 
@@ -47,7 +47,9 @@ def _timestamp(value: str | None, name: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise BadRequest(f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00")
+        raise BadRequestError(
+            f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00"
+        )
     return moment
 
 
@@ -79,7 +81,10 @@ def messages_router(
         receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
         return {
             "data": ReceiptView(
-                receipt.message_context_id, receipt.received_date_time, receipt.payload_sha256, receipt.receipt
+                receipt.message_context_id,
+                receipt.received_date_time,
+                receipt.payload_sha256,
+                receipt.receipt,
             )
         }
 

@@ -9,7 +9,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from exchange.problems import TYPE_BASE, Problem
+from exchange.problems import TYPE_BASE, ProblemError
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +22,12 @@ def trace_id() -> str:
 
 
 def problem_response(
-    status: int, kind: str, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
@@ -37,7 +42,7 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def on_problem(_: Request[Any, Any, Any], problem: Problem) -> Response[dict[str, Any]]:
+def on_problem(_: Request[Any, Any, Any], problem: ProblemError) -> Response[dict[str, Any]]:
     log.info("request_refused", status=problem.status, kind=problem.kind, detail=problem.detail)
     errors = [{"field": e.field, "message": e.message} for e in problem.errors]
     return problem_response(

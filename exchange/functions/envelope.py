@@ -59,9 +59,7 @@ def header_errors(
     if not header.message_id.strip() or len(header.message_id) > 100:
         errors.append(FieldError("data.header.messageId", "must be 1 to 100 characters"))
     if not _is_timestamp(header.message_date_time):
-        errors.append(
-            FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset")
-        )
+        errors.append(FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset"))
     errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing))
     return errors
 

@@ -48,9 +48,7 @@ def participant(workdir: Path, authority: CertificateAuthority, now: datetime) -
     """An openssl-made key and CSR for MC1, certified by the exchange: (certificate path, key path)."""
     key, csr, certificate = workdir / "mc1.key", workdir / "mc1.csr", workdir / "mc1.pem"
     subject = "/CN=MC1-openssl/O=Metering Co"
-    made = _openssl(
-        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr
-    )
+    made = _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr)
     assert made.returncode == 0, made.stderr
     issued = authority.issue(csr.read_bytes(), "MC1", now)
     certificate.write_bytes(issued.public_bytes(serialization.Encoding.PEM))

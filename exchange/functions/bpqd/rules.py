@@ -39,9 +39,7 @@ def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[
     return [*found[:limit], FieldError("data", f"more errors follow; only the first {limit} are reported")]
 
 
-def body_errors(
-    transactions: Sequence[Transaction], sender: str, standing: StandingData
-) -> Iterator[FieldError]:
+def body_errors(transactions: Sequence[Transaction], sender: str, standing: StandingData) -> Iterator[FieldError]:
     """Every broken rule of the transactions of an envelope sent by `sender`."""
     if not transactions:
         yield FieldError("data.transactions", "holds no transaction")
@@ -61,9 +59,7 @@ def transaction_errors(
         yield from nmi_detail_errors(detail, f"{path}.nmiDetails[{index}]", sender, standing)
 
 
-def nmi_detail_errors(
-    detail: NmiDetail, path: str, sender: str, standing: StandingData
-) -> Iterator[FieldError]:
+def nmi_detail_errors(detail: NmiDetail, path: str, sender: str, standing: StandingData) -> Iterator[FieldError]:
     """The broken rules of one NMI's day of readings found at `path`."""
     yield from _nmi_errors(detail, path, sender, standing)
     if not detail.meter_serial_number.strip():
@@ -73,9 +69,7 @@ def nmi_detail_errors(
         expected_count = MINUTES_PER_DAY // detail.interval_length
     else:
         allowed = ", ".join(map(str, INTERVAL_LENGTHS))
-        yield FieldError(
-            f"{path}.intervalLength", f"{detail.interval_length} is not one of {allowed} minutes"
-        )
+        yield FieldError(f"{path}.intervalLength", f"{detail.interval_length} is not one of {allowed} minutes")
     if not detail.phases:
         yield FieldError(f"{path}.phases", "holds no phase")
     seen: set[str] = set()
@@ -131,9 +125,7 @@ def _nmi_errors(detail: NmiDetail, path: str, sender: str, standing: StandingDat
         yield FieldError(f"{path}.nmi", f"{detail.nmi!r} is not 10 capital letters or digits")
         return
     if detail.nmi_checksum is not None and detail.nmi_checksum != nmi_checksum(detail.nmi):
-        yield FieldError(
-            f"{path}.nmiChecksum", f"{detail.nmi_checksum!r} is not the checksum of NMI {detail.nmi}"
-        )
+        yield FieldError(f"{path}.nmiChecksum", f"{detail.nmi_checksum!r} is not the checksum of NMI {detail.nmi}")
     responsible = standing.nmi_responsible(detail.nmi, detail.reading_date)
     if responsible is not None and sender not in responsible:
         day = detail.reading_date.isoformat()

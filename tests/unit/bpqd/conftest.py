@@ -25,8 +25,7 @@ class FakeStandingData:
     def __init__(self, nmis: dict[str, list[tuple[str, frozenset[str]]]] | None = None) -> None:
         # Per NMI: (fromDate, its MC and MDP), one record per meter churn.
         self.nmis = {
-            nmi: sorted((date.fromisoformat(day), who) for day, who in records)
-            for nmi, records in (nmis or {}).items()
+            nmi: sorted((date.fromisoformat(day), who) for day, who in records) for nmi, records in (nmis or {}).items()
         }
 
     def roles_of(self, participant_id: str) -> frozenset[str] | None:

@@ -189,9 +189,7 @@ def test_each_broken_rule_is_named_by_its_path(
     assert raised.value.requested_recipients == recipients
 
 
-def test_nulls_are_allowed_under_quality_flag_n(
-    make_submission: MakeSubmission, standing: StandingData
-) -> None:
+def test_nulls_are_allowed_under_quality_flag_n(make_submission: MakeSubmission, standing: StandingData) -> None:
     """Under qualityFlag N missing intervals may be null in every array."""
     envelope = sample_envelope("MDP1", ["LNSP1"])
     both(
@@ -263,9 +261,7 @@ def test_errors_stop_after_one_hundred(make_submission: MakeSubmission, standing
     assert "100" in raised.value.errors[100].message
 
 
-def test_all_broken_rules_are_reported_together(
-    make_submission: MakeSubmission, standing: StandingData
-) -> None:
+def test_all_broken_rules_are_reported_together(make_submission: MakeSubmission, standing: StandingData) -> None:
     """Header and body errors of one envelope come back in one rejection, header first."""
     envelope = sample_envelope("MDP1", ["LNSP1"])
     both(

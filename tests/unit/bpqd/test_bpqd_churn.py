@@ -43,9 +43,7 @@ def test_sender_not_responsible_is_refused_naming_nmi_and_day(
 
 
 @pytest.mark.parametrize("sender", ["MDP1", "MC1"])
-def test_the_mc_or_mdp_of_the_nmi_is_accepted(
-    make_submission: MakeSubmission, churned: Churned, sender: str
-) -> None:
+def test_the_mc_or_mdp_of_the_nmi_is_accepted(make_submission: MakeSubmission, churned: Churned, sender: str) -> None:
     """Both the NMI's MC and its MDP may send its readings."""
     standing = churned(("2026-01-01", frozenset({"MC1", "MDP1"})))
     body = sample_body(sender, ["LNSP1"])

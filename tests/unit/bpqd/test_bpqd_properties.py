@@ -87,9 +87,7 @@ def test_one_voltage_out_of_range_is_named_exactly(
     data: st.DataObject,
 ) -> None:
     """Any one voltage replaced by a value outside 0..1000 V yields exactly one error, at its path."""
-    envelope: dict[str, Any] = sample_envelope(
-        "MDP1", ["LNSP1"], nmis=nmis, interval_length=interval_length, seed=seed
-    )
+    envelope: dict[str, Any] = sample_envelope("MDP1", ["LNSP1"], nmis=nmis, interval_length=interval_length, seed=seed)
     detail = data.draw(st.integers(min_value=0, max_value=nmis - 1), label="nmiDetail")
     phase = data.draw(st.integers(min_value=0, max_value=2), label="phase")
     index = data.draw(st.integers(min_value=0, max_value=1440 // interval_length - 1), label="interval")
