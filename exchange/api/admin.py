@@ -53,12 +53,14 @@ def admin_router(admin: Administration, gate: Gate) -> Router:
         gate.principal(request, "IDX_ADMIN")
         return {"data": [_view(p) for p in await admin.participants()]}
 
-    @post("/participants/{participant_id:str}/clients", status_code=201, summary="Create client credentials")
+    @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
     async def add_client(
-        request: Request[Any, Any, Any], participant_id: str, data: Annotated[NewClient, Body()]
+        request: Request[Any, Any, Any],
+        participantId: str,  # noqa: N803
+        data: Annotated[NewClient, Body()],
     ) -> dict[str, ClientView]:
         gate.principal(request, "IDX_ADMIN")
-        issued = await admin.add_client(participant_id, data.scopes)
+        issued = await admin.add_client(participantId, data.scopes)
         return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
 
     return Router(path="/admin/v1", route_handlers=[register, participants, add_client], tags=["administration"])

@@ -56,10 +56,10 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         principal = gate.principal(request, ENTITY)
         return {"data": [_item(v) for v in await certificates.list(principal.participant_id)]}
 
-    @get("/certificates/{serial_number:str}", summary="One of your certificates")
-    async def get_certificate(request: Request[Any, Any, Any], serial_number: str) -> dict[str, CertificateItem]:
+    @get("/certificates/{serialNumber:str}", summary="One of your certificates")
+    async def get_certificate(request: Request[Any, Any, Any], serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
         principal = gate.principal(request, ENTITY)
-        return {"data": _item(await certificates.get(principal.participant_id, serial_number))}
+        return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
 
     @put("/nominations", summary="Nominate your primary and secondary signing certificates")
     async def nominate(

@@ -115,11 +115,11 @@ def messages_router(
             meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
         )
 
-    @get("/{message_context_id:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
-    async def fetch(request: Request[Any, Any, Any], message_context_id: str) -> Response[bytes]:
+    @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
+    async def fetch(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
         principal = gate.principal(request, entity)
-        structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
-        fetched = await mailbox.fetch(principal.participant_id, bf, res, message_context_id)
+        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
+        fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
         headers = {
             "x-signature": fetched.hub_signature,
             "x-original-signature": fetched.original_signature,
@@ -132,10 +132,10 @@ def messages_router(
             headers["Content-Encoding"] = "gzip"
         return Response(payload, media_type="application/json", headers=headers)
 
-    @delete("/{message_context_id:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
-    async def remove(request: Request[Any, Any, Any], message_context_id: str) -> None:
+    @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
+    async def remove(request: Request[Any, Any, Any], messageContextId: str) -> None:  # noqa: N803
         principal = gate.principal(request, entity)
-        structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
-        await mailbox.delete(principal.participant_id, bf, res, message_context_id)
+        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
+        await mailbox.delete(principal.participant_id, bf, res, messageContextId)
 
     return Router(path=f"/{bf}/v1/{res}", route_handlers=[submit, list_messages, fetch, remove], tags=[function.name])

@@ -1,0 +1,116 @@
+"""Starting `idx serve` as a separate process, as a participant's system would meet it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from exchange.natsserver import free_port
+
+
+class ServerProcess:
+    """One `idx serve` on a free port with its own data directory and nats-server."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.extra_args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def operator_secret(self) -> str:
+        return (self.data_dir / "operator.secret").read_text().strip()
+
+    def start(self, timeout: float = 60.0) -> None:
+        idx = Path(sys.executable).parent / "idx"
+        self._log = log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(idx), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "IDX_LOG_LEVEL": os.environ.get("IDX_LOG_LEVEL", "INFO")},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"idx serve exited with {self.process.returncode}:\n{self.log_tail()}")
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"idx serve did not become healthy:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill9(self) -> None:
+        """`kill -9` of every process of the exchange: idx serve and its nats-server."""
+        nats_pid = self._nats_pid()
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        self._close_log()
+        if nats_pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(nats_pid, signal.SIGKILL)
+            _wait_gone(nats_pid)
+
+    def _nats_pid(self) -> int | None:
+        pid_file = self.data_dir / "nats" / "nats.pid"
+        with suppress(OSError, ValueError):
+            return int(pid_file.read_text().strip())
+        return None
+
+    def log_tail(self, lines: int = 40) -> str:
+        with suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+@contextmanager
+def running_server(data_dir: Path, *extra_args: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(data_dir, extra_args=extra_args)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
