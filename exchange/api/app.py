@@ -16,6 +16,7 @@ from exchange.api.auth import Gate
 from exchange.api.body import MAX_BODY
 from exchange.api.catalogue import catalogue_router
 from exchange.api.certificates import certificates_router
+from exchange.api.clock import clock_router
 from exchange.api.health import health_handler
 from exchange.api.messages import messages_router
 from exchange.api.oauth import oauth_router
@@ -44,6 +45,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         certificates_router(exchange.certificates, gate),
         catalogue_router(exchange.registry, gate),
     ]
+    if exchange.settings.test_clock:
+        routes.append(clock_router(exchange.clock, gate))
     for function in exchange.registry:
         for resource in function.resources:
             routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox, gate))
