@@ -1,0 +1,79 @@
+"""Nothing lost: every message that got a 200 survives `kill -9` of the exchange and its nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exchange.functions.bpqd.sample import sample_body
+from simulators.client import ParticipantClient, new_context_id, operator_client, register
+from tests.e2e.conftest import PQD_SCOPES
+from tests.e2e.queue_helpers import wait_for_queue
+from tests.harness import ServerProcess
+
+SUBMISSIONS = 200
+
+
+@pytest.fixture
+def crash_server(tmp_path: Path) -> ServerProcess:
+    server = ServerProcess(tmp_path / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_server: ServerProcess) -> None:
+    """200 concurrent submissions, kill -9 of idx serve and nats-server mid-flight, restart: each 200 is queued once."""
+    operator = await operator_client(crash_server.base_url, crash_server.operator_secret)
+    mc = ParticipantClient(crash_server.base_url, await register(operator, "CRASHMC", ["MC"], PQD_SCOPES))
+    lnsps = [
+        ParticipantClient(crash_server.base_url, await register(operator, name, ["LNSP"], PQD_SCOPES))
+        for name in ("CRASHL1", "CRASHL2")
+    ]
+    await operator.close()
+    await mc.login()
+    await mc.enrol()
+    recipients = [lnsp.participant_id for lnsp in lnsps]
+    prepared = []
+    for seed in range(SUBMISSIONS):
+        body = sample_body(mc.participant_id, recipients, seed=seed)
+        prepared.append((new_context_id("pqd", "bpqd", "Medium", mc.participant_id), body, mc.sign(body)))
+
+    accepted: list[str] = []
+    answered = 0
+    half_answered = asyncio.Event()
+
+    async def submit(context_id: str, body: bytes, signature: str) -> None:
+        nonlocal answered
+        try:
+            response = await mc.submit(body, context_id=context_id, signature=signature)
+        except httpx.HTTPError:
+            return  # the connection died with the server: no 200, no promise
+        finally:
+            answered += 1
+            if answered >= SUBMISSIONS // 2:
+                half_answered.set()
+        if response.status_code == 200:
+            accepted.append(context_id)
+
+    tasks = [asyncio.create_task(submit(*p)) for p in prepared]
+    await half_answered.wait()
+    crash_server.kill9()
+    await asyncio.gather(*tasks)
+    assert accepted, "no submission was accepted before the crash"
+
+    crash_server.start()
+    for client in (mc, *lnsps):
+        await client.login()
+    for lnsp in lnsps:
+        ids = await wait_for_queue(lnsp, len(accepted), within=60)
+        counts = Counter(ids)
+        assert not [i for i, n in counts.items() if n > 1], "a message was queued twice"
+        missing = set(accepted) - set(ids)
+        assert not missing, f"{len(missing)} accepted messages were lost"
+    for client in (mc, *lnsps):
+        await client.close()
