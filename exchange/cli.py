@@ -136,3 +136,25 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
         "",
     ]
     click.echo("\n".join(lines), err=True)
+
+
+@main.group()
+def sample() -> None:
+    """Make valid example messages to try the exchange with."""
+
+
+@sample.command("bpqd")
+@click.option("--sender", required=True, help="The MC or MDP sending it, e.g. MC1.")
+@click.option("--recipient", "recipients", multiple=True, required=True, help="An LNSP; repeat for several.")
+@click.option("--priority", type=click.Choice(["High", "Medium", "Low"]), default="Medium", show_default=True)
+@click.option("--nmis", type=click.IntRange(1, 10_000), default=1, show_default=True, help="NMIs in the message.")
+@click.option("--reading-date", default="2026-07-01", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Vary it for other NMIs and readings.")
+def sample_bpqd(
+    sender: str, recipients: tuple[str, ...], priority: str, nmis: int, reading_date: str, seed: int
+) -> None:
+    """Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI)."""
+    from exchange.functions.bpqd.sample import sample_body
+
+    body = sample_body(sender, list(recipients), priority=priority, nmis=nmis, reading_date=reading_date, seed=seed)
+    click.get_binary_stream("stdout").write(body)
