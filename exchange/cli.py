@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 import uvicorn
 import uvloop
 
+from exchange.functions.bpqd.sample import sample_body
 from exchange.logging import configure_logging
 from exchange.settings import Settings
 
@@ -154,7 +156,5 @@ def sample_bpqd(
     sender: str, recipients: tuple[str, ...], priority: str, nmis: int, reading_date: str, seed: int
 ) -> None:
     """Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI)."""
-    from exchange.functions.bpqd.sample import sample_body
-
     body = sample_body(sender, list(recipients), priority=priority, nmis=nmis, reading_date=reading_date, seed=seed)
-    click.get_binary_stream("stdout").write(body)
+    sys.stdout.buffer.write(body)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
 import aiosqlite
+from eventsourcing.persistence import IntegrityError
 
 from certs.authority import CertificateAuthority
 from exchange.clock import Clock
 from exchange.domain.messages import Delivery, Message
 from exchange.ledger import GroupCommit, Ledger
-from exchange.problems import BadRequestError, NotFoundError
+from exchange.problems import BadRequestError, ConflictError, NotFoundError
 from exchange.projector import Projector
 from exchange.queue import CursorError, Page, QueueQuery, is_queued, list_queue
 
@@ -56,21 +58,35 @@ class Mailbox:
     async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
         await self._require_queued(recipient, bf, resource, message_context_id)
         message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
-        delivery = await self._find(Delivery, Delivery.create_id(message_context_id, recipient), message_context_id)
-        delivery.retrieve(retrieved_at=self._clock.now())
-        await self._committer.save(delivery)
+        await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self._clock.now()))
         hub_signature = await asyncio.to_thread(self._authority.sign, message.payload)
         return Fetched(message.payload, hub_signature, message.signature, message.sender_id)
 
     async def delete(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
         await self._require_queued(recipient, bf, resource, message_context_id)
-        delivery = await self._find(Delivery, Delivery.create_id(message_context_id, recipient), message_context_id)
-        if not delivery.in_queue:
-            raise NotFoundError(f"{message_context_id} is not in your queue")
-        delivery.remove(removed_at=self._clock.now())
-        recordings = await self._committer.save(delivery)
+        position = await self._change_delivery(
+            recipient, message_context_id, lambda d: d.remove(removed_at=self._clock.now())
+        )
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
-        await self._queue.wait_for(recordings[-1].notification.id)
+        await self._queue.wait_for(position)
+
+    async def _change_delivery(
+        self, recipient: str, message_context_id: str, change: Callable[[Delivery], None]
+    ) -> int:
+        """Record one step of a delivery that is still queued; a concurrent step (say, a second DELETE) is
+        detected by the store's optimistic concurrency and the step is tried again on the fresh state."""
+        delivery_id = Delivery.create_id(message_context_id, recipient)
+        for _ in range(5):
+            delivery = await self._find(Delivery, delivery_id, message_context_id)
+            if not delivery.in_queue:
+                raise NotFoundError(f"{message_context_id} is not in your queue")
+            change(delivery)
+            try:
+                recordings = await self._committer.save(delivery)
+            except IntegrityError:
+                continue
+            return recordings[-1].notification.id
+        raise ConflictError(f"{message_context_id} is being changed by another request; try again")
 
     async def _require_queued(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
         if not await is_queued(self._views, recipient, message_context_id, bf, resource):
