@@ -48,11 +48,13 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._close_log()
                 raise RuntimeError(f"idx serve exited with {self.process.returncode}:\n{self.log_tail()}")
             with suppress(httpx.HTTPError):
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
                     return
             time.sleep(0.1)
+        self.stop()
         raise TimeoutError(f"idx serve did not become healthy:\n{self.log_tail()}")
 
     def stop(self) -> None:

@@ -61,20 +61,46 @@ def messages_router(
     entity = function.entity
     key = f"{bf}_{res}"
 
-    @post("/", status_code=200, operation_id=f"submit_{key}", summary=f"Submit a {resource.id} message")
-    async def submit(request: Request[Any, Any, Any]) -> dict[str, ReceiptView]:
+    @post(
+        "/",
+        status_code=200,
+        operation_id=f"submit_{key}",
+        summary=f"Submit a {resource.id} message",
+        description="The body is the IDX envelope (JSON), gzip-encoded or not. 200 only once it is recorded.",
+    )
+    async def submit(
+        request: Request[Any, Any, Any],
+        # Declared for the OpenAPI document; their absence or form is judged by the use case (400 / 422).
+        # Litestar reads these annotations in module scope, so they cannot name the resource.
+        initiating_participant_id: Annotated[
+            str | None, Parameter(header="x-initiatingParticipantId", description="The sending participant")
+        ] = None,
+        message_context_id: Annotated[
+            str | None,
+            Parameter(header="x-messageContextId", description="bf~resource~h|m|l~PARTICIPANT~uniqueId"),
+        ] = None,
+        signature: Annotated[
+            str | None, Parameter(header="x-signature", description="RSA-SHA256;<base64 DER CMS, detached>")
+        ] = None,
+        schema_version: Annotated[
+            str | None,
+            Parameter(header="x-schemaVersion", description="A schema version of the resource (default: latest)"),
+        ] = None,
+        content_encoding: Annotated[
+            str | None, Parameter(header="Content-Encoding", description="gzip (recommended) or identity")
+        ] = None,
+    ) -> dict[str, ReceiptView]:
         principal = gate.principal(request, entity)
-        context_id = request.headers.get("x-messagecontextid")
-        if context_id:
-            structlog.contextvars.bind_contextvars(messageContextId=context_id)
-        body = decode_body(await request.body(), request.headers.get("content-encoding"))
+        if message_context_id:
+            structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
+        body = decode_body(await request.body(), content_encoding)
         submission = SubmissionRequest(
             business_function_id=bf,
             resource_id=res,
-            initiating_participant_id=request.headers.get("x-initiatingparticipantid"),
-            message_context_id=context_id,
-            signature=request.headers.get("x-signature"),
-            schema_version=request.headers.get("x-schemaversion"),
+            initiating_participant_id=initiating_participant_id,
+            message_context_id=message_context_id,
+            signature=signature,
+            schema_version=schema_version,
             body=body,
         )
         prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
