@@ -1,10 +1,15 @@
 """The exchange certificate authority: the root key and certificate, and the hub signing key and certificate.
 
+Files under the authority's directory: ca.key, ca.pem, hub.key, hub.pem, and one hub-<serial>.pem per hub
+certificate retired by a rollover (`rotate_hub`). Retired hub keys are not kept: they sign nothing more, and the
+receipts they signed embed their certificate, which still chains to the unchanged CA.
+
 Leaf of the project: imports nothing outside `certs`.
 """
 
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -14,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certs import profiles
+from certs.chain import serial_hex
 from certs.csr import load_and_check_csr
 from certs.signature import sign_detached
 
@@ -22,6 +28,8 @@ HUB_COMMON_NAME = "IDX Exchange Hub"
 CA_KEY_BITS = 3072
 HUB_KEY_BITS = 2048
 PARTICIPANT_LIFETIME_DAYS = 1095
+RESERVED_COMMON_NAMES = frozenset({CA_COMMON_NAME, HUB_COMMON_NAME})
+_RETIRED_HUB_PREFIX = "hub-"
 
 
 class CertificateAuthority:
@@ -33,11 +41,15 @@ class CertificateAuthority:
         ca_certificate: x509.Certificate,
         hub_key: rsa.RSAPrivateKey,
         hub_certificate: x509.Certificate,
+        previous_hub_certificates: Sequence[x509.Certificate] = (),
+        directory: Path | None = None,
     ) -> None:
         self._ca_key = ca_key
         self._ca_certificate = ca_certificate
         self._hub_key = hub_key
         self._hub_certificate = hub_certificate
+        self._previous_hub_certificates = list(previous_hub_certificates)
+        self._directory = directory
 
     @classmethod
     def load_or_create(cls, directory: Path, now: datetime) -> Self:
@@ -53,21 +65,30 @@ class CertificateAuthority:
         if ca_certificate is None:
             ca_certificate = profiles.build_ca_certificate(ca_key, CA_COMMON_NAME, now)
             _write_atomically(ca_pem_path, _pem(ca_certificate), mode=0o644)
-        hub_pem_path = directory / "hub.pem"
-        hub_key = _load_or_create_key(directory / "hub.key", HUB_KEY_BITS, replace=not hub_pem_path.exists())
-        hub_certificate = _load_certificate(hub_pem_path)
-        if hub_certificate is None:
-            hub_certificate = profiles.build_signing_certificate(
-                ca_key=ca_key,
-                ca_certificate=ca_certificate,
-                subject=profiles.hub_subject(HUB_COMMON_NAME),
-                public_key=hub_key.public_key(),
-                not_before=now - profiles.BACKDATE,
-                not_after=now + profiles.HUB_LIFETIME,
-                usages=profiles.HUB_USAGES,
-            )
-            _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o644)
-        return cls(ca_key, ca_certificate, hub_key, hub_certificate)
+        hub_key, hub_certificate = _load_or_create_hub(directory, ca_key, ca_certificate, now)
+        previous = [c for c in _retired_hub_certificates(directory) if c != hub_certificate]
+        return cls(ca_key, ca_certificate, hub_key, hub_certificate, previous, directory)
+
+    def rotate_hub(self, now: datetime) -> x509.Certificate:
+        """Retire the hub key and certificate and make new ones; return the new hub certificate.
+
+        The retired certificate is kept as hub-<serial>.pem (and published as a previous hub certificate), so
+        receipts signed before the rollover still verify against the unchanged CA. Crash-safe: the retired
+        certificate is archived before hub.pem is removed, and a missing hub.pem makes the next load create a
+        new key and certificate, exactly as a completed rotation would.
+        """
+        if self._directory is None:
+            raise RuntimeError("only an authority loaded from a directory can rotate its hub key")
+        retired = self._hub_certificate
+        archive = self._directory / f"{_RETIRED_HUB_PREFIX}{serial_hex(retired)}.pem"
+        _write_atomically(archive, _pem(retired), mode=0o644)
+        (self._directory / "hub.pem").unlink()
+        _fsync_directory(self._directory)
+        self._hub_key, self._hub_certificate = _load_or_create_hub(
+            self._directory, self._ca_key, self._ca_certificate, now
+        )
+        self._previous_hub_certificates.insert(0, retired)
+        return self._hub_certificate
 
     @property
     def ca_certificate(self) -> x509.Certificate:
@@ -79,6 +100,11 @@ class CertificateAuthority:
         """The certificate of the hub's signing key (receipts and re-signed payloads)."""
         return self._hub_certificate
 
+    @property
+    def previous_hub_certificates(self) -> list[x509.Certificate]:
+        """Hub certificates retired by rollovers, newest first: old receipts name one of these as signer."""
+        return list(self._previous_hub_certificates)
+
     def ca_pem(self) -> str:
         """The CA certificate as PEM text."""
         return _pem(self._ca_certificate).decode("ascii")
@@ -87,18 +113,26 @@ class CertificateAuthority:
         """The hub certificate as PEM text."""
         return _pem(self._hub_certificate).decode("ascii")
 
+    def previous_hub_pems(self) -> list[str]:
+        """The retired hub certificates as PEM text, newest first."""
+        return [_pem(c).decode("ascii") for c in self._previous_hub_certificates]
+
     def issue(
         self,
         csr_pem: bytes,
         participant_id: str,
         now: datetime,
         lifetime_days: int = PARTICIPANT_LIFETIME_DAYS,
+        *,
+        not_after: datetime | None = None,
     ) -> x509.Certificate:
         """Check a participant's CSR and issue its certificate directly from the CA.
 
+        The certificate lasts `lifetime_days` from now, or until `not_after` when given (a reissue keeps the
+        term of the certificate it replaces); never past the CA's own expiry.
         Raises certs.errors.CsrRejectedError when the CSR is not acceptable.
         """
-        csr = load_and_check_csr(csr_pem, participant_id)
+        csr = load_and_check_csr(csr_pem, participant_id, reserved_common_names=RESERVED_COMMON_NAMES)
         public_key = csr.public_key()
         assert isinstance(public_key, profiles.CertificateKey)  # load_and_check_csr admits only RSA and EC
         return profiles.build_signing_certificate(
@@ -107,13 +141,41 @@ class CertificateAuthority:
             subject=csr.subject,
             public_key=public_key,
             not_before=now - profiles.BACKDATE,
-            not_after=now + timedelta(days=lifetime_days),
+            not_after=min(
+                not_after if not_after is not None else now + timedelta(days=lifetime_days),
+                self._ca_certificate.not_valid_after_utc,
+            ),
             usages=profiles.PARTICIPANT_USAGES,
         )
 
     def sign(self, data: bytes) -> str:
         """Sign `data` as the hub: a detached CMS signature in the `RSA-SHA256;<base64 DER>` header form."""
         return sign_detached(data, self._hub_certificate, self._hub_key)
+
+
+def _load_or_create_hub(
+    directory: Path, ca_key: rsa.RSAPrivateKey, ca_certificate: x509.Certificate, now: datetime
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    hub_pem_path = directory / "hub.pem"
+    hub_key = _load_or_create_key(directory / "hub.key", HUB_KEY_BITS, replace=not hub_pem_path.exists())
+    hub_certificate = _load_certificate(hub_pem_path)
+    if hub_certificate is None:
+        hub_certificate = profiles.build_signing_certificate(
+            ca_key=ca_key,
+            ca_certificate=ca_certificate,
+            subject=profiles.hub_subject(HUB_COMMON_NAME),
+            public_key=hub_key.public_key(),
+            not_before=now - profiles.BACKDATE,
+            not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
+            usages=profiles.HUB_USAGES,
+        )
+        _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o644)
+    return hub_key, hub_certificate
+
+
+def _retired_hub_certificates(directory: Path) -> list[x509.Certificate]:
+    found = [x509.load_pem_x509_certificate(p.read_bytes()) for p in directory.glob(f"{_RETIRED_HUB_PREFIX}*.pem")]
+    return sorted(found, key=lambda c: (c.not_valid_before_utc, c.serial_number), reverse=True)
 
 
 def _pem(certificate: x509.Certificate) -> bytes:
@@ -154,7 +216,11 @@ def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(path: Path) -> None:
+    directory = os.open(path, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:

@@ -1,5 +1,7 @@
 """Acceptance rules for participants' certificate signing requests."""
 
+from collections.abc import Collection
+
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
@@ -10,9 +12,14 @@ MINIMUM_RSA_BITS = 2048
 _KEY_ADVICE = "use RSA 2048 or stronger, or EC P-256"
 
 
-def load_and_check_csr(csr_pem: bytes, participant_id: str) -> x509.CertificateSigningRequest:
+def load_and_check_csr(
+    csr_pem: bytes, participant_id: str, *, reserved_common_names: Collection[str] = ()
+) -> x509.CertificateSigningRequest:
     """Parse a PEM CSR and check it may become a certificate of `participant_id`.
 
+    The subject has exactly one CN; it is the participant id, or begins with it followed by a character that
+    cannot continue a participant id (`MC1-signing`, not `MC10-signing` for MC1), so that no certificate names
+    another participant; and it is none of `reserved_common_names` (the exchange's own CA and hub).
     Raises CsrRejectedError with a reason a participant can act on.
     """
     try:
@@ -25,22 +32,32 @@ def load_and_check_csr(csr_pem: bytes, participant_id: str) -> x509.CertificateS
         raise CsrRejectedError(f"the CSR signature cannot be checked: {exc}") from exc
     if not self_signed:
         raise CsrRejectedError("the CSR's self-signature is invalid (was it altered after signing?)")
-    _check_common_name(csr, participant_id)
+    _check_common_name(csr, participant_id, reserved_common_names)
     _check_key(csr)
     return csr
 
 
-def _check_common_name(csr: x509.CertificateSigningRequest, participant_id: str) -> None:
+def _check_common_name(csr: x509.CertificateSigningRequest, participant_id: str, reserved: Collection[str]) -> None:
     names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not names:
         raise CsrRejectedError("the CSR subject has no common name (CN)")
+    if len(names) > 1:
+        raise CsrRejectedError("the CSR subject has more than one common name (CN); give exactly one")
     common_name = names[0].value
     if isinstance(common_name, bytes):
         common_name = common_name.decode("utf-8", "replace")
-    if not common_name.startswith(participant_id):
+    following = common_name[len(participant_id) : len(participant_id) + 1]
+    if not common_name.startswith(participant_id) or _continues_an_id(following):
         raise CsrRejectedError(
-            f"the CSR common name {common_name!r} must begin with the participant id {participant_id!r}"
+            f"the CSR common name {common_name!r} must begin with the participant id {participant_id!r} "
+            f"(e.g. {participant_id + '-signing'!r})"
         )
+    if common_name.strip().casefold() in {name.casefold() for name in reserved}:
+        raise CsrRejectedError(f"the common name {common_name!r} is reserved for the exchange itself")
+
+
+def _continues_an_id(character: str) -> bool:
+    return character.isascii() and (character.isdigit() or character.isupper())
 
 
 def _check_key(csr: x509.CertificateSigningRequest) -> None:

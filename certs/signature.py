@@ -44,6 +44,23 @@ def parse_signature_header(value: str) -> bytes:
     return der
 
 
+def read_signature(data: bytes) -> bytes:
+    """The DER CMS in a signature as people keep it in a file: the header form, PEM (`openssl cms -outform PEM`)
+    or raw DER. Raises SignatureFormatError for anything else."""
+    text = data.strip()
+    if text.startswith(SCHEME.encode() + b";"):
+        return parse_signature_header(text.decode("ascii", "replace"))
+    if text.startswith(b"-----BEGIN"):
+        lines = [line for line in text.splitlines() if line and not line.startswith(b"-----")]
+        try:
+            return base64.b64decode(b"".join(lines), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureFormatError(f"the PEM signature is not valid base64: {exc}") from exc
+    if data[:1] == b"\x30":  # a DER SEQUENCE
+        return data
+    raise SignatureFormatError(f"give '{SCHEME};<base64>', a PEM CMS or DER CMS signature")
+
+
 def sign_detached(content: bytes, certificate: x509.Certificate, private_key: SigningKey) -> str:
     """Sign `content` as detached CMS (SHA-256, signer certificate embedded); return the header form."""
     der = (

@@ -13,8 +13,9 @@ from eventsourcing.persistence import IntegrityError
 from exchange.access import ENTITIES, TokenIssuer, granted_scopes, hash_secret, new_secret, secret_matches
 from exchange.clock import Clock
 from exchange.domain.participants import ROLES, Client, Participant
+from exchange.domain.topics import topic_of
 from exchange.functions.errors import FieldError
-from exchange.ledger import GroupCommit, Ledger, topic_of
+from exchange.ledger import GroupCommit, Ledger
 from exchange.problems import ConflictError, NotFoundError, UnprocessableError
 
 PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")

@@ -14,6 +14,7 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.access import ENTITIES, TokenIssuer
 from exchange.admin import Administration
@@ -22,15 +23,18 @@ from exchange.clock import Clock
 from exchange.directory import Directory
 from exchange.domain.participants import Client, Participant
 from exchange.functions.registry import Registry
+from exchange.housekeeping import Housekeeper
 from exchange.ledger import GroupCommit, Ledger
 from exchange.mailbox import Mailbox
 from exchange.natsserver import EmbeddedNatsServer
+from exchange.notifications import Notifier, ensure_events_stream
 from exchange.projector import Projector
 from exchange.queue import QueueProjection
 from exchange.routing import Deliverer, Relay, ensure_stream
 from exchange.settings import Settings
 from exchange.submissions import Submissions
 from exchange.views import open_views
+from translog.projection import TranslogProjection
 
 log = structlog.get_logger(__name__)
 
@@ -57,16 +61,17 @@ class Exchange:
     mailbox: Mailbox
     admin: Administration
     certificates: Certificates
-    relay: Projector
-    queue: Projector
+    projectors: dict[str, Projector]
     deliverer: Deliverer
+    housekeeper: Housekeeper
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
 
     async def stop(self) -> None:
+        await self.housekeeper.stop()
         await self.deliverer.stop()
-        await self.relay.stop()
-        await self.queue.stop()
+        for projector in self.projectors.values():
+            await projector.stop()
         await self.committer.stop()
         await self.nc.drain()
         for connection in self._connections:
@@ -91,6 +96,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1)
     js = nc.jetstream(publish_async_max_pending=256)
     await ensure_stream(js)
+    await ensure_events_stream(js)
 
     ledger = await asyncio.to_thread(Ledger.open_sqlite, data_dir / "events.sqlite")
     committer = GroupCommit(ledger)
@@ -101,10 +107,20 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
 
     views_path = data_dir / "views.sqlite"
     views = await open_views(views_path)
-    relay_db, queue_db = await open_views(views_path), await open_views(views_path)
-    relay = Projector(ledger, relay_db, Relay(js))
-    queue = Projector(ledger, queue_db, QueueProjection())
-    deliverer = Deliverer(js, committer, clock, on_delivered=queue.poke)
+    connections = [views]
+    projectors: dict[str, Projector] = {}
+    # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
+    for handler in (Relay(js), QueueProjection(), TranslogProjection(), ArchiveProjection(), Notifier(js)):
+        connection = await open_views(views_path)
+        connections.append(connection)
+        projectors[handler.name] = Projector(ledger, connection, handler)
+
+    def recorded() -> None:
+        """New events were committed: every follower of the log looks now rather than at its next poll."""
+        for projector in projectors.values():
+            projector.poke()
+
+    deliverer = Deliverer(js, committer, clock, on_delivered=recorded)
 
     exchange = Exchange(
         settings=settings,
@@ -118,20 +134,21 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         views=views,
         nc=nc,
         js=js,
-        submissions=Submissions(ledger, committer, registry, directory, authority, clock, relay.poke),
-        mailbox=Mailbox(ledger, committer, views, queue, authority, clock),
+        submissions=Submissions(ledger, committer, registry, directory, authority, clock, recorded),
+        mailbox=Mailbox(ledger, committer, views, projectors["queue"], clock),
         admin=Administration(ledger, committer, tokens, clock),
         certificates=Certificates(ledger, committer, authority, clock, settings.certificate_lifetime_days),
-        relay=relay,
-        queue=queue,
+        projectors=projectors,
         deliverer=deliverer,
+        housekeeper=Housekeeper(views, committer, registry, clock, settings.housekeeping_interval),
         nats_server=nats_server,
-        _connections=[views, relay_db, queue_db],
+        _connections=connections,
     )
     await ensure_operator(exchange)
-    await relay.start()
-    await queue.start()
+    for projector in projectors.values():
+        await projector.start()
     await deliverer.start()
+    exchange.housekeeper.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
     return exchange
 

@@ -158,3 +158,8 @@ def sample_bpqd(
     """Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI)."""
     body = sample_body(sender, list(recipients), priority=priority, nmis=nmis, reading_date=reading_date, seed=seed)
     sys.stdout.buffer.write(body)
+
+
+from exchange.cli_certs import certs  # noqa: E402
+
+main.add_command(certs)

@@ -66,17 +66,6 @@ class Ledger(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-def event_class(aggregate: type[Aggregate], name: str) -> type[Any]:
-    """An event class the `@event` decorator made (static typing cannot see those attributes)."""
-    found = getattr(aggregate, name)
-    assert isinstance(found, type)
-    return found
-
-
-def topic_of(aggregate: type[Aggregate], name: str) -> str:
-    return f"{aggregate.__module__}:{aggregate.__qualname__}.{name}"
-
-
 class GroupCommit:
     """Saves aggregates of concurrent callers in one transaction; answers each caller after the commit.
 

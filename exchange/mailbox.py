@@ -11,7 +11,6 @@ from uuid import UUID
 import aiosqlite
 from eventsourcing.persistence import IntegrityError
 
-from certs.authority import CertificateAuthority
 from exchange.clock import Clock
 from exchange.domain.messages import Delivery, Message
 from exchange.ledger import GroupCommit, Ledger
@@ -39,14 +38,12 @@ class Mailbox:
         committer: GroupCommit,
         views: aiosqlite.Connection,
         queue_projector: Projector,
-        authority: CertificateAuthority,
         clock: Clock,
     ) -> None:
         self._ledger = ledger
         self._committer = committer
         self._views = views
         self._queue = queue_projector
-        self._authority = authority
         self._clock = clock
 
     async def list(self, query: QueueQuery) -> Page:
@@ -59,8 +56,7 @@ class Mailbox:
         await self._require_queued(recipient, bf, resource, message_context_id)
         message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
         await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self._clock.now()))
-        hub_signature = await asyncio.to_thread(self._authority.sign, message.payload)
-        return Fetched(message.payload, hub_signature, message.signature, message.sender_id)
+        return Fetched(message.payload, message.hub_signature, message.signature, message.sender_id)
 
     async def delete(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
         await self._require_queued(recipient, bf, resource, message_context_id)

@@ -26,6 +26,11 @@ class Handler(Protocol):
     def name(self) -> str: ...
 
     @property
+    def schema(self) -> str:
+        """SQL creating its view tables if they do not exist yet."""
+        ...
+
+    @property
     def topics(self) -> tuple[str, ...]:
         """Topics of the events it handles; the others are skipped without being read."""
         ...
@@ -57,6 +62,8 @@ class Projector:
         self._wake.set()
 
     async def start(self) -> None:
+        if self._handler.schema:
+            await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
         self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
 

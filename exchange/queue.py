@@ -14,7 +14,7 @@ import msgspec
 
 from exchange.clock import iso, utc_key
 from exchange.domain.messages import Delivery
-from exchange.ledger import event_class, topic_of
+from exchange.domain.topics import event_class, topic_of
 
 PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 _QUEUED = event_class(Delivery, "Queued")
@@ -25,6 +25,27 @@ class QueueProjection:
     """Keeps `queue_items` equal to the deliveries that are queued and not yet removed."""
 
     name = "queue"
+    schema = """
+CREATE TABLE IF NOT EXISTS queue_items (
+    delivery_id TEXT NOT NULL UNIQUE,
+    recipient TEXT NOT NULL,
+    message_context_id TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    message_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (recipient, message_context_id)
+);
+-- The list call filters on the queue (recipient, function, resource) and orders by priority, then submission.
+CREATE INDEX IF NOT EXISTS queue_items_order
+    ON queue_items (recipient, business_function_id, resource_id, priority_rank, position);
+"""
     topics = (topic_of(Delivery, "Queued"), topic_of(Delivery, "Removed"))
 
     async def act(self, events: list[tuple[int, Any]]) -> None:

@@ -23,7 +23,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from exchange.clock import Clock
 from exchange.domain.messages import Delivery, Message
-from exchange.ledger import GroupCommit, topic_of
+from exchange.domain.topics import topic_of
+from exchange.ledger import GroupCommit
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +71,7 @@ class Relay:
     """Publishes every submitted message to JetStream, once per recipient (a Projector handler)."""
 
     name = "relay"
+    schema = ""
     topics = (topic_of(Message, "Submitted"),)
 
     def __init__(self, js: JetStreamContext) -> None:

@@ -18,3 +18,4 @@ class Settings:
     test_clock: bool = False
     demo: bool = False
     certificate_lifetime_days: int = 1095
+    housekeeping_interval: float = 10.0

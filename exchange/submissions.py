@@ -20,6 +20,8 @@ from exchange.clock import Clock, iso
 from exchange.directory import Directory
 from exchange.domain.certificates import Certificate
 from exchange.domain.messages import Message
+from exchange.domain.rejections import Rejection
+from exchange.functions.envelope import requested_recipients
 from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError
 from exchange.functions.protocol import PRIORITY_LETTERS, Submission
 from exchange.functions.registry import Registry, UnknownFunctionError
@@ -29,6 +31,7 @@ from exchange.problems import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    ProblemError,
     SignatureRefusedError,
     UnprocessableError,
 )
@@ -119,6 +122,7 @@ class Submissions:
             signer_serial=signer_serial,
             received_at=received_at,
             receipt=receipt,
+            hub_signature=self._authority.sign(request.body),
         )
 
     async def record(self, message: Message) -> Receipt:
@@ -133,6 +137,26 @@ class Submissions:
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
         return _receipt_of(message)
+
+    async def refuse(self, principal: Principal, request: SubmissionRequest, problem: ProblemError) -> None:
+        """Record a refused submission for the transaction log; a 409 resubmission is not a new transaction."""
+        if problem.status == ConflictError.status:
+            return
+        context_id = request.message_context_id
+        rejection = Rejection(
+            message_context_id=context_id[:120] if context_id else None,
+            business_function_id=request.business_function_id,
+            resource_id=request.resource_id,
+            sender_id=principal.participant_id,
+            priority=_priority_of(context_id),
+            recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
+            status=problem.status,
+            reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
+            size=len(request.body),
+            rejected_at=self._clock.now(),
+        )
+        await self._committer.save(rejection)
+        self._on_recorded()
 
     def _read_headers(self, principal: Principal, request: SubmissionRequest) -> Submission:
         try:
@@ -200,6 +224,11 @@ class Submissions:
         if participant is None or serial not in participant.nominated:
             raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
         return serial
+
+
+def _priority_of(context_id: str | None) -> str | None:
+    match = MESSAGE_CONTEXT_ID.match(context_id or "")
+    return PRIORITY_LETTERS[match.group("priority")] if match else None
 
 
 def _receipt_of(message: Message) -> Receipt:

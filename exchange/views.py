@@ -11,25 +11,6 @@ CREATE TABLE IF NOT EXISTS tracking (
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS queue_items (
-    delivery_id TEXT NOT NULL UNIQUE,
-    recipient TEXT NOT NULL,
-    message_context_id TEXT NOT NULL,
-    business_function_id TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    priority TEXT NOT NULL,
-    priority_rank INTEGER NOT NULL,
-    message_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    submitted_at TEXT NOT NULL,
-    queued_at TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (recipient, message_context_id)
-);
--- The list call filters on the queue (recipient, function, resource) and orders by priority, then submission.
-CREATE INDEX IF NOT EXISTS queue_items_order
-    ON queue_items (recipient, business_function_id, resource_id, priority_rank, position);
 """
 
 

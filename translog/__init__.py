@@ -1,0 +1,1 @@
+"""The transaction log: every transaction sent and received, as a projection of the event store."""

@@ -12,15 +12,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from exchange.api.admin import admin_router
+from exchange.api.archive import archive_router
 from exchange.api.auth import Gate
 from exchange.api.body import MAX_BODY
 from exchange.api.catalogue import catalogue_router
 from exchange.api.certificates import certificates_router
 from exchange.api.clock import clock_router
+from exchange.api.events import events_handler
 from exchange.api.health import health_handler
 from exchange.api.messages import messages_router
 from exchange.api.oauth import oauth_router
 from exchange.api.problems import on_http_exception, on_problem, on_unexpected
+from exchange.api.translog import translog_router
 from exchange.bootstrap import Exchange
 from exchange.problems import ProblemError
 
@@ -44,6 +47,11 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         admin_router(exchange.admin, gate),
         certificates_router(exchange.certificates, gate),
         catalogue_router(exchange.registry, gate),
+    ]
+    routes += [
+        translog_router(exchange.views, exchange.ledger, exchange.directory, gate),
+        archive_router(exchange.views, exchange.ledger, gate),
+        events_handler(exchange.js, gate),
     ]
     if exchange.settings.test_clock:
         routes.append(clock_router(exchange.clock, gate))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from litestar import Request
+from litestar.connection import ASGIConnection
 
 from exchange.access import Principal, TokenError, TokenIssuer
 from exchange.clock import Clock
@@ -19,7 +19,7 @@ class Gate:
         self._tokens = tokens
         self._clock = clock
 
-    def principal(self, request: Request[Any, Any, Any], entity: str | None = None) -> Principal:
+    def principal(self, request: ASGIConnection[Any, Any, Any, Any], entity: str | None = None) -> Principal:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             token = request.query_params.get("access_token") if str(request.scope["type"]) == "websocket" else None

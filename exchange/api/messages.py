@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from exchange.api.auth import Gate
 from exchange.api.body import accepts_gzip, decode_body, gzip_bytes
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.mailbox import Mailbox
-from exchange.problems import BadRequestError
+from exchange.problems import BadRequestError, ProblemError
 from exchange.queue import QueueItem, QueueQuery
 from exchange.submissions import Receipt, SubmissionRequest, Submissions
 
@@ -39,7 +40,7 @@ class QueuePage(msgspec.Struct):
     meta: PageMeta
 
 
-def _timestamp(value: str | None, name: str) -> datetime | None:
+def parse_timestamp(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
@@ -93,7 +94,6 @@ def messages_router(
         principal = gate.principal(request, entity)
         if message_context_id:
             structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
-        body = decode_body(await request.body(), content_encoding)
         submission = SubmissionRequest(
             business_function_id=bf,
             resource_id=res,
@@ -101,9 +101,14 @@ def messages_router(
             message_context_id=message_context_id,
             signature=signature,
             schema_version=schema_version,
-            body=body,
+            body=b"",
         )
-        prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
+        try:
+            submission = replace(submission, body=decode_body(await request.body(), content_encoding))
+            prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
+        except ProblemError as problem:
+            await submissions.refuse(principal, submission, problem)
+            raise
         receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
         return {
             "data": ReceiptView(
@@ -129,8 +134,8 @@ def messages_router(
             business_function_id=bf,
             resource_id=res,
             priority=priority,
-            from_date_time=_timestamp(from_date_time, "fromDateTime"),
-            to_date_time=_timestamp(to_date_time, "toDateTime"),
+            from_date_time=parse_timestamp(from_date_time, "fromDateTime"),
+            to_date_time=parse_timestamp(to_date_time, "toDateTime"),
             item_count=item_count,
             cursor=cursor,
         )

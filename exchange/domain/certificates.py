@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -11,7 +11,12 @@ from exchange.domain import ids
 
 
 class Certificate(Aggregate):
-    """A participant certificate, from issue to expiry or revocation."""
+    """A participant certificate, from issue to expiry or revocation.
+
+    A renewal or reissue is a new Certificate whose Issued event names its predecessor (`renewal_of` or
+    `reissue_of`); the predecessor records the successor with Renewed or Reissued and stays as it was otherwise:
+    active until it expires or is revoked.
+    """
 
     @staticmethod
     def create_id(serial_number: str) -> UUID:
@@ -26,6 +31,8 @@ class Certificate(Aggregate):
         not_before: datetime,
         not_after: datetime,
         issued_at: datetime,
+        renewal_of: str | None = None,
+        reissue_of: str | None = None,
     ) -> None:
         self.serial_number = serial_number
         self.participant_id = participant_id
@@ -33,8 +40,19 @@ class Certificate(Aggregate):
         self.not_before = not_before
         self.not_after = not_after
         self.issued_at = issued_at
+        self.renewal_of = renewal_of
+        self.reissue_of = reissue_of
+        self.successors: list[str] = []
         self.revoked_at: datetime | None = None
         self.revocation_reason: str | None = None
+
+    @event("Renewed")
+    def record_renewal(self, successor: str, renewed_at: datetime) -> None:
+        self.successors.append(successor)
+
+    @event("Reissued")
+    def record_reissue(self, successor: str, reissued_at: datetime) -> None:
+        self.successors.append(successor)
 
     @event("Revoked")
     def revoke(self, reason: str, revoked_at: datetime) -> None:
@@ -47,3 +65,7 @@ class Certificate(Aggregate):
         if not self.not_before <= now <= self.not_after:
             return "expired"
         return "active"
+
+    def expires_within(self, now: datetime, window: timedelta) -> bool:
+        """Active now, but no longer than `window` from its notAfter."""
+        return self.status(now) == "active" and self.not_after - now <= window

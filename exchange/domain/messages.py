@@ -35,6 +35,7 @@ class Message(Aggregate):
         signer_serial: str,
         received_at: datetime,
         receipt: str,
+        hub_signature: str,
     ) -> None:
         self.message_context_id = message_context_id
         self.business_function_id = business_function_id
@@ -51,6 +52,8 @@ class Message(Aggregate):
         self.signer_serial = signer_serial
         self.received_at = received_at
         self.receipt = receipt
+        # The hub's re-signature of the payload, handed out with it (queue and archive) ever after.
+        self.hub_signature = hub_signature
 
 
 class Delivery(Aggregate):

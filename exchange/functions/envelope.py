@@ -89,3 +89,26 @@ def _is_timestamp(value: str) -> bool:
     except ValueError:
         return False
     return parsed.tzinfo is not None
+
+
+class _RecipientsHeader(msgspec.Struct, rename="camel"):
+    receiving_participant_id: list[str] = []
+
+
+class _RecipientsBody(msgspec.Struct):
+    header: _RecipientsHeader = msgspec.field(default_factory=_RecipientsHeader)
+
+
+class _RecipientsEnvelope(msgspec.Struct):
+    data: _RecipientsBody = msgspec.field(default_factory=_RecipientsBody)
+
+
+_RECIPIENTS = msgspec.json.Decoder(_RecipientsEnvelope)
+
+
+def requested_recipients(body: bytes) -> tuple[str, ...]:
+    """The recipients an envelope asks for, read leniently from a body that may break every other rule."""
+    try:
+        return tuple(_RECIPIENTS.decode(body).data.header.receiving_participant_id)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return ()

@@ -354,3 +354,29 @@ async def test_a_bad_list_query_is_a_400_problem(
     problem = assert_problem(response, 400)
     if field is not None:
         assert field in [error["field"] for error in problem["errors"]], problem
+
+
+async def test_concurrent_copies_of_one_message_are_delivered_once_and_lose_no_other_message(
+    participants: Participants,
+) -> None:
+    """Racing copies of one context id all get the same receipt; it and every message sent alongside are queued once."""
+    mc = await participants.new("MC", ["MC"])
+    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    copied = good_body(mc, lnsp)
+    copied_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
+    copied_signature = mc.sign(copied)
+    others = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(1, 11)]
+
+    copies = [mc.submit(copied, context_id=copied_id, signature=copied_signature) for _ in range(5)]
+    answers = await asyncio.gather(*copies, *(mc.submit(body) for body in others))
+
+    assert [answer.status_code for answer in answers] == [200] * len(answers), [a.text for a in answers]
+    receipts = {answer.text for answer in answers[:5]}
+    accepted = [answer.json()["data"]["messageContextId"] for answer in answers]
+    expected = sorted(set(accepted))
+    assert len(expected) == 1 + len(others)
+    queued = await wait_for_queue(lnsp, len(expected), within=10.0)
+    await asyncio.sleep(SETTLE_SECONDS)
+    queued = await queued_ids(lnsp)
+    assert sorted(queued) == expected
+    assert len(receipts) == 1, receipts

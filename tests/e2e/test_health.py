@@ -34,4 +34,6 @@ def test_stopping_idx_serve_stops_the_nats_server_it_started(tmp_path: Path) -> 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and Path(f"/proc/{nats_pid}").exists():
         time.sleep(0.05)
-    assert not Path(f"/proc/{nats_pid}").exists() or b"nats-server" not in Path(f"/proc/{nats_pid}/cmdline").read_bytes()
+    assert (
+        not Path(f"/proc/{nats_pid}").exists() or b"nats-server" not in Path(f"/proc/{nats_pid}/cmdline").read_bytes()
+    )

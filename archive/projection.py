@@ -1,0 +1,62 @@
+"""The outbound archive as a projection: a row per delivery, gone only through a recorded purge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from exchange.clock import utc_key
+from exchange.domain.messages import Delivery
+from exchange.domain.retention import ArchivePurge
+from exchange.domain.topics import event_class, topic_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS archive_items (
+    delivery_id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    message_context_id TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+-- A participant lists its own archive by delivery time; retention purges by function and age.
+CREATE INDEX IF NOT EXISTS archive_recipient ON archive_items (recipient, delivered_at, position);
+CREATE UNIQUE INDEX IF NOT EXISTS archive_message ON archive_items (recipient, message_context_id);
+CREATE INDEX IF NOT EXISTS archive_retention ON archive_items (business_function_id, resource_id, delivered_at);
+"""
+
+_QUEUED = event_class(Delivery, "Queued")
+_PURGED = event_class(ArchivePurge, "Purged")
+
+
+class ArchiveProjection:
+    name = "archive"
+    schema = SCHEMA
+    topics = (topic_of(Delivery, "Queued"), topic_of(ArchivePurge, "Purged"))
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Nothing outside the database."""
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        for position, event in events:
+            if isinstance(event, _QUEUED):
+                await db.execute(
+                    "INSERT OR IGNORE INTO archive_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        event.originator_id.hex, event.recipient, event.message_context_id,
+                        event.business_function_id, event.resource_id, event.sender_id, event.priority,
+                        event.message_type, event.size, utc_key(event.submitted_at), utc_key(event.queued_at),
+                        position,
+                    ),
+                )  # fmt: skip
+            elif isinstance(event, _PURGED):
+                await db.executemany(
+                    "DELETE FROM archive_items WHERE delivery_id = ?", [(d,) for d in event.delivery_ids]
+                )

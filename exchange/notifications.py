@@ -1,0 +1,105 @@
+"""Event notifications: frames per participant with a gap-free sequence, kept 7 days in JetStream.
+
+The notifier follows the notification log like any projection. It numbers each participant's frames in the
+same transaction as its tracked position, so after a crash the same events get the same numbers again, and
+`Nats-Msg-Id = participant:sequence` lets JetStream drop a frame published twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiosqlite
+import msgspec
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from exchange.clock import iso
+from exchange.domain.messages import Delivery
+from exchange.domain.topics import event_class, topic_of
+
+STREAM = "IDX_EVENTS"
+SUBJECT_PREFIX = "idx.events"
+RETENTION_SECONDS = 7 * 24 * 3600
+
+_QUEUED = event_class(Delivery, "Queued")
+_encode = msgspec.json.Encoder().encode
+
+
+def subject_of(participant_id: str) -> str:
+    return f"{SUBJECT_PREFIX}.{participant_id}"
+
+
+async def ensure_events_stream(js: JetStreamContext) -> None:
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[f"{SUBJECT_PREFIX}.>"],
+        storage=StorageType.FILE,
+        max_age=RETENTION_SECONDS,
+        duplicate_window=3600,
+    )
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+def frame_of(event: Any) -> tuple[str, dict[str, Any]] | None:
+    """The participant an event concerns and the frame it gets (without its sequence yet)."""
+    if isinstance(event, _QUEUED):
+        return event.recipient, {
+            "eventType": "messageAvailable",
+            "timestamp": iso(event.queued_at),
+            "messageContextId": event.message_context_id,
+            "messageType": event.message_type,
+            "priority": event.priority,
+            "initiatingParticipantId": event.sender_id,
+            "businessFunctionId": event.business_function_id,
+            "businessFunctionResourceId": event.resource_id,
+        }
+    return None
+
+
+class Notifier:
+    name = "notifications"
+    schema = """
+CREATE TABLE IF NOT EXISTS event_sequences (
+    participant_id TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL
+);
+"""
+    topics = (topic_of(Delivery, "Queued"),)
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Publishing happens in `handle`: the sequence numbers and the position commit together."""
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        sequences: dict[str, int] = {}
+        acks = []
+        for _, event in events:
+            framed = frame_of(event)
+            if framed is None:
+                continue
+            participant, frame = framed
+            if participant not in sequences:
+                async with db.execute(
+                    "SELECT sequence FROM event_sequences WHERE participant_id = ?", (participant,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                sequences[participant] = int(row[0]) if row else 0
+            sequences[participant] += 1
+            sequence = sequences[participant]
+            payload = _encode({"sequence": sequence, **frame})
+            headers = {"Nats-Msg-Id": f"{participant}:{sequence}"}
+            acks.append(await self._js.publish_async(subject_of(participant), payload, headers=headers))
+        await asyncio.gather(*acks)
+        await db.executemany(
+            "INSERT INTO event_sequences (participant_id, sequence) VALUES (?, ?) "
+            "ON CONFLICT (participant_id) DO UPDATE SET sequence = excluded.sequence",
+            list(sequences.items()),
+        )

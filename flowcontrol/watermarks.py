@@ -1,0 +1,40 @@
+"""Watermarks of one participant's queue for one business function, and the status they define."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+Status: TypeAlias = Literal["Operational", "Warned", "Stopped"]
+STATUS: TypeAlias = Status
+"""The same type under the name the flow-control issue uses."""
+
+
+@dataclass(frozen=True)
+class Watermarks:
+    """Low, warn and high message counts; constructing one checks ``0 <= low < warn < high``."""
+
+    low: int
+    warn: int
+    high: int
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError unless ``0 <= low < warn < high`` (the API answers 422 for the same rule)."""
+        if not 0 <= self.low < self.warn < self.high:
+            raise ValueError(f"watermarks need 0 <= low < warn < high, got {self.low}/{self.warn}/{self.high}")
+
+
+def next_status(previous: Status, count: int, watermarks: Watermarks) -> Status:
+    """The status after the count became ``count``, given the status before (API.md "Flow control").
+
+    Stopped at ``high``; once Stopped it stays Stopped until the count is below ``low``, whatever ``warn`` says
+    (hysteresis, so a queue hovering around ``high`` does not flap). Otherwise Warned at ``warn``.
+    """
+    if count >= watermarks.high or (previous == "Stopped" and count >= watermarks.low):
+        return "Stopped"
+    if count >= watermarks.warn:
+        return "Warned"
+    return "Operational"

@@ -1,0 +1,161 @@
+"""The transaction log: one row per message and receiver with its current status, and every status change.
+
+A projection of the event store. Rows and history are keyed by what the events carry (delivery ids, positions
+in the notification log), so rebuilding from zero gives identical contents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from exchange.clock import utc_key
+from exchange.domain import ids
+from exchange.domain.messages import Delivery, Message
+from exchange.domain.rejections import Rejection
+from exchange.domain.topics import event_class, topic_of
+
+PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS translog_rows (
+    transaction_id TEXT PRIMARY KEY,
+    message_context_id TEXT,
+    message_type TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    business_function_resource_id TEXT NOT NULL,
+    priority TEXT,
+    priority_rank INTEGER,
+    initiating_participant_id TEXT NOT NULL,
+    receiving_participant_id TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    detail TEXT,
+    position INTEGER NOT NULL
+);
+-- Every search is bounded by time and most by a participant: the default sort (newest first) and the
+-- participant filters use these without a table scan; a messageContextId finds its fan-out directly.
+CREATE INDEX IF NOT EXISTS translog_created ON translog_rows (created_at, position);
+CREATE INDEX IF NOT EXISTS translog_sender ON translog_rows (initiating_participant_id, created_at, position);
+CREATE INDEX IF NOT EXISTS translog_receiver ON translog_rows (receiving_participant_id, created_at, position);
+CREATE INDEX IF NOT EXISTS translog_context ON translog_rows (message_context_id);
+CREATE INDEX IF NOT EXISTS translog_status ON translog_rows (status, created_at, position);
+CREATE TABLE IF NOT EXISTS translog_history (
+    position INTEGER NOT NULL,
+    transaction_id TEXT NOT NULL,
+    message_context_id TEXT,
+    receiving_participant_id TEXT,
+    status TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    detail TEXT,
+    PRIMARY KEY (position, transaction_id)
+);
+CREATE INDEX IF NOT EXISTS translog_history_context ON translog_history (message_context_id, position);
+"""
+
+_SUBMITTED = event_class(Message, "Submitted")
+_QUEUED = event_class(Delivery, "Queued")
+_RETRIEVED = event_class(Delivery, "Retrieved")
+_REMOVED = event_class(Delivery, "Removed")
+_REJECTED = event_class(Rejection, "Recorded")
+
+# Lifecycle steps of a delivery: (event class, status it leaves the row in, or None when the row keeps its status).
+_STEPS: list[tuple[type[Any], str | None, str]] = [
+    (_QUEUED, "completed", "queued_at"),
+    (_RETRIEVED, None, "retrieved_at"),
+    (_REMOVED, "removed", "removed_at"),
+]
+
+
+class TranslogProjection:
+    name = "translog"
+    schema = SCHEMA
+    topics = (
+        topic_of(Message, "Submitted"),
+        topic_of(Delivery, "Queued"),
+        topic_of(Delivery, "Retrieved"),
+        topic_of(Delivery, "Removed"),
+        topic_of(Rejection, "Recorded"),
+    )
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Nothing outside the database."""
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        for position, event in events:
+            if isinstance(event, _SUBMITTED):
+                await self._submitted(db, position, event)
+            elif isinstance(event, _REJECTED):
+                await self._rejected(db, position, event)
+            else:
+                await self._step(db, position, event)
+
+    async def _submitted(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
+        at = utc_key(event.received_at)
+        for recipient in event.recipients:
+            transaction_id = ids.delivery_id(event.message_context_id, recipient).hex
+            await db.execute(
+                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    transaction_id, event.message_context_id, "message", event.business_function_id,
+                    event.resource_id, event.priority, PRIORITY_RANK[event.priority], event.sender_id, recipient,
+                    "delivery_pending", at, at, len(event.payload), None, position,
+                ),
+            )  # fmt: skip
+            await _history(db, position, transaction_id, event.message_context_id, recipient, "delivery_pending", at)
+
+    async def _rejected(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
+        at = utc_key(event.rejected_at)
+        receivers: list[str | None] = list(event.recipients) or [None]
+        for index, recipient in enumerate(receivers):
+            transaction_id = f"{event.originator_id.hex}-{index}"
+            await db.execute(
+                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    transaction_id, event.message_context_id, "message", event.business_function_id,
+                    event.resource_id, event.priority, PRIORITY_RANK.get(event.priority or ""), event.sender_id,
+                    recipient, "message_rejected", at, at, event.size, event.reason, position,
+                ),
+            )  # fmt: skip
+            await _history(
+                db, position, transaction_id, event.message_context_id, recipient, "message_rejected", at, event.reason
+            )
+
+    async def _step(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
+        for event_type, status, time_field in _STEPS:
+            if isinstance(event, event_type):
+                at = utc_key(getattr(event, time_field))
+                transaction_id = event.originator_id.hex
+                async with db.execute(
+                    "SELECT message_context_id, receiving_participant_id FROM translog_rows WHERE transaction_id = ?",
+                    (transaction_id,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    return
+                if status is not None:
+                    await db.execute(
+                        "UPDATE translog_rows SET status = ?, status_at = ? WHERE transaction_id = ?",
+                        (status, at, transaction_id),
+                    )
+                await _history(db, position, transaction_id, row[0], row[1], status or "retrieved", at)
+                return
+
+
+async def _history(
+    db: aiosqlite.Connection,
+    position: int,
+    transaction_id: str,
+    message_context_id: str | None,
+    recipient: str | None,
+    status: str,
+    at: str,
+    detail: str | None = None,
+) -> None:
+    await db.execute(
+        "INSERT OR IGNORE INTO translog_history VALUES (?,?,?,?,?,?,?)",
+        (position, transaction_id, message_context_id, recipient, status, at, detail),
+    )

@@ -1,0 +1,205 @@
+"""Searching the transaction log: filters, sort, keyset paging, and who may see which rows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from exchange.clock import iso, utc_key
+
+# API field name -> column. Sorting by priority follows its rank, not its spelling.
+COLUMNS = {
+    "transactionId": "transaction_id",
+    "messageContextId": "message_context_id",
+    "messageType": "message_type",
+    "businessFunctionId": "business_function_id",
+    "businessFunctionResourceId": "business_function_resource_id",
+    "priority": "priority_rank",
+    "initiatingParticipantId": "initiating_participant_id",
+    "receivingParticipantId": "receiving_participant_id",
+    "status": "status",
+    "createdDateTime": "created_at",
+    "statusDateTime": "status_at",
+    "size": "size",
+}
+FILTERS = (
+    "businessFunctionId",
+    "businessFunctionResourceId",
+    "messageContextId",
+    "initiatingParticipantId",
+    "receivingParticipantId",
+    "status",
+    "messageType",
+)
+STATUSES = ("delivery_pending", "completed", "removed", "expired", "message_rejected", "message_acked")
+
+
+class QueryError(ValueError):
+    """A filter, sort or cursor this log does not understand."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: the operator sees every row, a participant the rows it sent or received."""
+
+    participant_id: str
+    sees_all: bool
+
+
+@dataclass(frozen=True)
+class TranslogQuery:
+    viewer: Viewer
+    equals: dict[str, str] = field(default_factory=dict)
+    priority: str | None = None
+    from_date_time: datetime | None = None
+    to_date_time: datetime | None = None
+    sort: str = "-createdDateTime"
+    item_count: int = 100
+    cursor: str | None = None
+
+
+def visibility(viewer: Viewer) -> tuple[str, list[Any]]:
+    """Rejected rows are the sender's business only; receivers see what reached (or waits for) them."""
+    if viewer.sees_all:
+        return "1 = 1", []
+    return (
+        "(initiating_participant_id = ? OR (receiving_participant_id = ? AND status != 'message_rejected'))",
+        [viewer.participant_id, viewer.participant_id],
+    )
+
+
+def _where(query: TranslogQuery) -> tuple[list[str], list[Any]]:
+    clause, params = visibility(query.viewer)
+    where = [clause]
+    for name, value in query.equals.items():
+        where.append(f"{COLUMNS[name]} = ?")
+        params.append(value)
+    if query.priority is not None:
+        where.append("priority = ?")
+        params.append(query.priority)
+    if query.from_date_time is not None:
+        where.append("created_at >= ?")
+        params.append(utc_key(query.from_date_time))
+    if query.to_date_time is not None:
+        where.append("created_at <= ?")
+        params.append(utc_key(query.to_date_time))
+    return where, params
+
+
+def _order(sort: str) -> tuple[str, bool]:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-+")
+    if name not in COLUMNS:
+        raise QueryError(f"sort by one of {sorted(COLUMNS)}, with '-' for descending; not {sort!r}")
+    return COLUMNS[name], descending
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    total_records: int
+
+
+async def search(db: aiosqlite.Connection, query: TranslogQuery) -> Page:
+    where, params = _where(query)
+    column, descending = _order(query.sort)
+    async with db.execute(f"SELECT count(*) FROM translog_rows WHERE {' AND '.join(where)}", params) as cursor:  # noqa: S608
+        total = int((await cursor.fetchone() or [0])[0])
+    key = f"COALESCE({column}, '')"
+    direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
+    if query.cursor is not None:
+        where.append(f"({key}, position, transaction_id) {comparison} (?, ?, ?)")
+        params.extend(_decode_cursor(query.cursor))
+    sql = (
+        f"SELECT *, {key} AS sort_key FROM translog_rows WHERE {' AND '.join(where)} "  # noqa: S608 - fixed columns
+        f"ORDER BY {key} {direction}, position {direction}, transaction_id {direction} LIMIT ?"
+    )
+    async with db.execute(sql, [*params, query.item_count + 1]) as cursor:
+        rows = list(await cursor.fetchall())
+    more = len(rows) > query.item_count
+    rows = rows[: query.item_count]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = _encode_cursor([last["sort_key"], last["position"], last["transaction_id"]])
+    return Page([row_view(r) for r in rows], next_cursor, total)
+
+
+async def all_rows(db: aiosqlite.Connection, query: TranslogQuery) -> AsyncIterator[dict[str, Any]]:
+    """Every row of the query in its sort order, a page at a time (for CSV)."""
+    cursor = None
+    while True:
+        page = await search(db, TranslogQuery(**{**query.__dict__, "item_count": 500, "cursor": cursor}))
+        for row in page.rows:
+            yield row
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def related(db: aiosqlite.Connection, viewer: Viewer, message_context_id: str) -> dict[str, Any] | None:
+    """The rows of one message (its fan-out) and every status change of them, oldest first."""
+    clause, params = visibility(viewer)
+    async with db.execute(
+        f"SELECT * FROM translog_rows WHERE message_context_id = ? AND {clause} ORDER BY position, transaction_id",  # noqa: S608
+        [message_context_id, *params],
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    if not rows:
+        return None
+    visible = [r["transaction_id"] for r in rows]
+    marks = ",".join("?" * len(visible))
+    async with db.execute(
+        f"SELECT * FROM translog_history WHERE transaction_id IN ({marks}) ORDER BY position, transaction_id",  # noqa: S608
+        visible,
+    ) as cursor:
+        history = [
+            {
+                "receivingParticipantId": h["receiving_participant_id"],
+                "status": h["status"],
+                "statusDateTime": iso(datetime.fromisoformat(h["status_at"])),
+                "detail": h["detail"],
+            }
+            for h in await cursor.fetchall()
+        ]
+    return {"rows": [row_view(r) for r in rows], "history": history}
+
+
+def row_view(row: aiosqlite.Row) -> dict[str, Any]:
+    return {
+        "transactionId": row["transaction_id"],
+        "messageContextId": row["message_context_id"],
+        "messageType": row["message_type"],
+        "businessFunctionId": row["business_function_id"],
+        "businessFunctionResourceId": row["business_function_resource_id"],
+        "priority": row["priority"],
+        "initiatingParticipantId": row["initiating_participant_id"],
+        "receivingParticipantId": row["receiving_participant_id"],
+        "status": row["status"],
+        "createdDateTime": iso(datetime.fromisoformat(row["created_at"])),
+        "statusDateTime": iso(datetime.fromisoformat(row["status_at"])),
+        "size": row["size"],
+        "detail": row["detail"],
+    }
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as error:
+        raise QueryError(f"cursor {cursor!r} is not one this exchange handed out") from error
+    if not isinstance(values, list) or len(values) != 3:
+        raise QueryError(f"cursor {cursor!r} is not one this exchange handed out")
+    return values
