@@ -39,6 +39,7 @@ _PURGED = event_class(ArchivePurge, "Purged")
 class ArchiveProjection:
     name = "archive"
     schema = SCHEMA
+    tables = ("archive_items",)
     topics = (topic_of(Delivery, "Queued"), topic_of(ArchivePurge, "Purged"))
 
     async def act(self, events: list[tuple[int, Any]]) -> None:

@@ -140,6 +140,17 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
     click.echo("\n".join(lines), err=True)
 
 
+@main.command("rebuild")
+@click.argument("view", type=click.Choice(["translog", "archive", "queue"]))
+@click.option("--data-dir", envvar="IDX_DATA_DIR", type=click.Path(path_type=Path, exists=True), required=True)
+def rebuild_view(view: str, data_dir: Path) -> None:
+    """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""
+    from exchange.rebuild import rebuild
+
+    position = uvloop.run(rebuild(data_dir.resolve(), view))
+    click.echo(f"{view} rebuilt up to position {position}")
+
+
 @main.group()
 def sample() -> None:
     """Make valid example messages to try the exchange with."""

@@ -61,16 +61,26 @@ class Projector:
         """New events were committed: look now instead of at the next poll."""
         self._wake.set()
 
-    async def start(self) -> None:
+    async def prepare(self) -> None:
+        """Create the view tables if needed and read the tracked position."""
         if self._handler.schema:
             await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
+
+    async def start(self) -> None:
+        await self.prepare()
         self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+    async def catch_up(self) -> int:
+        """Handle everything recorded so far (for rebuilds); returns the position reached."""
+        while await self._step():
+            pass
+        return self.position
 
     async def wait_for(self, position: int, within: float = 10.0) -> None:
         """Return once the handler has handled the event at `position` (read-your-writes for the API)."""

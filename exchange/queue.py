@@ -25,6 +25,7 @@ class QueueProjection:
     """Keeps `queue_items` equal to the deliveries that are queued and not yet removed."""
 
     name = "queue"
+    tables = ("queue_items",)
     schema = """
 CREATE TABLE IF NOT EXISTS queue_items (
     delivery_id TEXT NOT NULL UNIQUE,
