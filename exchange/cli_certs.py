@@ -39,7 +39,7 @@ _NEW_FILE = click.Path(dir_okay=False, path_type=Path)
 
 @click.group()
 def certs() -> None:
-    """Keys, CSRs, signatures and receipts, on local files (private keys never leave this machine)."""
+    """Keys, CSRs, signatures and receipts on local files (private keys never leave this machine); hub rollover."""
 
 
 @certs.command()
