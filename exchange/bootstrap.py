@@ -22,7 +22,9 @@ from exchange.certificates import Certificates
 from exchange.clock import Clock
 from exchange.directory import Directory
 from exchange.domain.participants import Client, Participant
+from exchange.flow_control import FlowControls
 from exchange.functions.registry import Registry
+from exchange.gate import DeliveryGate
 from exchange.housekeeping import Housekeeper
 from exchange.ledger import GroupCommit, Ledger
 from exchange.mailbox import Mailbox
@@ -34,6 +36,7 @@ from exchange.routing import Deliverer, Relay, ensure_stream
 from exchange.settings import Settings
 from exchange.submissions import Submissions
 from exchange.views import open_views
+from flowcontrol.limits import LimitStore
 from translog.projection import TranslogProjection
 
 log = structlog.get_logger(__name__)
@@ -61,7 +64,10 @@ class Exchange:
     mailbox: Mailbox
     admin: Administration
     certificates: Certificates
+    limits: LimitStore
+    flow: FlowControls
     projectors: dict[str, Projector]
+    gate: DeliveryGate
     deliverer: Deliverer
     housekeeper: Housekeeper
     nats_server: EmbeddedNatsServer | None = None
@@ -120,7 +126,14 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         for projector in projectors.values():
             projector.poke()
 
-    deliverer = Deliverer(js, committer, clock, on_delivered=recorded)
+    # Rate limits, quotas and manual switches live in a file every process on this data directory shares.
+    limits_db = await open_views(data_dir / "limits.sqlite")
+    connections.append(limits_db)
+    limits = LimitStore(limits_db)
+    await limits.create_tables()
+    gate = DeliveryGate(ledger, committer, views, projectors["queue"], registry, clock, recorded)
+    admin = Administration(ledger, committer, tokens, clock)
+    deliverer = Deliverer(js, gate.arrive)
 
     exchange = Exchange(
         settings=settings,
@@ -134,13 +147,18 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         views=views,
         nc=nc,
         js=js,
-        submissions=Submissions(ledger, committer, registry, directory, authority, clock, recorded),
-        mailbox=Mailbox(ledger, committer, views, projectors["queue"], clock),
-        admin=Administration(ledger, committer, tokens, clock),
+        submissions=Submissions(
+            ledger, committer, registry, directory, authority, clock, recorded, limits, settings.daily_quota
+        ),
+        mailbox=Mailbox(ledger, committer, views, projectors["queue"], clock, gate.settle),
+        admin=admin,
+        limits=limits,
+        flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
         certificates=Certificates(ledger, committer, authority, clock, settings.certificate_lifetime_days),
         projectors=projectors,
+        gate=gate,
         deliverer=deliverer,
-        housekeeper=Housekeeper(views, committer, registry, clock, settings.housekeeping_interval),
+        housekeeper=Housekeeper(views, ledger, committer, registry, clock, gate.settle, settings.housekeeping_interval),
         nats_server=nats_server,
         _connections=connections,
     )

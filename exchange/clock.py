@@ -18,7 +18,9 @@ class Clock:
             self._offset = timedelta(seconds=float(offset_file.read_text()))
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        """Whole milliseconds: the API shows milliseconds, so what it filters on must not hide finer ones."""
+        moment = datetime.now(UTC) + self._offset
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
     def advance(self, seconds: float) -> datetime:
         self._offset += timedelta(seconds=seconds)

@@ -55,9 +55,11 @@ class Ledger(Application[UUID]):
             raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}")
         return aggregate
 
-    def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> Sequence[Notification]:
+    def notifications(
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
+    ) -> Sequence[Notification]:
         """Stored events after a position, in commit order (SQLite assigns positions under its write lock)."""
-        return self.recorder.select_notifications(after, limit, topics=topics, inclusive_of_start=False)
+        return self.recorder.select_notifications(after, limit, stop=stop, topics=topics, inclusive_of_start=False)
 
     def decode(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)
@@ -67,25 +69,28 @@ class Ledger(Application[UUID]):
 
 
 class GroupCommit:
-    """Saves aggregates of concurrent callers in one transaction; answers each caller after the commit.
+    """Saves the events of concurrent callers in one transaction; answers each caller after the commit.
 
     A conflict (say, two submissions with the same id in one batch) must fail only the caller it concerns, so a
-    failed batch is retried one caller at a time.
+    failed batch is retried one caller at a time. Each caller's events are taken from its aggregates when it
+    calls, so that a retry saves exactly those events again (an aggregate gives its pending events only once).
     """
 
     def __init__(self, ledger: Ledger, max_batch: int = 500) -> None:
         self._ledger = ledger
         self._max_batch = max_batch
-        self._pending: list[tuple[tuple[Aggregate, ...], asyncio.Future[list[Recording[UUID]]]]] = []
+        self._pending: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.committed = asyncio.Event()
 
     async def save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         if self._task is None:
             raise RuntimeError("GroupCommit is not running")
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        if not events:
+            return []
         future: asyncio.Future[list[Recording[UUID]]] = asyncio.get_running_loop().create_future()
-        self._pending.append((aggregates, future))
+        self._pending.append((events, future))
         self._wake.set()
         return await future
 
@@ -105,32 +110,28 @@ class GroupCommit:
             while self._pending:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 await asyncio.to_thread(self._commit, batch)
-                self.committed.set()
-                self.committed.clear()
 
-    def _commit(self, batch: list[tuple[tuple[Aggregate, ...], asyncio.Future[list[Recording[UUID]]]]]) -> None:
+    def _commit(self, batch: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]]) -> None:
         loop = batch[0][1].get_loop()
         try:
-            recordings = self._ledger.save(*(a for aggregates, _ in batch for a in aggregates))
+            recordings = self._ledger.save(*(event for events, _ in batch for event in events))
         except IntegrityError:
-            for aggregates, future in batch:
-                self._commit_one(aggregates, future)
+            for events, future in batch:
+                self._commit_one(events, future)
             return
         except Exception as error:  # the callers hear of it; the committer lives on for the next batch
             for _, future in batch:
                 loop.call_soon_threadsafe(_fail, future, error)
             return
-        by_originator: dict[UUID, list[Recording[UUID]]] = {}
-        for recording in recordings:
-            by_originator.setdefault(recording.domain_event.originator_id, []).append(recording)
-        for aggregates, future in batch:
-            mine = [r for a in aggregates for r in by_originator.get(a.id, [])]
+        by_event = {(r.domain_event.originator_id, r.domain_event.originator_version): r for r in recordings}
+        for events, future in batch:
+            mine = [by_event[(e.originator_id, e.originator_version)] for e in events]
             loop.call_soon_threadsafe(_succeed, future, mine)
 
-    def _commit_one(self, aggregates: tuple[Aggregate, ...], future: asyncio.Future[list[Recording[UUID]]]) -> None:
+    def _commit_one(self, events: list[Any], future: asyncio.Future[list[Recording[UUID]]]) -> None:
         loop = future.get_loop()
         try:
-            recordings = self._ledger.save(*aggregates)
+            recordings = self._ledger.save(*events)
         except Exception as error:
             loop.call_soon_threadsafe(_fail, future, error)
         else:

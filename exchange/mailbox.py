@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
@@ -39,7 +39,9 @@ class Mailbox:
         views: aiosqlite.Connection,
         queue_projector: Projector,
         clock: Clock,
+        on_removed: Callable[[str, str], Awaitable[None]],
     ) -> None:
+        self._on_removed = on_removed
         self._ledger = ledger
         self._committer = committer
         self._views = views
@@ -65,6 +67,7 @@ class Mailbox:
         )
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
         await self._queue.wait_for(position)
+        await self._on_removed(recipient, bf)
 
     async def _change_delivery(
         self, recipient: str, message_context_id: str, change: Callable[[Delivery], None]

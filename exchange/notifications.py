@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
 from exchange.clock import iso
+from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery
 from exchange.domain.topics import event_class, topic_of
 
@@ -25,6 +26,7 @@ SUBJECT_PREFIX = "idx.events"
 RETENTION_SECONDS = 7 * 24 * 3600
 
 _QUEUED = event_class(Delivery, "Queued")
+_FLOW_CHANGED = event_class(FlowControl, "Changed")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -59,6 +61,15 @@ def frame_of(event: Any) -> tuple[str, dict[str, Any]] | None:
             "businessFunctionId": event.business_function_id,
             "businessFunctionResourceId": event.resource_id,
         }
+    if isinstance(event, _FLOW_CHANGED):
+        return event.participant_id, {
+            "eventType": "flowControl",
+            "timestamp": iso(event.at),
+            "businessFunctionId": event.business_function_id,
+            "messageStatus": event.status,
+            "messageCount": event.count,
+            "manualStop": event.manual_stop,
+        }
     return None
 
 
@@ -70,7 +81,7 @@ CREATE TABLE IF NOT EXISTS event_sequences (
     sequence INTEGER NOT NULL
 );
 """
-    topics = (topic_of(Delivery, "Queued"),)
+    topics = (topic_of(Delivery, "Queued"), topic_of(FlowControl, "Changed"))
 
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js

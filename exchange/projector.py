@@ -105,23 +105,28 @@ class Projector:
                 self._wake.clear()
 
     async def _step(self) -> bool:
-        notifications = await asyncio.to_thread(
-            self._ledger.notifications, self.position, self._batch, self._handler.topics
-        )
-        if not notifications:
+        """Handle the next batch; True when events were handled (so look again at once)."""
+        stop = await asyncio.to_thread(self._ledger.last_position)
+        if stop <= self.position:
             return False
-        events = await asyncio.to_thread(lambda: [(n.id, self._ledger.decode(n)) for n in notifications])
-        last = notifications[-1].id
-        await self._handler.act(events)
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._handler.handle(self._db, events)
-            await track(self._db, self._handler.name, last)
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
+        notifications = await asyncio.to_thread(
+            self._ledger.notifications, self.position, self._batch, self._handler.topics, stop
+        )
+        # Past the last event of its topics, everything up to `stop` is known to be of no concern to this
+        # handler, so its position moves there too and `wait_for` works for any position in the log.
+        reached = notifications[-1].id if len(notifications) == self._batch else stop
+        if notifications:
+            events = await asyncio.to_thread(lambda: [(n.id, self._ledger.decode(n)) for n in notifications])
+            await self._handler.act(events)
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._handler.handle(self._db, events)
+                await track(self._db, self._handler.name, reached)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
         async with self._advanced:
-            self.position = last
+            self.position = reached
             self._advanced.notify_all()
-        return True
+        return bool(notifications)

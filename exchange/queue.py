@@ -13,19 +13,21 @@ import aiosqlite
 import msgspec
 
 from exchange.clock import iso, utc_key
-from exchange.domain.messages import Delivery
+from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.domain.topics import event_class, topic_of
 
 PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 _QUEUED = event_class(Delivery, "Queued")
-_REMOVED = event_class(Delivery, "Removed")
+_LEFT = (event_class(Delivery, "Removed"), event_class(Delivery, "Expired"))
+_HELD = event_class(PendingDelivery, "Held")
+_RELEASED = event_class(PendingDelivery, "Released")
 
 
 class QueueProjection:
-    """Keeps `queue_items` equal to the deliveries that are queued and not yet removed."""
+    """Keeps `queue_items` equal to the deliveries in queues, and `pending_items` to those flow control holds."""
 
     name = "queue"
-    tables = ("queue_items",)
+    tables = ("queue_items", "pending_items")
     schema = """
 CREATE TABLE IF NOT EXISTS queue_items (
     delivery_id TEXT NOT NULL UNIQUE,
@@ -46,8 +48,28 @@ CREATE TABLE IF NOT EXISTS queue_items (
 -- The list call filters on the queue (recipient, function, resource) and orders by priority, then submission.
 CREATE INDEX IF NOT EXISTS queue_items_order
     ON queue_items (recipient, business_function_id, resource_id, priority_rank, position);
+-- Expiry looks for the oldest entries of every queue.
+CREATE INDEX IF NOT EXISTS queue_items_age ON queue_items (queued_at);
+CREATE TABLE IF NOT EXISTS pending_items (
+    pending_id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    message_context_id TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    position INTEGER NOT NULL
+);
+-- Release order: priority, then submission.
+CREATE INDEX IF NOT EXISTS pending_items_order
+    ON pending_items (recipient, business_function_id, priority_rank, position);
 """
-    topics = (topic_of(Delivery, "Queued"), topic_of(Delivery, "Removed"))
+    topics = (
+        topic_of(Delivery, "Queued"),
+        topic_of(Delivery, "Removed"),
+        topic_of(Delivery, "Expired"),
+        topic_of(PendingDelivery, "Held"),
+        topic_of(PendingDelivery, "Released"),
+    )
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
@@ -73,8 +95,19 @@ CREATE INDEX IF NOT EXISTS queue_items_order
                         event.submission_position,
                     ),
                 )
-            elif isinstance(event, _REMOVED):
+            elif isinstance(event, _LEFT):
                 await db.execute("DELETE FROM queue_items WHERE delivery_id = ?", (event.originator_id.hex,))
+            elif isinstance(event, _HELD):
+                await db.execute(
+                    "INSERT OR IGNORE INTO pending_items VALUES (?,?,?,?,?,?,?)",
+                    (
+                        event.originator_id.hex, event.recipient, event.message_context_id,
+                        event.business_function_id, event.resource_id, PRIORITY_RANK[event.priority],
+                        event.submission_position,
+                    ),
+                )  # fmt: skip
+            elif isinstance(event, _RELEASED):
+                await db.execute("DELETE FROM pending_items WHERE pending_id = ?", (event.originator_id.hex,))
 
 
 class QueueItem(msgspec.Struct, rename="camel"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +17,11 @@ import aiosqlite
 import msgspec
 import nats.errors
 import structlog
-from eventsourcing.persistence import IntegrityError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
-from exchange.clock import Clock
-from exchange.domain.messages import Delivery, Message
+from exchange.domain.messages import Message
 from exchange.domain.topics import topic_of
-from exchange.ledger import GroupCommit
 
 log = structlog.get_logger(__name__)
 
@@ -103,15 +100,11 @@ class Relay:
 
 
 class Deliverer:
-    """Consumes routes and puts each message into its recipient's queue by recording a delivery."""
+    """Consumes routes and hands them to the delivery gate, which queues or holds each exactly once."""
 
-    def __init__(
-        self, js: JetStreamContext, committer: GroupCommit, clock: Clock, on_delivered: Callable[[], None]
-    ) -> None:
+    def __init__(self, js: JetStreamContext, arrive: Callable[[list[Route]], Awaitable[None]]) -> None:
         self._js = js
-        self._committer = committer
-        self._clock = clock
-        self._on_delivered = on_delivered
+        self._arrive = arrive
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -143,33 +136,15 @@ class Deliverer:
             await self._deliver(messages)
 
     async def _deliver(self, messages: list[Any]) -> None:
-        now = self._clock.now()
         routes = [_decode_route(m.data) for m in messages]
-        results = await asyncio.gather(
-            *(self._committer.save(_queued(route, now)) for route in routes), return_exceptions=True
-        )
-        for message, route, result in zip(messages, routes, results, strict=True):
-            if isinstance(result, BaseException) and not isinstance(result, IntegrityError):
-                log.error("delivery_failed", messageContextId=route.message_context_id, error=str(result))
+        try:
+            await self._arrive(routes)
+        except Exception:
+            # Nothing of a failed decision was committed; the routes come back and are decided again.
+            log.exception("delivery_failed", routes=len(routes))
+            for message in messages:
                 with contextlib.suppress(Exception):
                     await message.nak(delay=1)
-            else:
-                # Committed now, or by an earlier attempt (IntegrityError): either way it is in the queue once.
-                await message.ack()
-        self._on_delivered()
-
-
-def _queued(route: Route, now: datetime) -> Delivery:
-    return Delivery(
-        message_context_id=route.message_context_id,
-        recipient=route.recipient,
-        business_function_id=route.business_function_id,
-        resource_id=route.resource_id,
-        sender_id=route.sender_id,
-        priority=route.priority,
-        message_type=route.message_type,
-        size=route.size,
-        submitted_at=route.submitted_at,
-        submission_position=route.position,
-        queued_at=now,
-    )
+            return
+        for message in messages:
+            await message.ack()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 from eventsourcing.persistence import IntegrityError
@@ -33,8 +34,10 @@ from exchange.problems import (
     NotFoundError,
     ProblemError,
     SignatureRefusedError,
+    TooManyRequestsError,
     UnprocessableError,
 )
+from flowcontrol.limits import LimitStore, market_day
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +81,11 @@ class Submissions:
         authority: CertificateAuthority,
         clock: Clock,
         on_recorded: Callable[[], None] = lambda: None,
+        limits: LimitStore | None = None,
+        daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000),
     ) -> None:
+        self._limits = limits
+        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True))
         self._on_recorded = on_recorded
         self._ledger = ledger
         self._committer = committer
@@ -90,6 +97,9 @@ class Submissions:
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
         """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
         submission = self._read_headers(principal, request)
+        received_at = self._clock.now()
+        # Even a resubmission must be signed by the sender: the original receipt goes only to a proven sender.
+        signer_serial = self._verify_signature(principal.participant_id, request, received_at)
         payload_sha256 = hashlib.sha256(request.body).hexdigest()
         earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
         if earlier is not None:
@@ -103,8 +113,6 @@ class Submissions:
             raise UnprocessableError(
                 "the message breaks the rules of its business function", errors=error.errors
             ) from error
-        received_at = self._clock.now()
-        signer_serial = self._verify_signature(principal.participant_id, request, received_at)
         receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
         return Message(
             message_context_id=submission.message_context_id,
@@ -126,17 +134,40 @@ class Submissions:
         )
 
     async def record(self, message: Message) -> Receipt:
-        """Commit the message; the receipt and the event's position come back only after the commit."""
+        """Count it against the sender's daily quota and commit it; the receipt comes only after the commit."""
+        day = market_day(message.received_at)
+        await self._take_quota(message, day)
         try:
             await self._committer.save(message)
         except IntegrityError:
             # The same messageContextId committed a moment ago by a concurrent request.
+            await self._release_quota(message, day)
             earlier = self._ledger.find(Message, message.id)
             assert earlier is not None
             return _resubmitted(earlier, message.payload_sha256)
+        except BaseException:
+            await self._release_quota(message, day)
+            raise
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
         return _receipt_of(message)
+
+    async def _take_quota(self, message: Message, day: date) -> None:
+        if self._limits is None:
+            return
+        retry_after = await self._limits.take_quota(
+            message.sender_id, message.priority, day, self._daily_quota, now=message.received_at
+        )
+        if retry_after is not None:
+            raise TooManyRequestsError(
+                f"{message.sender_id} has sent its {self._daily_quota[message.priority]} {message.priority} "
+                "priority messages for today",
+                headers={"Retry-After": str(math.ceil(retry_after))},
+            )
+
+    async def _release_quota(self, message: Message, day: date) -> None:
+        if self._limits is not None:
+            await self._limits.release_quota(message.sender_id, message.priority, day)
 
     async def refuse(self, principal: Principal, request: SubmissionRequest, problem: ProblemError) -> None:
         """Record a refused submission for the transaction log; a 409 resubmission is not a new transaction."""

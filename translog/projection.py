@@ -60,6 +60,7 @@ _SUBMITTED = event_class(Message, "Submitted")
 _QUEUED = event_class(Delivery, "Queued")
 _RETRIEVED = event_class(Delivery, "Retrieved")
 _REMOVED = event_class(Delivery, "Removed")
+_EXPIRED = event_class(Delivery, "Expired")
 _REJECTED = event_class(Rejection, "Recorded")
 
 # Lifecycle steps of a delivery: (event class, status it leaves the row in, or None when the row keeps its status).
@@ -67,6 +68,7 @@ _STEPS: list[tuple[type[Any], str | None, str]] = [
     (_QUEUED, "completed", "queued_at"),
     (_RETRIEVED, None, "retrieved_at"),
     (_REMOVED, "removed", "removed_at"),
+    (_EXPIRED, "expired", "expired_at"),
 ]
 
 
@@ -79,6 +81,7 @@ class TranslogProjection:
         topic_of(Delivery, "Queued"),
         topic_of(Delivery, "Retrieved"),
         topic_of(Delivery, "Removed"),
+        topic_of(Delivery, "Expired"),
         topic_of(Rejection, "Recorded"),
     )
 

@@ -44,13 +44,13 @@ def admin_router(admin: Administration, gate: Gate) -> Router:
     async def register(
         request: Request[Any, Any, Any], data: Annotated[NewParticipant, Body()]
     ) -> dict[str, ParticipantView]:
-        gate.principal(request, "IDX_ADMIN")
+        await gate.principal(request, "IDX_ADMIN")
         participant = await admin.register_participant(data.participant_id, data.name, data.roles)
         return {"data": _view(participant)}
 
     @get("/participants", summary="List participants")
     async def participants(request: Request[Any, Any, Any]) -> dict[str, list[ParticipantView]]:
-        gate.principal(request, "IDX_ADMIN")
+        await gate.principal(request, "IDX_ADMIN")
         return {"data": [_view(p) for p in await admin.participants()]}
 
     @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
@@ -59,7 +59,7 @@ def admin_router(admin: Administration, gate: Gate) -> Router:
         participantId: str,  # noqa: N803
         data: Annotated[NewClient, Body()],
     ) -> dict[str, ClientView]:
-        gate.principal(request, "IDX_ADMIN")
+        await gate.principal(request, "IDX_ADMIN")
         issued = await admin.add_client(participantId, data.scopes)
         return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
 

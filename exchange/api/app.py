@@ -19,6 +19,7 @@ from exchange.api.catalogue import catalogue_router
 from exchange.api.certificates import certificates_router
 from exchange.api.clock import clock_router
 from exchange.api.events import events_handler
+from exchange.api.flowcontrol import flowcontrol_router, watermarks_router
 from exchange.api.health import health_handler
 from exchange.api.messages import messages_router
 from exchange.api.oauth import oauth_router
@@ -40,7 +41,10 @@ def bind_request_context(app: ASGIApp) -> ASGIApp:
 
 
 def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> Litestar:
-    gate = Gate(exchange.tokens, exchange.clock)
+    def is_operator(participant_id: str) -> bool:
+        return "OPERATOR" in (exchange.directory.roles_of(participant_id) or frozenset())
+
+    gate = Gate(exchange.tokens, exchange.clock, exchange.limits, exchange.settings.rate_limit, is_operator)
     routes: list[Any] = [
         health_handler(exchange.ledger, lambda: exchange.nc.is_connected),
         oauth_router(exchange.admin),
@@ -52,6 +56,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         translog_router(exchange.views, exchange.ledger, exchange.directory, gate),
         archive_router(exchange.views, exchange.ledger, gate),
         events_handler(exchange.js, gate),
+        flowcontrol_router(exchange.flow, gate),
+        watermarks_router(exchange.flow, gate),
     ]
     if exchange.settings.test_clock:
         routes.append(clock_router(exchange.clock, gate))

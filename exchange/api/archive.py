@@ -31,7 +31,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         query = ArchiveQuery(
             recipient=principal.participant_id,
             start=parse_timestamp(start_date_time, "startDateTime"),
@@ -57,7 +57,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
 
     @get("/archive/{messageContextId:str}", summary="A delivered payload, with the hub's re-signature")
     async def item(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         if await find_item(views, principal.participant_id, messageContextId) is None:
             raise NotFoundError(f"{messageContextId} is not in your archive")
         message = await asyncio.to_thread(ledger.find, Message, Message.create_id(messageContextId))

@@ -37,7 +37,7 @@ class FunctionEntry(msgspec.Struct, rename="camel"):
 def catalogue_router(registry: Registry, gate: Gate) -> Router:
     @get("/businessFunctions", summary="The business functions this exchange serves")
     async def catalogue(request: Request[Any, Any, Any]) -> dict[str, list[FunctionEntry]]:
-        gate.principal(request)
+        await gate.principal(request)
         return {
             "data": [
                 FunctionEntry(

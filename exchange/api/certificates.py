@@ -107,7 +107,7 @@ def _warning(warning: CertificateWarning) -> WarningItem:
 def certificates_router(certificates: Certificates, gate: Gate) -> Router:
     @post("/certificates", status_code=201, summary="Issue a certificate from a CSR")
     async def issue(request: Request[Any, Any, Any], data: Annotated[CsrBody, Body()]) -> dict[str, CertificateItem]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.issue(principal.participant_id, data.csr))}
 
     @get("/certificates", summary="Your certificates, with status and nomination")
@@ -116,7 +116,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> CertificatePage:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         page = await certificates.listing(principal.participant_id, item_count, cursor)
         return CertificatePage(
             data=[_item(v) for v in page.items],
@@ -125,7 +125,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
 
     @get("/certificates/{serialNumber:str}", summary="One of your certificates (404 for anyone else's)")
     async def get_certificate(request: Request[Any, Any, Any], serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
 
     @post(
@@ -138,7 +138,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         serialNumber: str,  # noqa: N803
         data: Annotated[CsrBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.renew(principal.participant_id, serialNumber, data.csr))}
 
     @post(
@@ -151,7 +151,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         serialNumber: str,  # noqa: N803
         data: Annotated[CsrBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.reissue(principal.participant_id, serialNumber, data.csr))}
 
     @post("/certificates/{serialNumber:str}/revoke", status_code=200, summary="Revoke a certificate, with a reason")
@@ -160,12 +160,12 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         serialNumber: str,  # noqa: N803
         data: Annotated[RevokeBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.revoke(principal.participant_id, serialNumber, data.reason))}
 
     @get("/status", summary="Warnings about your certificates: expiring soon, or nominated but unable to sign")
     async def status(request: Request[Any, Any, Any]) -> dict[str, CertificateStatus]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         warnings = await certificates.status(principal.participant_id)
         return {"data": CertificateStatus([_warning(w) for w in warnings], certificates.expiry_warning_days)}
 
@@ -173,12 +173,12 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
     async def nominate(
         request: Request[Any, Any, Any], data: Annotated[NominationBody, Body()]
     ) -> dict[str, dict[str, str | None]]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": await certificates.nominate(principal.participant_id, data.primary, data.secondary)}
 
     @get("/nominations", summary="Your nominated certificates")
     async def nominations(request: Request[Any, Any, Any]) -> dict[str, dict[str, str | None]]:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         return {"data": await certificates.nominations(principal.participant_id)}
 
     @get("/hub", summary="The exchange CA and hub certificates, and hub certificates retired by rollover (no token)")

@@ -21,7 +21,7 @@ class Advance(msgspec.Struct, rename="camel"):
 def clock_router(clock: Clock, gate: Gate) -> Router:
     @post("/clock", status_code=200, summary="Move the test clock forward (only with --test-clock)")
     async def advance(request: Request[Any, Any, Any], data: Annotated[Advance, Body()]) -> dict[str, dict[str, str]]:
-        gate.principal(request, "IDX_ADMIN")
+        await gate.principal(request, "IDX_ADMIN")
         if not 0 <= data.advance_seconds <= 100 * 365 * 86400:
             raise UnprocessableError(
                 "the clock only moves forward", errors=[FieldError("advanceSeconds", "must be between 0 and 100 years")]

@@ -28,7 +28,7 @@ def events_handler(js: JetStreamContext, gate: Gate) -> Any:
     async def events(socket: WebSocket[Any, Any, Any], since: int | None = None) -> None:
         """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen."""
         try:
-            principal = gate.principal(socket, "EVENT_NOTIFY")
+            principal = await gate.principal(socket, "EVENT_NOTIFY")
         except ProblemError as problem:
             await socket.accept()
             # 4000 + the HTTP status, so that a client can tell 401 from 403.

@@ -91,7 +91,7 @@ def messages_router(
             str | None, Parameter(header="Content-Encoding", description="gzip (recommended) or identity")
         ] = None,
     ) -> dict[str, ReceiptView]:
-        principal = gate.principal(request, entity)
+        principal = await gate.principal(request, entity)
         if message_context_id:
             structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
         submission = SubmissionRequest(
@@ -106,10 +106,10 @@ def messages_router(
         try:
             submission = replace(submission, body=decode_body(await request.body(), content_encoding))
             prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
+            receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
         except ProblemError as problem:
             await submissions.refuse(principal, submission, problem)
             raise
-        receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
         return {
             "data": ReceiptView(
                 receipt.message_context_id,
@@ -128,7 +128,7 @@ def messages_router(
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> QueuePage:
-        principal = gate.principal(request, entity)
+        principal = await gate.principal(request, entity)
         query = QueueQuery(
             recipient=principal.participant_id,
             business_function_id=bf,
@@ -148,7 +148,7 @@ def messages_router(
 
     @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
     async def fetch(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
-        principal = gate.principal(request, entity)
+        principal = await gate.principal(request, entity)
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
         headers = {
@@ -165,7 +165,7 @@ def messages_router(
 
     @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
     async def remove(request: Request[Any, Any, Any], messageContextId: str) -> None:  # noqa: N803
-        principal = gate.principal(request, entity)
+        principal = await gate.principal(request, entity)
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         await mailbox.delete(principal.participant_id, bf, res, messageContextId)
 

@@ -77,7 +77,11 @@ def on_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Respon
 
 def _field(item: dict[str, Any]) -> str:
     key = str(item.get("key", ""))
-    return "$" if key == "data" and item.get("source") == "body" else key
+    if item.get("source") == "body":
+        return "$" if key == "data" else key
+    # Litestar names the handler's argument; the client sent the camelCase query parameter.
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def on_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:

@@ -25,7 +25,7 @@ ENTITY = "TRANSLOG_TRANSLOG"
 
 def translog_router(views: aiosqlite.Connection, ledger: Ledger, directory: Directory, gate: Gate) -> Router:
     async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         roles = await asyncio.to_thread(directory.roles_of, principal.participant_id) or frozenset()
         return Viewer(principal.participant_id, sees_all="OPERATOR" in roles)
 
@@ -100,7 +100,7 @@ def translog_router(views: aiosqlite.Connection, ledger: Ledger, directory: Dire
 
     @get("/translog/{messageContextId:str}/payload", summary="The payload, to its sender and receivers only")
     async def payload(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
-        principal = gate.principal(request, ENTITY)
+        principal = await gate.principal(request, ENTITY)
         message = await asyncio.to_thread(ledger.find, Message, Message.create_id(messageContextId))
         if message is None or principal.participant_id not in (message.sender_id, *message.recipients):
             raise NotFoundError(f"no payload of yours has messageContextId {messageContextId}")

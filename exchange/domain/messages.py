@@ -103,3 +103,47 @@ class Delivery(Aggregate):
     @event("Removed")
     def remove(self, removed_at: datetime) -> None:
         self.removed_at = removed_at
+
+    @event("Expired")
+    def expire(self, expired_at: datetime) -> None:
+        self.removed_at = expired_at
+
+
+class PendingDelivery(Aggregate):
+    """A message held by flow control (`delivery_pending`) until its recipient's queue takes it."""
+
+    @staticmethod
+    def create_id(message_context_id: str, recipient: str) -> UUID:
+        return ids.pending_delivery_id(message_context_id, recipient)
+
+    @event("Held")
+    def __init__(
+        self,
+        message_context_id: str,
+        recipient: str,
+        business_function_id: str,
+        resource_id: str,
+        sender_id: str,
+        priority: str,
+        message_type: str,
+        size: int,
+        submitted_at: datetime,
+        submission_position: int,
+        held_at: datetime,
+    ) -> None:
+        self.message_context_id = message_context_id
+        self.recipient = recipient
+        self.business_function_id = business_function_id
+        self.resource_id = resource_id
+        self.sender_id = sender_id
+        self.priority = priority
+        self.message_type = message_type
+        self.size = size
+        self.submitted_at = submitted_at
+        self.submission_position = submission_position
+        self.held_at = held_at
+        self.released_at: datetime | None = None
+
+    @event("Released")
+    def release(self, released_at: datetime) -> None:
+        self.released_at = released_at

@@ -31,6 +31,12 @@ class Registry:
     def __iter__(self) -> Iterator[BusinessFunction]:
         return iter(sorted(self._functions.values(), key=lambda f: f.id))
 
+    def function(self, function_id: str) -> BusinessFunction:
+        function = self._functions.get(function_id)
+        if function is None:
+            raise UnknownFunctionError(f"{function_id} is not a business function")
+        return function
+
     def resource(self, function_id: str, resource_id: str) -> tuple[BusinessFunction, Resource]:
         function = self._functions.get(function_id)
         if function is not None:

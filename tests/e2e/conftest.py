@@ -16,7 +16,7 @@ PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One exchange per test module, with the test clock enabled."""
-    with running_server(tmp_path_factory.mktemp("exchange") / "data", "--test-clock") as running:
+    with running_server(tmp_path_factory.mktemp("exchange") / "data", "--test-clock", "--rate-limit", "0") as running:
         yield running
 
 

@@ -20,7 +20,7 @@ SUBMISSIONS = 200
 
 @pytest.fixture
 def crash_server(tmp_path: Path) -> ServerProcess:
-    server = ServerProcess(tmp_path / "data")
+    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
     server.start()
     yield server
     server.stop()

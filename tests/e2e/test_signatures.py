@@ -143,6 +143,7 @@ def foreign_certificate(
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    leaf.verify_directly_issued_by(ca)  # a well-formed chain: refusal can only be for the CA it chains to
     return leaf, leaf_key
 
 
@@ -386,9 +387,7 @@ async def test_an_unacceptable_csr_is_a_422_naming_csr(participants: Participant
     """A CSR for someone else, with a weak or unsupported key, without CN or unreadable → 422 with field `csr`."""
     mc = await participants.new("MC", ["MC"], enrol=False)
 
-    response = await mc.http.post(
-        "/certs/v1/certificates", json={"csr": make(mc.participant_id)}, headers=mc.headers()
-    )
+    response = await mc.http.post("/certs/v1/certificates", json={"csr": make(mc.participant_id)}, headers=mc.headers())
 
     assert_problem(response, 422, ["csr"])
     listed = await mc.http.get("/certs/v1/certificates", headers=mc.headers())

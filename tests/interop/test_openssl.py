@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by
-from certs.signature import parse_signature_header, sign_detached, verify_detached
+from certs.errors import CsrRejectedError
+from certs.signature import parse_signature_header, read_signature, sign_detached, verify_detached
 
 pytestmark = [
     pytest.mark.interop,
@@ -104,3 +105,58 @@ def test_openssl_refuses_a_signature_over_other_content(authority, workdir):
     ca.write_text(authority.ca_pem())
     verified = _openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
     assert verified.returncode != 0
+
+
+def test_openssl_verifies_a_receipt_signed_before_a_hub_rollover(workdir, now):
+    """After rotate_hub, a receipt from the old hub key still passes `openssl cms -verify -CAfile ca.pem`."""
+    authority = CertificateAuthority.load_or_create(workdir / "rolling", now)
+    header = authority.sign(BODY)
+    authority.rotate_hub(now)
+    assert authority.sign(BODY) != header
+    _verify_with_openssl(authority, workdir, header)
+    _verify_with_openssl(authority, workdir, authority.sign(BODY))
+
+
+def test_an_openssl_pem_signature_is_read_and_verified(workdir, participant):
+    """`openssl cms -sign -outform PEM` output is understood by read_signature (what `idx certs verify @file` uses)."""
+    certificate, key = participant
+    body, signature = workdir / "pem-body.json", workdir / "openssl-sig.pem"
+    body.write_bytes(BODY)
+    sign = ["cms", "-sign", "-binary", "-outform", "PEM", "-signer", certificate, "-inkey", key]
+    signed = _openssl(*sign, "-in", body, "-out", signature)
+    assert signed.returncode == 0, signed.stderr
+    assert signature.read_text().startswith("-----BEGIN CMS-----")
+    signer = verify_detached(read_signature(signature.read_bytes()), BODY)
+    assert signer.public_bytes(serialization.Encoding.PEM) == certificate.read_bytes()
+
+
+def test_an_openssl_ec_p256_key_signs_in_both_directions(workdir, authority, now):
+    """An EC P-256 CSR from openssl is issued; openssl's ECDSA CMS verifies here, ours verifies in openssl."""
+    key, csr = workdir / "ec.key", workdir / "ec.csr"
+    made = _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-subj", "/CN=MC1-ec", "-keyout", key, "-out", csr,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    certificate = authority.issue(csr.read_bytes(), "MC1", now)
+    certificate_path = workdir / "ec.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    body, signature = workdir / "ec-body.json", workdir / "ec-sig.der"
+    body.write_bytes(BODY)
+    sign = ["cms", "-sign", "-binary", "-outform", "DER", "-signer", certificate_path, "-inkey", key]
+    assert _openssl(*sign, "-in", body, "-out", signature).returncode == 0
+    assert verify_detached(signature.read_bytes(), BODY) == certificate
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    _verify_with_openssl(authority, workdir, sign_detached(BODY, certificate, private))
+
+
+def test_an_openssl_rsa_1024_csr_is_refused(workdir, authority, now):
+    """`openssl req -newkey rsa:1024` makes a CSR the exchange refuses, naming the key size."""
+    key, csr = workdir / "weak.key", workdir / "weak.csr"
+    made = _openssl(
+        "req", "-new", "-newkey", "rsa:1024", "-nodes", "-subj", "/CN=MC1-weak", "-keyout", key, "-out", csr
+    )
+    assert made.returncode == 0, made.stderr
+    with pytest.raises(CsrRejectedError, match="RSA 1024-bit keys are too short"):
+        authority.issue(csr.read_bytes(), "MC1", now)

@@ -2,7 +2,7 @@
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
@@ -82,3 +82,40 @@ def test_refuses_a_certificate_offered_as_a_csr(authority):
     """A PEM certificate is not a CSR."""
     with pytest.raises(CsrRejectedError):
         load_and_check_csr(authority.ca_pem().encode(), "MC1")
+
+
+@pytest.mark.parametrize("common_name", ["MC1", "MC1-signing", "MC1 primary", "MC1_x", "MC1signing"])
+def test_accepts_a_cn_that_is_the_participant_id_or_continues_it_with_another_character(rsa_key, make_csr, common_name):
+    """The id may stand alone or be followed by anything that cannot continue a participant id."""
+    load_and_check_csr(make_csr(rsa_key, common_name=common_name), "MC1")
+
+
+@pytest.mark.parametrize("common_name", ["MC10-signing", "MC1A", "mc1-signing"])
+def test_refuses_a_cn_that_reads_as_another_participant_id(rsa_key, make_csr, common_name):
+    """MC1 may not hold a certificate named for MC10 or MC1A (or a lowercase variant)."""
+    with pytest.raises(CsrRejectedError, match="must begin with the participant id 'MC1'"):
+        load_and_check_csr(make_csr(rsa_key, common_name=common_name), "MC1")
+
+
+def test_refuses_the_exchanges_reserved_names(rsa_key, make_csr):
+    """A participant with id IDX cannot have a certificate named like the exchange's hub."""
+    with pytest.raises(CsrRejectedError, match="reserved for the exchange"):
+        load_and_check_csr(
+            make_csr(rsa_key, common_name="IDX Exchange Hub"), "IDX", reserved_common_names={"IDX Exchange Hub"}
+        )
+
+
+def test_the_authority_reserves_its_own_names(authority, rsa_key, make_csr, now):
+    """CertificateAuthority.issue refuses a CSR for the hub's CN even when it begins with the caller's id."""
+    with pytest.raises(CsrRejectedError, match="reserved"):
+        authority.issue(make_csr(rsa_key, common_name="IDX Exchange Hub"), "IDX", now)
+
+
+def test_refuses_a_subject_with_two_common_names(rsa_key):
+    """Exactly one CN: a second one could name someone else."""
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "MC1-a"), x509.NameAttribute(NameOID.COMMON_NAME, "MC2-b")]
+    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(rsa_key, hashes.SHA256())
+    with pytest.raises(CsrRejectedError, match="more than one common name"):
+        load_and_check_csr(csr.public_bytes(serialization.Encoding.PEM), "MC1")

@@ -8,7 +8,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certs.errors import SignatureFormatError, SignatureInvalidError
-from certs.signature import format_signature, parse_signature_header, sign_detached, verify_detached
+from certs.signature import (
+    format_signature,
+    parse_signature_header,
+    read_signature,
+    sign_detached,
+    verify_detached,
+)
 
 BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
 DETACHED = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
@@ -133,3 +139,20 @@ def test_format_and_parse_are_inverse():
     header = format_signature(b"\x30\x00")
     assert header == "RSA-SHA256;" + base64.b64encode(b"\x30\x00").decode()
     assert parse_signature_header(header) == b"\x30\x00"
+
+
+def test_read_signature_accepts_the_header_form_pem_and_der(authority):
+    """A signature file may hold `RSA-SHA256;<base64>`, PEM CMS or raw DER; all give the same DER."""
+    header = authority.sign(b"data")
+    der = parse_signature_header(header)
+    body = base64.encodebytes(der)
+    pem = b"-----BEGIN CMS-----\n" + body + b"-----END CMS-----\n"
+    assert read_signature(header.encode() + b"\n") == der
+    assert read_signature(pem) == der
+    assert read_signature(der) == der
+
+
+def test_read_signature_refuses_anything_else():
+    """Text that is none of the three forms is a SignatureFormatError."""
+    with pytest.raises(SignatureFormatError):
+        read_signature(b"hello")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import subprocess
+import sys
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from exchange.problems import BadRequestError, PayloadTooLargeError, Unsupported
 
 MIB = 1024 * 1024
 BOMB_LIMIT = 10 * MIB
+CHILD_TIMEOUT = 8
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +61,29 @@ def test_gzip_body_exactly_at_the_limit_passes() -> None:
 
 def test_concatenated_gzip_members_decode_to_the_concatenation() -> None:
     """A multi-member gzip body (RFC 1952) decodes to the members' contents in order."""
-    first, second, third = b"first member;" * 1000, os.urandom(70_000), b"third"
+    first, second, third = b"first member;" * 1000, os.urandom(50_000), b"third"
     raw = gzip_bytes(first) + gzip.compress(second) + gzip_bytes(third)
     assert decode_body(raw, "gzip") == first + second + third
+
+
+def test_concatenated_gzip_with_a_member_larger_than_one_step_decodes(tmp_path: Path) -> None:
+    """A member that inflates to more than one 64 KiB step, followed by another member, decodes (no endless loop)."""
+    first, second = os.urandom(70_000), b"second member"
+    body = tmp_path / "body.gz"
+    body.write_bytes(gzip.compress(first) + gzip_bytes(second))
+    # In a child process: were decoding to loop forever, only a process can be stopped from outside.
+    script = (
+        "import hashlib, sys; from exchange.api.body import decode_body; "
+        "out = decode_body(open(sys.argv[1], 'rb').read(), 'gzip'); print(hashlib.sha256(out).hexdigest())"
+    )
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", script, str(body)], capture_output=True, text=True, timeout=CHILD_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"decode_body did not return within {CHILD_TIMEOUT} s on a two-member body")
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == hashlib.sha256(first + second).hexdigest()
 
 
 def test_gzip_members_together_over_the_limit_are_too_large() -> None:

@@ -1,0 +1,260 @@
+"""WebSocket notifications from outside: `messageAvailable` within a second, gap-free sequences, `since` replay,
+per-participant isolation, and the close codes of a refused connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from exchange.functions.bpqd.sample import sample_body
+from simulators.client import ParticipantClient, register
+from tests.e2e.queue_helpers import queued_ids
+from tests.harness import ServerProcess
+
+ALL_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE", "EVENT_NOTIFY"]
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
+QUIET = 0.5  # how long "nothing more arrives" is watched
+
+
+async def new_participant(
+    server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
+) -> ParticipantClient:
+    """A fresh participant whose client holds the read-side entities too, logged in (and enrolled if asked)."""
+    participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
+    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, ALL_SCOPES))
+    await client.login()
+    if enrol:
+        await client.enrol()
+    return client
+
+
+@pytest.fixture
+async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[list[ParticipantClient]]:
+    """Participants a test makes, closed after it."""
+    clients: list[ParticipantClient] = []
+    yield clients
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def mc(server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]) -> ParticipantClient:
+    client = await new_participant(server, operator, "EVMC", ["MC"], enrol=True)
+    made.append(client)
+    return client
+
+
+@pytest.fixture
+async def lnsp_a(
+    server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]
+) -> ParticipantClient:
+    client = await new_participant(server, operator, "EVA", ["LNSP"])
+    made.append(client)
+    return client
+
+
+@pytest.fixture
+async def lnsp_b(
+    server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]
+) -> ParticipantClient:
+    client = await new_participant(server, operator, "EVB", ["LNSP"])
+    made.append(client)
+    return client
+
+
+def events_url(server: ServerProcess, **query: Any) -> str:
+    url = server.base_url.replace("http://", "ws://") + "/idx/v1/events"
+    if query:
+        url += "?" + "&".join(f"{name}={value}" for name, value in query.items())
+    return url
+
+
+@asynccontextmanager
+async def listening(server: ServerProcess, client: ParticipantClient, **query: Any) -> AsyncIterator[ClientConnection]:
+    """A notification socket of `client` (token in the Authorization header), given time to subscribe."""
+    async with websockets.connect(events_url(server, **query), additional_headers=client.headers()) as socket:
+        await asyncio.sleep(0.3)
+        yield socket
+
+
+async def next_frame(socket: ClientConnection, within: float = 5.0) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(socket.recv(), within)))
+
+
+async def frames(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
+    return [await next_frame(socket) for _ in range(count)]
+
+
+async def assert_quiet(socket: ClientConnection) -> None:
+    """Nothing (more) arrives for a while."""
+    with pytest.raises(TimeoutError):
+        frame = await asyncio.wait_for(socket.recv(), QUIET)
+        pytest.fail(f"unexpected frame {frame}")
+
+
+async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: str = "Medium") -> str:
+    """Submit a BPQD message and wait until it sits in every recipient's queue; its messageContextId."""
+    body = sample_body(mc.participant_id, [r.participant_id for r in recipients], priority=priority)
+    response = await mc.submit(body, priority=priority)
+    assert response.status_code == 200, response.text
+    context_id = str(response.json()["data"]["messageContextId"])
+    deadline = time.monotonic() + 10
+    for recipient in recipients:
+        while context_id not in await queued_ids(recipient):
+            assert time.monotonic() < deadline, f"{context_id} never reached {recipient.participant_id}"
+            await asyncio.sleep(0.05)
+    return context_id
+
+
+async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:
+    """The close code the server ends a connection with, right after accepting it."""
+    async with websockets.connect(url, additional_headers=headers or {}) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5.0)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+async def test_an_lnsp_receives_message_available_within_a_second_of_the_submission(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """The frame arrives less than a second after the 200 and carries every field API.md names."""
+    async with listening(server, lnsp_a) as socket:
+        body = sample_body(mc.participant_id, [lnsp_a.participant_id], priority="High")
+        response = await mc.submit(body, priority="High")
+        accepted_at = time.monotonic()
+        assert response.status_code == 200, response.text
+        frame = await next_frame(socket, within=5.0)
+        latency = time.monotonic() - accepted_at
+    assert latency < 1.0, f"messageAvailable came {latency:.3f} s after the 200"
+    assert frame["sequence"] == 1
+    assert frame["eventType"] == "messageAvailable"
+    assert TIMESTAMP.match(frame["timestamp"]), frame
+    assert frame["messageContextId"] == response.json()["data"]["messageContextId"]
+    assert frame["messageType"]
+    assert frame["priority"] == "High"
+    assert frame["initiatingParticipantId"] == mc.participant_id
+    assert frame["businessFunctionId"] == "pqd"
+    assert frame["businessFunctionResourceId"] == "bpqd"
+
+
+async def test_sequences_rise_by_exactly_one_per_participant(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """Five messages give frames 1 to 5 in delivery order, one per message."""
+    async with listening(server, lnsp_a) as socket:
+        sent = [await send(mc, lnsp_a) for _ in range(5)]
+        got = await frames(socket, 5)
+        await assert_quiet(socket)
+    assert [f["sequence"] for f in got] == [1, 2, 3, 4, 5]
+    assert [f["messageContextId"] for f in got] == sent
+
+
+async def test_reconnecting_with_since_delivers_exactly_the_missed_events_in_order_then_live_ones(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """Seen 1-2, disconnected while 3-5 happen: `since=2` replays 3, 4, 5 in order, nothing else, then 6 live."""
+    async with listening(server, lnsp_a) as socket:
+        first = [await send(mc, lnsp_a) for _ in range(2)]
+        seen = await frames(socket, 2)
+    assert [(f["sequence"], f["messageContextId"]) for f in seen] == [(1, first[0]), (2, first[1])]
+
+    missed = [await send(mc, lnsp_a) for _ in range(3)]
+    await asyncio.sleep(0.3)  # the notifier follows the log like the queue does
+    async with listening(server, lnsp_a, since=seen[-1]["sequence"]) as socket:
+        replayed = await frames(socket, 3)
+        await assert_quiet(socket)
+        live = await send(mc, lnsp_a)
+        after = await next_frame(socket)
+        await assert_quiet(socket)
+    assert [(f["sequence"], f["messageContextId"]) for f in replayed] == list(zip([3, 4, 5], missed, strict=True))
+    assert (after["sequence"], after["messageContextId"]) == (6, live)
+
+
+async def test_since_zero_replays_every_event(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """A participant with three past events gets frames 1, 2, 3 on `since=0`, and nothing more."""
+    sent = [await send(mc, lnsp_a, priority=p) for p in ("High", "Medium", "Low")]
+    await asyncio.sleep(0.3)
+    async with listening(server, lnsp_a, since=0) as socket:
+        got = await frames(socket, 3)
+        await assert_quiet(socket)
+    assert [(f["sequence"], f["messageContextId"], f["priority"]) for f in got] == [
+        (1, sent[0], "High"),
+        (2, sent[1], "Medium"),
+        (3, sent[2], "Low"),
+    ]
+
+
+async def test_nothing_is_sent_on_connect_without_since(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """Past events are not replayed to a socket that did not ask; the next new one arrives with the next sequence."""
+    await send(mc, lnsp_a)
+    await send(mc, lnsp_a)
+    await asyncio.sleep(0.3)
+    async with listening(server, lnsp_a) as socket:
+        await assert_quiet(socket)
+        live = await send(mc, lnsp_a)
+        frame = await next_frame(socket)
+    assert (frame["sequence"], frame["messageContextId"]) == (3, live)
+
+
+async def test_one_lnsp_never_receives_another_lnsps_events(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient, lnsp_b: ParticipantClient
+) -> None:
+    """A gets frames for its own messages and the shared one, B for its own and the shared one, each from 1."""
+    async with listening(server, lnsp_a) as socket_a, listening(server, lnsp_b) as socket_b:
+        to_a = await send(mc, lnsp_a)
+        to_b = await send(mc, lnsp_b)
+        to_both = await send(mc, lnsp_a, lnsp_b)
+        got_a = await frames(socket_a, 2)
+        got_b = await frames(socket_b, 2)
+        await assert_quiet(socket_a)
+        await assert_quiet(socket_b)
+    assert [(f["sequence"], f["messageContextId"]) for f in got_a] == [(1, to_a), (2, to_both)]
+    assert [(f["sequence"], f["messageContextId"]) for f in got_b] == [(1, to_b), (2, to_both)]
+    async with listening(server, lnsp_b, since=0) as socket:
+        replayed = await frames(socket, 2)
+        await assert_quiet(socket)
+    assert to_a not in {f["messageContextId"] for f in replayed}
+
+
+async def test_the_token_may_come_in_the_access_token_query_parameter(
+    server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
+) -> None:
+    """A browser cannot set headers on a WebSocket: `?access_token=` authenticates just the same."""
+    assert lnsp_a.token is not None
+    async with websockets.connect(events_url(server, access_token=lnsp_a.token)) as socket:
+        await asyncio.sleep(0.3)
+        sent = await send(mc, lnsp_a)
+        frame = await next_frame(socket)
+    assert (frame["sequence"], frame["messageContextId"]) == (1, sent)
+
+
+async def test_a_token_without_event_notify_is_closed_with_4403(
+    server: ServerProcess, lnsp_a: ParticipantClient
+) -> None:
+    """A valid token lacking EVENT_NOTIFY: the socket is accepted, then closed with 4000 + 403."""
+    await lnsp_a.login(scope="PQD_BPQD")
+    assert await close_code_of(events_url(server), lnsp_a.headers()) == 4403
+    assert await close_code_of(events_url(server, access_token=lnsp_a.token)) == 4403
+
+
+async def test_a_missing_or_forged_token_is_closed_with_4401(server: ServerProcess) -> None:
+    """No token, a forged one, or a malformed Authorization header: closed with 4000 + 401."""
+    assert await close_code_of(events_url(server)) == 4401
+    assert await close_code_of(events_url(server, access_token="not.a.token")) == 4401
+    assert await close_code_of(events_url(server), {"Authorization": "Bearer forged"}) == 4401
