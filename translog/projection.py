@@ -12,6 +12,7 @@ import aiosqlite
 
 from exchange.clock import utc_key
 from exchange.domain import ids
+from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.rejections import Rejection
 from exchange.domain.topics import event_class, topic_of
@@ -62,6 +63,7 @@ _RETRIEVED = event_class(Delivery, "Retrieved")
 _REMOVED = event_class(Delivery, "Removed")
 _EXPIRED = event_class(Delivery, "Expired")
 _REJECTED = event_class(Rejection, "Recorded")
+_FLOW_CHANGED = event_class(FlowControl, "Changed")
 
 # Lifecycle steps of a delivery: (event class, status it leaves the row in, or None when the row keeps its status).
 _STEPS: list[tuple[type[Any], str | None, str]] = [
@@ -83,6 +85,7 @@ class TranslogProjection:
         topic_of(Delivery, "Removed"),
         topic_of(Delivery, "Expired"),
         topic_of(Rejection, "Recorded"),
+        topic_of(FlowControl, "Changed"),
     )
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
@@ -94,6 +97,8 @@ class TranslogProjection:
                 await self._submitted(db, position, event)
             elif isinstance(event, _REJECTED):
                 await self._rejected(db, position, event)
+            elif isinstance(event, _FLOW_CHANGED):
+                await self._flow_changed(db, position, event)
             else:
                 await self._step(db, position, event)
 
@@ -127,6 +132,20 @@ class TranslogProjection:
             await _history(
                 db, position, transaction_id, event.message_context_id, recipient, "message_rejected", at, event.reason
             )
+
+    async def _flow_changed(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
+        """A flow-control transition of a participant's queue: a row of type `flowControl` for it and the operator."""
+        at = utc_key(event.at)
+        transaction_id = f"{event.originator_id.hex}-{event.originator_version}"
+        detail = f"messageCount={event.count} manualStop={str(event.manual_stop).lower()}"
+        await db.execute(
+            "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                transaction_id, None, "flowControl", event.business_function_id, "", None, None,
+                event.participant_id, event.participant_id, event.status, at, at, 0, detail, position,
+            ),
+        )  # fmt: skip
+        await _history(db, position, transaction_id, None, event.participant_id, event.status, at, detail)
 
     async def _step(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
         for event_type, status, time_field in _STEPS:
