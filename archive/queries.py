@@ -97,6 +97,8 @@ def _encode(delivered_at: str, position: int) -> str:
 def _decode(cursor: str) -> tuple[str, int]:
     try:
         delivered_at, position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return str(delivered_at), int(position)
     except (binascii.Error, ValueError, TypeError) as error:
         raise ArchiveQueryError(f"cursor {cursor!r} is not one this exchange handed out") from error
+    if not (isinstance(delivered_at, str) and isinstance(position, int) and 0 <= position < 2**63):
+        raise ArchiveQueryError(f"cursor {cursor!r} is not one this exchange handed out")
+    return delivered_at, position

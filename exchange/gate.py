@@ -72,7 +72,9 @@ class DeliveryGate:
 
     async def arrive(self, routes: Sequence[Route]) -> None:
         """Routes from JetStream: each is queued or held exactly once, however often it is delivered to us."""
-        fresh = await asyncio.to_thread(self._not_yet_handled, routes)
+        # A route can arrive twice in one batch (a relay replay): one copy per (message, recipient) is decided.
+        unique = list({(r.message_context_id, r.recipient): r for r in routes}.values())
+        fresh = await asyncio.to_thread(self._not_yet_handled, unique)
         by_key: dict[Key, list[Route]] = defaultdict(list)
         for route in fresh:
             by_key[(route.recipient, route.business_function_id)].append(route)

@@ -60,17 +60,18 @@ class EmbeddedNatsServer:
             f'jetstream {{ store_dir: "{self.directory / "jetstream"}" }}\n'
             f'pid_file: "{self.directory / "nats.pid"}"\n'
         )
-        log_file = (self.directory / "nats.log").open("ab")
-        self._process = subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(config)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
+        log_path = self.directory / "nats.log"
+        with log_path.open("ab") as log_file:  # the child keeps its own copy of the descriptor
+            self._process = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(config)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # no threads exist yet at start-up
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self._process.returncode}; see {log_file.name}")
+                raise RuntimeError(f"nats-server exited with {self._process.returncode}; see {log_path}")
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2),

@@ -150,9 +150,12 @@ def _encode_cursor(rank: int, position: int) -> str:
 def _decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         rank, position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
-        return int(rank), int(position)
+        decoded = int(rank), int(position)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise CursorError(f"cursor {cursor!r} is not one this exchange handed out") from error
+    if not all(0 <= value < 2**63 for value in decoded):  # SQLite integers are 64-bit
+        raise CursorError(f"cursor {cursor!r} is not one this exchange handed out")
+    return decoded
 
 
 async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page:

@@ -200,6 +200,14 @@ def _decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError) as error:
         raise QueryError(f"cursor {cursor!r} is not one this exchange handed out") from error
-    if not isinstance(values, list) or len(values) != 3:
+    if not (
+        isinstance(values, list)
+        and len(values) == 3
+        and isinstance(values[0], str | int)
+        and not isinstance(values[0], bool)
+        and isinstance(values[1], int)
+        and isinstance(values[2], str)
+        and all(-(2**63) <= v < 2**63 for v in values[:2] if isinstance(v, int))
+    ):
         raise QueryError(f"cursor {cursor!r} is not one this exchange handed out")
     return values

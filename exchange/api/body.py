@@ -26,34 +26,46 @@ def gunzip_capped(raw: bytes, limit: int) -> bytes:
     """Decompress gzip members one bounded step at a time, so a gzip bomb stops at the limit, not in memory."""
     out = bytearray()
     data = raw
-    while data:
+    while True:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         pending = data
-        while pending:
+        while not inflater.eof:
             try:
+                # With all input taken, zlib may still hold output: an empty input asks for the next step of it.
                 chunk = inflater.decompress(pending, _CHUNK)
             except zlib.error as error:
                 raise BadRequestError(f"the gzip body is corrupt: {error}") from error
             out += chunk
             if len(out) > limit:
                 raise PayloadTooLargeError(f"the body is over {limit} bytes once decompressed")
+            if not chunk and not inflater.unconsumed_tail:
+                break  # no input left and nothing more to give: the member ends early
             pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break
         if not inflater.eof:
             raise BadRequestError("the gzip body is truncated")
         data = inflater.unused_data
-    return bytes(out)
+        if not data:
+            return bytes(out)
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    if not accept_encoding:
-        return False
-    for part in accept_encoding.split(","):
+    """Whether Accept-Encoding allows gzip: named with q > 0, or not named and `*` allowed."""
+    weights: dict[str, float] = {}
+    for part in (accept_encoding or "").split(","):
         name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if name.strip():
+            weights[name.strip().lower()] = weight
+    if "gzip" in weights:
+        return weights["gzip"] > 0
+    return weights.get("*", 0.0) > 0
 
 
 def gzip_bytes(data: bytes) -> bytes:

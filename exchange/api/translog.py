@@ -73,10 +73,13 @@ def translog_router(views: aiosqlite.Connection, ledger: Ledger, directory: Dire
         try:
             if "text/csv" in request.headers.get("accept", ""):
                 await search(views, TranslogQuery(**{**query.__dict__, "item_count": 1}))  # checks sort and cursor
+                # In the headers: Litestar lets the route's JSON default win over a Stream's own media_type.
                 return Stream(
                     csv_lines(all_rows(views, query)),
-                    media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="translog.csv"'},
+                    headers={
+                        "Content-Type": "text/csv; charset=utf-8",
+                        "Content-Disposition": 'attachment; filename="translog.csv"',
+                    },
                 )
             page = await search(views, query)
         except QueryError as error:

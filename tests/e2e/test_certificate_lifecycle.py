@@ -363,6 +363,23 @@ async def test_reissue_gives_a_new_key_the_same_term_and_leaves_nominations_to_p
     assert len(await wait_for_queue(lnsp, 2)) == 2
 
 
+async def test_a_revoked_certificate_can_be_reissued_with_a_new_key_for_its_remaining_term(
+    participants: Participants,
+) -> None:
+    """After a key compromise: revoke, then reissue → 201, an active certificate with the old notAfter."""
+    mc = await participants.new("MC", ["MC"])
+    assert mc.certificate is not None
+    serial = format(mc.certificate.serial_number, "x")
+    path = f"/certs/v1/certificates/{serial}"
+    assert (await mc.http.post(f"{path}/revoke", json={"reason": "key compromise"}, headers=mc.headers())).is_success
+    response = await post_csr(mc, f"{path}/reissue", csr_pem(new_key(), f"{mc.participant_id}-new"))
+    assert response.status_code == 201, response.text
+    new = response.json()["data"]
+    assert (new["status"], new["reissueOf"]) == ("active", serial)
+    assert new["notAfter"] == (await certificate(mc, serial))["notAfter"]
+    assert (await certificate(mc, serial))["status"] == "revoked"
+
+
 async def test_renewal_outside_the_90_day_window_is_a_409(participants: Participants) -> None:
     """A fresh certificate (3 years left) cannot be renewed: 409 saying when it can, and nothing is issued."""
     mc = await participants.new("MC", ["MC"])

@@ -23,6 +23,7 @@ from exchange.settings import Settings
 from tests.integration.conftest import BF, RESOURCE, make_message
 
 RECIPIENTS = ["LNSP1", "LNSP2"]
+PULL_EXPIRY = 1.2  # the deliverer's fetch timeout, and a little more
 
 # EmbeddedNatsServer.start leaves its log file for the garbage collector (see test_natsserver.py, which pins that
 # bug); ignored here so that these tests judge routing alone.
@@ -138,6 +139,12 @@ async def test_replaying_the_relay_from_zero_yields_no_second_delivery(tmp_path:
         assert await _recorded_deliveries(exchange) == _pairs([*contexts, "ctx-after"])
 
 
+async def _stop_deliverer(exchange: Exchange) -> None:
+    """Stop consuming routes, and let the last pull request (1 s) expire so that no route is handed to it."""
+    await exchange.deliverer.stop()
+    await asyncio.sleep(PULL_EXPIRY)
+
+
 async def _publish_route(exchange: Exchange, context_id: str, msg_id: str, position: int) -> None:
     """Put a route for LNSP1 straight into the delivery stream, as the relay would, under a chosen Nats-Msg-Id."""
     route = Route(
@@ -166,7 +173,7 @@ async def test_route_replayed_past_the_dedupe_window_neither_duplicates_nor_lose
         await _eventually(_queued_all(exchange, [("ctx-old", "LNSP1")]))
 
         # The deliverer is down while two routes wait: a replay of the delivered one and a first-time one.
-        await exchange.deliverer.stop()
+        await _stop_deliverer(exchange)
         await _publish_route(exchange, "ctx-old", "ctx-old|LNSP1|after-the-window", position)
         await _publish_route(exchange, "ctx-new", "ctx-new|LNSP1", position + 1)
         await exchange.deliverer.start()
@@ -179,7 +186,7 @@ async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path
     """A first-time route that arrives twice in one batch (republished past the dedupe window) is queued once."""
     async with running_exchange(tmp_path / "data") as exchange:
         await _register_participants(exchange)
-        await exchange.deliverer.stop()
+        await _stop_deliverer(exchange)
         await _publish_route(exchange, "ctx-twice", "ctx-twice|LNSP1", 1)
         await _publish_route(exchange, "ctx-twice", "ctx-twice|LNSP1|again", 1)
         await exchange.deliverer.start()
