@@ -187,7 +187,7 @@ class DeliveryGate:
                 control.change_status(effect.new, effect.count, at=now)
             elif isinstance(effect, ManualStopChanged):
                 control = control or self._open(key, state.watermarks)
-                control.switch_delivery(effect.stopped, state.count, at=now)
+                control.switch_delivery(effect.stopped, effect.count, at=now)
         if control is not None and control.pending_events:
             changed.append(control)
         if changed:

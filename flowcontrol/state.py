@@ -57,9 +57,10 @@ class StatusChanged:
 
 @dataclass(frozen=True)
 class ManualStopChanged:
-    """The participant switched delivery off (``stopped``) or back on."""
+    """The participant switched delivery off (``stopped``) or back on, with ``count`` messages in the queue."""
 
     stopped: bool
+    count: int = 0
 
 
 Effect: TypeAlias = Queue | Hold | StatusChanged | ManualStopChanged
@@ -111,9 +112,10 @@ def set_manual_stop(state: FlowState, stopped: bool) -> tuple[FlowState, Effects
     """Switch delivery off or on; switching on releases held messages. Setting the current value changes nothing."""
     if stopped == state.manual_stop:
         return state, ()
+    switched = ManualStopChanged(stopped, state.count)  # the count when it happened, before any release
     state = replace(state, manual_stop=stopped)
     state, released = release(state)
-    return state, (ManualStopChanged(stopped), *released)
+    return state, (switched, *released)
 
 
 def set_watermarks(state: FlowState, watermarks: Watermarks) -> tuple[FlowState, Effects]:
