@@ -30,10 +30,12 @@ from exchange.ledger import GroupCommit, Ledger
 from exchange.mailbox import Mailbox
 from exchange.natsserver import EmbeddedNatsServer
 from exchange.notifications import Notifier, ensure_events_stream
+from exchange.plugin_services import CorePluginServices
 from exchange.projector import Projector
 from exchange.queue import QueueProjection
 from exchange.routing import Deliverer, Relay, ensure_stream
 from exchange.settings import Settings
+from exchange.standing_data import StandingDataAdmin
 from exchange.submissions import Submissions
 from exchange.views import open_views
 from flowcontrol.limits import LimitStore
@@ -64,6 +66,8 @@ class Exchange:
     mailbox: Mailbox
     admin: Administration
     certificates: Certificates
+    standing: StandingDataAdmin
+    plugin_services: CorePluginServices
     limits: LimitStore
     flow: FlowControls
     projectors: dict[str, Projector]
@@ -152,6 +156,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         ),
         mailbox=Mailbox(ledger, committer, views, projectors["queue"], clock, gate.settle),
         admin=admin,
+        standing=StandingDataAdmin(ledger, committer, directory),
+        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded),
         limits=limits,
         flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
         certificates=Certificates(ledger, committer, authority, clock, settings.certificate_lifetime_days),

@@ -1,10 +1,12 @@
-"""Standing data the rules read: participants' roles and nominated certificates."""
+"""Standing data the rules read: participants' roles, nominated certificates, DUIDs and NMI responsibility."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from exchange.domain.participants import Participant
+from exchange.domain.standing import GeneratingUnit, MeteringPoint
+from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.ledger import Ledger
 
 
@@ -28,5 +30,11 @@ class Directory:
         return roles
 
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
-        # NMI standing data arrives with meter churn; until then every NMI counts as having none.
-        return None
+        point = self._ledger.find(MeteringPoint, MeteringPoint.create_id(nmi))
+        return None if point is None else point.responsible_on(day)
+
+    def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
+        unit = self._ledger.find(GeneratingUnit, GeneratingUnit.create_id(duid))
+        if unit is None:
+            return None
+        return GeneratingUnitInfo(unit.duid, unit.participant_id, unit.station_id, unit.max_capacity_mw)

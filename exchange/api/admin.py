@@ -11,6 +11,7 @@ from litestar.params import Body
 from exchange.admin import Administration
 from exchange.api.auth import Gate
 from exchange.domain.participants import Participant
+from exchange.standing_data import StandingDataAdmin
 
 
 class NewParticipant(msgspec.Struct, rename="camel"):
@@ -35,11 +36,26 @@ class ClientView(msgspec.Struct, rename="camel"):
     scopes: list[str]
 
 
+class NewUnit(msgspec.Struct, rename="camel"):
+    duid: str
+    participant_id: str
+    station_id: str
+    max_capacity_mw: float = msgspec.field(name="maxCapacityMW")
+
+
+class NewResponsibility(msgspec.Struct, rename="camel"):
+    nmi: str
+    mc: str
+    mdp: str
+    lnsp: str
+    from_date: str
+
+
 def _view(participant: Participant) -> ParticipantView:
     return ParticipantView(participant.participant_id, participant.name, participant.roles)
 
 
-def admin_router(admin: Administration, gate: Gate) -> Router:
+def admin_router(admin: Administration, standing: StandingDataAdmin, gate: Gate) -> Router:
     @post("/participants", status_code=201, summary="Register a participant")
     async def register(
         request: Request[Any, Any, Any], data: Annotated[NewParticipant, Body()]
@@ -63,4 +79,20 @@ def admin_router(admin: Administration, gate: Gate) -> Router:
         issued = await admin.add_client(participantId, data.scopes)
         return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
 
-    return Router(path="/admin/v1", route_handlers=[register, participants, add_client], tags=["administration"])
+    @post("/duids", status_code=201, summary="Register a DUID (standing data for recall plans and bids)")
+    async def register_unit(request: Request[Any, Any, Any], data: Annotated[NewUnit, Body()]) -> dict[str, NewUnit]:
+        await gate.principal(request, "IDX_ADMIN")
+        await standing.register_unit(data.duid, data.participant_id, data.station_id, data.max_capacity_mw)
+        return {"data": data}
+
+    @post("/nmis", status_code=201, summary="Record who answers for an NMI from a date (meter churn adds one)")
+    async def record_nmi(request: Request[Any, Any, Any], data: Annotated[NewResponsibility, Body()]) -> dict[str, Any]:
+        await gate.principal(request, "IDX_ADMIN")
+        point = await standing.record_responsibility(data.nmi, data.mc, data.mdp, data.lnsp, data.from_date)
+        return {"data": {"nmi": point.nmi, "periods": point.periods}}
+
+    return Router(
+        path="/admin/v1",
+        route_handlers=[register, participants, add_client, register_unit, record_nmi],
+        tags=["administration"],
+    )

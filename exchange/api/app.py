@@ -23,9 +23,11 @@ from exchange.api.flowcontrol import flowcontrol_router, watermarks_router
 from exchange.api.health import health_handler
 from exchange.api.messages import messages_router
 from exchange.api.oauth import oauth_router
+from exchange.api.operations import operation_handler
 from exchange.api.problems import on_http_exception, on_problem, on_unexpected
 from exchange.api.translog import translog_router
 from exchange.bootstrap import Exchange
+from exchange.functions.services import ServesOperations
 from exchange.problems import ProblemError
 
 
@@ -48,7 +50,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     routes: list[Any] = [
         health_handler(exchange.ledger, lambda: exchange.nc.is_connected),
         oauth_router(exchange.admin),
-        admin_router(exchange.admin, gate),
+        admin_router(exchange.admin, exchange.standing, gate),
         certificates_router(exchange.certificates, gate),
         catalogue_router(exchange.registry, gate),
     ]
@@ -64,6 +66,10 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     for function in exchange.registry:
         for resource in function.resources:
             routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox, gate))
+        if isinstance(function, ServesOperations):
+            for index, operation in enumerate(function.operations(exchange.plugin_services)):
+                name = f"{function.id}_{operation.handler.__name__}_{index}"
+                routes.append(operation_handler(operation, gate, exchange.directory, name))
     return Litestar(
         route_handlers=routes,
         middleware=[bind_request_context],

@@ -169,4 +169,7 @@ def messages_router(
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         await mailbox.delete(principal.participant_id, bf, res, messageContextId)
 
-    return Router(path=f"/{bf}/v1/{res}", route_handlers=[submit, list_messages, fetch, remove], tags=[function.name])
+    handlers = [list_messages, fetch, remove]
+    if resource.accepts_submissions:
+        handlers.append(submit)
+    return Router(path=f"/{bf}/v1/{res}", route_handlers=handlers, tags=[function.name])

@@ -37,3 +37,11 @@ def field_error_from_msgspec(error: msgspec.ValidationError) -> FieldError:
     assert match is not None  # the pattern matches any string
     path = (match.group("path") or "").lstrip(".")
     return FieldError(field=path or "$", message=match.group("message"))
+
+
+class OperationRefusedError(Exception):
+    """The caller may not do this (answered 403)."""
+
+
+class NothingFoundError(Exception):
+    """Nothing of the caller's by that name (answered 404; existence is not revealed)."""

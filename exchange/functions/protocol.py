@@ -25,6 +25,8 @@ class Resource:
     receiver_roles: frozenset[str]
     retention_days: int = 2557
     queue_retention_days: int = 10
+    # False where messages come only from the function's own operations (recall plans, bids): no generic POST.
+    accepts_submissions: bool = True
 
     @property
     def latest_schema_version(self) -> str:
@@ -48,6 +50,18 @@ class StandingData(Protocol):
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         """Participants (MC and MDP) answering for an NMI on a day; None where no standing data applies."""
         ...
+
+    def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
+        """A DUID's owner, station and registered maximum capacity; None for an unknown DUID."""
+        ...
+
+
+@dataclass(frozen=True)
+class GeneratingUnitInfo:
+    duid: str
+    participant_id: str
+    station_id: str
+    max_capacity_mw: float
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import nats
-import pytest
 
 from exchange.natsserver import EmbeddedNatsServer
 
@@ -21,8 +20,6 @@ def _listening(port: int) -> bool:
     return True
 
 
-# The unclosed log file is pinned by the next test alone.
-@pytest.mark.filterwarnings(r"ignore:unclosed file.*nats\.log:ResourceWarning")
 async def test_embedded_server_runs_jetstream_in_its_directory_and_stops(tmp_path: Path) -> None:
     """start() listens on a free port with JetStream stored under the directory; stop() ends the process."""
     server = EmbeddedNatsServer(tmp_path / "nats")

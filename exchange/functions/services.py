@@ -1,0 +1,100 @@
+"""What the core lends a business function that serves operations of its own (web services, queries).
+
+A plugin that has more than the four message calls lists `Operation`s; the core mounts each at its path,
+checks the caller's token and entity, passes a `Call`, and answers the `Answer` as JSON. The plugin keeps its
+own aggregates in the exchange's event store through `PluginServices`, and hands messages to recipients'
+queues with `deliver`, in the same transaction as its own events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from exchange.functions.protocol import StandingData
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated request to an operation."""
+
+    participant_id: str
+    roles: frozenset[str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the operation answers: a JSON-able body (the core does not wrap it) and a status."""
+
+    body: Any
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: Literal["GET", "POST"]
+    path: str
+    entity: str | None  # None: any valid token will do
+    summary: str
+    handler: Callable[[Call], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message a plugin hands to recipients' queues, like an accepted submission of its business function."""
+
+    message_context_id: str
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: str
+    message_type: str
+    payload: bytes
+    recipients: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    message_context_id: str
+    received_date_time: str
+    payload_sha256: str
+    receipt: str
+
+
+class PluginServices(Protocol):
+    @property
+    def standing(self) -> StandingData: ...
+
+    def now(self) -> datetime:
+        """The exchange's one clock (moved by the test clock too)."""
+        ...
+
+    async def find(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
+
+    async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
+        """Ids of every aggregate of `cls` created with the event `event_name`, oldest first."""
+        ...
+
+    async def save(self, *aggregates: Aggregate) -> None:
+        """Commit the aggregates' new events in one transaction (IntegrityError on a concurrent change)."""
+        ...
+
+    async def deliver(self, outbound: Outbound, *aggregates: Aggregate) -> Delivered:
+        """Commit the aggregates and the message together; the message then travels like any other."""
+        ...
+
+
+@runtime_checkable
+class ServesOperations(Protocol):
+    """A business function with operations of its own."""
+
+    def operations(self, services: PluginServices) -> Sequence[Operation]: ...
