@@ -83,7 +83,10 @@ class Exchange:
         for projector in self.projectors.values():
             await projector.stop()
         await self.committer.stop()
-        await self.nc.drain()
+        try:
+            await self.nc.drain()
+        except Exception:  # a drain that cannot finish must not keep the process from stopping
+            await self.nc.close()
         for connection in self._connections:
             await connection.close()
         self.ledger.close()

@@ -201,20 +201,8 @@ class DeliveryGate:
         if pending is None or pending.released_at is not None:
             return []
         pending.release(released_at=now)
-        delivery = Delivery(
-            message_context_id=pending.message_context_id,
-            recipient=pending.recipient,
-            business_function_id=pending.business_function_id,
-            resource_id=pending.resource_id,
-            sender_id=pending.sender_id,
-            priority=pending.priority,
-            message_type=pending.message_type,
-            size=pending.size,
-            submitted_at=pending.submitted_at,
-            submission_position=pending.submission_position,
-            queued_at=now,
-        )
-        return [pending, delivery]
+        facts = _facts(pending, submission_position=pending.submission_position)
+        return [pending, Delivery(**facts, queued_at=now)]
 
     def _not_yet_handled(self, routes: Sequence[Route]) -> list[Route]:
         """Routes whose message is neither queued nor held for its recipient yet (a route can come twice)."""
@@ -230,33 +218,27 @@ class DeliveryGate:
         return fresh
 
 
+# What a delivery knows of its message, whether it comes from a route or from a held delivery.
+_FACTS = (
+    "message_context_id",
+    "recipient",
+    "business_function_id",
+    "resource_id",
+    "sender_id",
+    "priority",
+    "message_type",
+    "size",
+    "submitted_at",
+)
+
+
+def _facts(source: Route | PendingDelivery, submission_position: int) -> dict[str, Any]:
+    return {**{name: getattr(source, name) for name in _FACTS}, "submission_position": submission_position}
+
+
 def _queued_from_route(route: Route, now: datetime) -> Delivery:
-    return Delivery(
-        message_context_id=route.message_context_id,
-        recipient=route.recipient,
-        business_function_id=route.business_function_id,
-        resource_id=route.resource_id,
-        sender_id=route.sender_id,
-        priority=route.priority,
-        message_type=route.message_type,
-        size=route.size,
-        submitted_at=route.submitted_at,
-        submission_position=route.position,
-        queued_at=now,
-    )
+    return Delivery(**_facts(route, route.position), queued_at=now)
 
 
 def _held_from_route(route: Route, now: datetime) -> PendingDelivery:
-    return PendingDelivery(
-        message_context_id=route.message_context_id,
-        recipient=route.recipient,
-        business_function_id=route.business_function_id,
-        resource_id=route.resource_id,
-        sender_id=route.sender_id,
-        priority=route.priority,
-        message_type=route.message_type,
-        size=route.size,
-        submitted_at=route.submitted_at,
-        submission_position=route.position,
-        held_at=now,
-    )
+    return PendingDelivery(**_facts(route, route.position), held_at=now)

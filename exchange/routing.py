@@ -106,6 +106,7 @@ class Deliverer:
         self._js = js
         self._arrive = arrive
         self._task: asyncio.Task[None] | None = None
+        self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def start(self) -> None:
         subscription = await self._js.pull_subscribe(
@@ -114,12 +115,18 @@ class Deliverer:
             stream=STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=20000),
         )
+        self._subscription = subscription
         self._task = asyncio.create_task(self._run(subscription), name="deliverer")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._subscription is not None:
+            # A cancelled fetch leaves its pull subscription behind, and the connection would not drain.
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
 
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
         while True:
