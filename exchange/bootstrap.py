@@ -123,10 +123,13 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     connections = [views]
     projectors: dict[str, Projector] = {}
     # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
-    for handler in (Relay(js), QueueProjection(), TranslogProjection(), ArchiveProjection(), Notifier(js)):
+    for handler in (Relay(js), QueueProjection(), TranslogProjection(), ArchiveProjection()):
         connection = await open_views(views_path)
         connections.append(connection)
         projectors[handler.name] = Projector(ledger, connection, handler)
+    notifier_db = await open_views(views_path)
+    connections.append(notifier_db)
+    projectors["notifications"] = Projector(ledger, notifier_db, Notifier(js, projectors["queue"]))
 
     def recorded() -> None:
         """New events were committed: every follower of the log looks now rather than at its next poll."""

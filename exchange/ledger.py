@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -31,6 +32,17 @@ class BytesAsBase64(Transcoding):
         return base64.b64decode(data)
 
 
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 class Ledger(Application[UUID]):
     """The exchange's application: aggregates in, notification log out."""
 
@@ -40,6 +52,7 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
+        transcoder.register(DateAsISO())
 
     @classmethod
     def open_sqlite(cls, path: Path) -> Ledger:

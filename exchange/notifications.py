@@ -20,6 +20,7 @@ from exchange.clock import iso
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery
 from exchange.domain.topics import event_class, topic_of
+from exchange.projector import Projector
 
 STREAM = "IDX_EVENTS"
 SUBJECT_PREFIX = "idx.events"
@@ -83,11 +84,16 @@ CREATE TABLE IF NOT EXISTS event_sequences (
 """
     topics = (topic_of(Delivery, "Queued"), topic_of(FlowControl, "Changed"))
 
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, queue: Projector) -> None:
         self._js = js
+        self._queue = queue
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Publishing happens in `handle`: the sequence numbers and the position commit together."""
+        """Wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list.
+
+        Publishing happens in `handle`: the sequence numbers and the position commit together.
+        """
+        await self._queue.wait_for(events[-1][0])
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         sequences: dict[str, int] = {}
