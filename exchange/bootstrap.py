@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,8 @@ class Exchange:
 async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
     registry = registry or Registry.from_entry_points()
 

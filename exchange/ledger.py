@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,6 +96,8 @@ class GroupCommit:
         self._pending: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # A thread of its own: commits must not queue behind request work in the shared default pool.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
 
     async def save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         if self._task is None:
@@ -115,6 +118,7 @@ class GroupCommit:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:
@@ -122,7 +126,7 @@ class GroupCommit:
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                await asyncio.to_thread(self._commit, batch)
+                await asyncio.get_running_loop().run_in_executor(self._executor, self._commit, batch)
 
     def _commit(self, batch: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]]) -> None:
         loop = batch[0][1].get_loop()

@@ -42,6 +42,7 @@ class CorePluginServices:
 
     @property
     def standing(self) -> StandingData:
+        self._directory.refresh()
         return self._directory
 
     def now(self) -> datetime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import aiosqlite
@@ -55,6 +56,8 @@ class Projector:
         self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        # Reading and decoding the log in a thread of its own keeps followers from queueing behind requests.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projector-{handler.name}")
         self.position = 0
 
     def poke(self) -> None:
@@ -75,6 +78,7 @@ class Projector:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._executor.shutdown(wait=True)
 
     async def catch_up(self) -> int:
         """Handle everything recorded so far (for rebuilds); returns the position reached."""
@@ -106,17 +110,20 @@ class Projector:
 
     async def _step(self) -> bool:
         """Handle the next batch; True when events were handled (so look again at once)."""
-        stop = await asyncio.to_thread(self._ledger.last_position)
+        loop = asyncio.get_running_loop()
+        stop = await loop.run_in_executor(self._executor, self._ledger.last_position)
         if stop <= self.position:
             return False
-        notifications = await asyncio.to_thread(
-            self._ledger.notifications, self.position, self._batch, self._handler.topics, stop
+        notifications = await loop.run_in_executor(
+            self._executor, self._ledger.notifications, self.position, self._batch, self._handler.topics, stop
         )
         # Past the last event of its topics, everything up to `stop` is known to be of no concern to this
         # handler, so its position moves there too and `wait_for` works for any position in the log.
         reached = notifications[-1].id if len(notifications) == self._batch else stop
         if notifications:
-            events = await asyncio.to_thread(lambda: [(n.id, self._ledger.decode(n)) for n in notifications])
+            events = await loop.run_in_executor(
+                self._executor, lambda: [(n.id, self._ledger.decode(n)) for n in notifications]
+            )
             await self._handler.act(events)
             await self._db.execute("BEGIN IMMEDIATE")
             try:

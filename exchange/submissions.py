@@ -19,7 +19,6 @@ from certs.signature import parse_signature_header, verify_detached
 from exchange.access import Principal
 from exchange.clock import Clock, iso
 from exchange.directory import Directory
-from exchange.domain.certificates import Certificate
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
 from exchange.functions.envelope import requested_recipients
@@ -96,6 +95,7 @@ class Submissions:
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
         """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
+        self._directory.refresh()  # revocations and nominations committed before this request apply to it
         submission = self._read_headers(principal, request)
         received_at = self._clock.now()
         # Even a resubmission must be signed by the sender: the original receipt goes only to a proven sender.
@@ -246,7 +246,7 @@ class Submissions:
         except CertificateError as error:
             raise SignatureRefusedError(str(error)) from error
         serial = serial_hex(signer)
-        certificate = self._ledger.find(Certificate, Certificate.create_id(serial))
+        certificate = self._directory.certificate(serial)
         participant = self._directory.participant(sender)
         if certificate is None or certificate.participant_id != sender:
             raise SignatureRefusedError(f"certificate {serial} was not issued to {sender}")
