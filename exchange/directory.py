@@ -9,6 +9,7 @@ submission arrived applies to that submission.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from typing import TypeVar
 from uuid import UUID
@@ -40,10 +41,19 @@ class Directory:
         self._aggregates: dict[UUID, Aggregate] = {}
         self._position = 0
         self._lock = threading.Lock()
+        self._refresh_began = float("-inf")
 
     def refresh(self) -> None:
-        """Take in every change to standing data committed so far. Thread-safe."""
+        """Take in every change to standing data committed so far. Thread-safe.
+
+        Callers that arrive while a refresh runs share the next one: any refresh that began after a caller
+        arrived has read everything committed before it arrived.
+        """
+        arrived = time.monotonic()
         with self._lock:
+            if self._refresh_began > arrived:
+                return
+            self._refresh_began = time.monotonic()
             stop = self._ledger.last_position()
             while self._position < stop:
                 changes = self._ledger.notifications(self._position, self._batch, self._topics, stop)
