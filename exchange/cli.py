@@ -174,3 +174,8 @@ def sample_bpqd(
 from exchange.cli_certs import certs  # noqa: E402
 
 main.add_command(certs)
+
+from exchange.cli_sim import bench, simulate  # noqa: E402
+
+main.add_command(simulate)
+main.add_command(bench)

@@ -6,6 +6,7 @@ nominates it, and signs every body before sending it gzip-encoded.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import secrets
 from dataclasses import dataclass, field
@@ -42,6 +43,32 @@ def make_csr(key: rsa.RSAPrivateKey, common_name: str) -> str:
     return request.public_bytes(serialization.Encoding.PEM).decode()
 
 
+class RetryAfterTransport(httpx.AsyncHTTPTransport):
+    """Waits out a 429 as its `Retry-After` asks (a few times, when it asks at most `longest` seconds), as a
+    polite participant system does; anything else goes back to the caller as it came."""
+
+    def __init__(self, attempts: int = 4, longest: float = 65.0) -> None:
+        super().__init__()
+        self.attempts = attempts
+        self.longest = longest
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.attempts):
+            response = await super().handle_async_request(request)
+            if response.status_code != 429:
+                return response
+            try:
+                wait = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1.0
+            if wait > self.longest:
+                return response  # a daily allowance, not a per-minute window: nothing to wait out
+            await response.aread()
+            await response.aclose()
+            await asyncio.sleep(max(wait, 0.1))
+        return await super().handle_async_request(request)
+
+
 def new_context_id(bf: str, resource: str, priority: str, participant_id: str) -> str:
     return f"{bf}~{resource}~{PRIORITY_LETTER[priority]}~{participant_id}~{secrets.token_hex(12)}"
 
@@ -56,9 +83,11 @@ class ParticipantClient:
     token: str | None = None
     key: rsa.RSAPrivateKey | None = None
     certificate: x509.Certificate | None = None
+    honour_retry_after: bool = False
 
     def __post_init__(self) -> None:
-        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=60.0)
+        transport = RetryAfterTransport() if self.honour_retry_after else None
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=60.0, transport=transport)
 
     @property
     def participant_id(self) -> str:

@@ -1,0 +1,1 @@
+"""`idx bench`: load generator processes, baselines and the report."""
