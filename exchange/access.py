@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,8 +87,10 @@ class TokenIssuer:
     def load_or_create(cls, path: Path) -> TokenIssuer:
         if not path.exists():
             temporary = path.with_suffix(".tmp")
-            temporary.write_bytes(secrets.token_bytes(32))
-            temporary.chmod(0o600)
+            # Created 0600 from the start: the key is never readable by others, not even for a moment.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as key_file:
+                key_file.write(secrets.token_bytes(32))
             temporary.replace(path)
         return cls(path.read_bytes())
 

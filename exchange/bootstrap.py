@@ -199,6 +199,7 @@ async def ensure_operator(exchange: Exchange) -> None:
 
 def write_secret(path: Path, secret: str) -> None:
     temporary = path.with_suffix(".tmp")
-    temporary.touch(mode=0o600)
-    temporary.write_text(secret + "\n")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as secret_file:
+        secret_file.write(secret + "\n")
     temporary.replace(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -99,6 +100,9 @@ class Projector:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # stopping: an error on the way out is not a reason to go on
                 log.exception("projection_failed", projection=self._handler.name, position=self.position)
                 handled = False
                 await asyncio.sleep(1.0)
@@ -125,13 +129,15 @@ class Projector:
                 self._executor, lambda: [(n.id, self._ledger.decode(n)) for n in notifications]
             )
             await self._handler.act(events)
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 await self._handler.handle(self._db, events)
                 await track(self._db, self._handler.name, reached)
                 await self._db.execute("COMMIT")
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # Cancelled while its COMMIT was queued, the COMMIT still runs: then there is nothing to undo.
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
                 raise
         async with self._advanced:
             self.position = reached

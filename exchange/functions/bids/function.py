@@ -1,0 +1,42 @@
+"""Energy bids as a business function: its catalogue entry and its two operations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from exchange.functions.bids.service import EnergyBids
+from exchange.functions.errors import FieldError, RuleViolationError
+from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.services import Operation, PluginServices
+
+ENERGY_RESOURCE: Final = Resource(
+    id="energy",
+    schema_versions=("1.0",),
+    sender_roles=frozenset({"GENERATOR"}),
+    receiver_roles=frozenset({"OPERATOR"}),
+    # Bids arrive through `submitBids` only; the operator's queue is fed from there.
+    accepts_submissions=False,
+)
+
+
+class EnergyBidding:
+    """The `bid` business function: generators bid their DUIDs' energy per trading day; the operator receives."""
+
+    id: Final = "bid"
+    name: Final = "Energy Bids"
+    resources: Final = (ENERGY_RESOURCE,)
+    entity: Final = "BID_ENERGY"
+    # Every generator's bids and rebids land in the one operator queue: room for a day of them.
+    watermark_defaults: Final = Watermarks(low=40000, warn=45000, high=50000)
+
+    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
+        """Never called by the core (no generic POST for `energy`); refuses, pointing at the operation."""
+        raise RuleViolationError([FieldError("data", "energy bids are submitted with POST /bids/v1/submitBids")])
+
+    def operations(self, services: PluginServices) -> Sequence[Operation]:
+        bids = EnergyBids(services)
+        return [
+            Operation("POST", "/bids/v1/submitBids", self.entity, "Submit energy bids", bids.submit_bids),
+            Operation("GET", "/bids/v1/bids", self.entity, "The latest bid of a DUID for a day", bids.bids),
+        ]

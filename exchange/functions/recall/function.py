@@ -1,0 +1,49 @@
+"""Generator recall plans as a business function: its catalogue entry and its web services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from exchange.functions.errors import FieldError, RuleViolationError
+from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.recall.service import RecallPlans
+from exchange.functions.services import Operation, PluginServices
+
+BASE_PATH: Final = "/ws/GeneratorRecall/1.0"
+RECALL_RESOURCE: Final = Resource(
+    id="recall",
+    schema_versions=("1.0",),
+    sender_roles=frozenset({"GENERATOR"}),
+    receiver_roles=frozenset({"OPERATOR"}),
+    # Plans arrive through the web services only; the operator's queue is fed from there.
+    accepts_submissions=False,
+)
+
+
+class GeneratorRecall:
+    """The `gr` business function: generators keep recall plans for their DUIDs' outages; the operator reads all."""
+
+    id: Final = "gr"
+    name: Final = "Generator Recall Plans"
+    resources: Final = (RECALL_RESOURCE,)
+    entity: Final = "GR_RECALL"
+    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
+
+    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
+        """Never called by the core (no generic POST for `recall`); refuses, pointing at the web service."""
+        raise RuleViolationError(
+            [FieldError("data", f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan")]
+        )
+
+    def operations(self, services: PluginServices) -> Sequence[Operation]:
+        plans = RecallPlans(services)
+        entity = self.entity
+        return [
+            Operation(
+                "POST", f"{BASE_PATH}/submitRecallPlan", entity, "Submit a recall plan", plans.submit_recall_plan
+            ),
+            Operation("POST", f"{BASE_PATH}/listRecallPlans", entity, "List recall plans", plans.list_recall_plans),
+            Operation("POST", f"{BASE_PATH}/getRecallPlan", entity, "Get a recall plan", plans.get_recall_plan),
+            Operation("POST", f"{BASE_PATH}/getRecallFlags", None, "List the recall flags", plans.get_recall_flags),
+        ]
