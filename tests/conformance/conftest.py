@@ -1,0 +1,38 @@
+"""The business functions under test: every plugin registered under `exchange.functions`, with its sample."""
+
+from __future__ import annotations
+
+import pytest
+
+from exchange.functions.protocol import BusinessFunction
+from exchange.functions.registry import Registry
+from tests.conformance.fakes import FakeStandingData
+from tests.conformance.samples import SAMPLES, Sample, Scene
+
+REGISTRY = Registry.from_entry_points()
+FUNCTION_IDS = [function.id for function in REGISTRY]
+
+
+@pytest.fixture(params=FUNCTION_IDS)
+def function(request: pytest.FixtureRequest) -> BusinessFunction:
+    """Each registered business function in turn."""
+    return REGISTRY.function(request.param)
+
+
+@pytest.fixture
+def sample(function: BusinessFunction) -> Sample:
+    assert function.id in SAMPLES, f"business function {function.id} has no sample in tests/conformance/samples.py"
+    return SAMPLES[function.id]
+
+
+@pytest.fixture
+def scene(function: BusinessFunction) -> Scene:
+    """In-process parties: standing data where the sender owns DUID1 (700 MW), participants by role."""
+    resource = function.resources[0]
+    standing = FakeStandingData()
+    sender, recipient = "SENDER1", "RECEIVER1"
+    standing.participants[sender] = frozenset(resource.sender_roles)
+    standing.participants[recipient] = frozenset(resource.receiver_roles)
+    standing.add_unit("DUID1", sender, "STATION1", 700.0)
+    standing.participants[sender] = frozenset(resource.sender_roles)
+    return Scene(function, sender, [recipient], standing=standing)

@@ -1,0 +1,86 @@
+"""In-memory fakes of what the core lends a business function: standing data and `PluginServices`.
+
+Plugins with operations of their own are tested through these in-process; the real ones are exercised end to
+end against `idx serve`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from exchange.functions.protocol import GeneratingUnitInfo, StandingData
+from exchange.functions.services import Delivered, Outbound
+
+A = TypeVar("A", bound=Aggregate)
+MARKET_TIME = timezone(timedelta(hours=10))
+
+
+@dataclass
+class FakeStandingData:
+    """Participants, DUIDs and NMI records in memory."""
+
+    participants: dict[str, frozenset[str]] = field(default_factory=dict)
+    units: dict[str, GeneratingUnitInfo] = field(default_factory=dict)
+
+    def add_unit(self, duid: str, owner: str, station: str = "STATION1", max_capacity_mw: float = 700.0) -> None:
+        self.participants.setdefault(owner, frozenset({"GENERATOR"}))
+        self.units[duid] = GeneratingUnitInfo(duid, owner, station, max_capacity_mw)
+
+    def roles_of(self, participant_id: str) -> frozenset[str] | None:
+        return self.participants.get(participant_id)
+
+    def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
+        return None
+
+    def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
+        return self.units.get(duid)
+
+
+class FakeServices:
+    """An event store of aggregates and a list of delivered messages; the clock moves a second per call."""
+
+    def __init__(self, standing: FakeStandingData | None = None) -> None:
+        self.fake_standing = standing or FakeStandingData()
+        self.aggregates: dict[UUID, Aggregate] = {}
+        self.created_with: list[tuple[type[Aggregate], UUID]] = []
+        self.delivered: list[Outbound] = []
+        self.clock = datetime(2026, 7, 1, 9, 0, tzinfo=MARKET_TIME)
+
+    @property
+    def standing(self) -> StandingData:
+        return self.fake_standing
+
+    def now(self) -> datetime:
+        self.clock += timedelta(seconds=1)
+        return self.clock
+
+    async def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        found = self.aggregates.get(aggregate_id)
+        if found is None:
+            return None
+        assert isinstance(found, cls)
+        return copy.deepcopy(found)
+
+    async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
+        return [aggregate_id for kind, aggregate_id in self.created_with if kind is cls]
+
+    async def save(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            events = aggregate.collect_events()
+            if aggregate.id not in self.aggregates:
+                self.created_with.append((type(aggregate), aggregate.id))
+            if events:
+                self.aggregates[aggregate.id] = copy.deepcopy(aggregate)
+
+    async def deliver(self, outbound: Outbound, *aggregates: Aggregate) -> Delivered:
+        await self.save(*aggregates)
+        self.delivered.append(outbound)
+        digest = hashlib.sha256(outbound.payload).hexdigest()
+        return Delivered(outbound.message_context_id, self.clock.isoformat(), digest, "receipt")

@@ -1,0 +1,91 @@
+"""Every registered business function against a running exchange: catalogue, routing, refusals and access."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from exchange.functions.protocol import BusinessFunction
+from simulators.client import operator_client
+from tests.conformance.market import Market, queue_items
+from tests.conformance.samples import Sample, accepted
+from tests.conformance.test_plugin_contract import operations_of
+from tests.harness import ServerProcess, running_server
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(tmp_path_factory.mktemp("conformance") / "data", "--rate-limit", "0") as running:
+        yield running
+
+
+@pytest.fixture
+async def market(server: ServerProcess) -> AsyncIterator[Market]:
+    operator = await operator_client(server.base_url, server.operator_secret)
+    made = Market(server, operator)
+    yield made
+    await made.close()
+    await operator.close()
+
+
+async def test_the_catalogue_lists_the_function_as_registered(market: Market, function: BusinessFunction) -> None:
+    """GET /idx/v1/businessFunctions shows the plugin's resources, roles and watermark defaults."""
+    operator = market.operator
+    response = await operator.http.get("/idx/v1/businessFunctions", headers=operator.headers())
+    assert response.status_code == 200, response.text
+    [entry] = [e for e in response.json()["data"] if e["businessFunctionId"] == function.id]
+    assert entry["name"] == function.name
+    assert [r["businessFunctionResourceId"] for r in entry["resources"]] == [r.id for r in function.resources]
+    for shown, resource in zip(entry["resources"], function.resources, strict=True):
+        assert shown["senderRoles"] == sorted(resource.sender_roles)
+        assert shown["receiverRoles"] == sorted(resource.receiver_roles)
+        assert shown["schemaVersions"] == list(resource.schema_versions)
+    marks = function.watermark_defaults
+    assert entry["watermarkDefaults"] == {"low": marks.low, "warn": marks.warn, "high": marks.high}
+
+
+async def test_an_accepted_message_arrives_in_every_recipients_queue_and_the_log(
+    market: Market, function: BusinessFunction, sample: Sample
+) -> None:
+    """Routing: accepted → in each recipient's queue for the function's resource, and a completed log row each."""
+    scene = await sample.arrange(market, function)
+    accepted(function.id, await sample.submit(scene, sample.body(scene)))
+    resource = function.resources[0]
+    for recipient in scene.recipients:
+        items = await queue_items(scene.readers[recipient], function.id, resource.id, scene.sender, 1)
+        assert len(items) == 1, f"nothing from {scene.sender} in {recipient}'s {function.id}/{resource.id} queue"
+    log = await market.operator.http.get(
+        "/idx/v1/translog",
+        params={"businessFunctionId": function.id, "initiatingParticipantId": scene.sender, "status": "completed"},
+        headers=market.operator.headers(),
+    )
+    assert sorted(row["receivingParticipantId"] for row in log.json()["data"]) == sorted(scene.recipients)
+
+
+async def test_malformed_input_is_refused_over_http_naming_the_field(
+    market: Market, function: BusinessFunction, sample: Sample
+) -> None:
+    """The refusal a participant receives names the broken field, and nothing reaches a queue."""
+    scene = await sample.arrange(market, function)
+    body, field = sample.malformed(scene)
+    assert field in sample.http_refused_fields(await sample.submit(scene, body))
+
+
+async def test_a_token_without_the_entity_is_refused(market: Market, function: BusinessFunction) -> None:
+    """Every call that needs the function's entity answers 403 to a valid token without it."""
+    resource = function.resources[0]
+    role = sorted(resource.sender_roles)[0]
+    client = await market.participant("NOENT", [role], ["TLS_CERTIFICATE_MANAGEMENT"])
+    listed = await client.http.get(f"/{function.id}/v1/{resource.id}", headers=client.headers())
+    assert listed.status_code == 403, listed.text
+    if resource.accepts_submissions:
+        posted = await client.http.post(f"/{function.id}/v1/{resource.id}", content=b"{}", headers=client.headers())
+        assert posted.status_code == 403, posted.text
+    for operation in operations_of(function):
+        call = client.http.get if operation.method == "GET" else client.http.post
+        response = await call(operation.path, headers=client.headers())
+        expected = 403 if operation.entity is not None else 200
+        assert response.status_code == expected, f"{operation.method} {operation.path}: {response.text}"
