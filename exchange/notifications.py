@@ -12,15 +12,14 @@ from typing import Any
 
 import aiosqlite
 import msgspec
-import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 
 from exchange.clock import iso
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery
 from exchange.domain.topics import event_class, topic_of
 from exchange.projector import Projector
+from exchange.streams import ensure_file_stream
 
 STREAM = "IDX_EVENTS"
 SUBJECT_PREFIX = "idx.events"
@@ -36,17 +35,7 @@ def subject_of(participant_id: str) -> str:
 
 
 async def ensure_events_stream(js: JetStreamContext) -> None:
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT_PREFIX}.>"],
-        storage=StorageType.FILE,
-        max_age=RETENTION_SECONDS,
-        duplicate_window=3600,
-    )
-    try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError:
-        await js.update_stream(config)
+    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, RETENTION_SECONDS)
 
 
 def frame_of(event: Any) -> tuple[str, dict[str, Any]] | None:

@@ -18,10 +18,11 @@ import msgspec
 import nats.errors
 import structlog
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from exchange.domain.messages import Message
 from exchange.domain.topics import topic_of
+from exchange.streams import ensure_file_stream
 
 log = structlog.get_logger(__name__)
 
@@ -50,18 +51,8 @@ _decode_route = msgspec.json.Decoder(Route).decode
 
 
 async def ensure_stream(js: JetStreamContext) -> None:
-    config = StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT_PREFIX}.>"],
-        storage=StorageType.FILE,
-        max_age=QUEUE_RETENTION_SECONDS,
-        # Dedupe covers a relay restart; a longer outage is covered by the deliveries' derived ids.
-        duplicate_window=3600,
-    )
-    try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError:
-        await js.update_stream(config)
+    # Dedupe covers a relay restart; a longer outage is covered by the deliveries' derived ids.
+    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, QUEUE_RETENTION_SECONDS)
 
 
 class Relay:
