@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,25 +17,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, register
+from simulators.client import ParticipantClient
 from tests.e2e.queue_helpers import queued_ids
+from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
 
-ALL_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE", "EVENT_NOTIFY"]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 QUIET = 0.5  # how long "nothing more arrives" is watched
-
-
-async def new_participant(
-    server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
-) -> ParticipantClient:
-    """A fresh participant whose client holds the read-side entities too, logged in (and enrolled if asked)."""
-    participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, ALL_SCOPES))
-    await client.login()
-    if enrol:
-        await client.enrol()
-    return client
 
 
 @pytest.fixture

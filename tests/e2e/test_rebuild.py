@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -19,11 +18,11 @@ import pytest
 import websockets
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import ParticipantClient, new_context_id, operator_client, register
+from simulators.client import ParticipantClient, new_context_id, operator_client
 from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
 
-ALL_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE", "EVENT_NOTIFY"]
 TRANSLOG = "/idx/v1/translog"
 ARCHIVE = "/idx/v1/archive"
 # Each view table with its primary key, so that two dumps compare row by row.
@@ -35,18 +34,6 @@ TABLES = {
 }
 MESSAGES = 100
 T = TypeVar("T")
-
-
-async def new_participant(
-    server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
-) -> ParticipantClient:
-    """A fresh participant whose client holds the read-side entities too, logged in (and enrolled if asked)."""
-    participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, ALL_SCOPES))
-    await client.login()
-    if enrol:
-        await client.enrol()
-    return client
 
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:

@@ -11,54 +11,20 @@ import asyncio
 import csv
 import io
 import json
-import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client, register
+from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client
 from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.read_side import assert_problem, eventually, new_participant
 from tests.harness import ServerProcess
 
-ALL_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE", "EVENT_NOTIFY"]
 TRANSLOG = "/idx/v1/translog"
-T = TypeVar("T")
-
-
-async def new_participant(
-    server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
-) -> ParticipantClient:
-    """A fresh participant whose client holds the read-side entities too, logged in (and enrolled if asked)."""
-    participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, ALL_SCOPES))
-    await client.login()
-    if enrol:
-        await client.enrol()
-    return client
-
-
-async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:
-    """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.1)
-
-
-def assert_problem(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["status"] == status
 
 
 async def search(client: ParticipantClient, **params: Any) -> dict[str, Any]:
