@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from exchange.access import ENTITIES, TokenIssuer, granted_scopes, hash_secret, new_secret, secret_matches
 from exchange.clock import Clock
+from exchange.domain.outages import Outage
 from exchange.domain.participants import ROLES, Client, Participant
 from exchange.domain.topics import topic_of
 from exchange.functions.errors import FieldError
@@ -98,6 +99,13 @@ class Administration:
         except IntegrityError as error:
             raise ConflictError(f"client {client_id} already exists") from error
         return IssuedClient(client_id=client_id, client_secret=secret, scopes=client.scopes)
+
+    async def announce_outage(self, detail: str) -> Outage:
+        if not detail.strip() or len(detail) > 1000:
+            raise UnprocessableError("the outage is not valid", errors=[FieldError("detail", "1 to 1000 characters")])
+        outage = Outage(detail=detail.strip(), announced_at=self._clock.now())
+        await self._committer.save(outage)
+        return outage
 
     async def token(self, client_id: str, secret: str, scope: str | None) -> IssuedToken:
         client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))

@@ -132,7 +132,9 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         projectors[handler.name] = Projector(ledger, connection, handler)
     notifier_db = await open_views(views_path)
     connections.append(notifier_db)
-    projectors["notifications"] = Projector(ledger, notifier_db, Notifier(js, projectors["queue"]))
+    projectors["notifications"] = Projector(
+        ledger, notifier_db, Notifier(js, projectors["queue"], directory.participant_ids)
+    )
 
     def recorded() -> None:
         """New events were committed: every follower of the log looks now rather than at its next poll."""

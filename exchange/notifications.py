@@ -8,6 +8,7 @@ same transaction as its tracked position, so after a crash the same events get t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
@@ -17,6 +18,7 @@ from nats.js import JetStreamContext
 from exchange.clock import iso
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery
+from exchange.domain.outages import Outage
 from exchange.domain.topics import event_class, topic_of
 from exchange.projector import Projector
 from exchange.streams import ensure_file_stream
@@ -27,6 +29,7 @@ RETENTION_SECONDS = 7 * 24 * 3600
 
 _QUEUED = event_class(Delivery, "Queued")
 _FLOW_CHANGED = event_class(FlowControl, "Changed")
+_OUTAGE = event_class(Outage, "Announced")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -38,8 +41,17 @@ async def ensure_events_stream(js: JetStreamContext) -> None:
     await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, RETENTION_SECONDS)
 
 
+def frames_of(event: Any, everyone: Callable[[], list[str]]) -> list[tuple[str, dict[str, Any]]]:
+    """The participants an event concerns and the frame each gets (without its sequence yet)."""
+    if isinstance(event, _OUTAGE):
+        frame = {"eventType": "outage", "timestamp": iso(event.announced_at), "detail": event.detail}
+        return [(participant, frame) for participant in everyone()]
+    framed = frame_of(event)
+    return [] if framed is None else [framed]
+
+
 def frame_of(event: Any) -> tuple[str, dict[str, Any]] | None:
-    """The participant an event concerns and the frame it gets (without its sequence yet)."""
+    """The participant a message or flow-control event concerns and the frame it gets."""
     if isinstance(event, _QUEUED):
         return event.recipient, {
             "eventType": "messageAvailable",
@@ -71,11 +83,12 @@ CREATE TABLE IF NOT EXISTS event_sequences (
     sequence INTEGER NOT NULL
 );
 """
-    topics = (topic_of(Delivery, "Queued"), topic_of(FlowControl, "Changed"))
+    topics = (topic_of(Delivery, "Queued"), topic_of(FlowControl, "Changed"), topic_of(Outage, "Announced"))
 
-    def __init__(self, js: JetStreamContext, queue: Projector) -> None:
+    def __init__(self, js: JetStreamContext, queue: Projector, everyone: Callable[[], list[str]]) -> None:
         self._js = js
         self._queue = queue
+        self._everyone = everyone
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list.
@@ -86,26 +99,34 @@ CREATE TABLE IF NOT EXISTS event_sequences (
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         sequences: dict[str, int] = {}
-        acks = []
+        acks: list[asyncio.Future[Any]] = []
         for _, event in events:
-            framed = frame_of(event)
-            if framed is None:
-                continue
-            participant, frame = framed
-            if participant not in sequences:
-                async with db.execute(
-                    "SELECT sequence FROM event_sequences WHERE participant_id = ?", (participant,)
-                ) as cursor:
-                    row = await cursor.fetchone()
-                sequences[participant] = int(row[0]) if row else 0
-            sequences[participant] += 1
-            sequence = sequences[participant]
-            payload = _encode({"sequence": sequence, **frame})
-            headers = {"Nats-Msg-Id": f"{participant}:{sequence}"}
-            acks.append(await self._js.publish_async(subject_of(participant), payload, headers=headers))
+            for participant, frame in frames_of(event, self._everyone):
+                await self._publish(db, participant, frame, sequences, acks)
         await asyncio.gather(*acks)
         await db.executemany(
             "INSERT INTO event_sequences (participant_id, sequence) VALUES (?, ?) "
             "ON CONFLICT (participant_id) DO UPDATE SET sequence = excluded.sequence",
             list(sequences.items()),
         )
+
+    async def _publish(
+        self,
+        db: aiosqlite.Connection,
+        participant: str,
+        frame: dict[str, Any],
+        sequences: dict[str, int],
+        acks: list[asyncio.Future[Any]],
+    ) -> None:
+        """Number one frame for one participant and publish it; the caller awaits the acks and stores numbers."""
+        if participant not in sequences:
+            async with db.execute(
+                "SELECT sequence FROM event_sequences WHERE participant_id = ?", (participant,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            sequences[participant] = int(row[0]) if row else 0
+        sequences[participant] += 1
+        sequence = sequences[participant]
+        payload = _encode({"sequence": sequence, **frame})
+        headers = {"Nats-Msg-Id": f"{participant}:{sequence}"}
+        acks.append(await self._js.publish_async(subject_of(participant), payload, headers=headers))

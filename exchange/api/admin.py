@@ -10,6 +10,7 @@ from litestar.params import Body
 
 from exchange.admin import Administration
 from exchange.api.auth import Gate
+from exchange.clock import iso
 from exchange.domain.participants import Participant
 from exchange.standing_data import StandingDataAdmin
 
@@ -49,6 +50,10 @@ class NewResponsibility(msgspec.Struct, rename="camel"):
     mdp: str
     lnsp: str
     from_date: str
+
+
+class OutageNotice(msgspec.Struct):
+    detail: str
 
 
 def _view(participant: Participant) -> ParticipantView:
@@ -91,8 +96,14 @@ def admin_router(admin: Administration, standing: StandingDataAdmin, gate: Gate)
         point = await standing.record_responsibility(data.nmi, data.mc, data.mdp, data.lnsp, data.from_date)
         return {"data": {"nmi": point.nmi, "periods": point.periods}}
 
+    @post("/outages", status_code=201, summary="Announce an outage: every participant gets an `outage` notification")
+    async def announce(request: Request[Any, Any, Any], data: Annotated[OutageNotice, Body()]) -> dict[str, Any]:
+        await gate.principal(request, "IDX_ADMIN")
+        outage = await admin.announce_outage(data.detail)
+        return {"data": {"detail": outage.detail, "announcedDateTime": iso(outage.announced_at)}}
+
     return Router(
         path="/admin/v1",
-        route_handlers=[register, participants, add_client, register_unit, record_nmi],
+        route_handlers=[register, participants, add_client, register_unit, record_nmi, announce],
         tags=["administration"],
     )
