@@ -44,6 +44,7 @@ from translog.projection import TranslogProjection
 
 log = structlog.get_logger(__name__)
 
+RELAY_REPLAY = 1000
 OPERATOR = "OPERATOR"
 OPERATOR_CLIENT = "operator"
 
@@ -180,8 +181,10 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         _connections=connections,
     )
     await ensure_operator(exchange)
-    for projector in projectors.values():
-        await projector.start()
+    for name, projector in projectors.items():
+        # The relay publishes again what came just before its position: a route JetStream acked but lost with
+        # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
+        await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
     await deliverer.start()
     exchange.housekeeper.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)

@@ -57,7 +57,9 @@ class EmbeddedNatsServer:
         # Payloads travel through the event store, not NATS, so the default 1 MB max_payload is plenty.
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\n'
-            f'jetstream {{ store_dir: "{self.directory / "jetstream"}" }}\n'
+            # Written and synced before every ack: the relay moves on once JetStream acks a route, and an ack
+            # still in nats-server's write buffer would die with it under `kill -9`.
+            f'jetstream {{ store_dir: "{self.directory / "jetstream"}", sync_interval: always }}\n'
             f'pid_file: "{self.directory / "nats.pid"}"\n'
         )
         log_path = self.directory / "nats.log"

@@ -71,8 +71,10 @@ class Projector:
             await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
 
-    async def start(self) -> None:
+    async def start(self, replay: int = 0) -> None:
+        """Follow the log from the tracked position, or from `replay` notifications before it (see Relay)."""
         await self.prepare()
+        self.position = max(0, self.position - replay)
         self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
 
     async def stop(self) -> None:

@@ -104,7 +104,8 @@ class Deliverer:
             f"{SUBJECT_PREFIX}.>",
             durable="deliverer",
             stream=STREAM,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=20000),
+            # Routes fetched by a process that died come back after ack_wait: short, so recovery is quick.
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=20000),
         )
         self._subscription = subscription
         self._task = asyncio.create_task(self._run(subscription), name="deliverer")

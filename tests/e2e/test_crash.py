@@ -67,13 +67,15 @@ async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_
     assert accepted, "no submission was accepted before the crash"
 
     crash_server.start()
-    for client in (mc, *lnsps):
-        await client.login()
-    for lnsp in lnsps:
-        ids = await wait_for_queue(lnsp, len(accepted), within=60)
-        counts = Counter(ids)
-        assert not [i for i, n in counts.items() if n > 1], "a message was queued twice"
-        missing = set(accepted) - set(ids)
-        assert not missing, f"{len(missing)} accepted messages were lost"
-    for client in (mc, *lnsps):
-        await client.close()
+    try:
+        for client in (mc, *lnsps):
+            await client.login()
+        for lnsp in lnsps:
+            ids = await wait_for_queue(lnsp, len(accepted), within=60)
+            counts = Counter(ids)
+            assert not [i for i, n in counts.items() if n > 1], "a message was queued twice"
+            missing = set(accepted) - set(ids)
+            assert not missing, f"{len(missing)} accepted messages were lost"
+    finally:
+        for client in (mc, *lnsps):
+            await client.close()
