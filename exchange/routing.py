@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -27,6 +28,9 @@ from exchange.streams import ensure_file_stream
 log = structlog.get_logger(__name__)
 
 STREAM = "IDX_DELIVERY"
+DURABLE = "deliverer"
+MAX_ACK_PENDING = 20_000
+RECOVERY_BATCH = 256
 SUBJECT_PREFIX = "idx.deliver"
 QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
 
@@ -98,22 +102,30 @@ class Deliverer:
         self._arrive = arrive
         self._task: asyncio.Task[None] | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         subscription = await self._js.pull_subscribe(
             f"{SUBJECT_PREFIX}.>",
-            durable="deliverer",
+            durable=DURABLE,
             stream=STREAM,
             # Routes fetched by a process that died come back after ack_wait: short, so recovery is quick.
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=20000),
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING),
         )
         self._subscription = subscription
         self._task = asyncio.create_task(self._run(subscription), name="deliverer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self._stopping = True
+        task = self._task
+        # A cancellation can be lost inside a fetch (asyncio.wait_for on Python 3.11 drops one that meets a
+        # message arriving; nats-py turns one into ConnectionClosedError): cancel until the task is done.
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if task is not None and not task.cancelled():
+            task.exception()  # retrieved, so that a failure is not reported again when the task is collected
         if self._subscription is not None:
             # A cancelled fetch leaves its pull subscription behind, and the connection would not drain.
             with contextlib.suppress(Exception):
@@ -121,7 +133,11 @@ class Deliverer:
             self._subscription = None
 
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
-        while True:
+        try:
+            await self._recover_unacknowledged()
+        except Exception:
+            log.exception("route_recovery_failed")  # JetStream's own redelivery remains
+        while not self._stopping:
             try:
                 messages = await subscription.fetch(256, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
@@ -133,6 +149,33 @@ class Deliverer:
                 await asyncio.sleep(1.0)
                 continue
             await self._deliver(messages)
+
+    async def _recover_unacknowledged(self) -> None:
+        """Decide the routes handed out before a crash and never acknowledged, reading them from the stream.
+
+        After `kill -9` of nats-server, JetStream restores such routes as pending and should hand them out again
+        once `ack_wait` passes; it was seen not to, leaving them waiting for ever. So the deliverer reads
+        everything between the consumer's ack floor and its last delivery itself. Deciding a route twice is
+        harmless (the gate queues or holds each message once per recipient); the later redelivery is acked.
+        """
+        info = await self._js.consumer_info(STREAM, DURABLE)
+        first = info.ack_floor.stream_seq + 1 if info.ack_floor and info.ack_floor.stream_seq else 1
+        last = info.delivered.stream_seq if info.delivered and info.delivered.stream_seq else 0
+        routes: list[Route] = []
+        for sequence in range(first, min(last, first + MAX_ACK_PENDING) + 1):
+            try:
+                stored = await self._js.get_msg(STREAM, sequence)
+            except nats.js.errors.NotFoundError:
+                continue  # removed by the stream's age limit
+            if stored.data:
+                routes.append(_decode_route(stored.data))
+            if len(routes) >= RECOVERY_BATCH:
+                await self._arrive(routes)
+                routes = []
+        if routes:
+            await self._arrive(routes)
+        if last >= first:
+            log.info("routes_recovered", fromSequence=first, toSequence=last)
 
     async def _deliver(self, messages: list[Any]) -> None:
         routes = [_decode_route(m.data) for m in messages]
