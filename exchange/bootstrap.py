@@ -7,6 +7,7 @@ import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -19,6 +20,7 @@ from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.access import ENTITIES, TokenIssuer
 from exchange.admin import Administration
+from exchange.certificate_watch import ExpiryWatch
 from exchange.certificates import Certificates
 from exchange.clock import Clock
 from exchange.directory import Directory
@@ -172,11 +174,27 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded),
         limits=limits,
         flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
-        certificates=Certificates(ledger, committer, authority, clock, settings.certificate_lifetime_days),
+        certificates=Certificates(
+            ledger,
+            committer,
+            authority,
+            clock,
+            settings.certificate_lifetime_days,
+            expiry_warning_days=settings.certificate_warning_days,
+        ),
         projectors=projectors,
         gate=gate,
         deliverer=deliverer,
-        housekeeper=Housekeeper(views, ledger, committer, registry, clock, gate.settle, settings.housekeeping_interval),
+        housekeeper=Housekeeper(
+            views,
+            ledger,
+            committer,
+            registry,
+            clock,
+            gate.settle,
+            settings.housekeeping_interval,
+            ExpiryWatch(ledger, committer, clock, timedelta(days=settings.certificate_warning_days)),
+        ),
         nats_server=nats_server,
         _connections=connections,
     )

@@ -61,8 +61,23 @@ def main() -> None:
     callback=_quota,
     help="Messages per sender per day: High,Medium,Low.",
 )
+@click.option(
+    "--certificate-warning-days",
+    envvar="IDX_CERTIFICATE_WARNING_DAYS",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="Warn a participant this many days before one of its certificates expires.",
+)
 @click.option("--test-clock", envvar="IDX_TEST_CLOCK", is_flag=True, help="Enable POST /admin/v1/clock.")
 @click.option("--demo", is_flag=True, help="Create demo participants and print their credentials.")
+@click.option(
+    "--environment",
+    envvar="IDX_ENVIRONMENT",
+    default="Development",
+    show_default=True,
+    help="Name shown on every web app screen: Production (grey border), Pre-production (green), other (amber).",
+)
 @click.option("--log-level", envvar="IDX_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     data_dir: Path,
@@ -72,8 +87,10 @@ def serve(
     database_url: str | None,
     rate_limit: int,
     daily_quota: tuple[int, int, int],
+    certificate_warning_days: int,
     test_clock: bool,
     demo: bool,
+    environment: str,
     log_level: str,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
@@ -88,8 +105,10 @@ def serve(
         database_url=database_url,
         rate_limit=rate_limit,
         daily_quota=daily_quota,
+        certificate_warning_days=certificate_warning_days,
         test_clock=test_clock,
         demo=demo,
+        environment=environment,
     )
     uvloop.run(_serve(settings))
 

@@ -17,6 +17,9 @@ DEMO_PARTICIPANTS = [
     ("GEN1", "Demo generator", ["GENERATOR"], ["GR_RECALL", "BID_ENERGY", *READ_SIDE]),
 ]
 
+# A generating unit of the demo generator, so that its recall plans and bids have a DUID to name.
+DEMO_DUID, DEMO_STATION = "DEMOGEN1", "DEMOSTN"
+
 
 async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]]:
     """Create the demo participants once; their credentials are kept in demo-clients.json (0600)."""
@@ -37,5 +40,7 @@ async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]
                 "clientSecret": client.client_secret,
             }
         )
+    with contextlib.suppress(ConflictError):
+        await exchange.standing.register_unit(DEMO_DUID, "GEN1", DEMO_STATION, 500.0)
     write_secret(path, json.dumps(credentials, indent=2))
     return credentials

@@ -71,10 +71,16 @@ class FlowControls:
                 }
             )
         item["resources"] = resources
+        used = await self._limits.manual_switches(participant_id, business_function_id, market_day(self._clock.now()))
+        item["manualSwitches"] = {"usedToday": used, "perDay": MANUAL_SWITCHES_PER_DAY}
         return item
 
     async def switch(self, participant_id: str, business_function_id: str, delivery: str) -> dict[str, Any]:
         await self._require_function(participant_id, business_function_id)
+        state, _ = await self._gate.state(participant_id, business_function_id)
+        if state.manual_stop == (delivery == "Stopped"):
+            # Asking for what is already so changes nothing, so it does not use up one of the day's switches.
+            return await self.item(participant_id, business_function_id)
         now = self._clock.now()
         allowed = await self._limits.take_manual_switch(
             participant_id, business_function_id, market_day(now), MANUAL_SWITCHES_PER_DAY

@@ -1,4 +1,4 @@
-"""Periodic work that time alone triggers: archive retention (and, with flow control, queue expiry)."""
+"""Periodic work that time alone triggers: queue expiry, archive retention and certificate expiry warnings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 
 from archive.retention import due_for_purge
+from exchange.certificate_watch import ExpiryWatch
 from exchange.clock import Clock, utc_key
 from exchange.domain.messages import Delivery
 from exchange.functions.registry import Registry
@@ -31,7 +32,9 @@ class Housekeeper:
         clock: Clock,
         on_expired: Callable[[str, str], Awaitable[None]],
         interval: float,
+        certificate_watch: ExpiryWatch | None = None,
     ) -> None:
+        self._certificate_watch = certificate_watch
         self._views = views
         self._ledger = ledger
         self._on_expired = on_expired
@@ -51,7 +54,10 @@ class Housekeeper:
 
     async def run_once(self) -> int:
         """Record the expiries and purges due now; returns how many queue entries and archive items they remove."""
-        return await self.expire_queues() + await self.purge_archive()
+        removed = await self.expire_queues() + await self.purge_archive()
+        if self._certificate_watch is not None:
+            await self._certificate_watch.run_once()
+        return removed
 
     async def expire_queues(self) -> int:
         """Messages left in a queue past the resource's queue retention leave it as `expired`."""

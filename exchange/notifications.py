@@ -16,6 +16,7 @@ import msgspec
 from nats.js import JetStreamContext
 
 from exchange.clock import iso
+from exchange.domain.certificates import Certificate
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery
 from exchange.domain.outages import Outage
@@ -30,6 +31,7 @@ RETENTION_SECONDS = 7 * 24 * 3600
 _QUEUED = event_class(Delivery, "Queued")
 _FLOW_CHANGED = event_class(FlowControl, "Changed")
 _OUTAGE = event_class(Outage, "Announced")
+_EXPIRY_WARNED = event_class(Certificate, "ExpiryWarned")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -72,6 +74,14 @@ def frame_of(event: Any) -> tuple[str, dict[str, Any]] | None:
             "messageCount": event.count,
             "manualStop": event.manual_stop,
         }
+    if isinstance(event, _EXPIRY_WARNED):
+        return event.participant_id, {
+            "eventType": "certificateExpiry",
+            "timestamp": iso(event.warned_at),
+            "certificateSerialNumber": event.serial_number,
+            "notAfter": iso(event.not_after),
+            "daysLeft": event.days_left,
+        }
     return None
 
 
@@ -83,7 +93,12 @@ CREATE TABLE IF NOT EXISTS event_sequences (
     sequence INTEGER NOT NULL
 );
 """
-    topics = (topic_of(Delivery, "Queued"), topic_of(FlowControl, "Changed"), topic_of(Outage, "Announced"))
+    topics = (
+        topic_of(Delivery, "Queued"),
+        topic_of(FlowControl, "Changed"),
+        topic_of(Outage, "Announced"),
+        topic_of(Certificate, "ExpiryWarned"),
+    )
 
     def __init__(self, js: JetStreamContext, queue: Projector, everyone: Callable[[], list[str]]) -> None:
         self._js = js

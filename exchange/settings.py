@@ -18,4 +18,7 @@ class Settings:
     test_clock: bool = False
     demo: bool = False
     certificate_lifetime_days: int = 1095
+    certificate_warning_days: int = 30
     housekeeping_interval: float = 10.0
+    # Shown on every screen of the web app, so nobody mistakes a test exchange for production.
+    environment: str = "Development"

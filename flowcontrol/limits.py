@@ -135,6 +135,16 @@ class LimitStore:
             await self._prune("flowcontrol_switch", "day", (day - timedelta(days=_KEEP_DAYS)).isoformat())
         return count is not None
 
+    async def manual_switches(self, participant: str, business_function: str, day: date) -> int:
+        """How many manual stops and starts ``participant`` made for ``business_function`` on market ``day``."""
+        if not self._ready:
+            await self.create_tables()
+        rows = await self._db.execute_fetchall(
+            "SELECT count FROM flowcontrol_switch WHERE participant = ? AND business_function = ? AND day = ?",
+            (participant, business_function, day.isoformat()),
+        )
+        return int(next(iter(rows))[0]) if rows else 0
+
     async def _take(
         self, table: str, columns: tuple[str, str, str], key: tuple[str, str, str | int], limit: int
     ) -> int | None:

@@ -29,6 +29,7 @@ from exchange.api.translog import translog_router
 from exchange.bootstrap import Exchange
 from exchange.functions.services import ServesOperations
 from exchange.problems import ProblemError
+from exchange.web.routes import close_api, template_config, web_routes
 
 
 def bind_request_context(app: ASGIApp) -> ASGIApp:
@@ -61,6 +62,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         flowcontrol_router(exchange.flow, gate),
         watermarks_router(exchange.flow, gate),
     ]
+    routes += web_routes(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment)
     if exchange.settings.test_clock:
         routes.append(clock_router(exchange.clock, gate))
     for function in exchange.registry:
@@ -82,5 +84,6 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         ),
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
-        on_shutdown=on_shutdown or [],
+        template_config=template_config(),
+        on_shutdown=[close_api, *(on_shutdown or [])],
     )

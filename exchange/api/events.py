@@ -35,30 +35,37 @@ def events_handler(js: JetStreamContext, gate: Gate) -> Any:
             await socket.close(code=4000 + problem.status, reason=problem.detail[:120])
             return
         await socket.accept()
-        frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
-
-        async def on_frame(msg: Msg) -> None:
-            await frames.put(msg.data)
-
-        # Through NATS rather than process memory, so every server process sees every participant's events.
-        subscription = await js.subscribe(
-            subject_of(principal.participant_id),
-            cb=on_frame,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL if since is not None else DeliverPolicy.NEW,
-        )
-        sender = asyncio.create_task(_forward(socket, frames, since or 0))
-        receiver = asyncio.create_task(_until_closed(socket))
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver):
-                task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        await stream_events(socket, js, principal.participant_id, since)
 
     return events
+
+
+async def stream_events(
+    socket: WebSocket[Any, Any, Any], js: JetStreamContext, participant_id: str, since: int | None
+) -> None:
+    """Send `participant_id`'s frames over an accepted socket until it closes: those after `since`, then new ones."""
+    frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
+
+    async def on_frame(msg: Msg) -> None:
+        await frames.put(msg.data)
+
+    # Through NATS rather than process memory, so every server process sees every participant's events.
+    subscription = await js.subscribe(
+        subject_of(participant_id),
+        cb=on_frame,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL if since is not None else DeliverPolicy.NEW,
+    )
+    sender = asyncio.create_task(_forward(socket, frames, since or 0))
+    receiver = asyncio.create_task(_until_closed(socket))
+    try:
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
 
 
 async def _forward(socket: WebSocket[Any, Any, Any], frames: asyncio.Queue[bytes], after: int) -> None:

@@ -45,6 +45,7 @@ class Certificate(Aggregate):
         self.successors: list[str] = []
         self.revoked_at: datetime | None = None
         self.revocation_reason: str | None = None
+        self.expiry_warned_at: datetime | None = None
 
     @event("Renewed")
     def record_renewal(self, successor: str, renewed_at: datetime) -> None:
@@ -58,6 +59,18 @@ class Certificate(Aggregate):
     def revoke(self, reason: str, revoked_at: datetime) -> None:
         self.revoked_at = revoked_at
         self.revocation_reason = reason
+
+    def warn_expiry(self, warned_at: datetime) -> None:
+        """Tell the participant (once) that this certificate enters its last days."""
+        self._expiry_warned(warned_at, (self.not_after - warned_at).days, self.participant_id, self.serial_number,
+                            self.not_after)  # fmt: skip
+
+    @event("ExpiryWarned")
+    def _expiry_warned(
+        self, warned_at: datetime, days_left: int, participant_id: str, serial_number: str, not_after: datetime
+    ) -> None:
+        # The event repeats who and which certificate, so that notifications need not load the aggregate.
+        self.expiry_warned_at = warned_at
 
     def status(self, now: datetime) -> str:
         if self.revoked_at is not None:

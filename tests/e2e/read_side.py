@@ -9,6 +9,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
 
 from simulators.client import ParticipantClient, register
 from tests.harness import ServerProcess
@@ -45,3 +48,12 @@ def assert_problem(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == status
+
+
+async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:
+    """The close code the server ends a connection with, right after accepting it."""
+    async with websockets.connect(url, additional_headers=headers or {}) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5.0)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code

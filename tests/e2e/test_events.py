@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.queue_helpers import queued_ids
-from tests.e2e.read_side import new_participant
+from tests.e2e.read_side import close_code_of, new_participant
 from tests.harness import ServerProcess
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
@@ -102,15 +101,6 @@ async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: 
             assert time.monotonic() < deadline, f"{context_id} never reached {recipient.participant_id}"
             await asyncio.sleep(0.05)
     return context_id
-
-
-async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:
-    """The close code the server ends a connection with, right after accepting it."""
-    async with websockets.connect(url, additional_headers=headers or {}) as socket:
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(socket.recv(), 5.0)
-    assert closed.value.rcvd is not None
-    return closed.value.rcvd.code
 
 
 async def test_an_lnsp_receives_message_available_within_a_second_of_the_submission(

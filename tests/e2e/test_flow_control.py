@@ -289,6 +289,9 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
 
     assert_problem(await switch(reader, "Stopped"), 403)  # without FCTRL_FCTRL, and it costs no switch
     assert_problem(await switch(lnsp, "Paused"), 422)  # nor does a body that is not Stopped or Started
+    already = await switch(lnsp, "Started")  # nor asking for what is already so: it changes nothing
+    assert (already.status_code, already.json()["data"]["manualStop"]) == (200, False)
+    assert (await detail(lnsp))["manualSwitches"] == {"usedToday": 0, "perDay": 2}
     async with collecting(server, lnsp) as frames:
         stopped = await switch(lnsp, "Stopped")
         assert stopped.status_code == 200, stopped.text
@@ -323,6 +326,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
     assert 0 < retry_after <= 86_400, retry_after
     view = await detail(lnsp)
     assert view["manualStop"] is False, "the refused switch changed the state"
+    assert view["manualSwitches"] == {"usedToday": 2, "perDay": 2}
 
 
 async def test_participant_status_shows_the_current_state_and_every_transition_oldest_first(

@@ -1,0 +1,101 @@
+"""The outbound archive screen: what was delivered to the participant, findable and retrievable re-signed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.response import Redirect, Template
+
+from exchange.web.api_client import ApiProblemError
+from exchange.web.pages import Web, api_timestamp, query_of, with_query
+from exchange.web.translog import download
+
+ENTITY = "ARCH_RETRIEVE"
+PAGE_SIZE = 50
+FILTERS = ("startDateTime", "endDateTime", "businessFunctionId", "businessFunctionResourceId")
+PREVIEW_LIMIT = 20_000  # characters of pretty-printed payload shown on the page; the download has it all
+
+
+def archive_handlers(web: Web) -> list[Any]:
+    @get("/archive")
+    async def search(request: Request[Any, Any, Any]) -> Response[Any] | Template:
+        session = web.session(request, ENTITY)
+        filters = query_of(request, FILTERS)
+        text = (request.query_params.get("q") or "").strip()
+        cursor = request.query_params.get("cursor")
+        params: dict[str, Any] = {
+            **{name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()},
+            "itemCount": PAGE_SIZE,
+        }
+        if cursor:
+            params["cursor"] = cursor
+        api = web.api(request)
+        if text and cursor is None:
+            # A whole message context id goes straight to its item, when the participant holds it.
+            try:
+                await api.call(session, "GET", f"/idx/v1/archive/{text}")
+            except ApiProblemError as problem:
+                if problem.status != 404:
+                    raise
+            else:
+                return Redirect(f"/app/archive/{text}", status_code=303)
+        answer = (await api.call(session, "GET", "/idx/v1/archive", params=params)).json()
+        items = answer["data"]
+        if text:
+            needle = text.lower()
+            items = [
+                item
+                for item in items
+                if needle in item["messageContextId"].lower() or needle in item["initiatingParticipantId"].lower()
+            ]
+        kept = {**filters, **({"q": text} if text else {})}
+        next_cursor = answer["meta"]["nextCursor"]
+        return web.render(
+            request,
+            "archive.html",
+            session,
+            screen="archive",
+            filters=filters,
+            text=text,
+            items=items,
+            meta=answer["meta"],
+            next_link=with_query("/app/archive", {**kept, "cursor": next_cursor}) if next_cursor else None,
+            first_link=with_query("/app/archive", kept) if cursor else None,
+        )
+
+    @get("/archive/{messageContextId:str}")
+    async def item(request: Request[Any, Any, Any], messageContextId: str) -> Template:  # noqa: N803
+        session = web.session(request, ENTITY)
+        answer = await web.api(request).call(session, "GET", f"/idx/v1/archive/{messageContextId}")
+        return web.render(
+            request,
+            "archive_item.html",
+            session,
+            screen="archive",
+            message_context_id=messageContextId,
+            sender=answer.headers.get("x-initiatingparticipantid"),
+            signature=answer.headers.get("x-signature"),
+            original_signature=answer.headers.get("x-original-signature"),
+            size=len(answer.content),
+            sha256=hashlib.sha256(answer.content).hexdigest(),
+            preview=_preview(answer.content),
+        )
+
+    @get("/archive/{messageContextId:str}/payload")
+    async def payload(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
+        session = web.session(request, ENTITY)
+        answer = await web.api(request).call(session, "GET", f"/idx/v1/archive/{messageContextId}")
+        return download(answer.content, messageContextId, answer.headers)
+
+    return [search, item, payload]
+
+
+def _preview(payload: bytes) -> str:
+    try:
+        text = json.dumps(json.loads(payload), indent=2)
+    except ValueError:
+        text = payload.decode("utf-8", errors="replace")
+    return text if len(text) <= PREVIEW_LIMIT else text[:PREVIEW_LIMIT] + "\n… (download the payload for the rest)"

@@ -1,0 +1,175 @@
+"""What every screen shares: the session, the navigation, rendering, and the answers to problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.response import Redirect, Template
+
+from exchange.web.api_client import ApiProblemError, ExchangeApi
+from exchange.web.environment import Environment
+from exchange.web.session import (
+    COOKIE,
+    ForeignOriginError,
+    MissingEntityError,
+    NotSignedInError,
+    Session,
+    Sessions,
+    check_same_origin,
+)
+
+# Dates typed into the screens are market time (AEST, no daylight saving), as everywhere in the NEM.
+MARKET_TIME = timezone(timedelta(hours=10))
+
+
+@dataclass(frozen=True)
+class Screen:
+    key: str
+    title: str
+    path: str
+    entity: str
+
+
+SCREENS = (
+    Screen("translog", "Transaction log", "/app/translog", "TRANSLOG_TRANSLOG"),
+    Screen("archive", "Outbound archive", "/app/archive", "ARCH_RETRIEVE"),
+    Screen("flowcontrol", "Flow control", "/app/flowcontrol", "FCTRL_STATUS"),
+    Screen("status", "Participant status", "/app/status", "FCTRL_STATUS"),
+    Screen("recall", "Recall plans", "/app/recall", "GR_RECALL"),
+)
+
+
+class Web:
+    """The web app's parts, handed to each screen's handlers."""
+
+    def __init__(self, sessions: Sessions, environment: Environment) -> None:
+        self.sessions = sessions
+        self.environment = environment
+
+    def session(self, request: Request[Any, Any, Any], entity: str | None = None) -> Session:
+        if request.method not in ("GET", "HEAD"):
+            check_same_origin(request)
+        return self.sessions.require(request, entity)
+
+    @staticmethod
+    def api(request: Request[Any, Any, Any]) -> ExchangeApi:
+        return ExchangeApi.of(request.app)
+
+    def render(
+        self,
+        request: Request[Any, Any, Any],
+        template: str,
+        session: Session | None,
+        *,
+        screen: str | None = None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Template:
+        visible = [s for s in SCREENS if session is not None and session.holds(s.entity)]
+        return Template(
+            template_name=template,
+            context={
+                "request": request,
+                "session": session,
+                "screens": visible,
+                "current": screen,
+                "environment": self.environment,
+                "here": _here(request),
+                **context,
+            },
+            status_code=status_code,
+            headers=PAGE_HEADERS,
+        )
+
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def query_of(request: Request[Any, Any, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """The non-blank query parameters among `names`, as typed."""
+    found = {}
+    for name in names:
+        value = request.query_params.get(name)
+        if value is not None and value.strip():
+            found[name] = value.strip()
+    return found
+
+
+def api_timestamp(value: str) -> str:
+    """A `datetime-local` value (market time) as the ISO 8601 timestamp with offset the API wants."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the API names what is wrong with it
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=MARKET_TIME)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def with_query(path: str, params: dict[str, str]) -> str:
+    return path + ("?" + urlencode(params) if params else "")
+
+
+def sign_in_redirect(request: Request[Any, Any, Any], *, expired: bool) -> Response[Any]:
+    target = with_query("/app/sign-in", {"next": _here(request), **({"expired": "1"} if expired else {})})
+    if request.headers.get("hx-request"):
+        # An htmx refresh follows the redirect itself; the whole page has to go instead.
+        response: Response[Any] = Response(b"", headers={"HX-Redirect": target})
+    else:
+        response = Redirect(target, status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def problem_handlers(web: Web) -> dict[int | type[Exception], Any]:
+    """How the web app answers what stops a screen: sign-in, a missing entity, or a problem the API answered."""
+
+    def not_signed_in(request: Request[Any, Any, Any], _: NotSignedInError) -> Response[Any]:
+        return sign_in_redirect(request, expired=COOKIE in request.cookies)
+
+    def missing_entity(request: Request[Any, Any, Any], error: MissingEntityError) -> Template:
+        session = web.sessions.find(request)
+        return web.render(
+            request, "problem.html", session, status_code=403, title="Not available to you", detail=str(error)
+        )
+
+    def foreign_origin(request: Request[Any, Any, Any], _: ForeignOriginError) -> Response[Any]:
+        return Response("Refused: the request came from another site.", status_code=403, media_type="text/plain")
+
+    def api_problem(request: Request[Any, Any, Any], problem: ApiProblemError) -> Response[Any]:
+        if problem.status == 401:
+            return sign_in_redirect(request, expired=True)
+        session = web.sessions.find(request)
+        return web.render(
+            request,
+            "problem.html",
+            session,
+            status_code=problem.status,
+            title=problem.title,
+            detail=problem.detail,
+            errors=problem.errors,
+            retry_after=problem.retry_after,
+        )
+
+    return {
+        NotSignedInError: not_signed_in,
+        MissingEntityError: missing_entity,
+        ForeignOriginError: foreign_origin,
+        ApiProblemError: api_problem,
+    }

@@ -1,0 +1,90 @@
+"""Assembling the web app: its screens under `/app`, its templates, its static files and its live socket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from nats.js import JetStreamContext
+
+from exchange.access import TokenIssuer
+from exchange.clock import Clock
+from exchange.web.api_client import ExchangeApi
+from exchange.web.archive import archive_handlers
+from exchange.web.environment import Environment
+from exchange.web.flowcontrol import flowcontrol_handlers
+from exchange.web.live import live_handler
+from exchange.web.pages import MARKET_TIME, Web, problem_handlers
+from exchange.web.recall import recall_handlers
+from exchange.web.session import Sessions
+from exchange.web.signin import signin_handlers
+from exchange.web.translog import translog_handlers
+
+HERE = Path(__file__).parent
+
+
+def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment: str) -> list[Any]:
+    sessions = Sessions(tokens, clock)
+    web = Web(sessions, Environment(environment))
+    screens = Router(
+        path="/app",
+        route_handlers=[
+            *signin_handlers(web),
+            *translog_handlers(web),
+            *archive_handlers(web),
+            *flowcontrol_handlers(web),
+            *recall_handlers(web),
+            live_handler(js, sessions),
+        ],
+        exception_handlers=problem_handlers(web),
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/app/static", directories=[HERE / "static"], include_in_schema=False, name="web-static"
+    )
+
+    @get("/", include_in_schema=False)
+    async def root(request: Request[Any, Any, Any]) -> Redirect:
+        return Redirect("/app", status_code=303)
+
+    return [screens, static, root]
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    def add_filters(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters.update(market_time=market_time, size=size)
+
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=add_filters)
+
+
+async def close_api(app: Litestar) -> None:
+    await ExchangeApi.close_of(app)
+
+
+def market_time(value: str | None) -> str:
+    """An API timestamp as market time (AEST), to the second, the way the screens show every time."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(MARKET_TIME)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return ""
+    if value < 1024:
+        return f"{value} B"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.1f} KiB"
+    return f"{value / 1024 / 1024:.1f} MiB"

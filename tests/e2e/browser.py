@@ -1,0 +1,86 @@
+"""Driving the web app in headless Chromium (Debian's, installed by `make test`) with Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from simulators.client import ParticipantClient
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Without the background-networking switches Chromium keeps calling home, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WEB_SCOPES = [
+    "PQD_BPQD",
+    "TLS_CERTIFICATE_MANAGEMENT",
+    "TRANSLOG_TRANSLOG",
+    "ARCH_RETRIEVE",
+    "EVENT_NOTIFY",
+    "FCTRL_STATUS",
+    "FCTRL_FCTRL",
+]
+GENERATOR_WEB_SCOPES = ["GR_RECALL", "BID_ENERGY", "TRANSLOG_TRANSLOG", "FCTRL_STATUS", "EVENT_NOTIFY"]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is missing: `make test` installs Debian's package `chromium` (apt-get install chromium)"
+    return found
+
+
+@asynccontextmanager
+async def launched() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def new_page(browser: Browser, base_url: str) -> Page:
+    context = await browser.new_context(
+        base_url=base_url,
+        viewport={"width": 1366, "height": 860},
+        accept_downloads=True,
+        locale="en-AU",
+        timezone_id="Australia/Brisbane",
+    )
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+async def sign_in(page: Page, client: ParticipantClient, path: str = "/app") -> None:
+    await page.goto(path)
+    await page.get_by_label("Client id").fill(client.credentials.client_id)
+    await page.get_by_label("Client secret").fill(client.credentials.client_secret)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("participant")).to_have_text(client.participant_id)
+
+
+async def go_to_screen(page: Page, title: str) -> None:
+    await page.get_by_role("navigation", name="Screens").get_by_role("link", name=title).click()
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+async def live(page: Page) -> None:
+    """Wait until the page's notification socket is open, so that what happens next reaches it."""
+    await expect(page.locator("#live-status")).to_have_text("Live")
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
