@@ -11,7 +11,7 @@ import hmac
 
 from asn1crypto import cms, core
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -80,35 +80,35 @@ def verify_detached(der: bytes, content: bytes) -> x509.Certificate:
     signature does not prove that the signer certificate's key signed exactly `content`.
     Says nothing about who issued the certificate: see certs.chain.
     """
-    signed_data = _load_signed_data(der)
-    signer_infos = signed_data["signer_infos"]
-    if len(signer_infos) != 1:
-        raise SignatureInvalidError(f"exactly one signer is required, found {len(signer_infos)}")
-    signer_info = signer_infos[0]
-    certificate = _signer_certificate(signed_data, signer_info)
-    digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
-    if digest_algorithm != "sha256":
-        raise SignatureInvalidError(f"digest algorithm {digest_algorithm} is not accepted; use sha256")
-    content_type = signed_data["encap_content_info"]["content_type"].native
-    signed_bytes = _signed_bytes(signer_info, content_type, content)
-    _check_signature_math(certificate, signer_info, signed_bytes)
+    # asn1crypto parses lazily, so a malformed inner structure surfaces as ValueError, TypeError or KeyError
+    # wherever it is first touched. Only the fields verification needs are touched: parsing the whole tree
+    # (`.native`) cost most of the time of a verification.
+    try:
+        signed_data = _load_signed_data(der)
+        signer_infos = signed_data["signer_infos"]
+        if len(signer_infos) != 1:
+            raise SignatureInvalidError(f"exactly one signer is required, found {len(signer_infos)}")
+        signer_info = signer_infos[0]
+        certificate = _signer_certificate(signed_data, signer_info)
+        digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
+        if digest_algorithm != "sha256":
+            raise SignatureInvalidError(f"digest algorithm {digest_algorithm} is not accepted; use sha256")
+        content_type = signed_data["encap_content_info"]["content_type"].native
+        signed_bytes = _signed_bytes(signer_info, content_type, content)
+        _check_signature_math(certificate, signer_info, signed_bytes)
+    except (SignatureFormatError, SignatureInvalidError):
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SignatureFormatError(f"x-signature is not a parseable DER CMS SignedData: {exc}") from exc
     return certificate
 
 
 def _load_signed_data(der: bytes) -> cms.SignedData:
-    # asn1crypto parses lazily: malformed inner structures surface only when touched, so touch them here.
-    try:
-        info = cms.ContentInfo.load(der, strict=True)
-        if info["content_type"].native != "signed_data":
-            raise SignatureFormatError(f"CMS content type is {info['content_type'].native}, not signed_data")
-        signed_data = info["content"]
-        encapsulated = signed_data["encap_content_info"]["content"]
-        signed_data.native  # noqa: B018 - forces a full parse, embedded certificates included
-    except SignatureFormatError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
-        raise SignatureFormatError(f"x-signature is not a parseable DER CMS SignedData: {exc}") from exc
-    if not isinstance(encapsulated, core.Void):
+    info = cms.ContentInfo.load(der, strict=True)
+    if info["content_type"].native != "signed_data":
+        raise SignatureFormatError(f"CMS content type is {info['content_type'].native}, not signed_data")
+    signed_data = info["content"]
+    if not isinstance(signed_data["encap_content_info"]["content"], core.Void):
         raise SignatureFormatError("the CMS signature must be detached; this one encapsulates its content")
     return signed_data
 
@@ -156,7 +156,10 @@ def _signed_bytes(signer_info: cms.SignerInfo, content_type: str, content: bytes
 def _check_signature_math(certificate: x509.Certificate, signer_info: cms.SignerInfo, signed: bytes) -> None:
     algorithm = signer_info["signature_algorithm"]["algorithm"].native
     signature = signer_info["signature"].native
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        raise SignatureInvalidError(f"the signer certificate's public key cannot be used: {exc}") from exc
     try:
         if algorithm in _RSA_ALGORITHMS and isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())

@@ -16,6 +16,7 @@ from exchange.clock import Clock, utc_key
 from exchange.domain.messages import Delivery
 from exchange.functions.registry import Registry
 from exchange.ledger import GroupCommit, Ledger
+from exchange.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +49,7 @@ class Housekeeper:
         self._task = asyncio.create_task(self._run(), name="housekeeping")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     async def run_once(self) -> int:
         """Record the expiries and purges due now; returns how many queue entries and archive items they remove."""

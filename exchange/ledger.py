@@ -19,6 +19,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
 
+from exchange.tasks import cancel_and_wait
+
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -114,10 +116,8 @@ class GroupCommit:
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:

@@ -16,6 +16,7 @@ import aiosqlite
 import structlog
 
 from exchange.ledger import Ledger
+from exchange.tasks import cancel_and_wait
 from exchange.views import track, tracked_position
 
 log = structlog.get_logger(__name__)
@@ -78,9 +79,7 @@ class Projector:
         self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         self._executor.shutdown(wait=True)
 
     async def catch_up(self) -> int:

@@ -24,6 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from exchange.domain.messages import Message
 from exchange.domain.topics import topic_of
 from exchange.streams import ensure_file_stream
+from exchange.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -118,14 +119,8 @@ class Deliverer:
 
     async def stop(self) -> None:
         self._stopping = True
-        task = self._task
-        # A cancellation can be lost inside a fetch (asyncio.wait_for on Python 3.11 drops one that meets a
-        # message arriving; nats-py turns one into ConnectionClosedError): cancel until the task is done.
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
-        if task is not None and not task.cancelled():
-            task.exception()  # retrieved, so that a failure is not reported again when the task is collected
+        # A cancellation can be lost inside a fetch (nats-py turns one into ConnectionClosedError).
+        await cancel_and_wait(self._task)
         if self._subscription is not None:
             # A cancelled fetch leaves its pull subscription behind, and the connection would not drain.
             with contextlib.suppress(Exception):

@@ -6,8 +6,11 @@ import pytest
 from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from certs.errors import SignatureFormatError, SignatureInvalidError
+from certs.chain import check_issued_by
+from certs.errors import ChainError, SignatureFormatError, SignatureInvalidError
 from certs.signature import (
     format_signature,
     parse_signature_header,
@@ -132,6 +135,36 @@ def test_der_that_is_not_cms_signed_data_is_refused(der):
     """Bytes that decode from base64 but are not CMS SignedData raise a format error."""
     with pytest.raises(SignatureFormatError):
         verify_detached(parse_signature_header(format_signature(der)), BODY)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_damaged_signature_is_refused_with_a_signature_error(rsa_participant, authority, now, data):
+    """Whatever bytes of a good signature are changed, cut or added, verification raises one of the two
+    signature errors (the API's 403), never another exception (a 500), or it still succeeds: then either
+    nothing that matters was damaged, or the embedded certificate was altered and no longer chains to the CA."""
+    certificate, key = rsa_participant
+    der = bytearray(parse_signature_header(sign_detached(BODY, certificate, key)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(der) - 1))
+        change = data.draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
+        if change == "flip":
+            der[at] ^= data.draw(st.integers(1, 255))
+        elif change == "cut":
+            del der[at]
+        elif change == "insert":
+            der.insert(at, data.draw(st.integers(0, 255)))
+        else:
+            del der[at:]
+        if not der:
+            der.append(0x30)
+    try:
+        signer = verify_detached(bytes(der), BODY)
+    except (SignatureFormatError, SignatureInvalidError):
+        return
+    if signer != certificate:
+        with pytest.raises(ChainError):
+            check_issued_by(signer, authority.ca_certificate, now)
 
 
 def test_format_and_parse_are_inverse():
