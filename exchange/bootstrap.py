@@ -129,14 +129,16 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     connections = [views]
     projectors: dict[str, Projector] = {}
     # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
+    # They take turns at writing the file through one lock (see Projector).
+    view_writes = asyncio.Lock()
     for handler in (Relay(js), QueueProjection(), TranslogProjection(), ArchiveProjection()):
         connection = await open_views(views_path)
         connections.append(connection)
-        projectors[handler.name] = Projector(ledger, connection, handler)
+        projectors[handler.name] = Projector(ledger, connection, handler, writes=view_writes)
     notifier_db = await open_views(views_path)
     connections.append(notifier_db)
     projectors["notifications"] = Projector(
-        ledger, notifier_db, Notifier(js, projectors["queue"], directory.participant_ids)
+        ledger, notifier_db, Notifier(js, projectors["queue"], directory.participant_ids), writes=view_writes
     )
 
     def recorded() -> None:

@@ -65,6 +65,7 @@ class DeliveryGate:
         self._clock = clock
         self._on_recorded = on_recorded
         self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._settling: dict[Key, asyncio.Task[None]] = {}
 
     def default_watermarks(self, business_function_id: str) -> Watermarks:
         defaults = self._registry.function(business_function_id).watermark_defaults
@@ -89,12 +90,33 @@ class DeliveryGate:
                 await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
 
     async def settle(self, participant_id: str, business_function_id: str) -> None:
-        """Messages left the queue (deleted, expired): recount, and release held messages if the gate opens."""
+        """Messages left the queue (deleted, expired): recount, and release held messages if the gate opens.
+
+        Call after the removal is committed. Concurrent callers share one recount: an LNSP deleting over
+        many connections would otherwise queue one full recount per message behind the lock of its queue.
+        """
         key = (participant_id, business_function_id)
-        async with self._locks[key]:
-            state, control = await self._load(key)
-            state, effects = remove(state, 0)
-            await self._record(key, control, state, effects, {})
+        recount = self._settling.get(key)
+        if recount is None:
+            recount = asyncio.create_task(self._recount(key), name=f"settle-{participant_id}-{business_function_id}")
+            self._settling[key] = recount
+        # Shielded: a caller that goes away must not cancel the recount others wait for.
+        await asyncio.shield(recount)
+
+    async def _recount(self, key: Key) -> None:
+        try:
+            async with self._locks[key]:
+                # Callers from now on may have removed messages after this recount reads: they need another.
+                self._forget_recount(key)
+                state, control = await self._load(key)
+                state, effects = remove(state, 0)
+                await self._record(key, control, state, effects, {})
+        finally:
+            self._forget_recount(key)
+
+    def _forget_recount(self, key: Key) -> None:
+        if self._settling.get(key) is asyncio.current_task():
+            del self._settling[key]
 
     async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> FlowState:
         key = (participant_id, business_function_id)

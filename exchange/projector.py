@@ -50,9 +50,21 @@ class Handler(Protocol):
 class Projector:
     """Runs one handler over the ledger's notification log."""
 
-    def __init__(self, ledger: Ledger, db: aiosqlite.Connection, handler: Handler, batch: int = 500) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        db: aiosqlite.Connection,
+        handler: Handler,
+        batch: int = 500,
+        writes: asyncio.Lock | None = None,
+    ) -> None:
         self._ledger = ledger
         self._db = db
+        # Projectors sharing one database file share this lock. SQLite makes a blocked writer poll with
+        # sleeps growing to 100 ms; with five writers on one file that put BEGIN IMMEDIATE at 20-185 ms p90
+        # under load. Taking turns in-process hands the write over at once; across processes the busy timeout
+        # still arbitrates.
+        self._writes = writes or asyncio.Lock()
         self._handler = handler
         self._batch = batch
         self._wake = asyncio.Event()
@@ -130,17 +142,21 @@ class Projector:
                 self._executor, lambda: [(n.id, self._ledger.decode(n)) for n in notifications]
             )
             await self._handler.act(events)
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                await self._handler.handle(self._db, events)
-                await track(self._db, self._handler.name, reached)
-                await self._db.execute("COMMIT")
-            except BaseException:
-                # Cancelled while its COMMIT was queued, the COMMIT still runs: then there is nothing to undo.
-                with contextlib.suppress(sqlite3.Error):
-                    await self._db.execute("ROLLBACK")
-                raise
+            async with self._writes:
+                await self._write(events, reached)
         async with self._advanced:
             self.position = reached
             self._advanced.notify_all()
         return bool(notifications)
+
+    async def _write(self, events: list[tuple[int, Any]], reached: int) -> None:
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            await self._handler.handle(self._db, events)
+            await track(self._db, self._handler.name, reached)
+            await self._db.execute("COMMIT")
+        except BaseException:
+            # Cancelled while its COMMIT was queued, the COMMIT still runs: then there is nothing to undo.
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.execute("ROLLBACK")
+            raise

@@ -92,93 +92,109 @@ class TranslogProjection:
         """Nothing outside the database."""
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        # Statements are gathered per kind and sent with one executemany each: a round trip to the database
+        # thread per statement made this projection the longest writer of the views file. Gathering keeps the
+        # outcome of applying events one by one: rows are only ever inserted before their steps refer to them,
+        # a history entry reads only what a row never changes, and status updates keep the order of the events.
+        batch = _Batch()
         for position, event in events:
             if isinstance(event, _SUBMITTED):
-                await self._submitted(db, position, event)
+                _submitted(batch, position, event)
             elif isinstance(event, _REJECTED):
-                await self._rejected(db, position, event)
+                _rejected(batch, position, event)
             elif isinstance(event, _FLOW_CHANGED):
-                await self._flow_changed(db, position, event)
+                _flow_changed(batch, position, event)
             else:
-                await self._step(db, position, event)
+                _step(batch, position, event)
+        await batch.write(db)
 
-    async def _submitted(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
-        at = utc_key(event.received_at)
-        for recipient in event.recipients:
-            transaction_id = ids.delivery_id(event.message_context_id, recipient).hex
-            await db.execute(
-                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    transaction_id, event.message_context_id, "message", event.business_function_id,
-                    event.resource_id, event.priority, PRIORITY_RANK[event.priority], event.sender_id, recipient,
-                    "delivery_pending", at, at, len(event.payload), None, position,
-                ),
-            )  # fmt: skip
-            await _history(db, position, transaction_id, event.message_context_id, recipient, "delivery_pending", at)
 
-    async def _rejected(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
-        at = utc_key(event.rejected_at)
-        receivers: list[str | None] = list(event.recipients) or [None]
-        for index, recipient in enumerate(receivers):
-            transaction_id = f"{event.originator_id.hex}-{index}"
-            await db.execute(
-                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    transaction_id, event.message_context_id, "message", event.business_function_id,
-                    event.resource_id, event.priority, PRIORITY_RANK.get(event.priority or ""), event.sender_id,
-                    recipient, "message_rejected", at, at, event.size, event.reason, position,
-                ),
-            )  # fmt: skip
-            await _history(
-                db, position, transaction_id, event.message_context_id, recipient, "message_rejected", at, event.reason
+class _Batch:
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.history: list[tuple[Any, ...]] = []
+        self.steps: list[tuple[Any, ...]] = []
+        self.statuses: list[tuple[Any, ...]] = []
+
+    def row(self, *values: Any) -> None:
+        self.rows.append(values)
+
+    def entry(
+        self,
+        position: int,
+        transaction_id: str,
+        message_context_id: str | None,
+        recipient: str | None,
+        status: str,
+        at: str,
+        detail: str | None = None,
+    ) -> None:
+        self.history.append((position, transaction_id, message_context_id, recipient, status, at, detail))
+
+    async def write(self, db: aiosqlite.Connection) -> None:
+        if self.rows:
+            await db.executemany(
+                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.rows
+            )
+        if self.history:
+            await db.executemany("INSERT OR IGNORE INTO translog_history VALUES (?,?,?,?,?,?,?)", self.history)
+        if self.steps:
+            # A step of a delivery the log has no row for (none is expected) leaves no trace, as before.
+            await db.executemany(
+                "INSERT OR IGNORE INTO translog_history "
+                "SELECT ?, transaction_id, message_context_id, receiving_participant_id, ?, ?, NULL "
+                "FROM translog_rows WHERE transaction_id = ?",
+                self.steps,
+            )
+        if self.statuses:
+            await db.executemany(
+                "UPDATE translog_rows SET status = ?, status_at = ? WHERE transaction_id = ?", self.statuses
             )
 
-    async def _flow_changed(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
-        """A flow-control transition of a participant's queue: a row of type `flowControl` for it and the operator."""
-        at = utc_key(event.at)
-        transaction_id = f"{event.originator_id.hex}-{event.originator_version}"
-        detail = f"messageCount={event.count} manualStop={str(event.manual_stop).lower()}"
-        await db.execute(
-            "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                transaction_id, None, "flowControl", event.business_function_id, "", None, None,
-                event.participant_id, event.participant_id, event.status, at, at, 0, detail, position,
-            ),
+
+def _submitted(batch: _Batch, position: int, event: Any) -> None:
+    at = utc_key(event.received_at)
+    for recipient in event.recipients:
+        transaction_id = ids.delivery_id(event.message_context_id, recipient).hex
+        batch.row(
+            transaction_id, event.message_context_id, "message", event.business_function_id,
+            event.resource_id, event.priority, PRIORITY_RANK[event.priority], event.sender_id, recipient,
+            "delivery_pending", at, at, len(event.payload), None, position,
         )  # fmt: skip
-        await _history(db, position, transaction_id, None, event.participant_id, event.status, at, detail)
-
-    async def _step(self, db: aiosqlite.Connection, position: int, event: Any) -> None:
-        for event_type, status, time_field in _STEPS:
-            if isinstance(event, event_type):
-                at = utc_key(getattr(event, time_field))
-                transaction_id = event.originator_id.hex
-                async with db.execute(
-                    "SELECT message_context_id, receiving_participant_id FROM translog_rows WHERE transaction_id = ?",
-                    (transaction_id,),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    return
-                if status is not None:
-                    await db.execute(
-                        "UPDATE translog_rows SET status = ?, status_at = ? WHERE transaction_id = ?",
-                        (status, at, transaction_id),
-                    )
-                await _history(db, position, transaction_id, row[0], row[1], status or "retrieved", at)
-                return
+        batch.entry(position, transaction_id, event.message_context_id, recipient, "delivery_pending", at)
 
 
-async def _history(
-    db: aiosqlite.Connection,
-    position: int,
-    transaction_id: str,
-    message_context_id: str | None,
-    recipient: str | None,
-    status: str,
-    at: str,
-    detail: str | None = None,
-) -> None:
-    await db.execute(
-        "INSERT OR IGNORE INTO translog_history VALUES (?,?,?,?,?,?,?)",
-        (position, transaction_id, message_context_id, recipient, status, at, detail),
-    )
+def _rejected(batch: _Batch, position: int, event: Any) -> None:
+    at = utc_key(event.rejected_at)
+    receivers: list[str | None] = list(event.recipients) or [None]
+    for index, recipient in enumerate(receivers):
+        transaction_id = f"{event.originator_id.hex}-{index}"
+        batch.row(
+            transaction_id, event.message_context_id, "message", event.business_function_id,
+            event.resource_id, event.priority, PRIORITY_RANK.get(event.priority or ""), event.sender_id,
+            recipient, "message_rejected", at, at, event.size, event.reason, position,
+        )  # fmt: skip
+        batch.entry(position, transaction_id, event.message_context_id, recipient, "message_rejected", at, event.reason)
+
+
+def _flow_changed(batch: _Batch, position: int, event: Any) -> None:
+    """A flow-control transition of a participant's queue: a row of type `flowControl` for it and the operator."""
+    at = utc_key(event.at)
+    transaction_id = f"{event.originator_id.hex}-{event.originator_version}"
+    detail = f"messageCount={event.count} manualStop={str(event.manual_stop).lower()}"
+    batch.row(
+        transaction_id, None, "flowControl", event.business_function_id, "", None, None,
+        event.participant_id, event.participant_id, event.status, at, at, 0, detail, position,
+    )  # fmt: skip
+    batch.entry(position, transaction_id, None, event.participant_id, event.status, at, detail)
+
+
+def _step(batch: _Batch, position: int, event: Any) -> None:
+    for event_type, status, time_field in _STEPS:
+        if isinstance(event, event_type):
+            at = utc_key(getattr(event, time_field))
+            transaction_id = event.originator_id.hex
+            batch.steps.append((position, status or "retrieved", at, transaction_id))
+            if status is not None:
+                batch.statuses.append((status, at, transaction_id))
+            return

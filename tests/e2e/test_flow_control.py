@@ -267,6 +267,28 @@ async def test_twelve_submissions_fill_the_queue_to_high_and_deleting_below_low_
         assert statuses == ["delivery_pending", "completed"], (context_id, statuses)
 
 
+async def test_deleting_a_stopped_queue_all_at_once_releases_every_held_message_exactly_once(
+    server: ServerProcess, operator: ParticipantClient, made: Made
+) -> None:
+    """Concurrent DELETEs share their recounts: the last recount still sees every removal, so the queue reopens."""
+    mc = await made.new("FCMC", ["MC"], SENDER_SCOPES, enrol=True)
+    lnsp = await made.new("FCL", ["LNSP"], RECEIVER_SCOPES)
+    await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
+    first = [await submit(mc, lnsp) for _ in range(8)]
+    held = [await submit(mc, lnsp) for _ in range(4)]
+    await settled(lnsp, queued=8, pending=4)
+
+    responses = await asyncio.gather(*(lnsp.delete(context_id) for context_id in first))
+    assert [r.status_code for r in responses] == [204] * 8, [r.text for r in responses]
+
+    # However the recounts interleaved, the four held messages end in the queue and none still waits.
+    await settled(lnsp, queued=4, pending=0)
+    assert sorted(await queued_ids(lnsp)) == sorted(held)
+    for context_id in held:
+        statuses = await eventually(lambda c=context_id: _history_ends_completed(operator, c))
+        assert statuses == ["delivery_pending", "completed"], (context_id, statuses)
+
+
 async def _assert_length(items: list[Any], length: int) -> None:
     assert len(items) >= length, items
 
