@@ -96,8 +96,6 @@ def verify_detached(der: bytes, content: bytes) -> x509.Certificate:
         content_type = signed_data["encap_content_info"]["content_type"].native
         signed_bytes = _signed_bytes(signer_info, content_type, content)
         _check_signature_math(certificate, signer_info, signed_bytes)
-    except (SignatureFormatError, SignatureInvalidError):
-        raise
     except (ValueError, TypeError, KeyError) as exc:
         raise SignatureFormatError(f"x-signature is not a parseable DER CMS SignedData: {exc}") from exc
     return certificate
