@@ -213,6 +213,18 @@ async def with_sha512_digest(mc: ParticipantClient, made: Participants, body: by
     return cms(body, mc.certificate, mc.key, detached=True, digest=hashes.SHA512())
 
 
+RSA_ENCRYPTION_OID = bytes.fromhex("06092A864886F70D010101")  # DER of 1.2.840.113549.1.1.1
+
+
+async def with_the_embedded_key_algorithm_damaged(mc: ParticipantClient, made: Participants, body: bytes) -> str:
+    """A real signature whose embedded certificate names an unknown key algorithm (1.2.840.113549.1.1.99)."""
+    assert mc.certificate is not None and mc.key is not None
+    der = base64.b64decode(sign_detached(body, mc.certificate, mc.key).split(";", 1)[1])
+    assert RSA_ENCRYPTION_OID in der
+    # The certificate comes before the signer info, so the first occurrence is its public key's algorithm.
+    return format_signature(der.replace(RSA_ENCRYPTION_OID, RSA_ENCRYPTION_OID[:-1] + b"\x63", 1))
+
+
 def fixed(value: str) -> SignatureBuilder:
     async def build(mc: ParticipantClient, made: Participants, body: bytes) -> str:
         return value
@@ -231,6 +243,7 @@ REFUSED: list[tuple[str, SignatureBuilder]] = [
     ("impostor CA with the exchange CA's name and the sender's serial", by_an_impostor_of_the_exchange_ca),
     ("sender's own certificate, not nominated", by_own_unnominated_certificate),
     ("nominated certificate embedded, another key signed", with_the_right_certificate_and_the_wrong_key),
+    ("embedded certificate's key algorithm damaged", with_the_embedded_key_algorithm_damaged),
     ("attached (non-detached) CMS", attached),
     ("SHA-512 digest", with_sha512_digest),
     ("RSA-SHA256 scheme, base64 garbage", fixed("RSA-SHA256;!!!")),
