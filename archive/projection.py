@@ -6,10 +6,10 @@ from typing import Any
 
 import aiosqlite
 
-from exchange.clock import utc_key
 from exchange.domain.messages import Delivery
 from exchange.domain.retention import ArchivePurge
 from exchange.domain.topics import event_class, topic_of
+from exchange.kernel.clock import utc_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS archive_items (

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from exchange.clock import iso, utc_key
+from exchange.kernel.clock import iso, utc_key
 
 
 class ArchiveQueryError(ValueError):

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from exchange.clock import utc_key
 from exchange.domain.retention import ArchivePurge
+from exchange.kernel.clock import utc_key
 
 
 async def due_for_purge(

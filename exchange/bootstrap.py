@@ -18,29 +18,29 @@ from nats.js import JetStreamContext
 
 from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
-from exchange.access import ENTITIES, TokenIssuer
-from exchange.admin import Administration
-from exchange.certificate_watch import ExpiryWatch
-from exchange.certificates import Certificates
-from exchange.clock import Clock
-from exchange.directory import Directory
 from exchange.domain.participants import Client, Participant
-from exchange.flow_control import FlowControls
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
-from exchange.gate import DeliveryGate
-from exchange.housekeeping import Housekeeper
-from exchange.ledger import GroupCommit, Ledger
-from exchange.mailbox import Mailbox
-from exchange.natsserver import EmbeddedNatsServer
-from exchange.notifications import Notifier, ensure_events_stream
-from exchange.plugin_services import CorePluginServices
-from exchange.projector import Projector
-from exchange.queue import QueueProjection
-from exchange.routing import Deliverer, Relay, ensure_stream
+from exchange.kernel.clock import Clock
+from exchange.messaging.natsserver import EmbeddedNatsServer
+from exchange.messaging.notifications import Notifier, ensure_events_stream
+from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.readmodels.projector import Projector
+from exchange.readmodels.queue import QueueProjection
+from exchange.readmodels.views import open_views
+from exchange.services.access import ENTITIES, TokenIssuer
+from exchange.services.certificates import Certificates
+from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.expiry_watch import ExpiryWatch
+from exchange.services.flow_control import FlowControls
+from exchange.services.housekeeping import Housekeeper
+from exchange.services.mailbox import Mailbox
+from exchange.services.participants import Administration
+from exchange.services.plugin_services import CorePluginServices
+from exchange.services.standing_data import StandingDataAdmin
+from exchange.services.submit import Submissions
 from exchange.settings import Settings
-from exchange.standing_data import StandingDataAdmin
-from exchange.submissions import Submissions
-from exchange.views import open_views
 from flowcontrol.limits import LimitStore
 from translog.projection import TranslogProjection
 

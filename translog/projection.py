@@ -10,12 +10,12 @@ from typing import Any
 
 import aiosqlite
 
-from exchange.clock import utc_key
 from exchange.domain import ids
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.rejections import Rejection
 from exchange.domain.topics import event_class, topic_of
+from exchange.kernel.clock import utc_key
 
 PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 

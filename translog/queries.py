@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from exchange.clock import iso, utc_key
+from exchange.kernel.clock import iso, utc_key
 
 # API field name -> column. Sorting by priority follows its rank, not its spelling.
 COLUMNS = {

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import WebSocket, websocket
 from nats.js import JetStreamContext
 
-from exchange.api.events import stream_events
+from exchange.http.routes.events import stream_events
 from exchange.web.session import ForeignOriginError, Sessions, check_same_origin
 
 ENTITY = "EVENT_NOTIFY"

@@ -13,8 +13,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from nats.js import JetStreamContext
 
-from exchange.access import TokenIssuer
-from exchange.clock import Clock
+from exchange.kernel.clock import Clock
+from exchange.services.access import TokenIssuer
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
 
-from exchange.access import Principal, TokenError, TokenIssuer
-from exchange.clock import Clock
+from exchange.kernel.clock import Clock
+from exchange.services.access import Principal, TokenError, TokenIssuer
 
 COOKIE = "idx_session"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exchange.domain.messages import Delivery, Message
-from exchange.ledger import GroupCommit, Ledger
+from exchange.eventstore.ledger import GroupCommit, Ledger
 
 BF = "pqd"
 RESOURCE = "bpqd"

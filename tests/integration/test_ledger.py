@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from exchange.domain.messages import Message
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
-from exchange.ledger import GroupCommit, Ledger
+from exchange.eventstore.ledger import GroupCommit, Ledger
 from tests.integration.conftest import make_message
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nats
 
-from exchange.natsserver import EmbeddedNatsServer
+from exchange.messaging.natsserver import EmbeddedNatsServer
 
 
 def _listening(port: int) -> bool:

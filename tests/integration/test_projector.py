@@ -11,9 +11,9 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from exchange.ledger import GroupCommit, Ledger
-from exchange.projector import Projector
-from exchange.views import open_views, tracked_position
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import open_views, tracked_position
 from tests.integration.conftest import make_message
 
 SLOW_STATEMENT = 0.6  # seconds the connection is kept busy, so that the COMMIT waits behind it

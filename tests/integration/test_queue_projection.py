@@ -10,10 +10,10 @@ import aiosqlite
 import pytest
 
 from exchange.domain.messages import Delivery
-from exchange.ledger import GroupCommit, Ledger
-from exchange.projector import Projector
-from exchange.queue import CursorError, QueueProjection, QueueQuery, is_queued, list_queue
-from exchange.views import open_views, tracked_position
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.readmodels.projector import Projector
+from exchange.readmodels.queue import CursorError, QueueProjection, QueueQuery, is_queued, list_queue
+from exchange.readmodels.views import open_views, tracked_position
 from tests.integration.conftest import BF, RESOURCE, T0, make_delivery
 
 MARKET = timezone(timedelta(hours=10))

@@ -15,8 +15,8 @@ import msgspec
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from exchange.natsserver import EmbeddedNatsServer
-from exchange.routing import DURABLE, MAX_ACK_PENDING, STREAM, SUBJECT_PREFIX, Deliverer, Route, ensure_stream
+from exchange.messaging.natsserver import EmbeddedNatsServer
+from exchange.messaging.routing import DURABLE, MAX_ACK_PENDING, STREAM, SUBJECT_PREFIX, Deliverer, Route, ensure_stream
 
 
 def route(number: int) -> Route:

@@ -19,8 +19,8 @@ from exchange.bootstrap import OPERATOR_CLIENT, Exchange, start_exchange
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.participants import Client
 from exchange.domain.topics import topic_of
-from exchange.natsserver import EmbeddedNatsServer
-from exchange.routing import QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
+from exchange.messaging.natsserver import EmbeddedNatsServer
+from exchange.messaging.routing import QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
 from exchange.settings import Settings
 from tests.integration.conftest import BF, RESOURCE, make_message
 

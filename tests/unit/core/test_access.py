@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange.access import (
+from exchange.services.access import (
     ENTITIES,
     TOKEN_LIFETIME,
     TokenError,

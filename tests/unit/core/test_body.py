@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from exchange.api.body import accepts_gzip, decode_body, gunzip_capped, gzip_bytes
-from exchange.problems import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from exchange.http.body import accepts_gzip, decode_body, gunzip_capped, gzip_bytes
+from exchange.kernel.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 MIB = 1024 * 1024
 BOMB_LIMIT = 10 * MIB
@@ -73,7 +73,7 @@ def test_concatenated_gzip_with_a_member_larger_than_one_step_decodes(tmp_path: 
     body.write_bytes(gzip.compress(first) + gzip_bytes(second))
     # In a child process: were decoding to loop forever, only a process can be stopped from outside.
     script = (
-        "import hashlib, sys; from exchange.api.body import decode_body; "
+        "import hashlib, sys; from exchange.http.body import decode_body; "
         "out = decode_body(open(sys.argv[1], 'rb').read(), 'gzip'); print(hashlib.sha256(out).hexdigest())"
     )
     try:

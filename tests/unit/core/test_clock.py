@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.clock import Clock, iso, parse_iso, utc_key
+from exchange.kernel.clock import Clock, iso, parse_iso, utc_key
 
 TOLERANCE = timedelta(seconds=5)
 

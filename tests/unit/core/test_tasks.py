@@ -2,7 +2,7 @@
 
 import asyncio
 
-from exchange.tasks import cancel_and_wait
+from exchange.kernel.tasks import cancel_and_wait
 
 
 async def test_a_task_that_swallows_a_cancellation_is_still_stopped():

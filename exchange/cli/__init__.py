@@ -1,0 +1,200 @@
+"""The `idx` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+import uvloop
+
+from exchange.functions.bpqd.sample import sample_body
+from exchange.kernel.logging import configure_logging
+from exchange.settings import Settings
+
+
+def _quota(_: click.Context, __: click.Parameter, value: str) -> tuple[int, int, int]:
+    try:
+        high, medium, low = (int(part) for part in value.split(","))
+    except ValueError as error:
+        raise click.BadParameter("give three numbers: High,Medium,Low (e.g. 180000,35000,18000)") from error
+    return high, medium, low
+
+
+@click.group()
+@click.version_option(package_name="idx-exchange")
+def main() -> None:
+    """An industry data exchange for electricity markets."""
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    envvar="IDX_DATA_DIR",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where the event store, read models, JetStream and keys live.",
+)
+@click.option("--host", envvar="IDX_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="IDX_PORT", default=8080, show_default=True, type=int)
+@click.option("--nats-url", envvar="IDX_NATS_URL", default=None, help="Use this NATS instead of starting one.")
+@click.option(
+    "--database-url",
+    envvar="IDX_DATABASE_URL",
+    default=None,
+    help="Use this database instead of SQLite under the data directory.",
+)
+@click.option(
+    "--rate-limit",
+    envvar="IDX_RATE_LIMIT",
+    default=50,
+    show_default=True,
+    type=int,
+    help="Requests per minute per participant and endpoint (0 = off).",
+)
+@click.option(
+    "--daily-quota",
+    envvar="IDX_DAILY_QUOTA",
+    default="180000,35000,18000",
+    show_default=True,
+    callback=_quota,
+    help="Messages per sender per day: High,Medium,Low.",
+)
+@click.option(
+    "--certificate-warning-days",
+    envvar="IDX_CERTIFICATE_WARNING_DAYS",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="Warn a participant this many days before one of its certificates expires.",
+)
+@click.option("--test-clock", envvar="IDX_TEST_CLOCK", is_flag=True, help="Enable POST /admin/v1/clock.")
+@click.option("--demo", is_flag=True, help="Create demo participants and print their credentials.")
+@click.option(
+    "--environment",
+    envvar="IDX_ENVIRONMENT",
+    default="Development",
+    show_default=True,
+    help="Name shown on every web app screen: Production (grey border), Pre-production (green), other (amber).",
+)
+@click.option("--log-level", envvar="IDX_LOG_LEVEL", default="INFO", show_default=True)
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    nats_url: str | None,
+    database_url: str | None,
+    rate_limit: int,
+    daily_quota: tuple[int, int, int],
+    certificate_warning_days: int,
+    test_clock: bool,
+    demo: bool,
+    environment: str,
+    log_level: str,
+) -> None:
+    """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
+    if database_url is not None:
+        raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
+    configure_logging(log_level.upper())
+    settings = Settings(
+        data_dir=data_dir.resolve(),
+        host=host,
+        port=port,
+        nats_url=nats_url,
+        database_url=database_url,
+        rate_limit=rate_limit,
+        daily_quota=daily_quota,
+        certificate_warning_days=certificate_warning_days,
+        test_clock=test_clock,
+        demo=demo,
+        environment=environment,
+    )
+    uvloop.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from exchange.bootstrap import start_exchange
+    from exchange.cli.demo import ensure_demo_participants
+    from exchange.http.app import create_app
+
+    exchange = await start_exchange(settings)
+    try:
+        if settings.demo:
+            _print_credentials(settings, await ensure_demo_participants(exchange))
+        config = uvicorn.Config(
+            create_app(exchange),
+            host=settings.host,
+            port=settings.port,
+            loop="none",
+            http="httptools",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await exchange.stop()
+
+
+def _print_credentials(settings: Settings, credentials: list[dict[str, object]]) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    operator_secret = (settings.data_dir / "operator.secret").read_text().strip()
+    lines = [
+        f"IDX exchange on {base} (data in {settings.data_dir})",
+        "",
+        f"  OPERATOR  client_id=operator  client_secret={operator_secret}",
+    ]
+    lines += [
+        f"  {c['participantId']:<9} client_id={c['clientId']}  client_secret={c['clientSecret']}  roles={c['roles']}"
+        for c in credentials
+    ]
+    lines += [
+        "",
+        f"  token:  curl -s {base}/oauth/token -d grant_type=client_credentials "
+        "-d client_id=ID -d client_secret=SECRET",
+        "",
+    ]
+    click.echo("\n".join(lines), err=True)
+
+
+@main.command("rebuild")
+@click.argument("view", type=click.Choice(["translog", "archive", "queue"]))
+@click.option("--data-dir", envvar="IDX_DATA_DIR", type=click.Path(path_type=Path, exists=True), required=True)
+def rebuild_view(view: str, data_dir: Path) -> None:
+    """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""
+    from exchange.readmodels.rebuild import rebuild
+
+    position = uvloop.run(rebuild(data_dir.resolve(), view))
+    click.echo(f"{view} rebuilt up to position {position}")
+
+
+@main.group()
+def sample() -> None:
+    """Make valid example messages to try the exchange with."""
+
+
+@sample.command("bpqd")
+@click.option("--sender", required=True, help="The MC or MDP sending it, e.g. MC1.")
+@click.option("--recipient", "recipients", multiple=True, required=True, help="An LNSP; repeat for several.")
+@click.option("--priority", type=click.Choice(["High", "Medium", "Low"]), default="Medium", show_default=True)
+@click.option("--nmis", type=click.IntRange(1, 10_000), default=1, show_default=True, help="NMIs in the message.")
+@click.option("--reading-date", default="2026-07-01", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Vary it for other NMIs and readings.")
+def sample_bpqd(
+    sender: str, recipients: tuple[str, ...], priority: str, nmis: int, reading_date: str, seed: int
+) -> None:
+    """Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI)."""
+    body = sample_body(sender, list(recipients), priority=priority, nmis=nmis, reading_date=reading_date, seed=seed)
+    sys.stdout.buffer.write(body)
+
+
+from exchange.cli.certs import certs  # noqa: E402
+
+main.add_command(certs)
+
+from exchange.cli.simulate import bench, simulate  # noqa: E402
+
+main.add_command(simulate)
+main.add_command(bench)

@@ -1,0 +1,165 @@
+"""The event store of the exchange (eventsourcing on SQLite) and its group commit.
+
+Every accepted submission and every step of its life is an event here. Concurrent callers share one
+transaction (`GroupCommit`), so durability costs one fsync per batch rather than one per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
+
+from exchange.kernel.tasks import cancel_and_wait
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class BytesAsBase64(Transcoding):
+    type = bytes
+    name = "bytes_b64"
+
+    def encode(self, obj: bytes) -> str:
+        return base64.b64encode(obj).decode("ascii")
+
+    def decode(self, data: str) -> bytes:
+        return base64.b64decode(data)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class Ledger(Application[UUID]):
+    """The exchange's application: aggregates in, notification log out."""
+
+    # Payloads are JSON and compress well; compressing the stored state keeps the store small.
+    env = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BytesAsBase64())
+        transcoder.register(DateAsISO())
+
+    @classmethod
+    def open_sqlite(cls, path: Path) -> Ledger:
+        return cls(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate, or None when it was never created."""
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls):
+            raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}")
+        return aggregate
+
+    def notifications(
+        self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
+    ) -> Sequence[Notification]:
+        """Stored events after a position, in commit order (SQLite assigns positions under its write lock)."""
+        return self.recorder.select_notifications(after, limit, stop=stop, topics=topics, inclusive_of_start=False)
+
+    def decode(self, notification: Notification) -> Any:
+        return self.mapper.to_domain_event(notification)
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+class GroupCommit:
+    """Saves the events of concurrent callers in one transaction; answers each caller after the commit.
+
+    A conflict (say, two submissions with the same id in one batch) must fail only the caller it concerns, so a
+    failed batch is retried one caller at a time. Each caller's events are taken from its aggregates when it
+    calls, so that a retry saves exactly those events again (an aggregate gives its pending events only once).
+    """
+
+    def __init__(self, ledger: Ledger, max_batch: int = 500) -> None:
+        self._ledger = ledger
+        self._max_batch = max_batch
+        self._pending: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # A thread of its own: commits must not queue behind request work in the shared default pool.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
+
+    async def save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
+        if self._task is None:
+            raise RuntimeError("GroupCommit is not running")
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        if not events:
+            return []
+        future: asyncio.Future[list[Recording[UUID]]] = asyncio.get_running_loop().create_future()
+        self._pending.append((events, future))
+        self._wake.set()
+        return await future
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="group-commit")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                await asyncio.get_running_loop().run_in_executor(self._executor, self._commit, batch)
+
+    def _commit(self, batch: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]]) -> None:
+        loop = batch[0][1].get_loop()
+        try:
+            recordings = self._ledger.save(*(event for events, _ in batch for event in events))
+        except IntegrityError:
+            for events, future in batch:
+                self._commit_one(events, future)
+            return
+        except Exception as error:  # the callers hear of it; the committer lives on for the next batch
+            for _, future in batch:
+                loop.call_soon_threadsafe(_fail, future, error)
+            return
+        by_event = {(r.domain_event.originator_id, r.domain_event.originator_version): r for r in recordings}
+        for events, future in batch:
+            mine = [by_event[(e.originator_id, e.originator_version)] for e in events]
+            loop.call_soon_threadsafe(_succeed, future, mine)
+
+    def _commit_one(self, events: list[Any], future: asyncio.Future[list[Recording[UUID]]]) -> None:
+        loop = future.get_loop()
+        try:
+            recordings = self._ledger.save(*events)
+        except Exception as error:
+            loop.call_soon_threadsafe(_fail, future, error)
+        else:
+            loop.call_soon_threadsafe(_succeed, future, recordings)
+
+
+def _succeed(future: asyncio.Future[list[Recording[UUID]]], recordings: list[Recording[UUID]]) -> None:
+    if not future.done():
+        future.set_result(recordings)
+
+
+def _fail(future: asyncio.Future[list[Recording[UUID]]], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -1,0 +1,89 @@
+"""The HTTP application: every route of API.md, built around one running Exchange."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from exchange.bootstrap import Exchange
+from exchange.functions.services import ServesOperations
+from exchange.http.auth import Gate
+from exchange.http.body import MAX_BODY
+from exchange.http.problems import on_http_exception, on_problem, on_unexpected
+from exchange.http.routes.admin import admin_router
+from exchange.http.routes.archive import archive_router
+from exchange.http.routes.catalogue import catalogue_router
+from exchange.http.routes.certificates import certificates_router
+from exchange.http.routes.clock import clock_router
+from exchange.http.routes.events import events_handler
+from exchange.http.routes.flowcontrol import flowcontrol_router, watermarks_router
+from exchange.http.routes.health import health_handler
+from exchange.http.routes.messages import messages_router
+from exchange.http.routes.oauth import oauth_router
+from exchange.http.routes.operations import operation_handler
+from exchange.http.routes.translog import translog_router
+from exchange.kernel.errors import ProblemError
+from exchange.web.routes import close_api, template_config, web_routes
+
+
+def bind_request_context(app: ASGIApp) -> ASGIApp:
+    """Each request logs with a traceId of its own (and later the participant and message it concerns)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(traceId=uuid.uuid4().hex)
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> Litestar:
+    def is_operator(participant_id: str) -> bool:
+        return "OPERATOR" in (exchange.directory.roles_of(participant_id) or frozenset())
+
+    gate = Gate(exchange.tokens, exchange.clock, exchange.limits, exchange.settings.rate_limit, is_operator)
+    routes: list[Any] = [
+        health_handler(exchange.ledger, lambda: exchange.nc.is_connected),
+        oauth_router(exchange.admin),
+        admin_router(exchange.admin, exchange.standing, gate),
+        certificates_router(exchange.certificates, gate),
+        catalogue_router(exchange.registry, gate),
+    ]
+    routes += [
+        translog_router(exchange.views, exchange.ledger, exchange.directory, gate),
+        archive_router(exchange.views, exchange.ledger, gate),
+        events_handler(exchange.js, gate),
+        flowcontrol_router(exchange.flow, gate),
+        watermarks_router(exchange.flow, gate),
+    ]
+    routes += web_routes(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment)
+    if exchange.settings.test_clock:
+        routes.append(clock_router(exchange.clock, gate))
+    for function in exchange.registry:
+        for resource in function.resources:
+            routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox, gate))
+        if isinstance(function, ServesOperations):
+            for index, operation in enumerate(function.operations(exchange.plugin_services)):
+                name = f"{function.id}_{operation.handler.__name__}_{index}"
+                routes.append(operation_handler(operation, gate, exchange.directory, name))
+    return Litestar(
+        route_handlers=routes,
+        middleware=[bind_request_context],
+        exception_handlers={ProblemError: on_problem, HTTPException: on_http_exception, Exception: on_unexpected},
+        openapi_config=OpenAPIConfig(
+            title="IDX exchange",
+            version="1.0.0",
+            description="Industry data exchange: signed messages routed into per-participant queues.",
+            path="/schema",
+        ),
+        # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
+        request_max_body_size=MAX_BODY + MAX_BODY // 10,
+        template_config=template_config(),
+        on_shutdown=[close_api, *(on_shutdown or [])],
+    )

@@ -1,0 +1,208 @@
+"""The certificate API (`TLS_CERTIFICATE_MANAGEMENT`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, get, post, put
+from litestar.params import Body, Parameter
+
+from exchange.http.auth import Gate
+from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
+
+ENTITY = "TLS_CERTIFICATE_MANAGEMENT"
+
+
+class CsrBody(msgspec.Struct):
+    csr: str
+
+
+class RevokeBody(msgspec.Struct):
+    reason: str
+
+
+class NominationBody(msgspec.Struct):
+    primary: str
+    secondary: str | None = None
+
+
+class CertificateItem(msgspec.Struct, rename="camel"):
+    serial_number: str
+    certificate: str
+    chain: str
+    not_before: str
+    not_after: str
+    status: str
+    nomination: str | None
+    expires_soon: bool
+    revoked_date_time: str | None
+    revocation_reason: str | None
+    renewal_of: str | None
+    reissue_of: str | None
+    successors: list[str]
+
+
+class PageMeta(msgspec.Struct, rename="camel"):
+    item_count: int
+    next_cursor: str | None
+    total_records: int
+    total_pages: int
+
+
+class CertificatePage(msgspec.Struct):
+    data: list[CertificateItem]
+    meta: PageMeta
+
+
+class WarningItem(msgspec.Struct, rename="camel"):
+    kind: str
+    serial_number: str
+    not_after: str
+    days_left: int
+    status: str
+    nomination: str | None
+
+
+class CertificateStatus(msgspec.Struct, rename="camel"):
+    warnings: list[WarningItem]
+    expiry_warning_days: int
+
+
+class HubCertificates(msgspec.Struct, rename="camel"):
+    ca_certificate: str
+    hub_certificate: str
+    previous_hub_certificates: list[str]
+
+
+def _item(view: CertificateView) -> CertificateItem:
+    return CertificateItem(
+        serial_number=view.serial_number,
+        certificate=view.certificate,
+        chain=view.chain,
+        not_before=view.not_before,
+        not_after=view.not_after,
+        status=view.status,
+        nomination=view.nomination,
+        expires_soon=view.expires_soon,
+        revoked_date_time=view.revoked_date_time,
+        revocation_reason=view.revocation_reason,
+        renewal_of=view.renewal_of,
+        reissue_of=view.reissue_of,
+        successors=view.successors,
+    )
+
+
+def _warning(warning: CertificateWarning) -> WarningItem:
+    return WarningItem(
+        kind=warning.kind,
+        serial_number=warning.serial_number,
+        not_after=warning.not_after,
+        days_left=warning.days_left,
+        status=warning.status,
+        nomination=warning.nomination,
+    )
+
+
+def certificates_router(certificates: Certificates, gate: Gate) -> Router:
+    @post("/certificates", status_code=201, summary="Issue a certificate from a CSR")
+    async def issue(request: Request[Any, Any, Any], data: Annotated[CsrBody, Body()]) -> dict[str, CertificateItem]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": _item(await certificates.issue(principal.participant_id, data.csr))}
+
+    @get("/certificates", summary="Your certificates, with status and nomination")
+    async def list_certificates(
+        request: Request[Any, Any, Any],
+        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        cursor: str | None = None,
+    ) -> CertificatePage:
+        principal = await gate.principal(request, ENTITY)
+        page = await certificates.listing(principal.participant_id, item_count, cursor)
+        return CertificatePage(
+            data=[_item(v) for v in page.items],
+            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, -(-page.total_records // item_count)),
+        )
+
+    @get("/certificates/{serialNumber:str}", summary="One of your certificates (404 for anyone else's)")
+    async def get_certificate(request: Request[Any, Any, Any], serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
+        principal = await gate.principal(request, ENTITY)
+        return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
+
+    @post(
+        "/certificates/{serialNumber:str}/renew",
+        status_code=201,
+        summary="Renew a certificate within 90 days of its expiry (409 earlier)",
+    )
+    async def renew(
+        request: Request[Any, Any, Any],
+        serialNumber: str,  # noqa: N803
+        data: Annotated[CsrBody, Body()],
+    ) -> dict[str, CertificateItem]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": _item(await certificates.renew(principal.participant_id, serialNumber, data.csr))}
+
+    @post(
+        "/certificates/{serialNumber:str}/reissue",
+        status_code=201,
+        summary="Reissue a certificate for its remaining term, normally with a new key",
+    )
+    async def reissue(
+        request: Request[Any, Any, Any],
+        serialNumber: str,  # noqa: N803
+        data: Annotated[CsrBody, Body()],
+    ) -> dict[str, CertificateItem]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": _item(await certificates.reissue(principal.participant_id, serialNumber, data.csr))}
+
+    @post("/certificates/{serialNumber:str}/revoke", status_code=200, summary="Revoke a certificate, with a reason")
+    async def revoke(
+        request: Request[Any, Any, Any],
+        serialNumber: str,  # noqa: N803
+        data: Annotated[RevokeBody, Body()],
+    ) -> dict[str, CertificateItem]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": _item(await certificates.revoke(principal.participant_id, serialNumber, data.reason))}
+
+    @get("/status", summary="Warnings about your certificates: expiring soon, or nominated but unable to sign")
+    async def status(request: Request[Any, Any, Any]) -> dict[str, CertificateStatus]:
+        principal = await gate.principal(request, ENTITY)
+        warnings = await certificates.status(principal.participant_id)
+        return {"data": CertificateStatus([_warning(w) for w in warnings], certificates.expiry_warning_days)}
+
+    @put("/nominations", summary="Nominate your primary and secondary signing certificates")
+    async def nominate(
+        request: Request[Any, Any, Any], data: Annotated[NominationBody, Body()]
+    ) -> dict[str, dict[str, str | None]]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": await certificates.nominate(principal.participant_id, data.primary, data.secondary)}
+
+    @get("/nominations", summary="Your nominated certificates")
+    async def nominations(request: Request[Any, Any, Any]) -> dict[str, dict[str, str | None]]:
+        principal = await gate.principal(request, ENTITY)
+        return {"data": await certificates.nominations(principal.participant_id)}
+
+    @get("/hub", summary="The exchange CA and hub certificates, and hub certificates retired by rollover (no token)")
+    async def hub() -> dict[str, HubCertificates]:
+        published = certificates.hub()
+        return {
+            "data": HubCertificates(
+                published.ca_certificate, published.hub_certificate, published.previous_hub_certificates
+            )
+        }
+
+    return Router(
+        path="/certs/v1",
+        route_handlers=[
+            issue,
+            list_certificates,
+            get_certificate,
+            renew,
+            reissue,
+            revoke,
+            status,
+            nominate,
+            nominations,
+            hub,
+        ],
+        tags=["certificates"],
+    )

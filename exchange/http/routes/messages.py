@@ -1,0 +1,175 @@
+"""The four calls every message-exchanging business function gets: `/{bf}/v1/{resource}`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+import structlog
+from litestar import Request, Response, Router, delete, get, post
+from litestar.params import Parameter
+
+from exchange.functions.protocol import BusinessFunction, Resource
+from exchange.http.auth import Gate
+from exchange.http.body import accepts_gzip, decode_body, gzip_bytes
+from exchange.kernel.errors import BadRequestError, ProblemError
+from exchange.readmodels.queue import QueueItem, QueueQuery
+from exchange.services.mailbox import Mailbox
+from exchange.services.submit import Receipt, SubmissionRequest, Submissions
+
+
+class ReceiptView(msgspec.Struct, rename="camel"):
+    message_context_id: str
+    received_date_time: str
+    payload_sha256: str
+    receipt: str
+
+
+class PageMeta(msgspec.Struct, rename="camel"):
+    item_count: int
+    next_cursor: str | None
+    total_records: int
+    total_pages: int
+
+
+class QueuePage(msgspec.Struct):
+    data: list[QueueItem]
+    meta: PageMeta
+
+
+def parse_timestamp(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRequestError(
+            f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00"
+        )
+    return moment
+
+
+def messages_router(
+    function: BusinessFunction, resource: Resource, submissions: Submissions, mailbox: Mailbox, gate: Gate
+) -> Router:
+    """Routes for one resource of one business function, with operation ids of their own in OpenAPI."""
+    bf, res = function.id, resource.id
+    entity = function.entity
+    key = f"{bf}_{res}"
+
+    @post(
+        "/",
+        status_code=200,
+        operation_id=f"submit_{key}",
+        summary=f"Submit a {resource.id} message",
+        description="The body is the IDX envelope (JSON), gzip-encoded or not. 200 only once it is recorded.",
+    )
+    async def submit(
+        request: Request[Any, Any, Any],
+        # Declared for the OpenAPI document; their absence or form is judged by the use case (400 / 422).
+        # Litestar reads these annotations in module scope, so they cannot name the resource.
+        initiating_participant_id: Annotated[
+            str | None, Parameter(header="x-initiatingParticipantId", description="The sending participant")
+        ] = None,
+        message_context_id: Annotated[
+            str | None,
+            Parameter(header="x-messageContextId", description="bf~resource~h|m|l~PARTICIPANT~uniqueId"),
+        ] = None,
+        signature: Annotated[
+            str | None, Parameter(header="x-signature", description="RSA-SHA256;<base64 DER CMS, detached>")
+        ] = None,
+        schema_version: Annotated[
+            str | None,
+            Parameter(header="x-schemaVersion", description="A schema version of the resource (default: latest)"),
+        ] = None,
+        content_encoding: Annotated[
+            str | None, Parameter(header="Content-Encoding", description="gzip (recommended) or identity")
+        ] = None,
+    ) -> dict[str, ReceiptView]:
+        principal = await gate.principal(request, entity)
+        if message_context_id:
+            structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
+        submission = SubmissionRequest(
+            business_function_id=bf,
+            resource_id=res,
+            initiating_participant_id=initiating_participant_id,
+            message_context_id=message_context_id,
+            signature=signature,
+            schema_version=schema_version,
+            body=b"",
+        )
+        try:
+            submission = replace(submission, body=decode_body(await request.body(), content_encoding))
+            prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
+            receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
+        except ProblemError as problem:
+            await submissions.refuse(principal, submission, problem)
+            raise
+        return {
+            "data": ReceiptView(
+                receipt.message_context_id,
+                receipt.received_date_time,
+                receipt.payload_sha256,
+                receipt.receipt,
+            )
+        }
+
+    @get("/", operation_id=f"list_{key}", summary=f"List {resource.id} messages waiting in your queue")
+    async def list_messages(
+        request: Request[Any, Any, Any],
+        priority: Literal["High", "Medium", "Low"] | None = None,
+        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
+        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        cursor: str | None = None,
+    ) -> QueuePage:
+        principal = await gate.principal(request, entity)
+        query = QueueQuery(
+            recipient=principal.participant_id,
+            business_function_id=bf,
+            resource_id=res,
+            priority=priority,
+            from_date_time=parse_timestamp(from_date_time, "fromDateTime"),
+            to_date_time=parse_timestamp(to_date_time, "toDateTime"),
+            item_count=item_count,
+            cursor=cursor,
+        )
+        page = await mailbox.list(query)
+        pages = -(-page.total_records // item_count)
+        return QueuePage(
+            data=list(page.items),
+            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
+        )
+
+    @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
+    async def fetch(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
+        principal = await gate.principal(request, entity)
+        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
+        fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
+        headers = {
+            "x-signature": fetched.hub_signature,
+            "x-original-signature": fetched.original_signature,
+            "x-initiatingParticipantId": fetched.sender_id,
+            "Vary": "Accept-Encoding",
+        }
+        payload = fetched.payload
+        if accepts_gzip(request.headers.get("accept-encoding")):
+            payload = await asyncio.to_thread(gzip_bytes, payload)
+            headers["Content-Encoding"] = "gzip"
+        return Response(payload, media_type="application/json", headers=headers)
+
+    @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
+    async def remove(request: Request[Any, Any, Any], messageContextId: str) -> None:  # noqa: N803
+        principal = await gate.principal(request, entity)
+        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
+        await mailbox.delete(principal.participant_id, bf, res, messageContextId)
+
+    handlers = [list_messages, fetch, remove]
+    if resource.accepts_submissions:
+        handlers.append(submit)
+    return Router(path=f"/{bf}/v1/{res}", route_handlers=handlers, tags=[function.name])

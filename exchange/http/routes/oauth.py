@@ -1,0 +1,57 @@
+"""`POST /oauth/token`: the client credentials grant, answering errors as RFC 6749 says."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from litestar import Request, Response, Router, post
+
+from exchange.services.access import TOKEN_LIFETIME
+from exchange.services.participants import Administration, InvalidClientError
+
+
+def oauth_router(admin: Administration) -> Router:
+    @post("/token", status_code=200, summary="Exchange client credentials for a bearer token")
+    async def token(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        form = await request.form()
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        basic = _basic_credentials(request.headers.get("authorization"))
+        if basic is not None:
+            client_id, secret = basic
+        grant_type = form.get("grant_type")
+        if grant_type is None or not client_id or not secret:
+            return _error(400, "invalid_request", "grant_type, client_id and client_secret are required")
+        if grant_type != "client_credentials":
+            return _error(400, "unsupported_grant_type", "only client_credentials is supported")
+        scope = form.get("scope")
+        try:
+            issued = await admin.token(str(client_id), str(secret), str(scope) if scope is not None else None)
+        except InvalidClientError:
+            return _error(401, "invalid_client", "unknown client or wrong secret")
+        return Response(
+            {
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "scope": " ".join(issued.scopes),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return Router(path="/oauth", route_handlers=[token], tags=["access"])
+
+
+def _error(status: int, error: str, description: str) -> Response[dict[str, Any]]:
+    return Response({"error": error, "error_description": description}, status_code=status)
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (client_id, secret) if client_id and secret else None

@@ -1,0 +1,48 @@
+"""Mounting the operations business functions serve themselves (`exchange.functions.services.Operation`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, route
+from litestar.handlers import HTTPRouteHandler
+
+from exchange.eventstore.directory import Directory
+from exchange.functions.errors import (
+    MalformedBodyError,
+    NothingFoundError,
+    OperationRefusedError,
+    RuleViolationError,
+)
+from exchange.functions.services import Call, Operation
+from exchange.http.auth import Gate
+from exchange.kernel.errors import BadRequestError, ForbiddenError, NotFoundError, UnprocessableError
+
+
+def operation_handler(operation: Operation, gate: Gate, directory: Directory, name: str) -> HTTPRouteHandler:
+    async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
+        principal = await gate.principal(request, operation.entity)
+        roles = await asyncio.to_thread(directory.roles_of, principal.participant_id) or frozenset()
+        call = Call(principal.participant_id, roles, await request.body(), dict(request.query_params))
+        try:
+            answer = await operation.handler(call)
+        except MalformedBodyError as error:
+            raise BadRequestError(str(error)) from error
+        except RuleViolationError as error:
+            raise UnprocessableError(
+                "the request breaks a rule of its business function", errors=error.errors
+            ) from error
+        except OperationRefusedError as error:
+            raise ForbiddenError(str(error)) from error
+        except NothingFoundError as error:
+            raise NotFoundError(str(error)) from error
+        return Response(answer.body, status_code=answer.status)
+
+    return route(
+        operation.path,
+        http_method=[operation.method],
+        operation_id=name,
+        summary=operation.summary,
+        status_code=200,
+    )(handle)

@@ -1,0 +1,187 @@
+"""From the ledger to the recipients' queues through NATS JetStream (the transactional outbox pattern).
+
+The relay follows the notification log and publishes one route per recipient, with `Nats-Msg-Id` so that a
+replay after a crash is dropped by JetStream. The deliverer consumes routes and records each delivery as an
+event whose id is derived from (message, recipient): a route seen twice can only ever create one delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import msgspec
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from exchange.domain.messages import Message
+from exchange.domain.topics import topic_of
+from exchange.kernel.tasks import cancel_and_wait
+from exchange.messaging.streams import ensure_file_stream
+
+log = structlog.get_logger(__name__)
+
+STREAM = "IDX_DELIVERY"
+DURABLE = "deliverer"
+MAX_ACK_PENDING = 20_000
+RECOVERY_BATCH = 256
+SUBJECT_PREFIX = "idx.deliver"
+QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
+
+
+class Route(msgspec.Struct, frozen=True):
+    """One message on its way to one recipient."""
+
+    message_context_id: str
+    recipient: str
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: str
+    message_type: str
+    size: int
+    submitted_at: datetime
+    position: int
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_route = msgspec.json.Decoder(Route).decode
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    # Dedupe covers a relay restart; a longer outage is covered by the deliveries' derived ids.
+    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, QUEUE_RETENTION_SECONDS)
+
+
+class Relay:
+    """Publishes every submitted message to JetStream, once per recipient (a Projector handler)."""
+
+    name = "relay"
+    schema = ""
+    topics = (topic_of(Message, "Submitted"),)
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        acks = []
+        for position, event in events:
+            for recipient in event.recipients:
+                route = Route(
+                    message_context_id=event.message_context_id,
+                    recipient=recipient,
+                    business_function_id=event.business_function_id,
+                    resource_id=event.resource_id,
+                    sender_id=event.sender_id,
+                    priority=event.priority,
+                    message_type=event.message_type,
+                    size=len(event.payload),
+                    submitted_at=event.received_at,
+                    position=position,
+                )
+                subject = f"{SUBJECT_PREFIX}.{recipient}.{event.business_function_id}.{event.resource_id}"
+                headers = {"Nats-Msg-Id": f"{event.message_context_id}|{recipient}"}
+                acks.append(await self._js.publish_async(subject, _encode(route), headers=headers))
+        await asyncio.gather(*acks)
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        """Nothing to write: the relay's only view is its tracked position."""
+
+
+class Deliverer:
+    """Consumes routes and hands them to the delivery gate, which queues or holds each exactly once."""
+
+    def __init__(self, js: JetStreamContext, arrive: Callable[[list[Route]], Awaitable[None]]) -> None:
+        self._js = js
+        self._arrive = arrive
+        self._task: asyncio.Task[None] | None = None
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._stopping = False
+        subscription = await self._js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.>",
+            durable=DURABLE,
+            stream=STREAM,
+            # Routes fetched by a process that died come back after ack_wait: short, so recovery is quick.
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING),
+        )
+        self._subscription = subscription
+        self._task = asyncio.create_task(self._run(subscription), name="deliverer")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        # A cancellation can be lost inside a fetch (nats-py turns one into ConnectionClosedError).
+        await cancel_and_wait(self._task)
+        if self._subscription is not None:
+            # A cancelled fetch leaves its pull subscription behind, and the connection would not drain.
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
+
+    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+        try:
+            await self._recover_unacknowledged()
+        except Exception:
+            log.exception("route_recovery_failed")  # JetStream's own redelivery remains
+        while not self._stopping:
+            try:
+                messages = await subscription.fetch(256, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("route_fetch_failed")
+                await asyncio.sleep(1.0)
+                continue
+            await self._deliver(messages)
+
+    async def _recover_unacknowledged(self) -> None:
+        """Decide the routes handed out before a crash and never acknowledged, reading them from the stream.
+
+        After `kill -9` of nats-server, JetStream restores such routes as pending and should hand them out again
+        once `ack_wait` passes; it was seen not to, leaving them waiting for ever. So the deliverer reads
+        everything between the consumer's ack floor and its last delivery itself. Deciding a route twice is
+        harmless (the gate queues or holds each message once per recipient); the later redelivery is acked.
+        """
+        info = await self._js.consumer_info(STREAM, DURABLE)
+        first = info.ack_floor.stream_seq + 1 if info.ack_floor and info.ack_floor.stream_seq else 1
+        last = info.delivered.stream_seq if info.delivered and info.delivered.stream_seq else 0
+        routes: list[Route] = []
+        for sequence in range(first, min(last, first + MAX_ACK_PENDING) + 1):
+            try:
+                stored = await self._js.get_msg(STREAM, sequence)
+            except nats.js.errors.NotFoundError:
+                continue  # removed by the stream's age limit
+            if stored.data:
+                routes.append(_decode_route(stored.data))
+            if len(routes) >= RECOVERY_BATCH:
+                await self._arrive(routes)
+                routes = []
+        if routes:
+            await self._arrive(routes)
+        if last >= first:
+            log.info("routes_recovered", fromSequence=first, toSequence=last)
+
+    async def _deliver(self, messages: list[Any]) -> None:
+        routes = [_decode_route(m.data) for m in messages]
+        try:
+            await self._arrive(routes)
+        except Exception:
+            # Nothing of a failed decision was committed; the routes come back and are decided again.
+            log.exception("delivery_failed", routes=len(routes))
+            for message in messages:
+                with contextlib.suppress(Exception):
+                    await message.nak(delay=1)
+            return
+        for message in messages:
+            await message.ack()

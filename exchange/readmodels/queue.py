@@ -1,0 +1,211 @@
+"""Participants' queues: a projection of delivery events, and the queries of the list call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import msgspec
+
+from exchange.domain.messages import Delivery, PendingDelivery
+from exchange.domain.topics import event_class, topic_of
+from exchange.kernel.clock import iso, utc_key
+
+PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
+_QUEUED = event_class(Delivery, "Queued")
+_LEFT = (event_class(Delivery, "Removed"), event_class(Delivery, "Expired"))
+_HELD = event_class(PendingDelivery, "Held")
+_RELEASED = event_class(PendingDelivery, "Released")
+
+
+class QueueProjection:
+    """Keeps `queue_items` equal to the deliveries in queues, and `pending_items` to those flow control holds."""
+
+    name = "queue"
+    tables = ("queue_items", "pending_items")
+    schema = """
+CREATE TABLE IF NOT EXISTS queue_items (
+    delivery_id TEXT NOT NULL UNIQUE,
+    recipient TEXT NOT NULL,
+    message_context_id TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    message_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (recipient, message_context_id)
+);
+-- The list call filters on the queue (recipient, function, resource) and orders by priority, then submission.
+CREATE INDEX IF NOT EXISTS queue_items_order
+    ON queue_items (recipient, business_function_id, resource_id, priority_rank, position);
+-- Expiry looks for the oldest entries of every queue.
+CREATE INDEX IF NOT EXISTS queue_items_age ON queue_items (queued_at);
+CREATE TABLE IF NOT EXISTS pending_items (
+    pending_id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    message_context_id TEXT NOT NULL,
+    business_function_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    priority_rank INTEGER NOT NULL,
+    position INTEGER NOT NULL
+);
+-- Release order: priority, then submission.
+CREATE INDEX IF NOT EXISTS pending_items_order
+    ON pending_items (recipient, business_function_id, priority_rank, position);
+"""
+    topics = (
+        topic_of(Delivery, "Queued"),
+        topic_of(Delivery, "Removed"),
+        topic_of(Delivery, "Expired"),
+        topic_of(PendingDelivery, "Held"),
+        topic_of(PendingDelivery, "Released"),
+    )
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Nothing outside the database."""
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        for _, event in events:
+            if isinstance(event, _QUEUED):
+                await db.execute(
+                    "INSERT OR IGNORE INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        event.originator_id.hex,
+                        event.recipient,
+                        event.message_context_id,
+                        event.business_function_id,
+                        event.resource_id,
+                        event.sender_id,
+                        event.priority,
+                        PRIORITY_RANK[event.priority],
+                        event.message_type,
+                        event.size,
+                        utc_key(event.submitted_at),
+                        utc_key(event.queued_at),
+                        event.submission_position,
+                    ),
+                )
+            elif isinstance(event, _LEFT):
+                await db.execute("DELETE FROM queue_items WHERE delivery_id = ?", (event.originator_id.hex,))
+            elif isinstance(event, _HELD):
+                await db.execute(
+                    "INSERT OR IGNORE INTO pending_items VALUES (?,?,?,?,?,?,?)",
+                    (
+                        event.originator_id.hex, event.recipient, event.message_context_id,
+                        event.business_function_id, event.resource_id, PRIORITY_RANK[event.priority],
+                        event.submission_position,
+                    ),
+                )  # fmt: skip
+            elif isinstance(event, _RELEASED):
+                await db.execute("DELETE FROM pending_items WHERE pending_id = ?", (event.originator_id.hex,))
+
+
+class QueueItem(msgspec.Struct, rename="camel"):
+    message_context_id: str
+    initiating_participant_id: str
+    priority: str
+    message_type: str
+    created_date_time: str
+    queued_date_time: str
+    size: int
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    recipient: str
+    business_function_id: str
+    resource_id: str
+    priority: str | None = None
+    from_date_time: datetime | None = None
+    to_date_time: datetime | None = None
+    item_count: int = 100
+    cursor: str | None = None
+
+
+class CursorError(ValueError):
+    """A cursor that this exchange did not hand out."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[QueueItem]
+    next_cursor: str | None
+    total_records: int
+
+
+def _encode_cursor(rank: int, position: int) -> str:
+    return base64.urlsafe_b64encode(f"{rank}:{position}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        rank, position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+        decoded = int(rank), int(position)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise CursorError(f"cursor {cursor!r} is not one this exchange handed out") from error
+    if not all(0 <= value < 2**63 for value in decoded):  # SQLite integers are 64-bit
+        raise CursorError(f"cursor {cursor!r} is not one this exchange handed out")
+    return decoded
+
+
+async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page:
+    """A page of the caller's queue, High before Medium before Low, oldest first within a priority."""
+    where = ["recipient = ?", "business_function_id = ?", "resource_id = ?"]
+    params: list[object] = [query.recipient, query.business_function_id, query.resource_id]
+    if query.priority is not None:
+        where.append("priority = ?")
+        params.append(query.priority)
+    if query.from_date_time is not None:
+        where.append("submitted_at >= ?")
+        params.append(utc_key(query.from_date_time))
+    if query.to_date_time is not None:
+        where.append("submitted_at <= ?")
+        params.append(utc_key(query.to_date_time))
+    async with db.execute(f"SELECT count(*) FROM queue_items WHERE {' AND '.join(where)}", params) as cursor:  # noqa: S608
+        row = await cursor.fetchone()
+    total = int(row[0]) if row else 0
+    if query.cursor is not None:
+        rank, position = _decode_cursor(query.cursor)
+        where.append("(priority_rank, position) > (?, ?)")
+        params.extend([rank, position])
+    sql = (
+        f"SELECT * FROM queue_items WHERE {' AND '.join(where)} "  # noqa: S608 - only fixed column names
+        "ORDER BY priority_rank, position LIMIT ?"
+    )
+    async with db.execute(sql, [*params, query.item_count + 1]) as cursor:
+        rows = list(await cursor.fetchall())
+    more = len(rows) > query.item_count
+    rows = rows[: query.item_count]
+    items = [
+        QueueItem(
+            message_context_id=r["message_context_id"],
+            initiating_participant_id=r["sender_id"],
+            priority=r["priority"],
+            message_type=r["message_type"],
+            created_date_time=iso(datetime.fromisoformat(r["submitted_at"])),
+            queued_date_time=iso(datetime.fromisoformat(r["queued_at"])),
+            size=r["size"],
+        )
+        for r in rows
+    ]
+    next_cursor = _encode_cursor(rows[-1]["priority_rank"], rows[-1]["position"]) if more else None
+    return Page(items=items, next_cursor=next_cursor, total_records=total)
+
+
+async def is_queued(db: aiosqlite.Connection, recipient: str, message_context_id: str, bf: str, resource: str) -> bool:
+    async with db.execute(
+        "SELECT 1 FROM queue_items WHERE recipient = ? AND message_context_id = ? "
+        "AND business_function_id = ? AND resource_id = ?",
+        (recipient, message_context_id, bf, resource),
+    ) as cursor:
+        return await cursor.fetchone() is not None

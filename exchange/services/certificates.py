@@ -1,0 +1,379 @@
+"""Participants' certificates: issued from CSRs by the exchange CA, nominated for signing, renewed, reissued,
+revoked, and watched for expiry.
+
+Decisions where API.md is silent:
+- Renew needs an active certificate within 90 days of its notAfter (else 409); the new certificate gets a full
+  lifetime. Reissue (a new key for the same term, e.g. after a compromise) keeps the old notAfter, so it can never
+  dodge the renewal window; an active or revoked certificate can be reissued, an expired one cannot (409).
+- Revoking a nominated certificate keeps the nomination (nominations change only by PUT), and every signature by
+  it is refused from the next submission on; the status endpoint warns about it. Revoking a revoked certificate
+  answers 200 with it unchanged (the first reason stays).
+- Certificates of other participants are 404 everywhere, so their existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import math
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from eventsourcing.persistence import IntegrityError
+
+from certs.authority import CertificateAuthority
+from certs.chain import serial_hex
+from certs.errors import CsrRejectedError
+from exchange.domain.certificates import Certificate
+from exchange.domain.participants import Participant
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.errors import FieldError
+from exchange.kernel.clock import Clock, iso
+from exchange.kernel.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableError
+
+RENEWAL_WINDOW = timedelta(days=90)
+MAX_REASON_LENGTH = 1000
+_SERIAL = re.compile(r"^[0-9a-fA-F]{1,64}$")
+_ATTEMPTS = 5  # concurrent changes of one participant conflict on its version; each retry reads afresh
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    serial_number: str
+    certificate: str
+    chain: str
+    not_before: str
+    not_after: str
+    status: str
+    nomination: str | None
+    expires_soon: bool
+    revoked_date_time: str | None
+    revocation_reason: str | None
+    renewal_of: str | None
+    reissue_of: str | None
+    successors: list[str]
+
+
+@dataclass(frozen=True)
+class CertificateWarning:
+    """A certificate the participant should act on: it expires soon, or it is nominated but cannot sign."""
+
+    kind: str  # "expiresSoon" | "nominatedNotActive"
+    serial_number: str
+    not_after: str
+    days_left: int
+    status: str
+    nomination: str | None
+
+
+@dataclass(frozen=True)
+class PublishedHub:
+    ca_certificate: str
+    hub_certificate: str
+    previous_hub_certificates: list[str]
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    items: list[CertificateView]
+    next_cursor: str | None
+    total_records: int
+
+
+class Certificates:
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        authority: CertificateAuthority,
+        clock: Clock,
+        lifetime_days: int = 1095,
+        expiry_warning_days: int = 30,
+    ) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._authority = authority
+        self._clock = clock
+        self._lifetime_days = lifetime_days
+        self._expiry_warning = timedelta(days=expiry_warning_days)
+
+    @property
+    def expiry_warning_days(self) -> int:
+        return self._expiry_warning.days
+
+    async def issue(self, participant_id: str, csr_pem: str) -> CertificateView:
+        async def attempt() -> CertificateView:
+            participant = await self._participant(participant_id)
+            now = self._clock.now()
+            certificate = await self._new_certificate(participant_id, csr_pem, now)
+            participant.add_certificate(certificate.serial_number)
+            await self._committer.save(certificate, participant)
+            return self._view(certificate, participant, now)
+
+        return await _retrying(attempt)
+
+    async def renew(self, participant_id: str, serial_number: str, csr_pem: str) -> CertificateView:
+        """A new certificate with a full lifetime, for an active one within 90 days of its expiry."""
+
+        async def attempt() -> CertificateView:
+            participant = await self._participant(participant_id)
+            old = await self._certificate(participant_id, serial_number)
+            now = self._clock.now()
+            status = old.status(now)
+            if status != "active":
+                raise ConflictError(f"certificate {old.serial_number} is {status}; only an active one can be renewed")
+            opens = old.not_after - RENEWAL_WINDOW
+            if now < opens:
+                raise ConflictError(
+                    f"certificate {old.serial_number} expires at {iso(old.not_after)}; it can be renewed only "
+                    f"within 90 days of that, from {iso(opens)} (reissue it to change its key now)"
+                )
+            new = await self._new_certificate(participant_id, csr_pem, now, renewal_of=old.serial_number)
+            old.record_renewal(new.serial_number, now)
+            participant.add_certificate(new.serial_number)
+            await self._committer.save(new, old, participant)
+            return self._view(new, participant, now)
+
+        return await _retrying(attempt)
+
+    async def reissue(self, participant_id: str, serial_number: str, csr_pem: str) -> CertificateView:
+        """A new certificate (normally a new key) for the remaining term of an active or revoked one."""
+
+        async def attempt() -> CertificateView:
+            participant = await self._participant(participant_id)
+            old = await self._certificate(participant_id, serial_number)
+            now = self._clock.now()
+            if now > old.not_after:
+                raise ConflictError(
+                    f"certificate {old.serial_number} expired at {iso(old.not_after)}; there is no term left to "
+                    "reissue: POST /certs/v1/certificates for a new one"
+                )
+            new = await self._new_certificate(
+                participant_id, csr_pem, now, reissue_of=old.serial_number, not_after=old.not_after
+            )
+            old.record_reissue(new.serial_number, now)
+            participant.add_certificate(new.serial_number)
+            await self._committer.save(new, old, participant)
+            return self._view(new, participant, now)
+
+        return await _retrying(attempt)
+
+    async def revoke(self, participant_id: str, serial_number: str, reason: str) -> CertificateView:
+        """Revoke for good; signatures by it are refused from the next submission on."""
+        reason = reason.strip()
+        if not reason:
+            raise UnprocessableError("give a reason", errors=[FieldError("reason", "must not be empty")])
+        if len(reason) > MAX_REASON_LENGTH:
+            raise UnprocessableError(
+                "the reason is too long", errors=[FieldError("reason", f"at most {MAX_REASON_LENGTH} characters")]
+            )
+
+        async def attempt() -> CertificateView:
+            participant = await self._participant(participant_id)
+            certificate = await self._certificate(participant_id, serial_number)
+            now = self._clock.now()
+            if certificate.revoked_at is None:
+                certificate.revoke(reason, now)
+                await self._committer.save(certificate)
+            return self._view(certificate, participant, now)
+
+        return await _retrying(attempt)
+
+    async def listing(self, participant_id: str, item_count: int = 100, cursor: str | None = None) -> CertificatePage:
+        """The participant's certificates, oldest first."""
+        participant = await self._participant(participant_id)
+        start = _decode_cursor(cursor) if cursor else 0
+        serials = participant.certificates[start : start + item_count]
+        now = self._clock.now()
+        found = [await self._certificate(participant_id, serial) for serial in serials]
+        end = start + len(serials)
+        return CertificatePage(
+            items=[self._view(c, participant, now) for c in found],
+            next_cursor=_encode_cursor(end) if end < len(participant.certificates) else None,
+            total_records=len(participant.certificates),
+        )
+
+    async def get(self, participant_id: str, serial_number: str) -> CertificateView:
+        participant = await self._participant(participant_id)
+        certificate = await self._certificate(participant_id, serial_number)
+        return self._view(certificate, participant, self._clock.now())
+
+    async def status(self, participant_id: str) -> list[CertificateWarning]:
+        """Certificates expiring within the warning window, and nominated ones that can no longer sign."""
+        participant = await self._participant(participant_id)
+        now = self._clock.now()
+        warnings = []
+        for serial in participant.certificates:
+            certificate = await self._certificate(participant_id, serial)
+            nomination = _nomination(participant, serial)
+            status = certificate.status(now)
+            if certificate.expires_within(now, self._expiry_warning):
+                kind = "expiresSoon"
+            elif nomination is not None and status != "active":
+                kind = "nominatedNotActive"
+            else:
+                continue
+            warnings.append(
+                CertificateWarning(
+                    kind=kind,
+                    serial_number=serial,
+                    not_after=iso(certificate.not_after),
+                    days_left=_days_left(certificate.not_after, now),
+                    status=status,
+                    nomination=nomination,
+                )
+            )
+        return warnings
+
+    async def nominate(self, participant_id: str, primary: str, secondary: str | None) -> dict[str, str | None]:
+        primary = _normalised(primary) or primary
+        secondary = (_normalised(secondary) or secondary) if secondary is not None else None
+
+        async def attempt() -> dict[str, str | None]:
+            participant = await self._participant(participant_id)
+            now = self._clock.now()
+            errors = []
+            for field, serial in (("primary", primary), ("secondary", secondary)):
+                if serial is None:
+                    continue
+                certificate = await self._find(serial)
+                if certificate is None or certificate.participant_id != participant_id:
+                    errors.append(FieldError(field, f"{serial} is not one of your certificates"))
+                elif certificate.status(now) != "active":
+                    errors.append(FieldError(field, f"{serial} is {certificate.status(now)}; nominate an active one"))
+            if secondary is not None and secondary == primary:
+                errors.append(FieldError("secondary", "must differ from the primary"))
+            if errors:
+                raise UnprocessableError("the nomination was refused", errors=errors)
+            participant.nominate(primary=primary, secondary=secondary)
+            await self._committer.save(participant)
+            return {"primary": primary, "secondary": secondary}
+
+        return await _retrying(attempt)
+
+    async def nominations(self, participant_id: str) -> dict[str, str | None]:
+        participant = await self._participant(participant_id)
+        return {"primary": participant.primary_certificate, "secondary": participant.secondary_certificate}
+
+    def hub(self) -> PublishedHub:
+        return PublishedHub(
+            ca_certificate=self._authority.ca_pem(),
+            hub_certificate=self._authority.hub_pem(),
+            previous_hub_certificates=self._authority.previous_hub_pems(),
+        )
+
+    async def _new_certificate(
+        self,
+        participant_id: str,
+        csr_pem: str,
+        now: datetime,
+        *,
+        renewal_of: str | None = None,
+        reissue_of: str | None = None,
+        not_after: datetime | None = None,
+    ) -> Certificate:
+        try:
+            issued: x509.Certificate = await asyncio.to_thread(
+                self._authority.issue,
+                csr_pem.encode(),
+                participant_id,
+                now,
+                self._lifetime_days,
+                not_after=not_after,
+            )
+        except CsrRejectedError as error:
+            raise UnprocessableError(f"the CSR was refused: {error}", errors=[FieldError("csr", str(error))]) from error
+        return Certificate(
+            serial_number=serial_hex(issued),
+            participant_id=participant_id,
+            pem=issued.public_bytes(Encoding.PEM).decode(),
+            not_before=issued.not_valid_before_utc,
+            not_after=issued.not_valid_after_utc,
+            issued_at=now,
+            renewal_of=renewal_of,
+            reissue_of=reissue_of,
+        )
+
+    async def _participant(self, participant_id: str) -> Participant:
+        participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
+        if participant is None:
+            raise NotFoundError(f"participant {participant_id} does not exist")
+        return participant
+
+    async def _find(self, serial: str) -> Certificate | None:
+        return await asyncio.to_thread(self._ledger.find, Certificate, Certificate.create_id(serial))
+
+    async def _certificate(self, participant_id: str, serial: str) -> Certificate:
+        normalised = _normalised(serial)
+        certificate = await self._find(normalised) if normalised else None
+        if certificate is None or certificate.participant_id != participant_id:
+            raise NotFoundError(f"certificate {serial} is not one of yours")
+        return certificate
+
+    def _view(self, certificate: Certificate, participant: Participant, now: datetime) -> CertificateView:
+        return CertificateView(
+            serial_number=certificate.serial_number,
+            certificate=certificate.pem,
+            chain=certificate.pem + self._authority.ca_pem(),
+            not_before=iso(certificate.not_before),
+            not_after=iso(certificate.not_after),
+            status=certificate.status(now),
+            nomination=_nomination(participant, certificate.serial_number),
+            expires_soon=certificate.expires_within(now, self._expiry_warning),
+            revoked_date_time=iso(certificate.revoked_at) if certificate.revoked_at else None,
+            revocation_reason=certificate.revocation_reason,
+            renewal_of=certificate.renewal_of,
+            reissue_of=certificate.reissue_of,
+            successors=list(certificate.successors),
+        )
+
+
+def _nomination(participant: Participant, serial: str) -> str | None:
+    if participant.primary_certificate == serial:
+        return "primary"
+    if participant.secondary_certificate == serial:
+        return "secondary"
+    return None
+
+
+def _days_left(not_after: datetime, now: datetime) -> int:
+    """Whole days until notAfter, rounded down (negative once expired)."""
+    return math.floor((not_after - now) / timedelta(days=1))
+
+
+def _normalised(serial: str) -> str | None:
+    """The API's form of a serial number (lowercase hex, no leading zeros), or None when it is not hex."""
+    if not _SERIAL.match(serial):
+        return None
+    return format(int(serial, 16), "x")
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"c:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        prefix, offset = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+        if prefix != "c" or int(offset) < 0:
+            raise ValueError(cursor)
+        return int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise BadRequestError(f"cursor {cursor!r} is not one this exchange handed out") from error
+
+
+async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except IntegrityError:
+            continue
+    return await attempt()

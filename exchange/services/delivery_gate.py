@@ -1,0 +1,266 @@
+"""The delivery gate: flow control between routing and the recipients' queues.
+
+Every decision starts from stored facts (the queue and pending views caught up to the end of the log, and the
+FlowControl aggregate), runs the pure state machine of `flowcontrol.state`, and records all its effects in one
+transaction: deliveries queued, deliveries held, releases and status changes commit together or not at all.
+So a crash in the middle of a release neither loses nor duplicates a message: the next decision starts again
+from what was committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+from eventsourcing.domain import Aggregate
+
+from exchange.domain.flow import FlowControl
+from exchange.domain.messages import Delivery, PendingDelivery
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.registry import Registry
+from exchange.kernel.clock import Clock
+from exchange.messaging.routing import Route
+from exchange.readmodels.projector import Projector
+from flowcontrol.state import (
+    Effects,
+    FlowState,
+    Hold,
+    ManualStopChanged,
+    PendingItem,
+    Queue,
+    StatusChanged,
+    arrive,
+    remove,
+    set_manual_stop,
+    set_watermarks,
+)
+from flowcontrol.watermarks import Watermarks
+
+PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
+Key = tuple[str, str]  # (participant, business function)
+
+
+class DeliveryGate:
+    """Decides, per recipient and business function, whether a message enters the queue now or waits."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        views: aiosqlite.Connection,
+        queue: Projector,
+        registry: Registry,
+        clock: Clock,
+        on_recorded: Callable[[], None],
+    ) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._views = views
+        self._queue = queue
+        self._registry = registry
+        self._clock = clock
+        self._on_recorded = on_recorded
+        self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._settling: dict[Key, asyncio.Task[None]] = {}
+
+    def default_watermarks(self, business_function_id: str) -> Watermarks:
+        defaults = self._registry.function(business_function_id).watermark_defaults
+        return Watermarks(defaults.low, defaults.warn, defaults.high)
+
+    async def arrive(self, routes: Sequence[Route]) -> None:
+        """Routes from JetStream: each is queued or held exactly once, however often it is delivered to us."""
+        # A route can arrive twice in one batch (a relay replay): one copy per (message, recipient) is decided.
+        unique = list({(r.message_context_id, r.recipient): r for r in routes}.values())
+        fresh = await asyncio.to_thread(self._not_yet_handled, unique)
+        by_key: dict[Key, list[Route]] = defaultdict(list)
+        for route in fresh:
+            by_key[(route.recipient, route.business_function_id)].append(route)
+        for key, arrivals in by_key.items():
+            async with self._locks[key]:
+                state, control = await self._load(key)
+                effects: Effects = ()
+                for route in arrivals:
+                    item = PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
+                    state, more = arrive(state, item)
+                    effects += more
+                await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
+
+    async def settle(self, participant_id: str, business_function_id: str) -> None:
+        """Messages left the queue (deleted, expired): recount, and release held messages if the gate opens.
+
+        Call after the removal is committed. Concurrent callers share one recount: an LNSP deleting over
+        many connections would otherwise queue one full recount per message behind the lock of its queue.
+        """
+        key = (participant_id, business_function_id)
+        recount = self._settling.get(key)
+        if recount is None:
+            recount = asyncio.create_task(self._recount(key), name=f"settle-{participant_id}-{business_function_id}")
+            self._settling[key] = recount
+        # Shielded: a caller that goes away must not cancel the recount others wait for.
+        await asyncio.shield(recount)
+
+    async def _recount(self, key: Key) -> None:
+        try:
+            async with self._locks[key]:
+                # Callers from now on may have removed messages after this recount reads: they need another.
+                self._forget_recount(key)
+                state, control = await self._load(key)
+                state, effects = remove(state, 0)
+                await self._record(key, control, state, effects, {})
+        finally:
+            self._forget_recount(key)
+
+    def _forget_recount(self, key: Key) -> None:
+        if self._settling.get(key) is asyncio.current_task():
+            del self._settling[key]
+
+    async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> FlowState:
+        key = (participant_id, business_function_id)
+        async with self._locks[key]:
+            state, control = await self._load(key)
+            state, effects = set_manual_stop(state, stopped)
+            await self._record(key, control, state, effects, {})
+            return state
+
+    async def set_watermarks(self, participant_id: str, business_function_id: str, watermarks: Watermarks) -> None:
+        key = (participant_id, business_function_id)
+        async with self._locks[key]:
+            state, control = await self._load(key)
+            control = control or self._open(key, state.watermarks)
+            control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self._clock.now())
+            state, effects = set_watermarks(state, watermarks)
+            await self._record(key, control, state, effects, {})
+
+    async def state(self, participant_id: str, business_function_id: str) -> tuple[FlowState, FlowControl | None]:
+        """The current state as stored, for the flow-control API."""
+        return await self._load((participant_id, business_function_id))
+
+    async def queued_count(self, participant_id: str, business_function_id: str, resource_id: str) -> int:
+        async with self._views.execute(
+            "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ? AND resource_id = ?",
+            (participant_id, business_function_id, resource_id),
+        ) as cursor:
+            return int((await cursor.fetchone() or [0])[0])
+
+    async def pending_count(
+        self, participant_id: str, business_function_id: str, resource_id: str | None = None
+    ) -> int:
+        sql = "SELECT count(*) FROM pending_items WHERE recipient = ? AND business_function_id = ?"
+        params: list[Any] = [participant_id, business_function_id]
+        if resource_id is not None:
+            sql += " AND resource_id = ?"
+            params.append(resource_id)
+        async with self._views.execute(sql, params) as cursor:
+            return int((await cursor.fetchone() or [0])[0])
+
+    async def _load(self, key: Key) -> tuple[FlowState, FlowControl | None]:
+        participant, function = key
+        # Counting from the views is exact once they include every event committed so far.
+        await self._queue.wait_for(await asyncio.to_thread(self._ledger.last_position))
+        control = await asyncio.to_thread(self._ledger.find, FlowControl, FlowControl.create_id(participant, function))
+        if control is None:
+            watermarks, status, manual_stop = self.default_watermarks(function), "Operational", False
+        else:
+            watermarks = Watermarks(control.low, control.warn, control.high)
+            status, manual_stop = control.status, control.manual_stop
+        async with self._views.execute(
+            "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ?", key
+        ) as cursor:
+            count = int((await cursor.fetchone() or [0])[0])
+        # A release never takes more than High of them, so that is all the state machine needs to see.
+        async with self._views.execute(
+            "SELECT message_context_id, priority_rank, position FROM pending_items "
+            "WHERE recipient = ? AND business_function_id = ? ORDER BY priority_rank, position LIMIT ?",
+            (*key, watermarks.high + 1),
+        ) as cursor:
+            pending = tuple(PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
+        state = FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
+        return state, control
+
+    def _open(self, key: Key, watermarks: Watermarks) -> FlowControl:
+        return FlowControl(key[0], key[1], watermarks.low, watermarks.warn, watermarks.high)
+
+    async def _record(
+        self,
+        key: Key,
+        control: FlowControl | None,
+        state: FlowState,
+        effects: Effects,
+        arrivals: dict[str, Route],
+    ) -> None:
+        now = self._clock.now()
+        recipient = key[0]
+        changed: list[Aggregate] = []
+        for effect in effects:
+            if isinstance(effect, Queue):
+                route = arrivals.get(effect.key)
+                if route is not None:
+                    changed.append(_queued_from_route(route, now))
+                else:
+                    changed.extend(await self._release(effect.key, recipient, now))
+            elif isinstance(effect, Hold):
+                changed.append(_held_from_route(arrivals[effect.key], now))
+            elif isinstance(effect, StatusChanged):
+                control = control or self._open(key, state.watermarks)
+                control.change_status(effect.new, effect.count, at=now)
+            elif isinstance(effect, ManualStopChanged):
+                control = control or self._open(key, state.watermarks)
+                control.switch_delivery(effect.stopped, effect.count, at=now)
+        if control is not None and control.pending_events:
+            changed.append(control)
+        if changed:
+            await self._committer.save(*changed)
+            self._on_recorded()
+
+    async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
+        pending = await asyncio.to_thread(
+            self._ledger.find, PendingDelivery, PendingDelivery.create_id(message_context_id, recipient)
+        )
+        if pending is None or pending.released_at is not None:
+            return []
+        pending.release(released_at=now)
+        facts = _facts(pending, submission_position=pending.submission_position)
+        return [pending, Delivery(**facts, queued_at=now)]
+
+    def _not_yet_handled(self, routes: Sequence[Route]) -> list[Route]:
+        """Routes whose message is neither queued nor held for its recipient yet (a route can come twice)."""
+        recorder = self._ledger.recorder
+        fresh = []
+        for route in routes:
+            ids = (
+                Delivery.create_id(route.message_context_id, route.recipient),
+                PendingDelivery.create_id(route.message_context_id, route.recipient),
+            )
+            if not any(recorder.select_events(i, limit=1) for i in ids):
+                fresh.append(route)
+        return fresh
+
+
+# What a delivery knows of its message, whether it comes from a route or from a held delivery.
+_FACTS = (
+    "message_context_id",
+    "recipient",
+    "business_function_id",
+    "resource_id",
+    "sender_id",
+    "priority",
+    "message_type",
+    "size",
+    "submitted_at",
+)
+
+
+def _facts(source: Route | PendingDelivery, submission_position: int) -> dict[str, Any]:
+    return {**{name: getattr(source, name) for name in _FACTS}, "submission_position": submission_position}
+
+
+def _queued_from_route(route: Route, now: datetime) -> Delivery:
+    return Delivery(**_facts(route, route.position), queued_at=now)
+
+
+def _held_from_route(route: Route, now: datetime) -> PendingDelivery:
+    return PendingDelivery(**_facts(route, route.position), held_at=now)

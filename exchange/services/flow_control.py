@@ -1,0 +1,174 @@
+"""Flow-control use cases: the breach list, the detail view, the manual switch, participant status, watermarks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from exchange.domain.flow import FlowControl
+from exchange.domain.topics import topic_of
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import Ledger
+from exchange.functions.errors import FieldError
+from exchange.functions.registry import Registry, UnknownFunctionError
+from exchange.kernel.clock import Clock, iso
+from exchange.kernel.errors import NotFoundError, TooManyRequestsError, UnprocessableError
+from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.participants import Administration
+from flowcontrol.limits import LimitStore, market_day, seconds_until_next_market_day
+from flowcontrol.state import FlowState
+from flowcontrol.watermarks import Watermarks
+
+MANUAL_SWITCHES_PER_DAY = 2
+
+
+class FlowControls:
+    def __init__(
+        self,
+        gate: DeliveryGate,
+        registry: Registry,
+        directory: Directory,
+        admin: Administration,
+        ledger: Ledger,
+        limits: LimitStore,
+        clock: Clock,
+    ) -> None:
+        self._gate = gate
+        self._registry = registry
+        self._directory = directory
+        self._admin = admin
+        self._ledger = ledger
+        self._limits = limits
+        self._clock = clock
+
+    async def functions_of(self, participant_id: str) -> list[str]:
+        """Business functions this participant receives, so has a queue (and flow control) for."""
+        roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
+        return [f.id for f in self._registry.receiver_functions(roles)]
+
+    async def breaches(self, participant_id: str, expand: bool) -> list[dict[str, Any]]:
+        items = [await self.item(participant_id, bf) for bf in await self.functions_of(participant_id)]
+        if expand:
+            return items
+        return [i for i in items if i["messageStatus"] != "Operational" or i["manualStop"]]
+
+    async def item(self, participant_id: str, business_function_id: str) -> dict[str, Any]:
+        state, control = await self._gate.state(participant_id, business_function_id)
+        return _item(business_function_id, state, control)
+
+    async def detail(self, participant_id: str, business_function_id: str) -> dict[str, Any]:
+        await self._require_function(participant_id, business_function_id)
+        item = await self.item(participant_id, business_function_id)
+        item["pendingCount"] = await self._gate.pending_count(participant_id, business_function_id)
+        resources = []
+        for resource in self._registry.function(business_function_id).resources:
+            resources.append(
+                {
+                    "businessFunctionResourceId": resource.id,
+                    "messageCount": await self._gate.queued_count(participant_id, business_function_id, resource.id),
+                    "pendingCount": await self._gate.pending_count(participant_id, business_function_id, resource.id),
+                }
+            )
+        item["resources"] = resources
+        used = await self._limits.manual_switches(participant_id, business_function_id, market_day(self._clock.now()))
+        item["manualSwitches"] = {"usedToday": used, "perDay": MANUAL_SWITCHES_PER_DAY}
+        return item
+
+    async def switch(self, participant_id: str, business_function_id: str, delivery: str) -> dict[str, Any]:
+        await self._require_function(participant_id, business_function_id)
+        state, _ = await self._gate.state(participant_id, business_function_id)
+        if state.manual_stop == (delivery == "Stopped"):
+            # Asking for what is already so changes nothing, so it does not use up one of the day's switches.
+            return await self.item(participant_id, business_function_id)
+        now = self._clock.now()
+        allowed = await self._limits.take_manual_switch(
+            participant_id, business_function_id, market_day(now), MANUAL_SWITCHES_PER_DAY
+        )
+        if not allowed:
+            raise TooManyRequestsError(
+                f"delivery of {business_function_id} was switched {MANUAL_SWITCHES_PER_DAY} times today already",
+                headers={"Retry-After": str(int(seconds_until_next_market_day(now)))},
+            )
+        await self._gate.switch(participant_id, business_function_id, stopped=delivery == "Stopped")
+        return await self.item(participant_id, business_function_id)
+
+    async def set_watermarks(
+        self, participant_id: str, business_function_id: str, low: int, warn: int, high: int
+    ) -> None:
+        if await asyncio.to_thread(self._directory.participant, participant_id) is None:
+            raise NotFoundError(f"participant {participant_id} does not exist")
+        try:
+            self._registry.function(business_function_id)
+            watermarks = Watermarks(low, warn, high)
+        except UnknownFunctionError as error:
+            raise NotFoundError(str(error)) from error
+        except ValueError as error:
+            raise UnprocessableError(
+                str(error), errors=[FieldError("low", "must satisfy 0 <= low < warn < high")]
+            ) from error
+        await self._gate.set_watermarks(participant_id, business_function_id, watermarks)
+
+    async def participant_status(self, participant_id: str | None) -> list[dict[str, Any]]:
+        """Every participant that receives a business function, for those functions (operational information)."""
+        participants = [p.participant_id for p in await self._admin.participants()]
+        if participant_id is not None:
+            participants = [p for p in participants if p == participant_id]
+        rows = []
+        for participant in participants:
+            for function_id in await self.functions_of(participant):
+                state, control = await self._gate.state(participant, function_id)
+                rows.append(
+                    {
+                        "participantId": participant,
+                        "businessFunctionId": function_id,
+                        "messageStatus": state.status,
+                        "manualStop": state.manual_stop,
+                        "messageCount": state.count,
+                        "since": iso(control.since) if control and control.since else None,
+                    }
+                )
+        return rows
+
+    async def history(
+        self,
+        participant_id: str | None,
+        business_function_id: str | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[dict[str, Any]]:
+        """Every status change and manual stop or start, oldest first."""
+        notifications = await asyncio.to_thread(
+            self._ledger.notifications, 0, 10_000_000, (topic_of(FlowControl, "Changed"),)
+        )
+        events = await asyncio.to_thread(lambda: [self._ledger.decode(n) for n in notifications])
+        return [
+            {
+                "participantId": e.participant_id,
+                "businessFunctionId": e.business_function_id,
+                "messageStatus": e.status,
+                "manualStop": e.manual_stop,
+                "messageCount": e.count,
+                "changedDateTime": iso(e.at),
+            }
+            for e in events
+            if (participant_id is None or e.participant_id == participant_id)
+            and (business_function_id is None or e.business_function_id == business_function_id)
+            and (start is None or e.at >= start)
+            and (end is None or e.at <= end)
+        ]
+
+    async def _require_function(self, participant_id: str, business_function_id: str) -> None:
+        if business_function_id not in await self.functions_of(participant_id):
+            raise NotFoundError(f"you have no queue for the business function {business_function_id}")
+
+
+def _item(business_function_id: str, state: FlowState, control: FlowControl | None) -> dict[str, Any]:
+    return {
+        "businessFunctionId": business_function_id,
+        "messageStatus": state.status,
+        "messageCount": state.count,
+        "messageBreachedTimestamp": iso(control.breached_at) if control and control.breached_at else None,
+        "manualStop": state.manual_stop,
+        "watermarks": {"low": state.watermarks.low, "warn": state.watermarks.warn, "high": state.watermarks.high},
+    }

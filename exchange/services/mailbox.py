@@ -1,0 +1,98 @@
+"""What a recipient does with its queue: list, fetch and delete."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from uuid import UUID
+
+import aiosqlite
+from eventsourcing.persistence import IntegrityError
+
+from exchange.domain.messages import Delivery, Message
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.clock import Clock
+from exchange.kernel.errors import BadRequestError, ConflictError, NotFoundError
+from exchange.readmodels.projector import Projector
+from exchange.readmodels.queue import CursorError, Page, QueueQuery, is_queued, list_queue
+
+A = TypeVar("A", Message, Delivery)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    payload: bytes
+    hub_signature: str
+    original_signature: str
+    sender_id: str
+
+
+class Mailbox:
+    """Queue use cases. Anything not in the caller's own queue is simply not found."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        views: aiosqlite.Connection,
+        queue_projector: Projector,
+        clock: Clock,
+        on_removed: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        self._on_removed = on_removed
+        self._ledger = ledger
+        self._committer = committer
+        self._views = views
+        self._queue = queue_projector
+        self._clock = clock
+
+    async def list(self, query: QueueQuery) -> Page:
+        try:
+            return await list_queue(self._views, query)
+        except CursorError as error:
+            raise BadRequestError(str(error)) from error
+
+    async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
+        await self._require_queued(recipient, bf, resource, message_context_id)
+        message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
+        await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self._clock.now()))
+        return Fetched(message.payload, message.hub_signature, message.signature, message.sender_id)
+
+    async def delete(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
+        await self._require_queued(recipient, bf, resource, message_context_id)
+        position = await self._change_delivery(
+            recipient, message_context_id, lambda d: d.remove(removed_at=self._clock.now())
+        )
+        # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
+        await self._queue.wait_for(position)
+        await self._on_removed(recipient, bf)
+
+    async def _change_delivery(
+        self, recipient: str, message_context_id: str, change: Callable[[Delivery], None]
+    ) -> int:
+        """Record one step of a delivery that is still queued; a concurrent step (say, a second DELETE) is
+        detected by the store's optimistic concurrency and the step is tried again on the fresh state."""
+        delivery_id = Delivery.create_id(message_context_id, recipient)
+        for _ in range(5):
+            delivery = await self._find(Delivery, delivery_id, message_context_id)
+            if not delivery.in_queue:
+                raise NotFoundError(f"{message_context_id} is not in your queue")
+            change(delivery)
+            try:
+                recordings = await self._committer.save(delivery)
+            except IntegrityError:
+                continue
+            return recordings[-1].notification.id
+        raise ConflictError(f"{message_context_id} is being changed by another request; try again")
+
+    async def _require_queued(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
+        if not await is_queued(self._views, recipient, message_context_id, bf, resource):
+            raise NotFoundError(f"{message_context_id} is not in your queue")
+
+    async def _find(self, cls: type[A], aggregate_id: UUID, context_id: str) -> A:
+        found = await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
+        if found is None:
+            raise NotFoundError(f"{context_id} is not in your queue")
+        return found

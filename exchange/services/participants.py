@@ -1,0 +1,116 @@
+"""Administration: participants, their clients, and the tokens clients exchange their secrets for."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from exchange.domain.outages import Outage
+from exchange.domain.participants import ROLES, Client, Participant
+from exchange.domain.topics import topic_of
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.errors import FieldError
+from exchange.kernel.clock import Clock
+from exchange.kernel.errors import ConflictError, NotFoundError, UnprocessableError
+from exchange.services.access import ENTITIES, TokenIssuer, granted_scopes, hash_secret, new_secret, secret_matches
+
+PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
+
+
+class InvalidClientError(Exception):
+    """Unknown client or wrong secret."""
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    client_id: str
+    client_secret: str
+    scopes: list[str]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    scopes: list[str]
+
+
+class Administration:
+    def __init__(self, ledger: Ledger, committer: GroupCommit, tokens: TokenIssuer, clock: Clock) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._tokens = tokens
+        self._clock = clock
+
+    async def register_participant(self, participant_id: str, name: str, roles: list[str]) -> Participant:
+        errors = []
+        if not PARTICIPANT_ID.match(participant_id):
+            errors.append(FieldError("participantId", "must match ^[A-Z0-9]{1,10}$"))
+        if not name.strip():
+            errors.append(FieldError("name", "must not be blank"))
+        if not roles:
+            errors.append(FieldError("roles", "names no role"))
+        errors.extend(
+            FieldError(f"roles[{i}]", f"{role!r} is not one of {sorted(ROLES)}")
+            for i, role in enumerate(roles)
+            if role not in ROLES
+        )
+        if errors:
+            raise UnprocessableError("the participant is not valid", errors=errors)
+        participant = Participant(participant_id=participant_id, name=name, roles=sorted(set(roles)))
+        try:
+            await self._committer.save(participant)
+        except IntegrityError as error:
+            raise ConflictError(f"participant {participant_id} already exists") from error
+        return participant
+
+    async def participants(self) -> list[Participant]:
+        notifications = await asyncio.to_thread(
+            self._ledger.notifications, 0, 1_000_000, (topic_of(Participant, "Registered"),)
+        )
+        ids = [UUID(str(n.originator_id)) for n in notifications]
+        found = await asyncio.to_thread(lambda: [self._ledger.find(Participant, i) for i in ids])
+        return [p for p in found if p is not None]
+
+    async def add_client(
+        self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None
+    ) -> IssuedClient:
+        if await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id)) is None:
+            raise NotFoundError(f"participant {participant_id} does not exist")
+        unknown = [
+            FieldError(f"scopes[{i}]", f"{s!r} is not an entity") for i, s in enumerate(scopes) if s not in ENTITIES
+        ]
+        if unknown:
+            raise UnprocessableError("the client's scopes are not valid", errors=unknown)
+        client_id = client_id or f"{participant_id.lower()}-{secrets.token_hex(4)}"
+        secret = secret or new_secret()
+        client = Client(
+            client_id=client_id,
+            participant_id=participant_id,
+            secret_hash=await asyncio.to_thread(hash_secret, secret),
+            scopes=list(dict.fromkeys(scopes)),
+        )
+        try:
+            await self._committer.save(client)
+        except IntegrityError as error:
+            raise ConflictError(f"client {client_id} already exists") from error
+        return IssuedClient(client_id=client_id, client_secret=secret, scopes=client.scopes)
+
+    async def announce_outage(self, detail: str) -> Outage:
+        if not detail.strip() or len(detail) > 1000:
+            raise UnprocessableError("the outage is not valid", errors=[FieldError("detail", "1 to 1000 characters")])
+        outage = Outage(detail=detail.strip(), announced_at=self._clock.now())
+        await self._committer.save(outage)
+        return outage
+
+    async def token(self, client_id: str, secret: str, scope: str | None) -> IssuedToken:
+        client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))
+        if client is None or not await asyncio.to_thread(secret_matches, secret, client.secret_hash):
+            raise InvalidClientError(client_id)
+        scopes = granted_scopes(scope, client.scopes)
+        token = self._tokens.issue(client.client_id, client.participant_id, scopes, self._clock.now())
+        return IssuedToken(access_token=token, scopes=scopes)

@@ -1,0 +1,92 @@
+"""The core's side of `PluginServices`: the event store, the clock and delivery, lent to business functions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from certs.authority import CertificateAuthority
+from exchange.domain.messages import Message
+from exchange.domain.topics import topic_of
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.protocol import StandingData
+from exchange.functions.services import Delivered, Outbound
+from exchange.kernel.clock import Clock, iso
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class CorePluginServices:
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        directory: Directory,
+        authority: CertificateAuthority,
+        clock: Clock,
+        on_recorded: Callable[[], None],
+    ) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._directory = directory
+        self._authority = authority
+        self._clock = clock
+        self._on_recorded = on_recorded
+
+    @property
+    def standing(self) -> StandingData:
+        self._directory.refresh()
+        return self._directory
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        return await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
+
+    async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
+        notifications = await asyncio.to_thread(self._ledger.notifications, 0, 10_000_000, (topic_of(cls, event_name),))
+        return [UUID(str(n.originator_id)) for n in notifications]
+
+    async def save(self, *aggregates: Aggregate) -> None:
+        await self._committer.save(*aggregates)
+        self._on_recorded()
+
+    async def deliver(self, outbound: Outbound, *aggregates: Aggregate) -> Delivered:
+        received_at = self._clock.now()
+        payload_sha256 = hashlib.sha256(outbound.payload).hexdigest()
+        receipt, hub_signature = await asyncio.to_thread(
+            lambda: (
+                self._authority.sign(f"{outbound.message_context_id}|{payload_sha256}|{iso(received_at)}".encode()),
+                self._authority.sign(outbound.payload),
+            )
+        )
+        message = Message(
+            message_context_id=outbound.message_context_id,
+            business_function_id=outbound.business_function_id,
+            resource_id=outbound.resource_id,
+            sender_id=outbound.sender_id,
+            priority=outbound.priority,
+            message_id=outbound.message_context_id,
+            message_type=outbound.message_type,
+            schema_version="1.0",
+            recipients=list(outbound.recipients),
+            payload=outbound.payload,
+            payload_sha256=payload_sha256,
+            # Submitted through a web service on a verified token, not with a CMS signature of the sender's.
+            signature="",
+            signer_serial="",
+            received_at=received_at,
+            receipt=receipt,
+            hub_signature=hub_signature,
+        )
+        await self._committer.save(*aggregates, message)
+        self._on_recorded()
+        return Delivered(outbound.message_context_id, iso(received_at), payload_sha256, receipt)

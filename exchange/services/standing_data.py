@@ -1,0 +1,77 @@
+"""Administration of standing data: DUIDs for recall plans and bids, NMI responsibility for meter churn."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date
+
+from eventsourcing.persistence import IntegrityError
+
+from exchange.domain.standing import GeneratingUnit, MeteringPoint
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.errors import FieldError
+from exchange.kernel.errors import ConflictError, UnprocessableError
+
+NMI = re.compile(r"^[A-Z0-9]{10}$")
+DUID = re.compile(r"^[A-Z0-9_]{1,10}$")
+
+
+class StandingDataAdmin:
+    def __init__(self, ledger: Ledger, committer: GroupCommit, directory: Directory) -> None:
+        self._ledger = ledger
+        self._committer = committer
+        self._directory = directory
+
+    async def register_unit(
+        self, duid: str, participant_id: str, station_id: str, max_capacity_mw: float
+    ) -> GeneratingUnit:
+        errors = []
+        if not DUID.match(duid):
+            errors.append(FieldError("duid", "must match ^[A-Z0-9_]{1,10}$"))
+        errors += await self._role_errors("participantId", participant_id, "GENERATOR")
+        if not station_id.strip():
+            errors.append(FieldError("stationId", "must not be blank"))
+        if not max_capacity_mw > 0:
+            errors.append(FieldError("maxCapacityMW", "must be more than 0"))
+        if errors:
+            raise UnprocessableError("the DUID is not valid", errors=errors)
+        unit = GeneratingUnit(duid, participant_id, station_id, max_capacity_mw)
+        try:
+            await self._committer.save(unit)
+        except IntegrityError as error:
+            raise ConflictError(f"DUID {duid} already exists") from error
+        return unit
+
+    async def record_responsibility(self, nmi: str, mc: str, mdp: str, lnsp: str, from_date: str) -> MeteringPoint:
+        errors = []
+        if not NMI.match(nmi):
+            errors.append(FieldError("nmi", "must match ^[A-Z0-9]{10}$"))
+        errors += await self._role_errors("mc", mc, "MC")
+        errors += await self._role_errors("mdp", mdp, "MDP")
+        errors += await self._role_errors("lnsp", lnsp, "LNSP")
+        try:
+            starts = date.fromisoformat(from_date)
+        except ValueError:
+            errors.append(FieldError("fromDate", "must be an ISO date (YYYY-MM-DD)"))
+        if errors:
+            raise UnprocessableError("the NMI record is not valid", errors=errors)
+        for _ in range(5):  # two records for one NMI at once: the second retries on the fresh state
+            point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
+            point = point or MeteringPoint(nmi)
+            point.record(mc=mc, mdp=mdp, lnsp=lnsp, from_date=starts)
+            try:
+                await self._committer.save(point)
+            except IntegrityError:
+                continue
+            return point
+        raise ConflictError(f"NMI {nmi} is being changed by another request; try again")
+
+    async def _role_errors(self, field: str, participant_id: str, role: str) -> list[FieldError]:
+        roles = await asyncio.to_thread(self._directory.roles_of, participant_id)
+        if roles is None:
+            return [FieldError(field, f"{participant_id} is not a participant")]
+        if role not in roles:
+            return [FieldError(field, f"{participant_id} does not hold the role {role}")]
+        return []

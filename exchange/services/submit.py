@@ -1,0 +1,277 @@
+"""Submitting a message: every check of API.md, then one event, then the signed receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from certs.authority import CertificateAuthority
+from certs.chain import check_issued_by, serial_hex
+from certs.errors import CertificateError
+from certs.signature import parse_signature_header, verify_detached
+from exchange.domain.messages import Message
+from exchange.domain.rejections import Rejection
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.envelope import requested_recipients
+from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError
+from exchange.functions.protocol import PRIORITY_LETTERS, Submission
+from exchange.functions.registry import Registry, UnknownFunctionError
+from exchange.kernel.clock import Clock, iso
+from exchange.kernel.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ProblemError,
+    SignatureRefusedError,
+    TooManyRequestsError,
+    UnprocessableError,
+)
+from exchange.services.access import Principal
+from flowcontrol.limits import LimitStore, market_day
+
+log = structlog.get_logger(__name__)
+
+PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
+MESSAGE_CONTEXT_ID = re.compile(
+    r"^(?P<bf>[0-9a-z]{1,4})~(?P<resource>[0-9a-z]{1,8})~(?P<priority>[hml])~"
+    r"(?P<participant>[A-Z0-9]{1,10})~(?P<unique>[0-9a-z_-]{1,36})$"
+)
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    """What the edge read off the request; the body is already decompressed and capped."""
+
+    business_function_id: str
+    resource_id: str
+    initiating_participant_id: str | None
+    message_context_id: str | None
+    signature: str | None
+    schema_version: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_context_id: str
+    received_date_time: str
+    payload_sha256: str
+    receipt: str
+
+
+class Submissions:
+    """The submit use case."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        registry: Registry,
+        directory: Directory,
+        authority: CertificateAuthority,
+        clock: Clock,
+        on_recorded: Callable[[], None] = lambda: None,
+        limits: LimitStore | None = None,
+        daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000),
+    ) -> None:
+        self._limits = limits
+        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True))
+        self._on_recorded = on_recorded
+        self._ledger = ledger
+        self._committer = committer
+        self._registry = registry
+        self._directory = directory
+        self._authority = authority
+        self._clock = clock
+
+    def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
+        """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
+        self._directory.refresh()  # revocations and nominations committed before this request apply to it
+        submission = self._read_headers(principal, request)
+        received_at = self._clock.now()
+        # Even a resubmission must be signed by the sender: the original receipt goes only to a proven sender.
+        signer_serial = self._verify_signature(principal.participant_id, request, received_at)
+        payload_sha256 = hashlib.sha256(request.body).hexdigest()
+        earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
+        if earlier is not None:
+            return _resubmitted(earlier, payload_sha256)
+        function, _ = self._registry.resource(submission.business_function_id, submission.resource_id)
+        try:
+            acceptance = function.accept(submission, self._directory)
+        except MalformedBodyError as error:
+            raise BadRequestError(f"the body is not a JSON document: {error}") from error
+        except RuleViolationError as error:
+            raise UnprocessableError(
+                "the message breaks the rules of its business function", errors=error.errors
+            ) from error
+        receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
+        return Message(
+            message_context_id=submission.message_context_id,
+            business_function_id=submission.business_function_id,
+            resource_id=submission.resource_id,
+            sender_id=submission.sender_id,
+            priority=submission.priority,
+            message_id=acceptance.message_id,
+            message_type=acceptance.message_type,
+            schema_version=submission.schema_version,
+            recipients=list(acceptance.recipients),
+            payload=request.body,
+            payload_sha256=payload_sha256,
+            signature=request.signature or "",
+            signer_serial=signer_serial,
+            received_at=received_at,
+            receipt=receipt,
+            hub_signature=self._authority.sign(request.body),
+        )
+
+    async def record(self, message: Message) -> Receipt:
+        """Count it against the sender's daily quota and commit it; the receipt comes only after the commit."""
+        day = market_day(message.received_at)
+        await self._take_quota(message, day)
+        try:
+            await self._committer.save(message)
+        except IntegrityError:
+            # The same messageContextId committed a moment ago by a concurrent request.
+            await self._release_quota(message, day)
+            earlier = self._ledger.find(Message, message.id)
+            assert earlier is not None
+            return _resubmitted(earlier, message.payload_sha256)
+        except BaseException:
+            await self._release_quota(message, day)
+            raise
+        self._on_recorded()
+        log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
+        return _receipt_of(message)
+
+    async def _take_quota(self, message: Message, day: date) -> None:
+        if self._limits is None:
+            return
+        retry_after = await self._limits.take_quota(
+            message.sender_id, message.priority, day, self._daily_quota, now=message.received_at
+        )
+        if retry_after is not None:
+            raise TooManyRequestsError(
+                f"{message.sender_id} has sent its {self._daily_quota[message.priority]} {message.priority} "
+                "priority messages for today",
+                headers={"Retry-After": str(math.ceil(retry_after))},
+            )
+
+    async def _release_quota(self, message: Message, day: date) -> None:
+        if self._limits is not None:
+            await self._limits.release_quota(message.sender_id, message.priority, day)
+
+    async def refuse(self, principal: Principal, request: SubmissionRequest, problem: ProblemError) -> None:
+        """Record a refused submission for the transaction log; a 409 resubmission is not a new transaction."""
+        if problem.status == ConflictError.status:
+            return
+        context_id = request.message_context_id
+        rejection = Rejection(
+            message_context_id=context_id[:120] if context_id else None,
+            business_function_id=request.business_function_id,
+            resource_id=request.resource_id,
+            sender_id=principal.participant_id,
+            priority=_priority_of(context_id),
+            recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
+            status=problem.status,
+            reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
+            size=len(request.body),
+            rejected_at=self._clock.now(),
+        )
+        await self._committer.save(rejection)
+        self._on_recorded()
+
+    def _read_headers(self, principal: Principal, request: SubmissionRequest) -> Submission:
+        try:
+            _, resource = self._registry.resource(request.business_function_id, request.resource_id)
+        except UnknownFunctionError as error:
+            raise NotFoundError(str(error)) from error
+        sender = request.initiating_participant_id
+        if not sender or not PARTICIPANT_ID.match(sender):
+            raise BadRequestError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+        if request.message_context_id is None:
+            raise BadRequestError("x-messageContextId is missing")
+        context = MESSAGE_CONTEXT_ID.match(request.message_context_id)
+        if context is None:
+            raise BadRequestError("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
+        if not request.signature:
+            raise BadRequestError("x-signature is missing")
+        if sender != principal.participant_id:
+            raise ForbiddenError(f"the token acts for {principal.participant_id}, not for {sender}")
+        roles = self._directory.roles_of(sender) or frozenset()
+        if not roles & resource.sender_roles:
+            wanted = " or ".join(sorted(resource.sender_roles))
+            raise ForbiddenError(
+                f"{sender} may not send {request.business_function_id}/{request.resource_id}: needs {wanted}"
+            )
+        errors = []
+        for part, wanted, name in (
+            ("bf", request.business_function_id, "the business function of the path"),
+            ("resource", request.resource_id, "the resource of the path"),
+            ("participant", sender, "x-initiatingParticipantId"),
+        ):
+            if context.group(part) != wanted:
+                errors.append(
+                    FieldError("x-messageContextId", f"{context.group(part)!r} disagrees with {name} {wanted!r}")
+                )
+        version = request.schema_version or resource.latest_schema_version
+        if version not in resource.schema_versions:
+            errors.append(FieldError("x-schemaVersion", f"{version!r} is not one of {list(resource.schema_versions)}"))
+        if errors:
+            raise UnprocessableError("the request headers disagree", errors=errors)
+        return Submission(
+            business_function_id=request.business_function_id,
+            resource_id=request.resource_id,
+            sender_id=sender,
+            priority=PRIORITY_LETTERS[context.group("priority")],
+            message_context_id=request.message_context_id,
+            schema_version=version,
+            body=request.body,
+        )
+
+    def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
+        """The serial of the sender's nominated, valid certificate that signed the exact body."""
+        try:
+            der = parse_signature_header(request.signature or "")
+            signer = verify_detached(der, request.body)
+            check_issued_by(signer, self._authority.ca_certificate, now)
+        except CertificateError as error:
+            raise SignatureRefusedError(str(error)) from error
+        serial = serial_hex(signer)
+        certificate = self._directory.certificate(serial)
+        participant = self._directory.participant(sender)
+        if certificate is None or certificate.participant_id != sender:
+            raise SignatureRefusedError(f"certificate {serial} was not issued to {sender}")
+        if certificate.status(now) != "active":
+            raise SignatureRefusedError(f"certificate {serial} is {certificate.status(now)}")
+        if participant is None or serial not in participant.nominated:
+            raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
+        return serial
+
+
+def _priority_of(context_id: str | None) -> str | None:
+    match = MESSAGE_CONTEXT_ID.match(context_id or "")
+    return PRIORITY_LETTERS[match.group("priority")] if match else None
+
+
+def _receipt_of(message: Message) -> Receipt:
+    return Receipt(
+        message_context_id=message.message_context_id,
+        received_date_time=iso(message.received_at),
+        payload_sha256=message.payload_sha256,
+        receipt=message.receipt,
+    )
+
+
+def _resubmitted(earlier: Message, payload_sha256: str) -> Receipt:
+    if earlier.payload_sha256 != payload_sha256:
+        raise ConflictError(f"{earlier.message_context_id} was already submitted with a different payload")
+    return _receipt_of(earlier)
