@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
 
+from exchange.kernel.errors import ConcurrencyError
 from exchange.kernel.tasks import cancel_and_wait
 
 A = TypeVar("A", bound=Aggregate)
@@ -149,6 +150,9 @@ class GroupCommit:
         loop = future.get_loop()
         try:
             recordings = self._ledger.save(*events)
+        except IntegrityError as error:
+            # Callers hear of a concurrent change in the exchange's own terms, not the storage library's.
+            loop.call_soon_threadsafe(_fail, future, ConcurrencyError(str(error)))
         except Exception as error:
             loop.call_soon_threadsafe(_fail, future, error)
         else:

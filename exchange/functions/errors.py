@@ -1,4 +1,4 @@
-"""Rule violations a business function reports, each named by its path into the body."""
+"""Errors a business function raises, each one a service error the HTTP layer knows how to answer."""
 
 from __future__ import annotations
 
@@ -6,26 +6,29 @@ import re
 
 import msgspec
 
+from exchange.kernel.errors import FieldError, InvalidError, MalformedError, NotFoundError, RefusedError
 
-class FieldError(msgspec.Struct, frozen=True):
-    """One broken rule: `field` is the path from the body root, e.g. `data.header.priority`."""
+__all__ = [
+    "FieldError",
+    "MalformedBodyError",
+    "NothingFoundError",
+    "OperationRefusedError",
+    "RuleViolationError",
+    "field_error_from_msgspec",
+]
 
-    field: str
-    message: str
 
-
-class RuleViolationError(Exception):
-    """The body is well-formed JSON but breaks the schema or a business rule (answered 422)."""
+class RuleViolationError(InvalidError):
+    """The body is well-formed JSON but breaks the schema or a business rule."""
 
     def __init__(self, errors: list[FieldError], requested_recipients: tuple[str, ...] = ()) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
         # Known when the header could be read, so that the rejection is logged against each recipient.
         self.requested_recipients = requested_recipients
 
 
-class MalformedBodyError(Exception):
-    """The body is not JSON at all (answered 400)."""
+class MalformedBodyError(MalformedError):
+    """The body is not JSON at all."""
 
 
 _MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -39,9 +42,9 @@ def field_error_from_msgspec(error: msgspec.ValidationError) -> FieldError:
     return FieldError(field=path or "$", message=match.group("message"))
 
 
-class OperationRefusedError(Exception):
-    """The caller may not do this (answered 403)."""
+class OperationRefusedError(RefusedError):
+    """The caller may not do this."""
 
 
-class NothingFoundError(Exception):
-    """Nothing of the caller's by that name (answered 404; existence is not revealed)."""
+class NothingFoundError(NotFoundError):
+    """Nothing of the caller's by that name (existence is not revealed)."""

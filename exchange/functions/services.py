@@ -85,7 +85,7 @@ class PluginServices(Protocol):
         ...
 
     async def save(self, *aggregates: Aggregate) -> None:
-        """Commit the aggregates' new events in one transaction (IntegrityError on a concurrent change)."""
+        """Commit the aggregates' new events in one transaction (ConcurrencyError on a concurrent change)."""
         ...
 
     async def deliver(self, outbound: Outbound, *aggregates: Aggregate) -> Delivered:

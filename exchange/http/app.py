@@ -15,7 +15,7 @@ from exchange.bootstrap import Exchange
 from exchange.functions.services import ServesOperations
 from exchange.http.auth import Gate
 from exchange.http.body import MAX_BODY
-from exchange.http.problems import on_http_exception, on_problem, on_unexpected
+from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
 from exchange.http.routes.archive import archive_router
 from exchange.http.routes.catalogue import catalogue_router
@@ -28,7 +28,7 @@ from exchange.http.routes.messages import messages_router
 from exchange.http.routes.oauth import oauth_router
 from exchange.http.routes.operations import operation_handler
 from exchange.http.routes.translog import translog_router
-from exchange.kernel.errors import ProblemError
+from exchange.kernel.errors import ServiceError
 from exchange.web.routes import close_api, template_config, web_routes
 
 
@@ -75,7 +75,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     return Litestar(
         route_handlers=routes,
         middleware=[bind_request_context],
-        exception_handlers={ProblemError: on_problem, HTTPException: on_http_exception, Exception: on_unexpected},
+        exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
         openapi_config=OpenAPIConfig(
             title="IDX exchange",
             version="1.0.0",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 from litestar.connection import ASGIConnection
 
+from exchange.http.problems import UnauthorizedError
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import ForbiddenError, TooManyRequestsError, UnauthorizedError
+from exchange.kernel.errors import LimitExceededError, RefusedError
 from exchange.services.access import Principal, TokenError, TokenIssuer
 from flowcontrol.limits import LimitStore
 
@@ -37,15 +37,15 @@ class Gate:
         if token is None:
             token = request.query_params.get("access_token") if str(request.scope["type"]) == "websocket" else None
         if token is None:
-            raise UnauthorizedError("send `Authorization: Bearer <token>` from POST /oauth/token", headers=_challenge())
+            raise UnauthorizedError("send `Authorization: Bearer <token>` from POST /oauth/token")
         try:
             principal = self._tokens.verify(token, self._clock.now())
         except TokenError as error:
-            raise UnauthorizedError(str(error), headers=_challenge()) from error
+            raise UnauthorizedError(str(error)) from error
         structlog.contextvars.bind_contextvars(participantId=principal.participant_id)
         await self._count(request, principal)
         if entity is not None and not principal.holds(entity):
-            raise ForbiddenError(f"the token does not carry the entity {entity}")
+            raise RefusedError(f"the token does not carry the entity {entity}")
         return principal
 
     async def _count(self, request: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
@@ -55,9 +55,9 @@ class Gate:
         route = f"{request.scope.get('method', 'WS')} {request.scope.get('path_template', request.url.path)}"
         retry_after = await self._limits.hit_rate(principal.participant_id, route, self._clock.now(), self._rate_limit)
         if retry_after is not None:
-            raise TooManyRequestsError(
+            raise LimitExceededError(
                 f"more than {self._rate_limit} requests a minute to {route}",
-                headers={"Retry-After": str(math.ceil(retry_after))},
+                retry_after=retry_after,
             )
 
 
@@ -68,7 +68,3 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
-
-
-def _challenge() -> dict[str, str]:
-    return {"WWW-Authenticate": 'Bearer realm="idx"'}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from exchange.kernel.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from exchange.http.problems import PayloadTooLargeError, UnsupportedMediaTypeError
+from exchange.kernel.errors import MalformedError
 
 MAX_BODY = 10 * 1024 * 1024  # 10 MB uncompressed, per request and response (IDX)
 _CHUNK = 64 * 1024
@@ -34,7 +35,7 @@ def gunzip_capped(raw: bytes, limit: int) -> bytes:
                 # With all input taken, zlib may still hold output: an empty input asks for the next step of it.
                 chunk = inflater.decompress(pending, _CHUNK)
             except zlib.error as error:
-                raise BadRequestError(f"the gzip body is corrupt: {error}") from error
+                raise MalformedError(f"the gzip body is corrupt: {error}") from error
             out += chunk
             if len(out) > limit:
                 raise PayloadTooLargeError(f"the body is over {limit} bytes once decompressed")
@@ -42,7 +43,7 @@ def gunzip_capped(raw: bytes, limit: int) -> bytes:
                 break  # no input left and nothing more to give: the member ends early
             pending = inflater.unconsumed_tail
         if not inflater.eof:
-            raise BadRequestError("the gzip body is truncated")
+            raise MalformedError("the gzip body is truncated")
         data = inflater.unused_data
         if not data:
             return bytes(out)

@@ -1,19 +1,87 @@
-"""RFC 9457 problem details for every error the HTTP layer answers."""
+"""RFC 9457 problem details: the one place where errors become HTTP statuses and problem types."""
 
 from __future__ import annotations
 
+import math
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from exchange.kernel.errors import TYPE_BASE, ProblemError
+from exchange.kernel.errors import (
+    ConflictError,
+    InvalidError,
+    LimitExceededError,
+    MalformedError,
+    NotFoundError,
+    RefusedError,
+    ServiceError,
+    SignatureRefusedError,
+    UnavailableError,
+)
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://idx.example/problems/"
+
+
+class UnauthorizedError(ServiceError):
+    """A missing, malformed, forged or expired bearer token."""
+
+
+class PayloadTooLargeError(ServiceError):
+    """A body over the limit, before or after decompression."""
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    """A content encoding the exchange does not decode."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    kind: str
+    title: str
+
+    @property
+    def type(self) -> str:
+        return TYPE_BASE + self.kind
+
+
+# Looked up along the error's class hierarchy, most specific first.
+PROBLEMS: dict[type[ServiceError], Problem] = {
+    MalformedError: Problem(400, "bad-request", "Bad request"),
+    UnauthorizedError: Problem(401, "unauthorized", "Missing or invalid bearer token"),
+    RefusedError: Problem(403, "forbidden", "Not allowed"),
+    SignatureRefusedError: Problem(403, "signature", "Signature refused"),
+    NotFoundError: Problem(404, "not-found", "Not found"),
+    ConflictError: Problem(409, "conflict", "Conflict"),
+    PayloadTooLargeError: Problem(413, "payload-too-large", "Payload too large"),
+    UnsupportedMediaTypeError: Problem(415, "unsupported-media-type", "Unsupported content encoding"),
+    InvalidError: Problem(422, "validation", "The request breaks a rule"),
+    LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
+    UnavailableError: Problem(503, "unavailable", "Service unavailable"),
+}
+INTERNAL = Problem(500, "internal", "Internal error")
+
+
+def problem_of(error: ServiceError) -> Problem:
+    for cls in type(error).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    return INTERNAL
+
+
+def headers_of(error: ServiceError) -> dict[str, str]:
+    if isinstance(error, LimitExceededError):
+        return {"Retry-After": str(math.ceil(error.retry_after))}
+    if isinstance(error, UnauthorizedError):
+        return {"WWW-Authenticate": 'Bearer realm="idx"'}
+    return {}
 
 
 def trace_id() -> str:
@@ -22,57 +90,53 @@ def trace_id() -> str:
 
 
 def problem_response(
-    status: int,
-    kind: str,
-    title: str,
+    problem: Problem,
     detail: str,
     *,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
-        "type": TYPE_BASE + kind,
-        "title": title,
-        "status": status,
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
         "detail": detail,
         "traceId": trace_id(),
     }
     if errors:
         body["errors"] = errors
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def on_problem(_: Request[Any, Any, Any], problem: ProblemError) -> Response[dict[str, Any]]:
-    log.info("request_refused", status=problem.status, kind=problem.kind, detail=problem.detail)
-    errors = [{"field": e.field, "message": e.message} for e in problem.errors]
-    return problem_response(
-        problem.status, problem.kind, problem.title, problem.detail, errors=errors, headers=problem.headers
-    )
+def on_service_error(_: Request[Any, Any, Any], error: ServiceError) -> Response[dict[str, Any]]:
+    problem = problem_of(error)
+    log.info("request_refused", status=problem.status, kind=problem.kind, detail=error.detail)
+    errors = [{"field": e.field, "message": e.message} for e in error.errors]
+    return problem_response(problem, error.detail, errors=errors, headers=headers_of(error))
 
 
-_KINDS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Missing or invalid bearer token"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    413: ("payload-too-large", "Payload too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("rate-limit", "Too many requests"),
+_FRAMEWORK = {
+    400: Problem(400, "bad-request", "Bad request"),
+    401: Problem(401, "unauthorized", "Missing or invalid bearer token"),
+    403: Problem(403, "forbidden", "Not allowed"),
+    404: Problem(404, "not-found", "Not found"),
+    405: Problem(405, "method-not-allowed", "Method not allowed"),
+    413: Problem(413, "payload-too-large", "Payload too large"),
+    415: Problem(415, "unsupported-media-type", "Unsupported media type"),
+    429: Problem(429, "rate-limit", "Too many requests"),
 }
 
 
 def on_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
-    kind, title = _KINDS.get(error.status_code, ("error", "Error"))
-    status = error.status_code
+    problem = _FRAMEWORK.get(error.status_code, Problem(error.status_code, "error", "Error"))
     errors = None
     if isinstance(error, ValidationException) and isinstance(error.extra, list):
         items = [item for item in error.extra if isinstance(item, dict)]
         errors = [{"field": _field(item), "message": str(item.get("message", ""))} for item in items]
         if any(item.get("source") == "body" for item in items):
             # Well-formed JSON that breaks the body's schema is a 422, as for every other rule.
-            status, kind, title = 422, "validation", "The request breaks a rule"
-    return problem_response(status, kind, title, error.detail, errors=errors, headers=error.headers)
+            problem = PROBLEMS[InvalidError]
+    return problem_response(problem, error.detail, errors=errors, headers=error.headers)
 
 
 def _field(item: dict[str, Any]) -> str:
@@ -86,4 +150,4 @@ def _field(item: dict[str, Any]) -> str:
 
 def on_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
     log.exception("request_failed", error=repr(error))
-    return problem_response(500, "internal", "Internal error", "the exchange failed; quote the traceId")
+    return problem_response(INTERNAL, "the exchange failed; quote the traceId")

@@ -1,77 +1,71 @@
-"""Problems the exchange answers with: RFC 9457 problem details, raised by use cases, rendered by the API."""
+"""Service errors: what a use case raises when it cannot do what was asked.
+
+They say what went wrong in the exchange's own terms (not found, conflict, refused, invalid, limit exceeded);
+the HTTP layer alone decides which status and problem type each becomes (`exchange.http.problems`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from exchange.functions.errors import FieldError
-
-TYPE_BASE = "https://idx.example/problems/"
+import msgspec
 
 
-class ProblemError(Exception):
-    """A refusal with an HTTP status, a stable type and a sentence for a person."""
+class FieldError(msgspec.Struct, frozen=True):
+    """One broken rule: `field` is the path from the body root, e.g. `data.header.priority`."""
 
-    status = 400
-    kind = "bad-request"
-    title = "Bad request"
+    field: str
+    message: str
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        errors: Sequence[FieldError] = (),
-        headers: dict[str, str] | None = None,
-    ) -> None:
+
+class ServiceError(Exception):
+    """A request the exchange will not carry out, with a sentence for a person and the fields at fault."""
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
-        self.headers = headers or {}
-
-    @property
-    def type(self) -> str:
-        return TYPE_BASE + self.kind
 
 
-class BadRequestError(ProblemError):
-    pass
+class MalformedError(ServiceError):
+    """The input cannot be read at all: headers, JSON, a query parameter or a cursor of the wrong form."""
 
 
-class UnauthorizedError(ProblemError):
-    status, kind, title = 401, "unauthorized", "Missing or invalid bearer token"
+class RefusedError(ServiceError):
+    """The caller may not do this: another participant's business, or a role or entity it lacks."""
 
 
-class ForbiddenError(ProblemError):
-    status, kind, title = 403, "forbidden", "Not allowed"
+class SignatureRefusedError(RefusedError):
+    """The signature does not prove that the sender signed these exact bytes."""
 
 
-class SignatureRefusedError(ProblemError):
-    status, kind, title = 403, "signature", "Signature refused"
+class NotFoundError(ServiceError):
+    """Nothing of the caller's by that name (whether it exists for someone else is not revealed)."""
 
 
-class NotFoundError(ProblemError):
-    status, kind, title = 404, "not-found", "Not found"
+class ConflictError(ServiceError):
+    """The request contradicts what is already recorded (a resubmission with another payload, say)."""
 
 
-class ConflictError(ProblemError):
-    status, kind, title = 409, "conflict", "ConflictError"
+class InvalidError(ServiceError):
+    """Well-formed input that breaks a rule or disagrees with itself; `errors` names each field."""
 
 
-class PayloadTooLargeError(ProblemError):
-    status, kind, title = 413, "payload-too-large", "Payload too large"
+class LimitExceededError(ServiceError):
+    """A quota or rate limit is used up; it may be tried again after `retry_after` seconds."""
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
-class UnsupportedMediaTypeError(ProblemError):
-    status, kind, title = 415, "unsupported-media-type", "Unsupported content encoding"
+class UnavailableError(ServiceError):
+    """A part the exchange depends on does not answer; the request may be tried again later."""
 
 
-class UnprocessableError(ProblemError):
-    status, kind, title = 422, "validation", "The request breaks a rule"
+class ConcurrencyError(Exception):
+    """Another writer changed the same record first; read it again and decide anew.
 
-
-class TooManyRequestsError(ProblemError):
-    status, kind, title = 429, "rate-limit", "Too many requests"
-
-
-class UnavailableError(ProblemError):
-    status, kind, title = 503, "unavailable", "Service unavailable"
+    The event store raises this rather than its library's own error, so that use cases and plugins never depend
+    on the storage library.
+    """

@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from eventsourcing.persistence import IntegrityError
 
 from certs.authority import CertificateAuthority
 from certs.chain import serial_hex
@@ -35,7 +34,7 @@ from exchange.domain.participants import Participant
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.kernel.clock import Clock, iso
-from exchange.kernel.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableError
+from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, MalformedError, NotFoundError
 
 RENEWAL_WINDOW = timedelta(days=90)
 MAX_REASON_LENGTH = 1000
@@ -170,9 +169,9 @@ class Certificates:
         """Revoke for good; signatures by it are refused from the next submission on."""
         reason = reason.strip()
         if not reason:
-            raise UnprocessableError("give a reason", errors=[FieldError("reason", "must not be empty")])
+            raise InvalidError("give a reason", errors=[FieldError("reason", "must not be empty")])
         if len(reason) > MAX_REASON_LENGTH:
-            raise UnprocessableError(
+            raise InvalidError(
                 "the reason is too long", errors=[FieldError("reason", f"at most {MAX_REASON_LENGTH} characters")]
             )
 
@@ -252,7 +251,7 @@ class Certificates:
             if secondary is not None and secondary == primary:
                 errors.append(FieldError("secondary", "must differ from the primary"))
             if errors:
-                raise UnprocessableError("the nomination was refused", errors=errors)
+                raise InvalidError("the nomination was refused", errors=errors)
             participant.nominate(primary=primary, secondary=secondary)
             await self._committer.save(participant)
             return {"primary": primary, "secondary": secondary}
@@ -290,7 +289,7 @@ class Certificates:
                 not_after=not_after,
             )
         except CsrRejectedError as error:
-            raise UnprocessableError(f"the CSR was refused: {error}", errors=[FieldError("csr", str(error))]) from error
+            raise InvalidError(f"the CSR was refused: {error}", errors=[FieldError("csr", str(error))]) from error
         return Certificate(
             serial_number=serial_hex(issued),
             participant_id=participant_id,
@@ -367,13 +366,13 @@ def _decode_cursor(cursor: str) -> int:
             raise ValueError(cursor)
         return int(offset)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise BadRequestError(f"cursor {cursor!r} is not one this exchange handed out") from error
+        raise MalformedError(f"cursor {cursor!r} is not one this exchange handed out") from error
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
     for _ in range(_ATTEMPTS - 1):
         try:
             return await attempt()
-        except IntegrityError:
+        except ConcurrencyError:
             continue
     return await attempt()

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import IntegrityError
 
 from exchange.domain.certificates import Certificate
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.kernel.clock import Clock
+from exchange.kernel.errors import ConcurrencyError
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +51,7 @@ class ExpiryWatch:
             certificate.warn_expiry(warned_at=now)
             try:
                 await self._committer.save(certificate)
-            except IntegrityError:
+            except ConcurrencyError:
                 continue  # changed a moment ago (revoked, or warned by another process)
             warned += 1
             log.info("certificate_expiry_warned", participantId=certificate.participant_id,

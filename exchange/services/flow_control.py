@@ -13,7 +13,7 @@ from exchange.eventstore.ledger import Ledger
 from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.kernel.clock import Clock, iso
-from exchange.kernel.errors import NotFoundError, TooManyRequestsError, UnprocessableError
+from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.participants import Administration
 from flowcontrol.limits import LimitStore, market_day, seconds_until_next_market_day
@@ -86,9 +86,9 @@ class FlowControls:
             participant_id, business_function_id, market_day(now), MANUAL_SWITCHES_PER_DAY
         )
         if not allowed:
-            raise TooManyRequestsError(
+            raise LimitExceededError(
                 f"delivery of {business_function_id} was switched {MANUAL_SWITCHES_PER_DAY} times today already",
-                headers={"Retry-After": str(int(seconds_until_next_market_day(now)))},
+                retry_after=int(seconds_until_next_market_day(now)),
             )
         await self._gate.switch(participant_id, business_function_id, stopped=delivery == "Stopped")
         return await self.item(participant_id, business_function_id)
@@ -104,9 +104,7 @@ class FlowControls:
         except UnknownFunctionError as error:
             raise NotFoundError(str(error)) from error
         except ValueError as error:
-            raise UnprocessableError(
-                str(error), errors=[FieldError("low", "must satisfy 0 <= low < warn < high")]
-            ) from error
+            raise InvalidError(str(error), errors=[FieldError("low", "must satisfy 0 <= low < warn < high")]) from error
         await self._gate.set_watermarks(participant_id, business_function_id, watermarks)
 
     async def participant_status(self, participant_id: str | None) -> list[dict[str, Any]]:

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import aiosqlite
 import structlog
-from eventsourcing.persistence import IntegrityError
 
 from archive.retention import due_for_purge
 from exchange.domain.messages import Delivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock, utc_key
+from exchange.kernel.errors import ConcurrencyError
 from exchange.kernel.tasks import cancel_and_wait
 from exchange.services.expiry_watch import ExpiryWatch
 
@@ -81,7 +81,7 @@ class Housekeeper:
                     delivery.expire(expired_at=now)
                     try:
                         await self._committer.save(delivery)
-                    except IntegrityError:
+                    except ConcurrencyError:
                         continue  # deleted a moment ago by its recipient
                     expired += 1
                     recipients.add(recipient)

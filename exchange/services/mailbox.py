@@ -9,12 +9,11 @@ from typing import TypeVar
 from uuid import UUID
 
 import aiosqlite
-from eventsourcing.persistence import IntegrityError
 
 from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import BadRequestError, ConflictError, NotFoundError
+from exchange.kernel.errors import ConcurrencyError, ConflictError, MalformedError, NotFoundError
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import CursorError, Page, QueueQuery, is_queued, list_queue
 
@@ -52,7 +51,7 @@ class Mailbox:
         try:
             return await list_queue(self._views, query)
         except CursorError as error:
-            raise BadRequestError(str(error)) from error
+            raise MalformedError(str(error)) from error
 
     async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
         await self._require_queued(recipient, bf, resource, message_context_id)
@@ -82,7 +81,7 @@ class Mailbox:
             change(delivery)
             try:
                 recordings = await self._committer.save(delivery)
-            except IntegrityError:
+            except ConcurrencyError:
                 continue
             return recordings[-1].notification.id
         raise ConflictError(f"{message_context_id} is being changed by another request; try again")

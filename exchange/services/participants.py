@@ -8,15 +8,13 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from exchange.domain.outages import Outage
 from exchange.domain.participants import ROLES, Client, Participant
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import ConflictError, NotFoundError, UnprocessableError
+from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
 from exchange.services.access import ENTITIES, TokenIssuer, granted_scopes, hash_secret, new_secret, secret_matches
 
 PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
@@ -60,11 +58,11 @@ class Administration:
             if role not in ROLES
         )
         if errors:
-            raise UnprocessableError("the participant is not valid", errors=errors)
+            raise InvalidError("the participant is not valid", errors=errors)
         participant = Participant(participant_id=participant_id, name=name, roles=sorted(set(roles)))
         try:
             await self._committer.save(participant)
-        except IntegrityError as error:
+        except ConcurrencyError as error:
             raise ConflictError(f"participant {participant_id} already exists") from error
         return participant
 
@@ -85,7 +83,7 @@ class Administration:
             FieldError(f"scopes[{i}]", f"{s!r} is not an entity") for i, s in enumerate(scopes) if s not in ENTITIES
         ]
         if unknown:
-            raise UnprocessableError("the client's scopes are not valid", errors=unknown)
+            raise InvalidError("the client's scopes are not valid", errors=unknown)
         client_id = client_id or f"{participant_id.lower()}-{secrets.token_hex(4)}"
         secret = secret or new_secret()
         client = Client(
@@ -96,13 +94,13 @@ class Administration:
         )
         try:
             await self._committer.save(client)
-        except IntegrityError as error:
+        except ConcurrencyError as error:
             raise ConflictError(f"client {client_id} already exists") from error
         return IssuedClient(client_id=client_id, client_secret=secret, scopes=client.scopes)
 
     async def announce_outage(self, detail: str) -> Outage:
         if not detail.strip() or len(detail) > 1000:
-            raise UnprocessableError("the outage is not valid", errors=[FieldError("detail", "1 to 1000 characters")])
+            raise InvalidError("the outage is not valid", errors=[FieldError("detail", "1 to 1000 characters")])
         outage = Outage(detail=detail.strip(), announced_at=self._clock.now())
         await self._committer.save(outage)
         return outage

@@ -6,13 +6,11 @@ import asyncio
 import re
 from datetime import date
 
-from eventsourcing.persistence import IntegrityError
-
 from exchange.domain.standing import GeneratingUnit, MeteringPoint
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
-from exchange.kernel.errors import ConflictError, UnprocessableError
+from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError
 
 NMI = re.compile(r"^[A-Z0-9]{10}$")
 DUID = re.compile(r"^[A-Z0-9_]{1,10}$")
@@ -36,11 +34,11 @@ class StandingDataAdmin:
         if not max_capacity_mw > 0:
             errors.append(FieldError("maxCapacityMW", "must be more than 0"))
         if errors:
-            raise UnprocessableError("the DUID is not valid", errors=errors)
+            raise InvalidError("the DUID is not valid", errors=errors)
         unit = GeneratingUnit(duid, participant_id, station_id, max_capacity_mw)
         try:
             await self._committer.save(unit)
-        except IntegrityError as error:
+        except ConcurrencyError as error:
             raise ConflictError(f"DUID {duid} already exists") from error
         return unit
 
@@ -56,14 +54,14 @@ class StandingDataAdmin:
         except ValueError:
             errors.append(FieldError("fromDate", "must be an ISO date (YYYY-MM-DD)"))
         if errors:
-            raise UnprocessableError("the NMI record is not valid", errors=errors)
+            raise InvalidError("the NMI record is not valid", errors=errors)
         for _ in range(5):  # two records for one NMI at once: the second retries on the fresh state
             point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
             point = point or MeteringPoint(nmi)
             point.record(mc=mc, mdp=mdp, lnsp=lnsp, from_date=starts)
             try:
                 await self._committer.save(point)
-            except IntegrityError:
+            except ConcurrencyError:
                 continue
             return point
         raise ConflictError(f"NMI {nmi} is being changed by another request; try again")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import structlog
-from eventsourcing.persistence import IntegrityError
 
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
@@ -26,14 +24,15 @@ from exchange.functions.protocol import PRIORITY_LETTERS, Submission
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import (
-    BadRequestError,
+    ConcurrencyError,
     ConflictError,
-    ForbiddenError,
+    InvalidError,
+    LimitExceededError,
+    MalformedError,
     NotFoundError,
-    ProblemError,
+    RefusedError,
+    ServiceError,
     SignatureRefusedError,
-    TooManyRequestsError,
-    UnprocessableError,
 )
 from exchange.services.access import Principal
 from flowcontrol.limits import LimitStore, market_day
@@ -108,11 +107,9 @@ class Submissions:
         try:
             acceptance = function.accept(submission, self._directory)
         except MalformedBodyError as error:
-            raise BadRequestError(f"the body is not a JSON document: {error}") from error
+            raise MalformedError(f"the body is not a JSON document: {error}") from error
         except RuleViolationError as error:
-            raise UnprocessableError(
-                "the message breaks the rules of its business function", errors=error.errors
-            ) from error
+            raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
         receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
         return Message(
             message_context_id=submission.message_context_id,
@@ -139,7 +136,7 @@ class Submissions:
         await self._take_quota(message, day)
         try:
             await self._committer.save(message)
-        except IntegrityError:
+        except ConcurrencyError:
             # The same messageContextId committed a moment ago by a concurrent request.
             await self._release_quota(message, day)
             earlier = self._ledger.find(Message, message.id)
@@ -159,19 +156,24 @@ class Submissions:
             message.sender_id, message.priority, day, self._daily_quota, now=message.received_at
         )
         if retry_after is not None:
-            raise TooManyRequestsError(
+            raise LimitExceededError(
                 f"{message.sender_id} has sent its {self._daily_quota[message.priority]} {message.priority} "
                 "priority messages for today",
-                headers={"Retry-After": str(math.ceil(retry_after))},
+                retry_after=retry_after,
             )
 
     async def _release_quota(self, message: Message, day: date) -> None:
         if self._limits is not None:
             await self._limits.release_quota(message.sender_id, message.priority, day)
 
-    async def refuse(self, principal: Principal, request: SubmissionRequest, problem: ProblemError) -> None:
-        """Record a refused submission for the transaction log; a 409 resubmission is not a new transaction."""
-        if problem.status == ConflictError.status:
+    async def refuse(
+        self, principal: Principal, request: SubmissionRequest, problem: ServiceError, status: int
+    ) -> None:
+        """Record a refused submission, with the status it was answered with, for the transaction log.
+
+        A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
+        """
+        if isinstance(problem, ConflictError):
             return
         context_id = request.message_context_id
         rejection = Rejection(
@@ -181,7 +183,7 @@ class Submissions:
             sender_id=principal.participant_id,
             priority=_priority_of(context_id),
             recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
-            status=problem.status,
+            status=status,
             reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
             size=len(request.body),
             rejected_at=self._clock.now(),
@@ -196,20 +198,20 @@ class Submissions:
             raise NotFoundError(str(error)) from error
         sender = request.initiating_participant_id
         if not sender or not PARTICIPANT_ID.match(sender):
-            raise BadRequestError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+            raise MalformedError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
         if request.message_context_id is None:
-            raise BadRequestError("x-messageContextId is missing")
+            raise MalformedError("x-messageContextId is missing")
         context = MESSAGE_CONTEXT_ID.match(request.message_context_id)
         if context is None:
-            raise BadRequestError("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
+            raise MalformedError("x-messageContextId must match bf~resource~h|m|l~participant~uniqueId")
         if not request.signature:
-            raise BadRequestError("x-signature is missing")
+            raise MalformedError("x-signature is missing")
         if sender != principal.participant_id:
-            raise ForbiddenError(f"the token acts for {principal.participant_id}, not for {sender}")
+            raise RefusedError(f"the token acts for {principal.participant_id}, not for {sender}")
         roles = self._directory.roles_of(sender) or frozenset()
         if not roles & resource.sender_roles:
             wanted = " or ".join(sorted(resource.sender_roles))
-            raise ForbiddenError(
+            raise RefusedError(
                 f"{sender} may not send {request.business_function_id}/{request.resource_id}: needs {wanted}"
             )
         errors = []
@@ -226,7 +228,7 @@ class Submissions:
         if version not in resource.schema_versions:
             errors.append(FieldError("x-schemaVersion", f"{version!r} is not one of {list(resource.schema_versions)}"))
         if errors:
-            raise UnprocessableError("the request headers disagree", errors=errors)
+            raise InvalidError("the request headers disagree", errors=errors)
         return Submission(
             business_function_id=request.business_function_id,
             resource_id=request.resource_id,

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import Recording
 
 from exchange.domain.messages import Message
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.errors import ConcurrencyError
 from tests.integration.conftest import make_message
 
 
@@ -63,7 +64,7 @@ async def test_group_commit_answers_a_caller_saving_several_aggregates_with_all_
 
 
 async def test_duplicate_message_in_a_batch_fails_only_its_caller(ledger_path: Path) -> None:
-    """Two Messages with one derived id in a batch: exactly one caller gets IntegrityError, all others commit."""
+    """Two Messages with one derived id in a batch: exactly one caller gets ConcurrencyError, all others commit."""
     ledger = CountingLedger.open_sqlite(ledger_path)
     committer = GroupCommit(ledger)
     committer.start()
@@ -73,7 +74,7 @@ async def test_duplicate_message_in_a_batch_fails_only_its_caller(ledger_path: P
         results = await _save_concurrently(committer, first, *others, twin)
 
         assert ledger.saves > 1, "the batch should have failed and been retried per caller"
-        assert isinstance(results[-1], IntegrityError)
+        assert isinstance(results[-1], ConcurrencyError)
         assert [type(r) for r in results[:-1]] == [list] * 6
         assert all(len(r) == 1 for r in results[:-1])
         stored = ledger.find(Message, Message.create_id("dup"))
@@ -95,7 +96,7 @@ async def test_duplicate_participant_in_a_batch_fails_only_its_caller(committer:
         Participant(participant_id="LNSP1", name="Network", roles=["LNSP"]),
         Participant(participant_id="MC1", name="Second", roles=["MC"]),
     )
-    assert isinstance(results[2], IntegrityError)
+    assert isinstance(results[2], ConcurrencyError)
     assert not isinstance(results[0], BaseException)
     assert not isinstance(results[1], BaseException)
     mc1 = ledger.find(Participant, Participant.create_id("MC1"))
@@ -104,10 +105,12 @@ async def test_duplicate_participant_in_a_batch_fails_only_its_caller(committer:
     assert ledger.find(Participant, Participant.create_id("LNSP1")) is not None
 
 
-async def test_saving_an_existing_id_again_fails_with_integrity_error(committer: GroupCommit, ledger: Ledger) -> None:
+async def test_an_existing_id_saved_again_is_a_concurrency_error(
+    committer: GroupCommit, ledger: Ledger
+) -> None:
     """A message id already committed in an earlier batch cannot be created again."""
     await committer.save(make_message("once", ["LNSP1"]))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConcurrencyError):
         await committer.save(make_message("once", ["LNSP1"]))
     assert ledger.last_position() == 1
 
@@ -115,7 +118,7 @@ async def test_saving_an_existing_id_again_fails_with_integrity_error(committer:
 async def test_committer_lives_on_after_a_failed_batch(committer: GroupCommit, ledger: Ledger) -> None:
     """After a caller's conflict, later saves are committed as usual."""
     await committer.save(make_message("x", ["LNSP1"]))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConcurrencyError):
         await committer.save(make_message("x", ["LNSP1"]))
     recordings = await committer.save(make_message("y", ["LNSP1"]))
     assert ledger.find(Message, Message.create_id("y")) is not None

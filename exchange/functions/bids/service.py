@@ -12,7 +12,6 @@ from datetime import date, timedelta, timezone
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import IntegrityError
 
 from exchange.functions.bids.domain import BidVersion, EnergyBidDay
 from exchange.functions.bids.rules import first_errors, submission_errors
@@ -26,6 +25,7 @@ from exchange.functions.errors import (
 )
 from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.functions.services import Answer, Call, Outbound, PluginServices
+from exchange.kernel.errors import ConcurrencyError
 
 OPERATOR = "OPERATOR"
 MESSAGE_TYPE = "EnergyBid"
@@ -51,7 +51,7 @@ class EnergyBids:
         for _ in range(ATTEMPTS):
             try:
                 return await self._record(call.participant_id, submission)
-            except IntegrityError:
+            except ConcurrencyError:
                 continue  # a rebid of the same DUID and day at the same moment: number ours after it
         raise RuleViolationError([FieldError("energyBids", "the same bids are being changed; submit again")])
 

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import IntegrityError
 
 from exchange.functions.errors import OperationRefusedError
 from exchange.functions.protocol import GeneratingUnitInfo
@@ -30,6 +29,7 @@ from exchange.functions.recall.request import (
 )
 from exchange.functions.recall.rules import RECALL_FLAGS, owner_errors, plan_errors, span
 from exchange.functions.services import Answer, Call, Outbound, PluginServices
+from exchange.kernel.errors import ConcurrencyError
 
 OPERATOR = "OPERATOR"
 MESSAGE_TYPE = "RecallPlan"
@@ -63,7 +63,7 @@ class RecallPlans:
         for _ in range(ATTEMPTS):
             try:
                 return await self._submit(call.participant_id, submission, body)
-            except IntegrityError:
+            except ConcurrencyError:
                 continue
         busy = RecallError(0, "DUID", f"the plans of DUID {submission.duid} are changing; submit again")
         return refusal([busy], VersionDateTime=None)

@@ -15,7 +15,7 @@ from exchange.eventstore.ledger import Ledger
 from exchange.http.auth import Gate
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.http.routes.messages import parse_timestamp
-from exchange.kernel.errors import BadRequestError, NotFoundError
+from exchange.kernel.errors import MalformedError, NotFoundError
 
 ENTITY = "ARCH_RETRIEVE"
 
@@ -44,7 +44,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
         try:
             page = await list_archive(views, query)
         except ArchiveQueryError as error:
-            raise BadRequestError(str(error)) from error
+            raise MalformedError(str(error)) from error
         return {
             "data": page.items,
             "meta": {

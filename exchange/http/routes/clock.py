@@ -11,7 +11,7 @@ from litestar.params import Body
 from exchange.functions.errors import FieldError
 from exchange.http.auth import Gate
 from exchange.kernel.clock import Clock, iso
-from exchange.kernel.errors import UnprocessableError
+from exchange.kernel.errors import InvalidError
 
 
 class Advance(msgspec.Struct, rename="camel"):
@@ -23,7 +23,7 @@ def clock_router(clock: Clock, gate: Gate) -> Router:
     async def advance(request: Request[Any, Any, Any], data: Annotated[Advance, Body()]) -> dict[str, dict[str, str]]:
         await gate.principal(request, "IDX_ADMIN")
         if not 0 <= data.advance_seconds <= 100 * 365 * 86400:
-            raise UnprocessableError(
+            raise InvalidError(
                 "the clock only moves forward", errors=[FieldError("advanceSeconds", "must be between 0 and 100 years")]
             )
         return {"data": {"now": iso(clock.advance(data.advance_seconds))}}

@@ -15,7 +15,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from exchange.http.auth import Gate
-from exchange.kernel.errors import ProblemError
+from exchange.http.problems import problem_of
+from exchange.kernel.errors import ServiceError
 from exchange.messaging.notifications import subject_of
 
 log = structlog.get_logger(__name__)
@@ -29,10 +30,10 @@ def events_handler(js: JetStreamContext, gate: Gate) -> Any:
         """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen."""
         try:
             principal = await gate.principal(socket, "EVENT_NOTIFY")
-        except ProblemError as problem:
+        except ServiceError as problem:
             await socket.accept()
             # 4000 + the HTTP status, so that a client can tell 401 from 403.
-            await socket.close(code=4000 + problem.status, reason=problem.detail[:120])
+            await socket.close(code=4000 + problem_of(problem).status, reason=problem.detail[:120])
             return
         await socket.accept()
         await stream_events(socket, js, principal.participant_id, since)

@@ -15,7 +15,8 @@ from litestar.params import Parameter
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import Gate
 from exchange.http.body import accepts_gzip, decode_body, gzip_bytes
-from exchange.kernel.errors import BadRequestError, ProblemError
+from exchange.http.problems import problem_of
+from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.readmodels.queue import QueueItem, QueueQuery
 from exchange.services.mailbox import Mailbox
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
@@ -48,9 +49,7 @@ def parse_timestamp(value: str | None, name: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise BadRequestError(
-            f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00"
-        )
+        raise MalformedError(f"{name} must be an ISO 8601 timestamp with an offset, e.g. 2026-07-01T10:00:00.000+10:00")
     return moment
 
 
@@ -107,8 +106,8 @@ def messages_router(
             submission = replace(submission, body=decode_body(await request.body(), content_encoding))
             prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
             receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
-        except ProblemError as problem:
-            await submissions.refuse(principal, submission, problem)
+        except ServiceError as problem:
+            await submissions.refuse(principal, submission, problem, problem_of(problem).status)
             raise
         return {
             "data": ReceiptView(

@@ -9,15 +9,10 @@ from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
 from exchange.eventstore.directory import Directory
-from exchange.functions.errors import (
-    MalformedBodyError,
-    NothingFoundError,
-    OperationRefusedError,
-    RuleViolationError,
-)
+from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import Gate
-from exchange.kernel.errors import BadRequestError, ForbiddenError, NotFoundError, UnprocessableError
+from exchange.kernel.errors import InvalidError
 
 
 def operation_handler(operation: Operation, gate: Gate, directory: Directory, name: str) -> HTTPRouteHandler:
@@ -27,16 +22,8 @@ def operation_handler(operation: Operation, gate: Gate, directory: Directory, na
         call = Call(principal.participant_id, roles, await request.body(), dict(request.query_params))
         try:
             answer = await operation.handler(call)
-        except MalformedBodyError as error:
-            raise BadRequestError(str(error)) from error
         except RuleViolationError as error:
-            raise UnprocessableError(
-                "the request breaks a rule of its business function", errors=error.errors
-            ) from error
-        except OperationRefusedError as error:
-            raise ForbiddenError(str(error)) from error
-        except NothingFoundError as error:
-            raise NotFoundError(str(error)) from error
+            raise InvalidError("the request breaks a rule of its business function", errors=error.errors) from error
         return Response(answer.body, status_code=answer.status)
 
     return route(

@@ -16,7 +16,7 @@ from exchange.eventstore.ledger import Ledger
 from exchange.http.auth import Gate
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.http.routes.messages import parse_timestamp
-from exchange.kernel.errors import BadRequestError, NotFoundError
+from exchange.kernel.errors import MalformedError, NotFoundError
 from translog.csv_export import csv_lines
 from translog.queries import QueryError, TranslogQuery, Viewer, all_rows, related, search
 
@@ -83,7 +83,7 @@ def translog_router(views: aiosqlite.Connection, ledger: Ledger, directory: Dire
                 )
             page = await search(views, query)
         except QueryError as error:
-            raise BadRequestError(str(error)) from error
+            raise MalformedError(str(error)) from error
         return {
             "data": page.rows,
             "meta": {

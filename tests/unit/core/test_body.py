@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from exchange.http.body import accepts_gzip, decode_body, gunzip_capped, gzip_bytes
-from exchange.kernel.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from exchange.http.problems import PayloadTooLargeError, UnsupportedMediaTypeError
+from exchange.kernel.errors import MalformedError
 
 MIB = 1024 * 1024
 BOMB_LIMIT = 10 * MIB
@@ -109,7 +110,7 @@ def test_truncated_gzip_is_a_bad_request() -> None:
     """A gzip body cut short (its trailer or part of its data missing) is a bad request."""
     raw = gzip_bytes(os.urandom(10_000))
     for cut in (1, 8, len(raw) // 2):
-        with pytest.raises(BadRequestError, match="truncated"):
+        with pytest.raises(MalformedError, match="truncated"):
             gunzip_capped(raw[:-cut], MIB)
 
 
@@ -123,7 +124,7 @@ def test_truncated_gzip_is_a_bad_request() -> None:
 )
 def test_corrupt_gzip_is_a_bad_request(raw: bytes) -> None:
     """A body that is not valid gzip (bad header, bad checksum, garbage after a member) is a bad request."""
-    with pytest.raises(BadRequestError):
+    with pytest.raises(MalformedError):
         decode_body(raw, "gzip")
 
 
@@ -132,7 +133,7 @@ def test_corrupt_deflate_data_is_a_bad_request() -> None:
     raw = bytearray(gzip_bytes(os.urandom(5000)))
     for i in range(12, len(raw) - 8):
         raw[i] ^= 0xFF
-    with pytest.raises(BadRequestError):
+    with pytest.raises(MalformedError):
         decode_body(bytes(raw), "gzip")
 
 
