@@ -14,7 +14,7 @@ from typing import IO
 
 import httpx
 
-from exchange.messaging.natsserver import free_port
+from exchange.kernel.network import free_port
 
 
 class ServerProcess:

