@@ -218,12 +218,19 @@ class Market:
             self._delivered_up_to = submitted[-1].id
         await self.services.gate.arrive(routes)
 
+    async def caught_up(self) -> None:
+        """Bring the queue view up to every event recorded so far (the queue projector follows no log here)."""
+        await self.services.queue.wait_for(await asyncio.to_thread(self.services.ledger.last_position))
+
     async def queued(self, recipient: Member) -> list[str]:
         """The recipient's BPQD queue in list order (priority, then submission)."""
+        await self.caught_up()
         page = await self.services.mailbox.list(QueueQuery(recipient.participant_id, "pqd", "bpqd"))
         return [item.message_context_id for item in page.items]
 
     async def pending(self, recipient: Member) -> int:
+        """How many of the recipient's BPQD messages wait for the gate to open."""
+        await self.caught_up()
         return await self.services.gate.pending_count(recipient.participant_id, "pqd")
 
     async def delete(self, recipient: Member, message_context_id: str) -> None:
