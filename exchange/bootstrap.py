@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,13 +21,13 @@ from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.domain.participants import Client, Participant
 from exchange.eventstore.directory import Directory
-from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
-from exchange.readmodels.projector import Projector
+from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
 from exchange.services.access import ENTITIES, TokenIssuer
@@ -52,10 +53,9 @@ OPERATOR_CLIENT = "operator"
 
 
 @dataclass
-class Exchange:
-    """Everything one `idx serve` process runs. Built by `start`, torn down by `stop`."""
+class Services:
+    """The use cases wired on their adapters. Building them starts no server and follows no log."""
 
-    settings: Settings
     clock: Clock
     registry: Registry
     ledger: Ledger
@@ -64,20 +64,106 @@ class Exchange:
     authority: CertificateAuthority
     tokens: TokenIssuer
     views: aiosqlite.Connection
-    nc: NatsClient
-    js: JetStreamContext
+    limits: LimitStore
+    queue: Projector
     submissions: Submissions
     mailbox: Mailbox
     admin: Administration
     certificates: Certificates
     standing: StandingDataAdmin
     plugin_services: CorePluginServices
-    limits: LimitStore
     flow: FlowControls
-    projectors: dict[str, Projector]
     gate: DeliveryGate
-    deliverer: Deliverer
+    expiry_watch: ExpiryWatch
     housekeeper: Housekeeper
+    # Every follower of the log, poked when new events are committed; the queue projector is the first.
+    followers: list[Projector] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Stop the group commit and close the event store; the connections passed in stay their owner's."""
+        await self.committer.stop()
+        self.ledger.close()
+
+
+async def build_services(
+    *,
+    persistence: Mapping[str, str],
+    views: aiosqlite.Connection,
+    limits: LimitStore,
+    clock: Clock,
+    registry: Registry,
+    authority: CertificateAuthority,
+    tokens: TokenIssuer,
+    queue_views: aiosqlite.Connection | None = None,
+    view_writes: asyncio.Lock | None = None,
+    daily_quota: tuple[int, int, int] = Settings.daily_quota,
+    certificate_lifetime_days: int = Settings.certificate_lifetime_days,
+    certificate_warning_days: int = Settings.certificate_warning_days,
+    housekeeping_interval: float = Settings.housekeeping_interval,
+) -> Services:
+    """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
+
+    `views` holds the read models the use cases query; the queue projector writes through `queue_views` (a
+    connection of its own when several followers share one file, since SQLite transactions do not nest on one
+    connection). Nothing follows the log in the background here: `start_exchange` starts the followers, and
+    without them the queue view catches up whenever a use case waits for it.
+    """
+    ledger = await asyncio.to_thread(Ledger.open, persistence)
+    committer = GroupCommit(ledger)
+    committer.start()
+    directory = Directory(ledger)
+    queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
+    await queue.prepare()
+    followers = [queue]
+
+    def recorded() -> None:
+        for follower in followers:
+            follower.poke()
+
+    gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
+    admin = Administration(ledger, committer, tokens, clock)
+    expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
+    return Services(
+        clock=clock,
+        registry=registry,
+        ledger=ledger,
+        committer=committer,
+        directory=directory,
+        authority=authority,
+        tokens=tokens,
+        views=views,
+        limits=limits,
+        queue=queue,
+        submissions=Submissions(
+            ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota
+        ),
+        mailbox=Mailbox(ledger, committer, views, queue, clock, gate.settle),
+        admin=admin,
+        certificates=Certificates(
+            ledger, committer, authority, clock, certificate_lifetime_days, expiry_warning_days=certificate_warning_days
+        ),
+        standing=StandingDataAdmin(ledger, committer, directory),
+        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded),
+        flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
+        gate=gate,
+        expiry_watch=expiry_watch,
+        housekeeper=Housekeeper(
+            views, ledger, committer, registry, clock, gate.settle, housekeeping_interval, expiry_watch
+        ),
+        followers=followers,
+    )
+
+
+@dataclass(kw_only=True)
+class Exchange(Services):
+    """Everything one `idx serve` process runs: the use cases, NATS, and the followers of the log. Built by
+    `start_exchange`, torn down by `stop`."""
+
+    settings: Settings
+    nc: NatsClient
+    js: JetStreamContext
+    projectors: dict[str, Projector]
+    deliverer: Deliverer
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
 
@@ -99,12 +185,13 @@ class Exchange:
 
 
 async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
+    """Build the real adapters (nats-server, SQLite files, JetStream), wire the use cases on them with
+    `build_services`, and start the followers of the log, the deliverer and housekeeping."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
-    registry = registry or Registry.from_entry_points()
 
     nats_server = None
     nats_url = settings.nats_url
@@ -117,86 +204,53 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await ensure_stream(js)
     await ensure_events_stream(js)
 
-    ledger = await asyncio.to_thread(Ledger.open_sqlite, data_dir / "events.sqlite")
-    committer = GroupCommit(ledger)
-    committer.start()
-    authority = await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now())
-    tokens = TokenIssuer.load_or_create(data_dir / "token.key")
-    directory = Directory(ledger)
-
     views_path = data_dir / "views.sqlite"
     views = await open_views(views_path)
-    connections = [views]
-    projectors: dict[str, Projector] = {}
-    # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
-    # They take turns at writing the file through one lock (see Projector).
-    view_writes = asyncio.Lock()
-    for handler in (Relay(js), QueueProjection(), TranslogProjection(), ArchiveProjection()):
-        connection = await open_views(views_path)
-        connections.append(connection)
-        projectors[handler.name] = Projector(ledger, connection, handler, writes=view_writes)
-    notifier_db = await open_views(views_path)
-    connections.append(notifier_db)
-    projectors["notifications"] = Projector(
-        ledger, notifier_db, Notifier(js, projectors["queue"], directory.participant_ids), writes=view_writes
-    )
-
-    def recorded() -> None:
-        """New events were committed: every follower of the log looks now rather than at its next poll."""
-        for projector in projectors.values():
-            projector.poke()
-
+    queue_views = await open_views(views_path)
     # Rate limits, quotas and manual switches live in a file every process on this data directory shares.
     limits_db = await open_views(data_dir / "limits.sqlite")
-    connections.append(limits_db)
+    connections = [views, queue_views, limits_db]
     limits = LimitStore(limits_db)
     await limits.create_tables()
-    gate = DeliveryGate(ledger, committer, views, projectors["queue"], registry, clock, recorded)
-    admin = Administration(ledger, committer, tokens, clock)
-    deliverer = Deliverer(js, gate.arrive)
-
-    exchange = Exchange(
-        settings=settings,
-        clock=clock,
-        registry=registry,
-        ledger=ledger,
-        committer=committer,
-        directory=directory,
-        authority=authority,
-        tokens=tokens,
+    # Followers of the log take turns at writing the views file through one lock (see Projector).
+    view_writes = asyncio.Lock()
+    services = await build_services(
+        persistence=sqlite_persistence(data_dir / "events.sqlite"),
         views=views,
+        queue_views=queue_views,
+        view_writes=view_writes,
+        limits=limits,
+        clock=clock,
+        registry=registry or Registry.from_entry_points(),
+        authority=await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now()),
+        tokens=TokenIssuer.load_or_create(data_dir / "token.key"),
+        daily_quota=settings.daily_quota,
+        certificate_lifetime_days=settings.certificate_lifetime_days,
+        certificate_warning_days=settings.certificate_warning_days,
+        housekeeping_interval=settings.housekeeping_interval,
+    )
+
+    async def follower(handler: Handler) -> Projector:
+        # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
+        connection = await open_views(views_path)
+        connections.append(connection)
+        return Projector(services.ledger, connection, handler, writes=view_writes)
+
+    projectors = {
+        "relay": await follower(Relay(js)),
+        "queue": services.queue,
+        "translog": await follower(TranslogProjection()),
+        "archive": await follower(ArchiveProjection()),
+        "notifications": await follower(Notifier(js, services.queue, services.directory.participant_ids)),
+    }
+    services.followers[:] = projectors.values()
+    exchange = Exchange(
+        **vars(services),
+        settings=settings,
         nc=nc,
         js=js,
-        submissions=Submissions(
-            ledger, committer, registry, directory, authority, clock, recorded, limits, settings.daily_quota
-        ),
-        mailbox=Mailbox(ledger, committer, views, projectors["queue"], clock, gate.settle),
-        admin=admin,
-        standing=StandingDataAdmin(ledger, committer, directory),
-        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded),
-        limits=limits,
-        flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
-        certificates=Certificates(
-            ledger,
-            committer,
-            authority,
-            clock,
-            settings.certificate_lifetime_days,
-            expiry_warning_days=settings.certificate_warning_days,
-        ),
         projectors=projectors,
-        gate=gate,
-        deliverer=deliverer,
-        housekeeper=Housekeeper(
-            views,
-            ledger,
-            committer,
-            registry,
-            clock,
-            gate.settle,
-            settings.housekeeping_interval,
-            ExpiryWatch(ledger, committer, clock, timedelta(days=settings.certificate_warning_days)),
-        ),
+        deliverer=Deliverer(js, services.gate.arrive),
         nats_server=nats_server,
         _connections=connections,
     )
@@ -205,7 +259,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         # The relay publishes again what came just before its position: a route JetStream acked but lost with
         # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
         await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
-    await deliverer.start()
+    await exchange.deliverer.start()
     exchange.housekeeper.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
     return exchange

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -47,6 +47,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+IN_MEMORY: Mapping[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def sqlite_persistence(path: Path) -> dict[str, str]:
+    """The settings of an event store in one SQLite file."""
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
 class Ledger(Application[UUID]):
     """The exchange's application: aggregates in, notification log out."""
 
@@ -59,8 +67,21 @@ class Ledger(Application[UUID]):
         transcoder.register(DateAsISO())
 
     @classmethod
+    def open(cls, persistence: Mapping[str, str]) -> Ledger:
+        """A ledger on any eventsourcing persistence module, named by `PERSISTENCE_MODULE` with its settings.
+
+        Settings given here win over environment variables of the same name.
+        """
+        return cls(env=dict(persistence))
+
+    @classmethod
     def open_sqlite(cls, path: Path) -> Ledger:
-        return cls(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+        return cls.open(sqlite_persistence(path))
+
+    @classmethod
+    def in_memory(cls) -> Ledger:
+        """A ledger that keeps its events in this process only (eventsourcing's POPO store): for tests."""
+        return cls.open(IN_MEMORY)
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None when it was never created."""

@@ -60,6 +60,25 @@ async def ensure_stream(js: JetStreamContext) -> None:
     await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, QUEUE_RETENTION_SECONDS)
 
 
+def routes_of(position: int, submitted: Any) -> list[Route]:
+    """One route per recipient of a submitted message (a `Message.Submitted` event at `position` in the log)."""
+    return [
+        Route(
+            message_context_id=submitted.message_context_id,
+            recipient=recipient,
+            business_function_id=submitted.business_function_id,
+            resource_id=submitted.resource_id,
+            sender_id=submitted.sender_id,
+            priority=submitted.priority,
+            message_type=submitted.message_type,
+            size=len(submitted.payload),
+            submitted_at=submitted.received_at,
+            position=position,
+        )
+        for recipient in submitted.recipients
+    ]
+
+
 class Relay:
     """Publishes every submitted message to JetStream, once per recipient (a Projector handler)."""
 
@@ -73,21 +92,9 @@ class Relay:
     async def act(self, events: list[tuple[int, Any]]) -> None:
         acks = []
         for position, event in events:
-            for recipient in event.recipients:
-                route = Route(
-                    message_context_id=event.message_context_id,
-                    recipient=recipient,
-                    business_function_id=event.business_function_id,
-                    resource_id=event.resource_id,
-                    sender_id=event.sender_id,
-                    priority=event.priority,
-                    message_type=event.message_type,
-                    size=len(event.payload),
-                    submitted_at=event.received_at,
-                    position=position,
-                )
-                subject = f"{SUBJECT_PREFIX}.{recipient}.{event.business_function_id}.{event.resource_id}"
-                headers = {"Nats-Msg-Id": f"{event.message_context_id}|{recipient}"}
+            for route in routes_of(position, event):
+                subject = f"{SUBJECT_PREFIX}.{route.recipient}.{route.business_function_id}.{route.resource_id}"
+                headers = {"Nats-Msg-Id": f"{route.message_context_id}|{route.recipient}"}
                 acks.append(await self._js.publish_async(subject, _encode(route), headers=headers))
         await asyncio.gather(*acks)
 

@@ -70,6 +70,7 @@ class Projector:
         self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._catching_up = asyncio.Lock()
         # Reading and decoding the log in a thread of its own keeps followers from queueing behind requests.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projector-{handler.name}")
         self.position = 0
@@ -101,7 +102,14 @@ class Projector:
         return self.position
 
     async def wait_for(self, position: int, within: float = 10.0) -> None:
-        """Return once the handler has handled the event at `position` (read-your-writes for the API)."""
+        """Return once the handler has handled the event at `position` (read-your-writes for the API).
+
+        A projector that was not started (services built without followers, as in the unit tests) catches up
+        in the caller instead, one caller at a time, so that the same events are never handled twice.
+        """
+        if self._task is None:
+            async with self._catching_up:
+                await self.catch_up()
         self.poke()
         async with asyncio.timeout(within), self._advanced:
             await self._advanced.wait_for(lambda: self.position >= position)

@@ -287,18 +287,6 @@ async def test_revoking_a_nominated_certificate_keeps_the_nomination_but_refuses
     ]
 
 
-async def test_revoking_twice_keeps_the_first_revocation(participants: Participants) -> None:
-    """A repeated revoke answers 200 with the certificate as first revoked (reason and time unchanged)."""
-    mc = await participants.new("MC", ["MC"])
-    assert mc.certificate is not None
-    path = f"/certs/v1/certificates/{mc.certificate.serial_number:x}/revoke"
-    first = (await mc.http.post(path, json={"reason": "superseded"}, headers=mc.headers())).json()["data"]
-    second = await mc.http.post(path, json={"reason": "again"}, headers=mc.headers())
-    assert second.status_code == 200
-    assert second.json()["data"]["revocationReason"] == "superseded"
-    assert second.json()["data"]["revokedDateTime"] == first["revokedDateTime"]
-
-
 async def test_a_revoke_without_a_reason_is_a_422_naming_reason(participants: Participants) -> None:
     """The reason is required and must not be blank; the certificate stays active."""
     mc = await participants.new("MC", ["MC"])
@@ -309,22 +297,6 @@ async def test_a_revoke_without_a_reason_is_a_422_naming_reason(participants: Pa
     missing = await mc.http.post(f"/certs/v1/certificates/{serial}/revoke", json={}, headers=mc.headers())
     assert_problem(missing, 422)
     assert (await certificate(mc, serial))["status"] == "active"
-
-
-async def test_a_revoked_certificate_cannot_be_nominated(participants: Participants) -> None:
-    """PUT nominations with a revoked certificate is a 422 naming the field, and the nominations stay."""
-    mc = await participants.new("MC", ["MC"])
-    assert mc.certificate is not None
-    extra = await issue(mc, new_key())
-    revoked = await mc.http.post(
-        f"/certs/v1/certificates/{extra['serialNumber']}/revoke", json={"reason": "unused"}, headers=mc.headers()
-    )
-    assert revoked.status_code == 200
-    problem = assert_problem(await nominate(mc, format(mc.certificate.serial_number, "x"), extra["serialNumber"]), 422)
-    assert problem["errors"] == [
-        {"field": "secondary", "message": f"{extra['serialNumber']} is revoked; nominate an active one"}
-    ]
-    assert (await mc.http.get("/certs/v1/nominations", headers=mc.headers())).json()["data"]["secondary"] is None
 
 
 # --- reissue and renew without moving the clock -------------------------------------------------------------------
@@ -361,37 +333,6 @@ async def test_reissue_gives_a_new_key_the_same_term_and_leaves_nominations_to_p
         await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id], seed=3)), "nominated"
     )
     assert len(await wait_for_queue(lnsp, 2)) == 2
-
-
-async def test_a_revoked_certificate_can_be_reissued_with_a_new_key_for_its_remaining_term(
-    participants: Participants,
-) -> None:
-    """After a key compromise: revoke, then reissue → 201, an active certificate with the old notAfter."""
-    mc = await participants.new("MC", ["MC"])
-    assert mc.certificate is not None
-    serial = format(mc.certificate.serial_number, "x")
-    path = f"/certs/v1/certificates/{serial}"
-    assert (await mc.http.post(f"{path}/revoke", json={"reason": "key compromise"}, headers=mc.headers())).is_success
-    response = await post_csr(mc, f"{path}/reissue", csr_pem(new_key(), f"{mc.participant_id}-new"))
-    assert response.status_code == 201, response.text
-    new = response.json()["data"]
-    assert (new["status"], new["reissueOf"]) == ("active", serial)
-    assert new["notAfter"] == (await certificate(mc, serial))["notAfter"]
-    assert (await certificate(mc, serial))["status"] == "revoked"
-
-
-async def test_renewal_outside_the_90_day_window_is_a_409(participants: Participants) -> None:
-    """A fresh certificate (3 years left) cannot be renewed: 409 saying when it can, and nothing is issued."""
-    mc = await participants.new("MC", ["MC"])
-    assert mc.certificate is not None
-    serial = format(mc.certificate.serial_number, "x")
-    response = await post_csr(
-        mc, f"/certs/v1/certificates/{serial}/renew", csr_pem(new_key(), f"{mc.participant_id}-2")
-    )
-    problem = assert_problem(response, 409)
-    assert "within 90 days" in problem["detail"]
-    listed = (await mc.http.get("/certs/v1/certificates", headers=mc.headers())).json()
-    assert listed["meta"]["totalRecords"] == 1
 
 
 # --- openssl, end to end -----------------------------------------------------------------------------------------
@@ -521,46 +462,3 @@ async def test_renewal_inside_the_window_gives_a_certificate_that_signs_once_nom
     old_signed = sample_body(mc.participant_id, [lnsp.participant_id], seed=4)
     assert (await mc.submit(old_signed)).status_code == 200  # the secondary (old) signs too, until it expires
     assert len(await wait_for_queue(lnsp, 2)) == 2
-
-
-async def test_certificates_within_30_days_of_expiry_are_flagged_and_warned_about(
-    aging: Participants, aging_operator: ParticipantClient
-) -> None:
-    """expiresSoon turns true and /certs/v1/status lists the certificate once 30 days or fewer remain."""
-    mc = await aging.new("MC", ["MC"])
-    assert mc.certificate is not None
-    serial = format(mc.certificate.serial_number, "x")
-    await advance(aging_operator, LIFETIME_DAYS - 31, mc)
-    assert (await certificate(mc, serial))["expiresSoon"] is False
-    assert await status_warnings(mc) == []
-
-    await advance(aging_operator, 2, mc)
-    item = await certificate(mc, serial)
-    assert item["expiresSoon"] is True and item["status"] == "active"
-    warnings = await status_warnings(mc)
-    assert len(warnings) == 1
-    warning = warnings[0]
-    assert (warning["kind"], warning["serialNumber"], warning["nomination"]) == ("expiresSoon", serial, "primary")
-    assert warning["notAfter"] == item["notAfter"]
-    assert warning["daysLeft"] in (28, 29)
-
-
-async def test_an_expired_certificate_is_refused_for_signing_nomination_renewal_and_reissue(
-    aging: Participants, aging_operator: ParticipantClient
-) -> None:
-    """Past notAfter: status expired, its signatures 403, nominating it 422, renew and reissue 409."""
-    mc = await aging.new("MC", ["MC"])
-    lnsp = await aging.new("LN", ["LNSP"])
-    assert mc.certificate is not None
-    serial = format(mc.certificate.serial_number, "x")
-    await advance(aging_operator, LIFETIME_DAYS + 1, mc, lnsp)
-
-    item = await certificate(mc, serial)
-    assert (item["status"], item["expiresSoon"], item["nomination"]) == ("expired", False, "primary")
-    assert_signature_refused(await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id])), "expired")
-    await assert_nothing_queued(lnsp)
-    assert assert_problem(await nominate(mc, serial), 422)["errors"][0]["field"] == "primary"
-    csr = csr_pem(new_key(), f"{mc.participant_id}-late")
-    assert_problem(await post_csr(mc, f"/certs/v1/certificates/{serial}/renew", csr), 409)
-    assert_problem(await post_csr(mc, f"/certs/v1/certificates/{serial}/reissue", csr), 409)
-    assert [(w["kind"], w["status"]) for w in await status_warnings(mc)] == [("nominatedNotActive", "expired")]

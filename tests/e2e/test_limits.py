@@ -227,33 +227,6 @@ async def test_the_daily_quota_is_per_priority_and_answers_429_until_the_next_ma
     assert (await send(other, lnsp, "High")).status_code == 200, "another sender has its own quota"
 
 
-async def test_a_rejected_submission_does_not_consume_quota(quota: Clients) -> None:
-    """A 422 (bad interval length) and a 403 (signature over other bytes) leave the one Low message available."""
-    mc = await quota.new("QRMC", ["MC"], enrol=True)
-    lnsp = await quota.new("QRL", ["LNSP"])
-    broken = await send(mc, lnsp, "Low", interval_length=7)
-    assert_problem(broken, 422)
-    body = sample_body(mc.participant_id, [lnsp.participant_id], priority="Low", seed=next(_seeds))
-    forged = await mc.submit(body, priority="Low", signature=mc.sign(body + b" "))
-    assert_problem(forged, 403)
-    accepted = await send(mc, lnsp, "Low")
-    assert accepted.status_code == 200, f"the rejected submissions used up the quota: {accepted.text}"
-    assert_too_many(await send(mc, lnsp, "Low"), 86_400)
-
-
-async def test_resubmitting_an_accepted_message_after_the_quota_is_spent_returns_its_receipt(quota: Clients) -> None:
-    """The same messageContextId and payload again is the original 200, not a new message and not a 429."""
-    mc = await quota.new("QSMC", ["MC"], enrol=True)
-    lnsp = await quota.new("QSL", ["LNSP"])
-    body = sample_body(mc.participant_id, [lnsp.participant_id], priority="Low", seed=next(_seeds))
-    first = await mc.submit(body, priority="Low")
-    assert first.status_code == 200, first.text
-    assert_too_many(await send(mc, lnsp, "Low"), 86_400)
-    again = await mc.submit(body, priority="Low", context_id=first.json()["data"]["messageContextId"])
-    assert again.status_code == 200, again.text
-    assert again.json()["data"] == first.json()["data"]
-
-
 async def test_the_quota_state_survives_a_restart(quota_server: ServerProcess, quota: Clients) -> None:
     """Two High, a restart of the exchange, and the third High of the same market day is still 429."""
     mc = await quota.new("QPMC", ["MC"], enrol=True)

@@ -1,0 +1,250 @@
+"""The exchange's use cases built by `build_services` on the in-memory event store, with a clock tests set.
+
+No process, no server, no file: the event store is eventsourcing's POPO store, the read models and the limits
+are SQLite in memory, and delivery is driven by hand (`Market.deliver` does what the relay and the deliverer do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import msgspec
+import pytest
+from cryptography import x509
+
+from certs.authority import CertificateAuthority
+from certs.participant import build_csr, new_signing_key
+from certs.signature import SigningKey, sign_detached
+from exchange.bootstrap import Services, build_services
+from exchange.domain.messages import Message
+from exchange.domain.topics import topic_of
+from exchange.eventstore.ledger import IN_MEMORY
+from exchange.functions.bpqd.nmi import nmi_checksum
+from exchange.functions.bpqd.sample import sample_envelope
+from exchange.functions.registry import Registry
+from exchange.kernel.clock import Clock
+from exchange.messaging.routing import routes_of
+from exchange.readmodels.queue import QueueQuery
+from exchange.readmodels.views import open_views
+from exchange.services.access import ENTITIES, Principal, TokenIssuer
+from exchange.services.certificates import CertificateView
+from exchange.services.submit import Receipt, SubmissionRequest
+from flowcontrol.limits import LimitStore
+
+# Real time at the start of the session, to the millisecond: certificates the session CA issues are valid then.
+START = datetime.now(UTC).replace(microsecond=0)
+SUBMITTED = topic_of(Message, "Submitted")
+LETTERS = {"High": "h", "Medium": "m", "Low": "l"}
+
+
+class SettableClock(Clock):
+    """The exchange's clock, standing still at a moment the test sets or moves forward."""
+
+    def __init__(self, moment: datetime = START) -> None:
+        super().__init__()
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> datetime:
+        self.moment += timedelta(seconds=seconds)
+        return self.moment
+
+
+@pytest.fixture(scope="session")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    """The exchange CA, made once: RSA 3072 key generation is too slow to repeat per test."""
+    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("pki"), START)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return Registry.from_entry_points()
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+BuildServices = Callable[..., Awaitable[Services]]
+
+
+@pytest.fixture
+async def make_services(
+    authority: CertificateAuthority, registry: Registry, clock: SettableClock
+) -> AsyncIterator[BuildServices]:
+    """Build the services on a fresh in-memory store; keyword arguments override those of `build_services`."""
+    built: list[tuple[Services, list[aiosqlite.Connection]]] = []
+
+    async def make(**overrides: Any) -> Services:
+        # One connection for the views: each connection to ":memory:" is a database of its own.
+        views = await open_views(Path(":memory:"))
+        limits_db = await open_views(Path(":memory:"))
+        arguments: dict[str, Any] = {
+            "persistence": IN_MEMORY,
+            "views": views,
+            "limits": LimitStore(limits_db),
+            "clock": clock,
+            "registry": registry,
+            "authority": authority,
+            "tokens": TokenIssuer(b"unit-test-token-key-of-32-bytes!"),
+            **overrides,
+        }
+        services = await build_services(**arguments)
+        built.append((services, [views, limits_db]))
+        return services
+
+    yield make
+    for services, connections in built:
+        await services.close()
+        for connection in connections:
+            await connection.close()
+
+
+@pytest.fixture
+async def services(make_services: BuildServices) -> Services:
+    return await make_services()
+
+
+@dataclass
+class Member:
+    """A registered participant and, once enrolled, the key and certificate it signs with."""
+
+    participant_id: str
+    key: SigningKey | None = None
+    certificate: x509.Certificate | None = None
+
+    @property
+    def serial(self) -> str:
+        assert self.certificate is not None
+        return format(self.certificate.serial_number, "x")
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(f"{self.participant_id.lower()}-client", self.participant_id, frozenset(ENTITIES))
+
+    def sign(self, body: bytes) -> str:
+        assert self.certificate is not None and self.key is not None
+        return sign_detached(body, self.certificate, self.key)
+
+
+class Market:
+    """Participants, signed BPQD submissions and delivery, through the use cases as the HTTP layer calls them."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._numbers = itertools.count(1)
+        self._delivered_up_to = 0
+
+    async def participant(self, prefix: str, roles: list[str], *, enrol: bool = True) -> Member:
+        """A new participant; enrolled, it has a certificate of its own nominated as its primary."""
+        member = Member(f"{prefix}{next(self._numbers)}")
+        await self.services.admin.register_participant(member.participant_id, f"{prefix} Pty Ltd", roles)
+        if enrol:
+            key, issued = await self.issue(member)
+            await self.services.certificates.nominate(member.participant_id, issued.serial_number, None)
+            member.key, member.certificate = key, certificate_of(issued)
+        return member
+
+    async def issue(self, member: Member, *, elliptic: bool = True) -> tuple[SigningKey, CertificateView]:
+        """Another certificate for `member`, issued from a CSR of a new key and not nominated."""
+        # EC keys by default: RSA key generation would dominate the run time of the suite.
+        key = new_signing_key(elliptic=elliptic)
+        csr = build_csr(key, f"{member.participant_id}-signing").decode()
+        return key, await self.services.certificates.issue(member.participant_id, csr)
+
+    def body(self, sender: Member, recipients: list[Member], **options: Any) -> bytes:
+        """A valid BPQD envelope, different for each call unless `seed` is given."""
+        options.setdefault("seed", next(self._numbers))
+        envelope = sample_envelope(sender.participant_id, [r.participant_id for r in recipients], **options)
+        return msgspec.json.encode(envelope)
+
+    def body_for_nmi(self, sender: Member, recipients: list[Member], nmi: str, reading_date: str) -> bytes:
+        envelope: Any = sample_envelope(
+            sender.participant_id, [r.participant_id for r in recipients], reading_date=reading_date
+        )
+        detail = envelope["data"]["transactions"][0]["nmiDetails"][0]
+        detail["nmi"], detail["nmiChecksum"] = nmi, nmi_checksum(nmi)
+        return msgspec.json.encode(envelope)
+
+    def request(
+        self,
+        sender: Member,
+        body: bytes,
+        *,
+        signature: str | None = None,
+        context_id: str | None = None,
+        priority: str = "Medium",
+    ) -> SubmissionRequest:
+        """The request the HTTP layer would pass for `body`, signed by the sender unless `signature` is given."""
+        unique = f"u{next(self._numbers)}"
+        return SubmissionRequest(
+            business_function_id="pqd",
+            resource_id="bpqd",
+            initiating_participant_id=sender.participant_id,
+            message_context_id=context_id or f"pqd~bpqd~{LETTERS[priority]}~{sender.participant_id}~{unique}",
+            signature=sender.sign(body) if signature is None else signature,
+            schema_version=None,
+            body=body,
+        )
+
+    async def submit(self, sender: Member, body: bytes, **request: Any) -> Receipt:
+        """Submit as `POST /pqd/v1/bpqd` does: prepare (every check), then record unless it is a resubmission."""
+        submissions = self.services.submissions
+        prepared = await asyncio.to_thread(submissions.prepare, sender.principal, self.request(sender, body, **request))
+        return prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
+
+    async def send(self, sender: Member, recipient: Member, priority: str = "Medium") -> str:
+        """Submit a fresh message to one recipient and deliver it; its messageContextId."""
+        receipt = await self.submit(sender, self.body(sender, [recipient], priority=priority), priority=priority)
+        await self.deliver()
+        return receipt.message_context_id
+
+    async def deliver(self) -> None:
+        """Hand the delivery gate the routes of every message submitted since the last call, as the deliverer does."""
+        ledger = self.services.ledger
+        submitted = await asyncio.to_thread(ledger.notifications, self._delivered_up_to, 10_000, (SUBMITTED,))
+        routes = [route for n in submitted for route in routes_of(n.id, ledger.decode(n))]
+        if submitted:
+            self._delivered_up_to = submitted[-1].id
+        await self.services.gate.arrive(routes)
+
+    async def caught_up(self) -> None:
+        """Bring the queue view up to every event recorded so far (the queue projector follows no log here)."""
+        await self.services.queue.wait_for(await asyncio.to_thread(self.services.ledger.last_position))
+
+    async def queued(self, recipient: Member) -> list[str]:
+        """The recipient's BPQD queue in list order (priority, then submission)."""
+        await self.caught_up()
+        page = await self.services.mailbox.list(QueueQuery(recipient.participant_id, "pqd", "bpqd"))
+        return [item.message_context_id for item in page.items]
+
+    async def pending(self, recipient: Member) -> int:
+        """How many of the recipient's BPQD messages wait for the gate to open."""
+        await self.caught_up()
+        return await self.services.gate.pending_count(recipient.participant_id, "pqd")
+
+    async def delete(self, recipient: Member, message_context_id: str) -> None:
+        await self.services.mailbox.delete(recipient.participant_id, "pqd", "bpqd", message_context_id)
+
+    async def messages(self) -> int:
+        """How many messages the event store holds."""
+        return len(await asyncio.to_thread(self.services.ledger.notifications, 0, 10_000, (SUBMITTED,)))
+
+
+def certificate_of(view: CertificateView) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(view.certificate.encode())
+
+
+@pytest.fixture
+def market(services: Services) -> Market:
+    return Market(services)

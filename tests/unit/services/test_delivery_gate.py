@@ -1,0 +1,104 @@
+"""The delivery gate: messages wait at the high watermark instead of being refused, and enter the queue again
+below the low one, in priority then submission order; a manual stop holds them too."""
+
+from __future__ import annotations
+
+import asyncio
+
+from exchange.bootstrap import Services
+from exchange.domain.messages import Delivery
+from exchange.domain.topics import topic_of
+from tests.unit.services.conftest import Market, Member
+
+QUEUED = topic_of(Delivery, "Queued")
+
+
+async def status(services: Services, recipient: Member) -> str:
+    state, _ = await services.gate.state(recipient.participant_id, "pqd")
+    return state.status
+
+
+async def queued_in_order(services: Services) -> list[str]:
+    """Every message that entered a queue, in the order the gate queued them."""
+    notifications = await asyncio.to_thread(services.ledger.notifications, 0, 10_000, (QUEUED,))
+    return [services.ledger.decode(n).message_context_id for n in notifications]
+
+
+async def sender_and_receiver(market: Market, watermarks: tuple[int, int, int]) -> tuple[Member, Member]:
+    mc = await market.participant("MC", ["MC"])
+    lnsp = await market.participant("LNSP", ["LNSP"], enrol=False)
+    await market.services.flow.set_watermarks(lnsp.participant_id, "pqd", *watermarks)
+    return mc, lnsp
+
+
+async def test_a_queue_at_its_high_watermark_holds_new_messages(market: Market, services: Services) -> None:
+    """Watermarks 1/2/3: three messages make the queue Stopped; the fourth waits instead of entering."""
+    mc, lnsp = await sender_and_receiver(market, (1, 2, 3))
+    first = [await market.send(mc, lnsp) for _ in range(3)]
+    assert await status(services, lnsp) == "Stopped"
+
+    held = await market.send(mc, lnsp)
+
+    assert sorted(await market.queued(lnsp)) == sorted(first)
+    assert held not in await market.queued(lnsp)
+    assert await market.pending(lnsp) == 1
+
+
+async def test_held_messages_enter_below_the_low_watermark_in_priority_then_submission_order(
+    market: Market, services: Services
+) -> None:
+    """Watermarks 2/3/4: at 2 (the low watermark) nothing moves; at 1 High, Medium and the first Low enter
+    until the queue is full again, and the second Low keeps waiting."""
+    mc, lnsp = await sender_and_receiver(market, (2, 3, 4))
+    first = [await market.send(mc, lnsp) for _ in range(4)]
+    held = [await market.send(mc, lnsp, priority) for priority in ("Low", "Medium", "High", "Low")]
+    low_1, medium, high, low_2 = held
+    assert await market.pending(lnsp) == 4
+
+    for context_id in first[:2]:
+        await market.delete(lnsp, context_id)
+    assert (await status(services, lnsp), await market.pending(lnsp)) == ("Stopped", 4)
+
+    await market.delete(lnsp, first[2])
+
+    assert (await queued_in_order(services))[4:] == [high, medium, low_1]
+    assert (await status(services, lnsp), await market.pending(lnsp)) == ("Stopped", 1)
+    assert low_2 not in await market.queued(lnsp)
+
+
+async def test_a_route_delivered_twice_is_queued_once(market: Market, services: Services) -> None:
+    """A replayed route (the relay publishes again after a crash) changes nothing the second time."""
+    mc, lnsp = await sender_and_receiver(market, (8000, 9000, 10000))
+    context_id = await market.send(mc, lnsp)
+    market._delivered_up_to = 0
+
+    await market.deliver()
+
+    assert await queued_in_order(services) == [context_id]
+    assert await market.queued(lnsp) == [context_id]
+
+
+async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releases_them_in_order(
+    market: Market, services: Services
+) -> None:
+    """Stopped by hand: messages wait although the queue is empty; Started, they enter High, Medium, Low."""
+    mc, lnsp = await sender_and_receiver(market, (8000, 9000, 10000))
+    await services.flow.switch(lnsp.participant_id, "pqd", "Stopped")
+    low, high, medium = [await market.send(mc, lnsp, priority) for priority in ("Low", "High", "Medium")]
+    assert (await market.queued(lnsp), await market.pending(lnsp)) == ([], 3)
+
+    await services.flow.switch(lnsp.participant_id, "pqd", "Started")
+
+    assert await queued_in_order(services) == [high, medium, low]
+    assert await market.pending(lnsp) == 0
+
+
+async def test_messages_for_another_recipient_pass_a_stopped_queue(market: Market, services: Services) -> None:
+    """Flow control is per recipient: one participant's stop holds nothing of another's."""
+    mc, stopped = await sender_and_receiver(market, (8000, 9000, 10000))
+    other = await market.participant("LNSP", ["LNSP"], enrol=False)
+    await services.flow.switch(stopped.participant_id, "pqd", "Stopped")
+
+    context_id = await market.send(mc, other)
+
+    assert await market.queued(other) == [context_id]
