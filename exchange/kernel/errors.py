@@ -54,7 +54,7 @@ class NotFoundError(ProblemError):
 
 
 class ConflictError(ProblemError):
-    status, kind, title = 409, "conflict", "ConflictError"
+    status, kind, title = 409, "conflict", "Conflict"
 
 
 class PayloadTooLargeError(ProblemError):
