@@ -228,7 +228,7 @@ async def test_a_rejected_submission_does_not_consume_quota(quota: Clients) -> N
     assert_problem(broken, 422)
     body = sample_body(mc.participant_id, [lnsp.participant_id], priority="Low", seed=next(_seeds))
     forged = await mc.submit(body, priority="Low", signature=mc.sign(body + b" "))
-    assert_problem(forged, 403)
+    assert_problem(forged, 403, kind="signature")
     accepted = await send(mc, lnsp, "Low")
     assert accepted.status_code == 200, f"the rejected submissions used up the quota: {accepted.text}"
     assert_too_many(await send(mc, lnsp, "Low"), 86_400)
