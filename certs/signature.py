@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from certs.errors import SignatureFormatError, SignatureInvalidError
+from certs.errors import CertificateError, SignatureFormatError, SignatureInvalidError
 
 SCHEME = "RSA-SHA256"
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -80,9 +80,11 @@ def verify_detached(der: bytes, content: bytes) -> x509.Certificate:
     signature does not prove that the signer certificate's key signed exactly `content`.
     Says nothing about who issued the certificate: see certs.chain.
     """
-    # asn1crypto parses lazily, so a malformed inner structure surfaces as ValueError, TypeError or KeyError
-    # wherever it is first touched. Only the fields verification needs are touched: parsing the whole tree
-    # (`.native`) cost most of the time of a verification.
+    # asn1crypto parses lazily, so a malformed inner structure surfaces wherever it is first touched, as
+    # ValueError, TypeError, KeyError or IndexError, and cryptography has errors of its own that are not
+    # ValueErrors (x509.InvalidVersion). Any of them is a signature the exchange cannot read: a 403, never a 500.
+    # Only the fields verification needs are touched: parsing the whole tree (`.native`) cost most of the time
+    # of a verification.
     try:
         signed_data = _load_signed_data(der)
         signer_infos = signed_data["signer_infos"]
@@ -96,7 +98,9 @@ def verify_detached(der: bytes, content: bytes) -> x509.Certificate:
         content_type = signed_data["encap_content_info"]["content_type"].native
         signed_bytes = _signed_bytes(signer_info, content_type, content)
         _check_signature_math(certificate, signer_info, signed_bytes)
-    except (ValueError, TypeError, KeyError) as exc:
+    except CertificateError:
+        raise
+    except Exception as exc:
         raise SignatureFormatError(f"x-signature is not a parseable DER CMS SignedData: {exc}") from exc
     return certificate
 
@@ -127,7 +131,7 @@ def _signer_certificate(signed_data: cms.SignedData, signer_info: cms.SignerInfo
         if matches:
             try:
                 return x509.load_der_x509_certificate(candidate.dump())
-            except ValueError as exc:
+            except Exception as exc:  # ValueError, and x509.InvalidVersion, which is not one
                 raise SignatureInvalidError(f"the embedded signer certificate cannot be read: {exc}") from exc
     raise SignatureInvalidError("the signer's certificate is not embedded in the CMS signature")
 

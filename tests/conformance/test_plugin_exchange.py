@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -68,10 +70,37 @@ async def test_an_accepted_message_arrives_in_every_recipients_queue_and_the_log
 async def test_malformed_input_is_refused_over_http_naming_the_field(
     market: Market, function: BusinessFunction, sample: Sample
 ) -> None:
-    """The refusal a participant receives names the broken field, and nothing reaches a queue."""
+    """The refusal a participant receives names the broken field, and nothing reaches a queue: two copies of a good
+    message sent after it are the first two items from the sender in each recipient's queue."""
     scene = await sample.arrange(market, function)
     body, field = sample.malformed(scene)
     assert field in sample.http_refused_fields(await sample.submit(scene, body))
+
+    marker = sample.body(scene)
+    for _ in range(2):
+        accepted(function.id, await sample.submit(scene, marker))
+    resource = function.resources[0]
+    for recipient in scene.recipients:
+        reader = scene.readers[recipient]
+        items = await queue_items(reader, function.id, resource.id, scene.sender, 2)
+        assert len(items) == 2, items
+        # Had the refused one been queued, it would have come first, and differ from the copy after it.
+        contents = []
+        for item in items:
+            fetched = await reader.fetch(item["messageContextId"], bf=function.id, resource=resource.id)
+            assert fetched.status_code == 200, fetched.text
+            contents.append(_without_versions(json.loads(fetched.content)))
+        assert contents[0] == contents[1], contents
+
+
+def _without_versions(value: Any) -> Any:
+    """A document without what differs between two copies of one submission: its version and version time, and
+    whether it created or modified (a recall plan)."""
+    if isinstance(value, dict):
+        return {k: _without_versions(v) for k, v in value.items() if "version" not in k.lower() and k != "Action"}
+    if isinstance(value, list):
+        return [_without_versions(v) for v in value]
+    return value
 
 
 async def test_a_token_without_the_entity_is_refused(market: Market, function: BusinessFunction) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 
 
@@ -34,3 +35,31 @@ async def wait_for_queue(client: ParticipantClient, expected: int, within: float
         if len(ids) >= expected or time.monotonic() > deadline:
             return ids
         await asyncio.sleep(0.1)
+
+
+async def settled_queues(marker: ParticipantClient, *recipients: ParticipantClient) -> list[list[str]]:
+    """Each recipient's queue once the exchange has processed everything submitted before this call.
+
+    `marker` (an enrolled MC) sends one more message to all of them now; the exchange queues messages in the
+    order it recorded them, so once the marker is in every queue, anything submitted before it is there too, or
+    never will be. The marker stays queued; it is left out of the ids returned. Waiting for a positive sign
+    instead of a fixed time: a sleep passes wrongly on a loaded machine.
+    """
+    body = sample_body(marker.participant_id, [recipient.participant_id for recipient in recipients], seed=7)
+    sent = await marker.submit(body)
+    assert sent.status_code == 200, sent.text
+    marker_id = sent.json()["data"]["messageContextId"]
+    queues = []
+    for recipient in recipients:
+        deadline = time.monotonic() + 30.0
+        while marker_id not in (ids := await queued_ids(recipient)):
+            assert time.monotonic() < deadline, f"the marker {marker_id} never reached {recipient.participant_id}"
+            await asyncio.sleep(0.1)
+        queues.append([context_id for context_id in ids if context_id != marker_id])
+    return queues
+
+
+async def settled_queue(marker: ParticipantClient, recipient: ParticipantClient) -> list[str]:
+    """The recipient's queue once everything submitted before this call is processed (see settled_queues)."""
+    (queue,) = await settled_queues(marker, recipient)
+    return queue

@@ -8,7 +8,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
@@ -42,12 +41,6 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) ->
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.1)
-
-
-def assert_problem(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["status"] == status
 
 
 async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:

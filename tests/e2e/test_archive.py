@@ -20,8 +20,9 @@ from certs.signature import parse_signature_header, verify_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import assert_problem, eventually, new_participant
+from tests.e2e.read_side import eventually, new_participant
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 ARCHIVE = "/idx/v1/archive"
 RETENTION_DAYS = 2557

@@ -1,5 +1,8 @@
-"""WebSocket notifications from outside: `messageAvailable` within a second, gap-free sequences, `since` replay,
-per-participant isolation, and the close codes of a refused connection."""
+"""WebSocket notifications from outside: `messageAvailable` frames, gap-free sequences, `since` replay, the
+`ready` handshake, per-participant isolation, and the close codes of a refused connection.
+
+No test sleeps: a socket waits for its `subscribed` frame before anything is sent, and "nothing more arrives" is
+shown by a marker message whose frame must be the very next one."""
 
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from tests.e2e.read_side import close_code_of, new_participant
 from tests.harness import ServerProcess
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
-QUIET = 0.5  # how long "nothing more arrives" is watched
 
 
 @pytest.fixture
@@ -68,10 +70,20 @@ def events_url(server: ServerProcess, **query: Any) -> str:
 
 @asynccontextmanager
 async def listening(server: ServerProcess, client: ParticipantClient, **query: Any) -> AsyncIterator[ClientConnection]:
-    """A notification socket of `client` (token in the Authorization header), given time to subscribe."""
-    async with websockets.connect(events_url(server, **query), additional_headers=client.headers()) as socket:
-        await asyncio.sleep(0.3)
+    """A notification socket of `client` (token in the Authorization header), live: its `subscribed` frame came."""
+    async with websockets.connect(
+        events_url(server, ready="true", **query), additional_headers=client.headers()
+    ) as socket:
+        await assert_subscribed(socket, **query)
         yield socket
+
+
+async def assert_subscribed(socket: ClientConnection, **query: Any) -> None:
+    """The first frame of a `ready=true` socket: `subscribed`, echoing `since` when it was given."""
+    expected: dict[str, Any] = {"eventType": "subscribed"}
+    if "since" in query:
+        expected["since"] = int(query["since"])
+    assert await next_frame(socket) == expected
 
 
 async def next_frame(socket: ClientConnection, within: float = 5.0) -> dict[str, Any]:
@@ -82,11 +94,13 @@ async def frames(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
     return [await next_frame(socket) for _ in range(count)]
 
 
-async def assert_quiet(socket: ClientConnection) -> None:
-    """Nothing (more) arrives for a while."""
-    with pytest.raises(TimeoutError):
-        frame = await asyncio.wait_for(socket.recv(), QUIET)
-        pytest.fail(f"unexpected frame {frame}")
+async def assert_next_is_a_marker(
+    socket: ClientConnection, mc: ParticipantClient, recipient: ParticipantClient, sequence: int
+) -> None:
+    """Nothing more arrived: a marker message sent now gives the very next frame, with the next `sequence`."""
+    marker = await send(mc, recipient)
+    frame = await next_frame(socket)
+    assert (frame["sequence"], frame["messageContextId"]) == (sequence, marker), frame
 
 
 async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: str = "Medium") -> str:
@@ -103,18 +117,15 @@ async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: 
     return context_id
 
 
-async def test_an_lnsp_receives_message_available_within_a_second_of_the_submission(
+async def test_an_lnsp_receives_message_available_for_a_submission(
     server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
 ) -> None:
-    """The frame arrives less than a second after the 200 and carries every field API.md names."""
+    """The frame carries every field API.md names. (How soon it comes is measured by `idx bench`.)"""
     async with listening(server, lnsp_a) as socket:
         body = sample_body(mc.participant_id, [lnsp_a.participant_id], priority="High")
         response = await mc.submit(body, priority="High")
-        accepted_at = time.monotonic()
         assert response.status_code == 200, response.text
-        frame = await next_frame(socket, within=5.0)
-        latency = time.monotonic() - accepted_at
-    assert latency < 1.0, f"messageAvailable came {latency:.3f} s after the 200"
+        frame = await next_frame(socket, within=10.0)
     assert frame["sequence"] == 1
     assert frame["eventType"] == "messageAvailable"
     assert TIMESTAMP.match(frame["timestamp"]), frame
@@ -133,7 +144,7 @@ async def test_sequences_rise_by_exactly_one_per_participant(
     async with listening(server, lnsp_a) as socket:
         sent = [await send(mc, lnsp_a) for _ in range(5)]
         got = await frames(socket, 5)
-        await assert_quiet(socket)
+        await assert_next_is_a_marker(socket, mc, lnsp_a, sequence=6)
     assert [f["sequence"] for f in got] == [1, 2, 3, 4, 5]
     assert [f["messageContextId"] for f in got] == sent
 
@@ -148,13 +159,11 @@ async def test_reconnecting_with_since_delivers_exactly_the_missed_events_in_ord
     assert [(f["sequence"], f["messageContextId"]) for f in seen] == [(1, first[0]), (2, first[1])]
 
     missed = [await send(mc, lnsp_a) for _ in range(3)]
-    await asyncio.sleep(0.3)  # the notifier follows the log like the queue does
     async with listening(server, lnsp_a, since=seen[-1]["sequence"]) as socket:
         replayed = await frames(socket, 3)
-        await assert_quiet(socket)
         live = await send(mc, lnsp_a)
-        after = await next_frame(socket)
-        await assert_quiet(socket)
+        after = await next_frame(socket)  # the next frame: nothing came between the replay and it
+        await assert_next_is_a_marker(socket, mc, lnsp_a, sequence=7)
     assert [(f["sequence"], f["messageContextId"]) for f in replayed] == list(zip([3, 4, 5], missed, strict=True))
     assert (after["sequence"], after["messageContextId"]) == (6, live)
 
@@ -164,10 +173,9 @@ async def test_since_zero_replays_every_event(
 ) -> None:
     """A participant with three past events gets frames 1, 2, 3 on `since=0`, and nothing more."""
     sent = [await send(mc, lnsp_a, priority=p) for p in ("High", "Medium", "Low")]
-    await asyncio.sleep(0.3)
     async with listening(server, lnsp_a, since=0) as socket:
         got = await frames(socket, 3)
-        await assert_quiet(socket)
+        await assert_next_is_a_marker(socket, mc, lnsp_a, sequence=4)
     assert [(f["sequence"], f["messageContextId"], f["priority"]) for f in got] == [
         (1, sent[0], "High"),
         (2, sent[1], "Medium"),
@@ -178,15 +186,21 @@ async def test_since_zero_replays_every_event(
 async def test_nothing_is_sent_on_connect_without_since(
     server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
 ) -> None:
-    """Past events are not replayed to a socket that did not ask; the next new one arrives with the next sequence."""
+    """Past events are not replayed to a socket that did not ask; the next new one arrives with the next sequence.
+    Without `ready` the first frame is that event: nothing at all is sent on connect."""
     await send(mc, lnsp_a)
     await send(mc, lnsp_a)
-    await asyncio.sleep(0.3)
+    async with listening(server, lnsp_a, since=0) as replaying:
+        assert [f["sequence"] for f in await frames(replaying, 2)] == [1, 2]  # both are published
     async with listening(server, lnsp_a) as socket:
-        await assert_quiet(socket)
         live = await send(mc, lnsp_a)
         frame = await next_frame(socket)
     assert (frame["sequence"], frame["messageContextId"]) == (3, live)
+    # Without `ready` (and with `since`, so that no race decides what it sees) the first frame is an event.
+    async with websockets.connect(events_url(server, since=3), additional_headers=lnsp_a.headers()) as plain:
+        marker = await send(mc, lnsp_a)
+        first = await next_frame(plain)
+    assert (first["eventType"], first["sequence"], first["messageContextId"]) == ("messageAvailable", 4, marker)
 
 
 async def test_one_lnsp_never_receives_another_lnsps_events(
@@ -199,13 +213,13 @@ async def test_one_lnsp_never_receives_another_lnsps_events(
         to_both = await send(mc, lnsp_a, lnsp_b)
         got_a = await frames(socket_a, 2)
         got_b = await frames(socket_b, 2)
-        await assert_quiet(socket_a)
-        await assert_quiet(socket_b)
+        await assert_next_is_a_marker(socket_a, mc, lnsp_a, sequence=3)
+        await assert_next_is_a_marker(socket_b, mc, lnsp_b, sequence=3)
     assert [(f["sequence"], f["messageContextId"]) for f in got_a] == [(1, to_a), (2, to_both)]
     assert [(f["sequence"], f["messageContextId"]) for f in got_b] == [(1, to_b), (2, to_both)]
     async with listening(server, lnsp_b, since=0) as socket:
-        replayed = await frames(socket, 2)
-        await assert_quiet(socket)
+        replayed = await frames(socket, 3)
+        await assert_next_is_a_marker(socket, mc, lnsp_b, sequence=4)
     assert to_a not in {f["messageContextId"] for f in replayed}
 
 
@@ -214,8 +228,8 @@ async def test_the_token_may_come_in_the_access_token_query_parameter(
 ) -> None:
     """A browser cannot set headers on a WebSocket: `?access_token=` authenticates just the same."""
     assert lnsp_a.token is not None
-    async with websockets.connect(events_url(server, access_token=lnsp_a.token)) as socket:
-        await asyncio.sleep(0.3)
+    async with websockets.connect(events_url(server, access_token=lnsp_a.token, ready="true")) as socket:
+        await assert_subscribed(socket)
         sent = await send(mc, lnsp_a)
         frame = await next_frame(socket)
     assert (frame["sequence"], frame["messageContextId"]) == (1, sent)

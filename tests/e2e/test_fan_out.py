@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +10,7 @@ import httpx
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
-from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-
-SETTLE_SECONDS = 1.0
+from tests.e2e.queue_helpers import queued_ids, settled_queues, wait_for_queue
 
 
 def assert_not_found(response: httpx.Response) -> None:
@@ -57,16 +54,12 @@ async def test_a_message_to_two_lnsps_is_queued_once_in_each(participants: Parti
     assert submitted.status_code == 200, submitted.text
     context_id = submitted.json()["data"]["messageContextId"]
 
-    assert await wait_for_queue(lnsp_a, 1) == [context_id]
-    assert await wait_for_queue(lnsp_b, 1) == [context_id]
-    await asyncio.sleep(SETTLE_SECONDS)
+    assert await settled_queues(mc, lnsp_a, lnsp_b, bystander) == [[context_id], [context_id], []]
     for lnsp in (lnsp_a, lnsp_b):
-        assert await queued_ids(lnsp) == [context_id]
         fetched = await lnsp.fetch(context_id)
         assert fetched.status_code == 200, fetched.text
         assert fetched.content == body
         assert fetched.headers["x-initiatingparticipantid"] == mc.participant_id
-    assert await queued_ids(bystander) == []
     assert await queued_ids(mc) == []
 
 

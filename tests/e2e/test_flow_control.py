@@ -26,6 +26,7 @@ from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.queue_helpers import queued_ids
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 T = TypeVar("T")
 SENDER_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
@@ -55,14 +56,6 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) ->
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.1)
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    problem = dict(response.json())
-    assert problem["status"] == status, problem
-    return problem
 
 
 class Made:
@@ -158,20 +151,29 @@ class Frames:
 async def collecting(server: ServerProcess, client: ParticipantClient) -> AsyncIterator[Frames]:
     url = server.base_url.replace("http://", "ws://") + "/idx/v1/events"
     frames = Frames()
-    async with websockets.connect(url, additional_headers=client.headers()) as socket:
+    async with websockets.connect(url + "?ready=true", additional_headers=client.headers()) as socket:
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10.0)) == {"eventType": "subscribed"}
 
         async def read() -> None:
             async for raw in socket:
                 frames.items.append(dict(json.loads(raw)))
 
         reader = asyncio.create_task(read())
-        await asyncio.sleep(0.3)  # time to subscribe
         try:
             yield frames
         finally:
             reader.cancel()
             with suppress(asyncio.CancelledError, websockets.ConnectionClosed):
                 await reader
+
+
+async def mark(operator: ParticipantClient, frames: Frames) -> None:
+    """Wait for a marker: an outage announced now reaches every participant after every earlier event's frame,
+    so once it is in `frames`, nothing that happened before it is still to come."""
+    detail = f"marker {secrets.token_hex(4)}"
+    answer = await operator.http.post("/admin/v1/outages", json={"detail": detail}, headers=operator.headers())
+    assert answer.status_code == 201, answer.text
+    await eventually(lambda: _assert_length([f for f in frames.of("outage") if f["detail"] == detail], 1))
 
 
 async def translog_statuses(operator: ParticipantClient, context_id: str) -> list[str]:
@@ -300,7 +302,7 @@ async def _history_ends_completed(operator: ParticipantClient, context_id: str) 
 
 
 async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releases_them_at_most_twice_a_day(
-    server: ServerProcess, made: Made
+    server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Stopped by hand: messages wait (no messageAvailable); Started releases them in order; a third switch is 429."""
     mc = await made.new("MSMC", ["MC"], SENDER_SCOPES, enrol=True)
@@ -326,7 +328,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
         medium = await submit(mc, lnsp, "Medium")
         view = await settled(lnsp, queued=0, pending=3)
         assert view["resources"] == [{"businessFunctionResourceId": "bpqd", "messageCount": 0, "pendingCount": 3}]
-        await asyncio.sleep(1.0)
+        await mark(operator, frames)  # every frame of the events so far has arrived
         assert await queued_total(lnsp) == 0
         assert frames.available() == [], "a held message was announced"
         assert frames.flow() == [("Operational", 0, True)]
@@ -338,7 +340,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
         await eventually(lambda: _assert_length(frames.available(), 3))
         assert frames.available() == [high, medium, low]
         await eventually(lambda: _assert_length(frames.flow(), 2))
-        await asyncio.sleep(0.3)
+        await mark(operator, frames)
         assert [(status, manual) for status, _, manual in frames.flow()] == [("Operational", True),
                                                                              ("Operational", False)]  # fmt: skip
 
@@ -473,14 +475,14 @@ async def test_flow_control_frames_arrive_on_every_transition_with_status_count_
         await settled(lnsp, queued=3, pending=0)
         assert (await switch(lnsp, "Stopped")).status_code == 200
         await eventually(lambda: _assert_length(frames.of("flowControl"), 3))
-        await asyncio.sleep(0.5)
+        await mark(operator, frames)
         flow = frames.of("flowControl")
     assert frames.flow() == [("Warned", 2, False), ("Stopped", 3, False), ("Stopped", 3, True)]
     for frame in flow:
         assert frame["businessFunctionId"] == "pqd", frame
         assert TIMESTAMP.match(frame["timestamp"]), frame
     assert [f["sequence"] for f in frames.items] == list(range(1, len(frames.items) + 1))
-    assert len(frames.items) == 6  # three messageAvailable and three flowControl
+    assert len(frames.items) == 7  # three messageAvailable, three flowControl and the marker
 
 
 async def test_a_manual_start_that_releases_held_messages_records_each_transition_with_its_own_count(

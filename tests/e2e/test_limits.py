@@ -17,19 +17,12 @@ import pytest
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
 MARKET_TIME = timezone(timedelta(hours=10))
 RATE = 5
 _seeds = iter(range(1, 1_000_000))
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    problem = dict(response.json())
-    assert problem["status"] == status, problem
-    return problem
 
 
 def assert_too_many(response: httpx.Response, at_most: int) -> int:

@@ -8,8 +8,9 @@ import json
 import websockets
 
 from simulators.client import ParticipantClient
-from tests.e2e.read_side import assert_problem, new_participant
+from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 
 async def test_an_announced_outage_reaches_every_participant_in_sequence(
@@ -18,13 +19,14 @@ async def test_an_announced_outage_reaches_every_participant_in_sequence(
     """POST /admin/v1/outages → each participant's WebSocket gets an `outage` frame with the detail, numbered."""
     lnsp = await new_participant(server, operator, "OUTL", ["LNSP"])
     mc = await new_participant(server, operator, "OUTM", ["MC"])
-    url = server.base_url.replace("http", "ws") + "/idx/v1/events"
+    url = server.base_url.replace("http", "ws") + "/idx/v1/events?ready=true"
     try:
         async with (
             websockets.connect(url, additional_headers={"Authorization": f"Bearer {lnsp.token}"}) as lnsp_socket,
             websockets.connect(url, additional_headers={"Authorization": f"Bearer {mc.token}"}) as mc_socket,
         ):
-            await asyncio.sleep(0.3)  # subscribed before the announcement
+            for socket in (lnsp_socket, mc_socket):  # both subscribed before the announcement
+                assert json.loads(await asyncio.wait_for(socket.recv(), timeout=10)) == {"eventType": "subscribed"}
             answer = await operator.http.post(
                 "/admin/v1/outages", json={"detail": "Maintenance 02:00-03:00 AEST"}, headers=operator.headers()
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,39 +13,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from certs.signature import sign_detached
+from certs.signature import format_signature, sign_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, make_csr, new_key
+from tests.crafted_cms import NAMES as CRAFTED
+from tests.crafted_cms import crafted, foreign_certificate
 from tests.e2e.conftest import Participants
-from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.e2e.queue_helpers import settled_queue, wait_for_queue
+from tests.problems import assert_problem
 
-SETTLE_SECONDS = 1.0
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
-def assert_problem(response: httpx.Response, status: int, fields: list[str] | None = None) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status; `fields` are exactly its `errors[].field`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert isinstance(problem["type"], str) and problem["type"]
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    assert isinstance(problem["traceId"], str) and problem["traceId"]
-    if fields is not None:
-        assert [error["field"] for error in problem["errors"]] == fields, problem
-    return problem
-
-
 def assert_signature_refused(response: httpx.Response) -> None:
-    problem = assert_problem(response, 403)
-    assert problem["type"].endswith("/signature"), problem
-
-
-async def assert_nothing_queued(client: ParticipantClient) -> None:
-    await asyncio.sleep(SETTLE_SECONDS)
-    assert await queued_ids(client) == []
+    assert_problem(response, 403, kind="signature")
 
 
 async def issue(client: ParticipantClient, key: SigningKey, common_name: str | None = None) -> dict[str, Any]:
@@ -116,7 +97,50 @@ async def test_a_signature_that_is_not_the_senders_nominated_one_over_this_body_
     response = await mc.submit(body, signature=await build(mc, participants, body))
 
     assert_signature_refused(response)
-    await assert_nothing_queued(lnsp)
+    assert await settled_queue(mc, lnsp) == []
+
+
+@pytest.mark.parametrize("craft", CRAFTED)
+async def test_a_crafted_cms_signature_is_refused_and_nothing_is_queued(participants: Participants, craft: str) -> None:
+    """Zero or two signers, a content-type attribute missing, empty or different, the message digest missing, an
+    embedded certificate damaged or of an invalid version (signer named by subjectKeyIdentifier), each by the
+    sender's own nominated key: 403 `/signature`, never a 500, and nothing reaches the recipient's queue."""
+    mc = await participants.new("MC", ["MC"])
+    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    assert mc.certificate is not None and mc.key is not None
+    body = sample_body(mc.participant_id, [lnsp.participant_id])
+
+    response = await mc.submit(body, signature=format_signature(crafted(craft, body, mc.certificate, mc.key)))
+
+    assert_signature_refused(response)
+    assert await settled_queue(mc, lnsp) == []
+
+
+async def test_a_resubmission_must_be_signed_by_the_sender_as_well(participants: Participants) -> None:
+    """An accepted messageContextId sent again with the same body but a garbage, foreign or other participant's
+    signature: 403 `/signature` and no receipt; only the sender's own signature gets the original receipt back."""
+    mc = await participants.new("MC", ["MC"])
+    other = await participants.new("MC", ["MC"])
+    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    body = sample_body(mc.participant_id, [lnsp.participant_id])
+    accepted = await mc.submit(body)
+    assert accepted.status_code == 200, accepted.text
+    context_id = accepted.json()["data"]["messageContextId"]
+    foreign, foreign_key = foreign_certificate(f"{mc.participant_id}-signing")
+
+    for signature in (
+        "RSA-SHA256;" + base64.b64encode(b"garbage").decode(),
+        sign_detached(body, foreign, foreign_key),
+        other.sign(body),
+    ):
+        refused = await mc.submit(body, context_id=context_id, signature=signature)
+        assert_signature_refused(refused)
+        assert "receipt" not in refused.text, refused.text
+
+    again = await mc.submit(body, context_id=context_id)
+    assert again.status_code == 200, again.text
+    assert again.json() == accepted.json()
+    assert await settled_queue(mc, lnsp) == [context_id]
 
 
 async def test_an_ec_p256_certificate_can_be_issued_and_sign(participants: Participants) -> None:

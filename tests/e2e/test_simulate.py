@@ -1,5 +1,4 @@
-"""`idx simulate all` against a running exchange: every scenario it serves passes; only the routes another
-part of the exchange has not landed yet may be skipped."""
+"""`idx simulate all` against a running exchange: every scenario passes; none may be skipped as not served."""
 
 from __future__ import annotations
 
@@ -19,11 +18,10 @@ BPQD_SCENARIOS = [
     "market-day",
 ]
 MARKET_DAY = ["--duration", "5", "--rate", "4"]
-MAY_BE_UNSERVED = {"meter-churn", "recall-plans", "energy-bids"}
 
 
 def test_every_served_scenario_passes_and_the_bpqd_ones_all_run(tmp_path: Path) -> None:
-    """The pass/fail table names each scenario; none failed, and skips are only for routes not served."""
+    """The pass/fail table names each scenario; every one passed (recall plans, bids and meter churn are served)."""
     idx = Path(sys.executable).parent / "idx"
     with running_server(tmp_path / "data", "--rate-limit", "0", "--test-clock") as server:
         done = subprocess.run(
@@ -36,7 +34,6 @@ def test_every_served_scenario_passes_and_the_bpqd_ones_all_run(tmp_path: Path) 
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in done.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()}  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in BPQD_SCENARIOS:
+    for name in [*BPQD_SCENARIOS, "meter-churn", "recall-plans", "energy-bids"]:
         assert rows.get(name) == "passed", (name, done.stdout)
-    for name, result in rows.items():
-        assert result == "passed" or (name in MAY_BE_UNSERVED and result == "skipped (not served)"), done.stdout
+    assert set(rows.values()) == {"passed"}, done.stdout

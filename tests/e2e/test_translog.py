@@ -21,8 +21,9 @@ import pytest
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
 from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import assert_problem, eventually, new_participant
+from tests.e2e.read_side import eventually, new_participant
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 TRANSLOG = "/idx/v1/translog"
 

@@ -85,6 +85,22 @@ async def _recorded_deliveries(exchange: Exchange) -> list[tuple[str, str]]:
     return sorted((e.message_context_id, e.recipient) for e in events)
 
 
+async def _settle(exchange: Exchange, recipients: list[str] = RECIPIENTS) -> str:
+    """Wait until the deliverer has handled every route published so far; the marker message's context id.
+
+    A marker message recorded now is routed after them, and the deliverer takes routes in order, so once the
+    marker is queued for every recipient nothing earlier is still on its way: a positive sign, not a pause.
+    """
+    marker = f"zz-marker-{time.monotonic_ns()}"
+    await _submit(exchange, marker, recipients)
+    await _eventually(_queued_all(exchange, [(marker, recipient) for recipient in recipients]))
+    return marker
+
+
+def _without(marker: str, rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [row for row in rows if row[0] != marker]
+
+
 def _queued_all(exchange: Exchange, expected: list[tuple[str, str]]) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         """every expected (message, recipient) is a queue row"""
@@ -103,10 +119,10 @@ async def test_message_with_two_recipients_ends_as_one_delivery_each(tmp_path: P
         await _register_participants(exchange)
         await _submit(exchange, "ctx-1")
         await _eventually(_queued_all(exchange, _pairs(["ctx-1"])))
-        await asyncio.sleep(0.5)  # room for any duplicate to arrive
+        marker = await _settle(exchange)  # any duplicate would have arrived before it
 
-        assert await _queue_rows(exchange) == _pairs(["ctx-1"])
-        assert await _recorded_deliveries(exchange) == _pairs(["ctx-1"])
+        assert _without(marker, await _queue_rows(exchange)) == _pairs(["ctx-1"])
+        assert _without(marker, await _recorded_deliveries(exchange)) == _pairs(["ctx-1"])
         for recipient in RECIPIENTS:
             delivery = exchange.ledger.find(Delivery, Delivery.create_id("ctx-1", recipient))
             assert delivery is not None
@@ -114,7 +130,7 @@ async def test_message_with_two_recipients_ends_as_one_delivery_each(tmp_path: P
             assert (delivery.business_function_id, delivery.resource_id) == (BF, RESOURCE)
             assert delivery.size == len(make_message("ctx-1", RECIPIENTS).payload)
         info = await exchange.js.stream_info(STREAM)
-        assert info.state.messages == 2
+        assert info.state.messages == 2 + 2  # ctx-1's routes and the marker's
 
 
 async def test_replaying_the_relay_from_zero_yields_no_second_delivery(tmp_path: Path) -> None:
@@ -139,13 +155,13 @@ async def test_replaying_the_relay_from_zero_yields_no_second_delivery(tmp_path:
         await relay.wait_for(exchange.ledger.last_position())
         # The republished routes carry the same Nats-Msg-Id, so JetStream stores none of them again.
         assert (await exchange.js.stream_info(STREAM)).state.messages == stored_before
-        await asyncio.sleep(0.5)
-        assert await _queue_rows(exchange) == _pairs(contexts)
-        assert await _recorded_deliveries(exchange) == _pairs(contexts)
+        marker = await _settle(exchange)
+        assert _without(marker, await _queue_rows(exchange)) == _pairs(contexts)
+        assert _without(marker, await _recorded_deliveries(exchange)) == _pairs(contexts)
 
         await _submit(exchange, "ctx-after")
         await _eventually(_queued_all(exchange, _pairs(["ctx-after"])))
-        assert await _recorded_deliveries(exchange) == _pairs([*contexts, "ctx-after"])
+        assert _without(marker, await _recorded_deliveries(exchange)) == _pairs([*contexts, "ctx-after"])
 
 
 def _route(context_id: str, position: int) -> Route:
@@ -203,9 +219,9 @@ async def test_route_replayed_past_the_dedupe_window_neither_duplicates_nor_lose
 
     async with running_exchange(data_dir) as exchange:
         await _eventually(_queued_all(exchange, [("ctx-new", "LNSP1")]), within=8.0)
-        await asyncio.sleep(0.3)
-        assert await _recorded_deliveries(exchange) == [("ctx-new", "LNSP1"), ("ctx-old", "LNSP1")]
-        assert await _queue_rows(exchange) == [("ctx-new", "LNSP1"), ("ctx-old", "LNSP1")]
+        marker = await _settle(exchange, ["LNSP1"])
+        assert _without(marker, await _recorded_deliveries(exchange)) == [("ctx-new", "LNSP1"), ("ctx-old", "LNSP1")]
+        assert _without(marker, await _queue_rows(exchange)) == [("ctx-new", "LNSP1"), ("ctx-old", "LNSP1")]
 
 
 async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path: Path) -> None:
@@ -220,8 +236,8 @@ async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path
 
     async with running_exchange(data_dir) as exchange:
         await _eventually(_queued_all(exchange, [("ctx-twice", "LNSP1")]), within=8.0)
-        await asyncio.sleep(0.3)
-        assert await _recorded_deliveries(exchange) == [("ctx-twice", "LNSP1")]
+        marker = await _settle(exchange, ["LNSP1"])
+        assert _without(marker, await _recorded_deliveries(exchange)) == [("ctx-twice", "LNSP1")]
 
 
 async def test_stopped_deliverer_lets_the_exchange_stop_promptly(tmp_path: Path) -> None:

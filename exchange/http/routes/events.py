@@ -26,8 +26,9 @@ _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 def events_handler(js: JetStreamContext, gate: Gate) -> Any:
     @websocket("/idx/v1/events")
-    async def events(socket: WebSocket[Any, Any, Any], since: int | None = None) -> None:
-        """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen."""
+    async def events(socket: WebSocket[Any, Any, Any], since: int | None = None, ready: bool = False) -> None:
+        """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen.
+        With `ready=true` the first frame is `{"eventType": "subscribed"}`, sent once the subscription is live."""
         try:
             principal = await gate.principal(socket, "EVENT_NOTIFY")
         except ServiceError as problem:
@@ -36,15 +37,25 @@ def events_handler(js: JetStreamContext, gate: Gate) -> Any:
             await socket.close(code=4000 + problem_of(problem).status, reason=problem.detail[:120])
             return
         await socket.accept()
-        await stream_events(socket, js, principal.participant_id, since)
+        await stream_events(socket, js, principal.participant_id, since, ready=ready)
 
     return events
 
 
 async def stream_events(
-    socket: WebSocket[Any, Any, Any], js: JetStreamContext, participant_id: str, since: int | None
+    socket: WebSocket[Any, Any, Any],
+    js: JetStreamContext,
+    participant_id: str,
+    since: int | None,
+    *,
+    ready: bool = False,
 ) -> None:
-    """Send `participant_id`'s frames over an accepted socket until it closes: those after `since`, then new ones."""
+    """Send `participant_id`'s frames over an accepted socket until it closes: those after `since`, then new ones.
+
+    `ready`: first send `{"eventType": "subscribed"}` (with `since` when given), once NATS has the subscription, so
+    that a client knows that every event from then on reaches it. Opt-in: by default nothing is sent on connect
+    but replayed and new events.
+    """
     frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
 
     async def on_frame(msg: Msg) -> None:
@@ -57,6 +68,12 @@ async def stream_events(
         ordered_consumer=True,
         deliver_policy=DeliverPolicy.ALL if since is not None else DeliverPolicy.NEW,
     )
+    if ready:
+        await js._nc.flush()  # the server has the consumer and the subscription to its deliveries
+        subscribed: dict[str, Any] = {"eventType": "subscribed"}
+        if since is not None:
+            subscribed["since"] = since
+        await socket.send_data(msgspec.json.encode(subscribed).decode(), mode="text")
     sender = asyncio.create_task(_forward(socket, frames, since or 0))
     receiver = asyncio.create_task(_until_closed(socket))
     try:

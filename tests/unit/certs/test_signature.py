@@ -6,7 +6,7 @@ import pytest
 from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from certs.chain import check_issued_by
@@ -18,6 +18,7 @@ from certs.signature import (
     sign_detached,
     verify_detached,
 )
+from tests.crafted_cms import by_key_identifier, crafted
 
 BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
 DETACHED = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
@@ -106,6 +107,46 @@ def test_a_digest_other_than_sha256_is_refused_by_name(rsa_participant):
         verify_detached(der, BODY)
 
 
+@pytest.mark.parametrize(
+    ("craft", "error", "reason"),
+    [
+        ("zero-signers", SignatureInvalidError, "exactly one signer is required, found 0"),
+        ("two-signers", SignatureInvalidError, "exactly one signer is required, found 2"),
+        ("content-type-missing", SignatureInvalidError, "must include content-type and message-digest"),
+        ("content-type-different", SignatureInvalidError, "content-type attribute does not match"),
+        ("content-type-without-value", SignatureFormatError, "not a parseable DER CMS SignedData"),
+        ("message-digest-missing", SignatureInvalidError, "must include content-type and message-digest"),
+        ("damaged-certificate", SignatureInvalidError, "public key cannot be used"),
+        ("invalid-version-certificate", SignatureInvalidError, "certificate cannot be read: 7 is not a valid X509"),
+    ],
+)
+@pytest.mark.parametrize("participant", ["rsa_participant", "ec_participant"])
+def test_a_crafted_signature_is_refused_naming_what_is_wrong(participant, craft, error, reason, request):
+    """Each craft changes one rule and, where it touches the signed attributes, signs them again: the rule it
+    breaks is the only thing wrong, and the refusal names it (never an exception that would be a 500)."""
+    certificate, key = request.getfixturevalue(participant)
+    der = crafted(craft, BODY, certificate, key)
+    with pytest.raises(error, match=reason):
+        verify_detached(der, BODY)
+
+
+@pytest.mark.parametrize("participant", ["rsa_participant", "ec_participant"])
+def test_a_signer_identified_by_subject_key_identifier_verifies(participant, request):
+    """A SignerIdentifier may name the certificate by subjectKeyIdentifier instead of issuer and serial."""
+    certificate, key = request.getfixturevalue(participant)
+    assert verify_detached(by_key_identifier(BODY, certificate, key), BODY) == certificate
+
+
+def test_a_subject_key_identifier_that_names_no_embedded_certificate_is_refused(rsa_participant, ec_participant):
+    """The sid names the EC certificate's key but only the RSA certificate is embedded."""
+    certificate, key = rsa_participant
+    info = cms.ContentInfo.load(by_key_identifier(BODY, certificate, key))
+    other = cms.ContentInfo.load(by_key_identifier(BODY, *ec_participant))
+    info["content"]["signer_infos"][0]["sid"] = other["content"]["signer_infos"][0]["sid"]
+    with pytest.raises(SignatureInvalidError, match="not embedded"):
+        verify_detached(info.dump(force=True), BODY)
+
+
 def test_two_signers_are_refused(rsa_participant, ec_participant):
     """Exactly one signer is allowed."""
     builder = pkcs7.PKCS7SignatureBuilder().set_data(BODY)
@@ -137,34 +178,66 @@ def test_der_that_is_not_cms_signed_data_is_refused(der):
         verify_detached(parse_signature_header(format_signature(der)), BODY)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_a_damaged_signature_is_refused_with_a_signature_error(rsa_participant, authority, now, data):
-    """Whatever bytes of a good signature are changed, cut or added, verification raises one of the two
-    signature errors (the API's 403), never another exception (a 500), or it still succeeds: then either
-    nothing that matters was damaged, or the embedded certificate was altered and no longer chains to the CA."""
-    certificate, key = rsa_participant
-    der = bytearray(parse_signature_header(sign_detached(BODY, certificate, key)))
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(der) - 1))
-        change = data.draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
+CHANGES = st.lists(
+    st.tuples(st.integers(-4_000, 4_000), st.sampled_from(["flip", "cut", "insert", "truncate"]), st.integers(1, 255)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _damage(der: bytes, changes: list[tuple[int, str, int]]) -> bytes:
+    damaged = bytearray(der)
+    for position, change, value in changes:
+        at = position % len(damaged)
         if change == "flip":
-            der[at] ^= data.draw(st.integers(1, 255))
+            damaged[at] ^= value
         elif change == "cut":
-            del der[at]
+            del damaged[at]
         elif change == "insert":
-            der.insert(at, data.draw(st.integers(0, 255)))
+            damaged.insert(at, value)
         else:
-            del der[at:]
-        if not der:
-            der.append(0x30)
+            del damaged[at:]
+        if not damaged:
+            damaged.append(0x30)
+    return bytes(damaged)
+
+
+def _signed_parts(der: bytes) -> tuple[bytes, bytes]:
+    """The signature value and the signed attributes of a CMS's only signer, as bytes."""
+    signer_info = cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+    return signer_info["signature"].native, signer_info["signed_attrs"].dump()
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=CHANGES)
+@example(changes=[(-1, "flip", 1)])  # the last byte: inside the signature value
+@example(changes=[(3_999, "flip", 0x80)])  # position modulo the length: somewhere in the middle
+@example(changes=[(0, "flip", 0x01)])  # the outer SEQUENCE tag
+@example(changes=[(200, "truncate", 1)])
+@example(changes=[(40, "cut", 1)])
+@example(changes=[(40, "insert", 0x30)])
+def test_a_damaged_signature_is_refused_with_a_signature_error(rsa_participant, authority, now, changes):
+    """Whatever bytes of a good signature are changed, cut or added, verification raises one of the two
+    signature errors (the API's 403), never another exception (a 500). When it still succeeds, nothing that
+    matters was damaged: the signer's signature value and signed attributes are the original ones, or the
+    embedded certificate was altered and no longer chains to the CA."""
+    certificate, key = rsa_participant
+    original = parse_signature_header(sign_detached(BODY, certificate, key))
+    der = _damage(original, changes)
     try:
-        signer = verify_detached(bytes(der), BODY)
-    except (SignatureFormatError, SignatureInvalidError):
+        signer = verify_detached(der, BODY)
+    except (SignatureFormatError, SignatureInvalidError) as error:
+        assert str(error)
         return
     if signer != certificate:
         with pytest.raises(ChainError):
             check_issued_by(signer, authority.ca_certificate, now)
+    else:
+        assert _signed_parts(der) == _signed_parts(original)
+    with pytest.raises(SignatureInvalidError, match="message digest"):
+        verify_detached(der, BODY + b" ")
 
 
 def test_format_and_parse_are_inverse():

@@ -4,57 +4,21 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certs.signature import SigningKey, format_signature, sign_detached
+from certs.signature import format_signature, sign_detached
 from exchange.kernel.errors import SignatureRefusedError
+from tests.crafted_cms import foreign_certificate
 from tests.unit.services.conftest import Market, Member, SettableClock, certificate_of
 
 # Each builder gets the market, the sender and the body to be sent; it returns the x-signature.
 SignatureBuilder = Callable[[Market, Member, bytes], Awaitable[str]]
 RSA_ENCRYPTION_OID = bytes.fromhex("06092A864886F70D010101")  # DER of 1.2.840.113549.1.1.1
-
-
-def foreign_certificate(
-    common_name: str, *, ca_subject: x509.Name | None = None, serial: int | None = None
-) -> tuple[x509.Certificate, SigningKey]:
-    """A signing certificate from a CA of our own making (optionally wearing another CA's name and a chosen serial)."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = ca_subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Foreign Test CA")])
-    now = datetime.now(UTC)
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=7300))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_name)
-        .public_key(leaf_key.public_key())
-        .serial_number(serial or x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf.verify_directly_issued_by(ca)  # a well-formed chain: refusal can only be for the CA it chains to
-    return leaf, leaf_key
 
 
 def cms(body: bytes, sender: Member, *, detached: bool, digest: hashes.HashAlgorithm) -> str:
