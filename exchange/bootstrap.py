@@ -29,7 +29,7 @@ from exchange.messaging.routing import Deliverer, Relay, ensure_stream
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
-from exchange.services.access import ENTITIES, TokenIssuer
+from exchange.services.access import TokenIssuer
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.expiry_watch import ExpiryWatch
@@ -104,7 +104,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
-    registry = registry or Registry.from_entry_points()
+    registry = registry or Registry.from_entry_points(settings.plugins)
 
     nats_server = None
     nats_url = settings.nats_url
@@ -152,7 +152,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     limits = LimitStore(limits_db)
     await limits.create_tables()
     gate = DeliveryGate(ledger, committer, views, projectors["queue"], registry, clock, recorded)
-    admin = Administration(ledger, committer, tokens, clock)
+    admin = Administration(ledger, committer, tokens, clock, registry)
     deliverer = Deliverer(js, gate.arrive)
 
     exchange = Exchange(
@@ -212,14 +212,21 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
 
 
 async def ensure_operator(exchange: Exchange) -> None:
-    """First start creates the market operator and its client; the secret goes to operator.secret (0600)."""
+    """First start creates the market operator and its client; the secret goes to operator.secret (0600).
+
+    Every start grants the operator's client every entity, so a business function added to an existing data
+    directory is open to the operator at once.
+    """
     ledger = exchange.ledger
     if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
         await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
     if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
         secret = os.environ.get("IDX_OPERATOR_SECRET") or secrets.token_urlsafe(32)
-        await exchange.admin.add_client(OPERATOR, list(ENTITIES), client_id=OPERATOR_CLIENT, secret=secret)
+        await exchange.admin.add_client(
+            OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
+        )
         write_secret(exchange.settings.data_dir / "operator.secret", secret)
+    await exchange.admin.grant(OPERATOR_CLIENT, list(exchange.admin.entities))
 
 
 def write_secret(path: Path, secret: str) -> None:

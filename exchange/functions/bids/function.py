@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.service import EnergyBids
 from exchange.functions.errors import FieldError, RuleViolationError
-from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.protocol import (
+    Acceptance,
+    Resource,
+    SampleMaker,
+    SampleOption,
+    StandingData,
+    Submission,
+    Watermarks,
+)
 from exchange.functions.services import Operation, PluginServices
 
 ENERGY_RESOURCE: Final = Resource(
@@ -17,6 +26,18 @@ ENERGY_RESOURCE: Final = Resource(
     receiver_roles=frozenset({"OPERATOR"}),
     # Bids arrive through `submitBids` only; the operator's queue is fed from there.
     accepts_submissions=False,
+)
+
+SAMPLE: Final = SampleMaker(
+    resource_id="energy",
+    summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
+    options=(
+        SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
+        SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
+        SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
+        SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
+    ),
+    make=sample_body,
 )
 
 
@@ -33,6 +54,9 @@ class EnergyBidding:
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Never called by the core (no generic POST for `energy`); refuses, pointing at the operation."""
         raise RuleViolationError([FieldError("data", "energy bids are submitted with POST /bids/v1/submitBids")])
+
+    def samples(self) -> tuple[SampleMaker, ...]:
+        return (SAMPLE,)
 
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         bids = EnergyBids(services)
