@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
     Acceptance,
@@ -15,9 +16,13 @@ from exchange.functions.protocol import (
     Submission,
     Watermarks,
 )
+from exchange.functions.recall.conformance import conformance_sample
 from exchange.functions.recall.sample import sample_body
 from exchange.functions.recall.service import RecallPlans
 from exchange.functions.services import Operation, PluginServices
+
+if TYPE_CHECKING:
+    from exchange.web.pages import PluginScreens, Web
 
 BASE_PATH: Final = "/ws/GeneratorRecall/1.0"
 RECALL_RESOURCE: Final = Resource(
@@ -60,8 +65,18 @@ class GeneratorRecall:
             [FieldError("data", f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan")]
         )
 
+    def screens(self, web: Web) -> PluginScreens:
+        # Imported here: the screens need the web app, which the rest of the function does without.
+        from exchange.functions.recall.web import recall_screens
+
+        return recall_screens(web)
+
     def samples(self) -> tuple[SampleMaker, ...]:
         return (SAMPLE,)
+
+    @property
+    def conformance(self) -> ConformanceSample:
+        return conformance_sample(f"{BASE_PATH}/submitRecallPlan")
 
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         plans = RecallPlans(services)
