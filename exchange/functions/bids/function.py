@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from exchange.functions.bids.conformance import conformance_sample
 from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.service import EnergyBids
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
     Acceptance,
@@ -19,6 +21,7 @@ from exchange.functions.protocol import (
 )
 from exchange.functions.services import Operation, PluginServices
 
+SUBMIT_PATH: Final = "/bids/v1/submitBids"
 ENERGY_RESOURCE: Final = Resource(
     id="energy",
     schema_versions=("1.0",),
@@ -58,9 +61,13 @@ class EnergyBidding:
     def samples(self) -> tuple[SampleMaker, ...]:
         return (SAMPLE,)
 
+    @property
+    def conformance(self) -> ConformanceSample:
+        return conformance_sample(SUBMIT_PATH)
+
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         bids = EnergyBids(services)
         return [
-            Operation("POST", "/bids/v1/submitBids", self.entity, "Submit energy bids", bids.submit_bids),
+            Operation("POST", SUBMIT_PATH, self.entity, "Submit energy bids", bids.submit_bids),
             Operation("GET", "/bids/v1/bids", self.entity, "The latest bid of a DUID for a day", bids.bids),
         ]

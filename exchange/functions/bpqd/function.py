@@ -10,6 +10,7 @@ import msgspec
 from exchange.functions.bpqd.rules import body_errors, first_errors
 from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
+from exchange.functions.conformance import ConformanceSample, envelope_sample
 from exchange.functions.envelope import Envelope, header_errors
 from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import (
@@ -68,6 +69,10 @@ class BasicPowerQualityData:
         if errors:
             raise RuleViolationError(errors, requested_recipients=recipients)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type=MESSAGE_TYPE)
+
+    @property
+    def conformance(self) -> ConformanceSample:
+        return envelope_sample(self, sample_body, DECODER)
 
     def samples(self) -> tuple[SampleMaker, ...]:
         return (SAMPLE,)
