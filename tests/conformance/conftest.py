@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from exchange.functions.conformance import ConformanceSample
@@ -10,7 +12,8 @@ from exchange.functions.registry import Registry
 from tests.conformance.fakes import FakeStandingData
 from tests.conformance.samples import Scene, sample_of
 
-REGISTRY = Registry.from_entry_points()
+# The installed plugins and any named in IDX_PLUGINS (which `idx serve` started by the suite loads too).
+REGISTRY = Registry.from_entry_points(os.environ.get("IDX_PLUGINS", "").split())
 FUNCTION_IDS = [function.id for function in REGISTRY]
 
 
