@@ -30,7 +30,7 @@ from exchange.messaging.routing import Deliverer, Relay, ensure_stream
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
-from exchange.services.access import ENTITIES, TokenIssuer
+from exchange.services.access import TokenIssuer
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.expiry_watch import ExpiryWatch
@@ -121,7 +121,7 @@ async def build_services(
             follower.poke()
 
     gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
-    admin = Administration(ledger, committer, tokens, clock)
+    admin = Administration(ledger, committer, tokens, clock, registry)
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
     return Services(
         clock=clock,
@@ -221,7 +221,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         view_writes=view_writes,
         limits=limits,
         clock=clock,
-        registry=registry or Registry.from_entry_points(),
+        registry=registry or Registry.from_entry_points(settings.plugins),
         authority=await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now()),
         tokens=TokenIssuer.load_or_create(data_dir / "token.key"),
         daily_quota=settings.daily_quota,
@@ -266,14 +266,21 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
 
 
 async def ensure_operator(exchange: Exchange) -> None:
-    """First start creates the market operator and its client; the secret goes to operator.secret (0600)."""
+    """First start creates the market operator and its client; the secret goes to operator.secret (0600).
+
+    Every start grants the operator's client every entity, so a business function added to an existing data
+    directory is open to the operator at once.
+    """
     ledger = exchange.ledger
     if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
         await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
     if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
         secret = os.environ.get("IDX_OPERATOR_SECRET") or secrets.token_urlsafe(32)
-        await exchange.admin.add_client(OPERATOR, list(ENTITIES), client_id=OPERATOR_CLIENT, secret=secret)
+        await exchange.admin.add_client(
+            OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
+        )
         write_secret(exchange.settings.data_dir / "operator.secret", secret)
+    await exchange.admin.grant(OPERATOR_CLIENT, list(exchange.admin.entities))
 
 
 def write_secret(path: Path, secret: str) -> None:

@@ -22,3 +22,5 @@ class Settings:
     housekeeping_interval: float = 10.0
     # Shown on every screen of the web app, so nobody mistakes a test exchange for production.
     environment: str = "Development"
+    # Plugins to load besides the installed ones, each named `module:attribute` (IDX_PLUGINS).
+    plugins: tuple[str, ...] = ()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 import uvicorn
 import uvloop
 
-from exchange.functions.bpqd.sample import sample_body
+from exchange.cli.sample import sample
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings
 
@@ -78,6 +77,14 @@ def main() -> None:
     show_default=True,
     help="Name shown on every web app screen: Production (grey border), Pre-production (green), other (amber).",
 )
+@click.option(
+    "--plugin",
+    "plugins",
+    envvar="IDX_PLUGINS",
+    multiple=True,
+    help="A business function to serve besides the installed ones, as module:attribute; repeat for several "
+    "(IDX_PLUGINS: separated by spaces).",
+)
 @click.option("--log-level", envvar="IDX_LOG_LEVEL", default="INFO", show_default=True)
 def serve(
     data_dir: Path,
@@ -91,6 +98,7 @@ def serve(
     test_clock: bool,
     demo: bool,
     environment: str,
+    plugins: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
@@ -109,6 +117,7 @@ def serve(
         test_clock=test_clock,
         demo=demo,
         environment=environment,
+        plugins=plugins,
     )
     uvloop.run(_serve(settings))
 
@@ -170,24 +179,7 @@ def rebuild_view(view: str, data_dir: Path) -> None:
     click.echo(f"{view} rebuilt up to position {position}")
 
 
-@main.group()
-def sample() -> None:
-    """Make valid example messages to try the exchange with."""
-
-
-@sample.command("bpqd")
-@click.option("--sender", required=True, help="The MC or MDP sending it, e.g. MC1.")
-@click.option("--recipient", "recipients", multiple=True, required=True, help="An LNSP; repeat for several.")
-@click.option("--priority", type=click.Choice(["High", "Medium", "Low"]), default="Medium", show_default=True)
-@click.option("--nmis", type=click.IntRange(1, 10_000), default=1, show_default=True, help="NMIs in the message.")
-@click.option("--reading-date", default="2026-07-01", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Vary it for other NMIs and readings.")
-def sample_bpqd(
-    sender: str, recipients: tuple[str, ...], priority: str, nmis: int, reading_date: str, seed: int
-) -> None:
-    """Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI)."""
-    body = sample_body(sender, list(recipients), priority=priority, nmis=nmis, reading_date=reading_date, seed=seed)
-    sys.stdout.buffer.write(body)
+main.add_command(sample)
 
 
 from exchange.cli.certs import certs  # noqa: E402

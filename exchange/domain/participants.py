@@ -8,7 +8,9 @@ from eventsourcing.domain import Aggregate, event
 
 from exchange.domain import ids
 
-ROLES = frozenset({"MC", "MDP", "LNSP", "GENERATOR", "OPERATOR"})
+# The market operator is the core's one role; every other role is brought by a business function's resources.
+OPERATOR = "OPERATOR"
+CORE_ROLES = frozenset({OPERATOR})
 
 
 class Participant(Aggregate):
@@ -54,3 +56,8 @@ class Client(Aggregate):
         self.participant_id = participant_id
         self.secret_hash = secret_hash
         self.scopes = scopes
+
+    @event("ScopesGranted")
+    def grant(self, scopes: list[str]) -> None:
+        """Add entities the client does not hold yet (e.g. the entity of a business function added later)."""
+        self.scopes = [*self.scopes, *(scope for scope in scopes if scope not in self.scopes)]

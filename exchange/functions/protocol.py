@@ -7,9 +7,10 @@ signatures, recording, routing, queues). Plugins register under the entry-point 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Priority = Literal["High", "Medium", "Low"]
 PRIORITY_LETTERS: dict[str, Priority] = {"h": "High", "m": "Medium", "l": "Low"}
@@ -41,7 +42,11 @@ class Watermarks:
 
 
 class StandingData(Protocol):
-    """What a business function may ask the exchange about participants and assets."""
+    """What a business function may ask the exchange about participants and assets, from `accept`.
+
+    `accept` is pure and runs in a worker thread, so these lookups answer at once from standing data the
+    core brought up to date before the call. Operations ask `AsyncStandingData` instead.
+    """
 
     def roles_of(self, participant_id: str) -> frozenset[str] | None:
         """The roles a participant holds, or None when there is no such participant."""
@@ -54,6 +59,16 @@ class StandingData(Protocol):
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         """A DUID's owner, station and registered maximum capacity; None for an unknown DUID."""
         ...
+
+
+class AsyncStandingData(Protocol):
+    """Standing data as an operation asks for it: each lookup may first read what changed in the event store."""
+
+    async def roles_of(self, participant_id: str) -> frozenset[str] | None: ...
+
+    async def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None: ...
+
+    async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None: ...
 
 
 @dataclass(frozen=True)
@@ -113,3 +128,38 @@ class BusinessFunction(Protocol):
         that the rejection can be logged against them.
         """
         ...
+
+
+@dataclass(frozen=True)
+class SampleOption:
+    """An option of `idx sample <bf> <resource>`, given to the maker as the keyword `name`."""
+
+    name: str
+    help: str
+    kind: Literal["text", "integer", "number"] = "text"
+    required: bool = False
+    multiple: bool = False
+    default: str | int | float | None = None
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    # The option as typed, `--flag`; the name with dashes for underscores when None.
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleMaker:
+    """How `idx sample <bf> <resource>` makes a valid example body of one resource."""
+
+    resource_id: str
+    summary: str
+    options: tuple[SampleOption, ...]
+    # Called with every option by name (a multiple one as a list); answers the body as a participant sends it.
+    make: Callable[..., bytes]
+
+
+@runtime_checkable
+class MakesSamples(Protocol):
+    """A business function that makes example messages for `idx sample`."""
+
+    def samples(self) -> Sequence[SampleMaker]: ...

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from importlib import import_module
 from importlib.metadata import entry_points
 
 from exchange.functions.protocol import BusinessFunction, Resource
 
 ENTRY_POINT_GROUP = "exchange.functions"
+
+
+def load_plugin(name: str) -> BusinessFunction:
+    """The plugin object at `module:attribute`, as an entry point names it."""
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"{name!r} does not name a plugin as module:attribute")
+    plugin: BusinessFunction = getattr(import_module(module_name), attribute)
+    return plugin
 
 
 class UnknownFunctionError(LookupError):
@@ -25,8 +35,10 @@ class Registry:
             self._functions[function.id] = function
 
     @classmethod
-    def from_entry_points(cls) -> Registry:
-        return cls(entry.load() for entry in entry_points(group=ENTRY_POINT_GROUP))
+    def from_entry_points(cls, extra: Iterable[str] = ()) -> Registry:
+        """The installed plugins, and `extra` ones named `module:attribute` (e.g. a plugin not installed)."""
+        installed = [entry.load() for entry in entry_points(group=ENTRY_POINT_GROUP)]
+        return cls([*installed, *(load_plugin(name) for name in extra)])
 
     def __iter__(self) -> Iterator[BusinessFunction]:
         return iter(sorted(self._functions.values(), key=lambda f: f.id))
@@ -44,6 +56,10 @@ class Registry:
                 if resource.id == resource_id:
                     return function, resource
         raise UnknownFunctionError(f"{function_id}/{resource_id} is not a business function resource")
+
+    def roles(self) -> frozenset[str]:
+        """Every role that sends or receives a resource of a registered function."""
+        return frozenset(role for f in self for r in f.resources for role in (*r.sender_roles, *r.receiver_roles))
 
     def receiver_functions(self, roles: frozenset[str]) -> list[BusinessFunction]:
         """Functions with a resource that a participant of these roles can receive."""

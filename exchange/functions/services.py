@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from exchange.functions.protocol import StandingData
+from exchange.functions.protocol import AsyncStandingData
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -72,7 +72,9 @@ class Delivered:
 
 class PluginServices(Protocol):
     @property
-    def standing(self) -> StandingData: ...
+    def standing(self) -> AsyncStandingData:
+        """Standing data, brought up to date from the event store by each lookup."""
+        ...
 
     def now(self) -> datetime:
         """The exchange's one clock (moved by the test clock too)."""

@@ -29,7 +29,7 @@ from exchange.http.routes.oauth import oauth_router
 from exchange.http.routes.operations import operation_handler
 from exchange.http.routes.translog import translog_router
 from exchange.kernel.errors import ServiceError
-from exchange.web.routes import close_api, template_config, web_routes
+from exchange.web.routes import close_api, web_app
 
 
 def bind_request_context(app: ASGIApp) -> ASGIApp:
@@ -62,7 +62,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         flowcontrol_router(exchange.flow, gate),
         watermarks_router(exchange.flow, gate),
     ]
-    routes += web_routes(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment)
+    web = web_app(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment, exchange.registry)
+    routes += web.routes
     if exchange.settings.test_clock:
         routes.append(clock_router(exchange.clock, gate))
     for function in exchange.registry:
@@ -84,6 +85,6 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         ),
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
-        template_config=template_config(),
+        template_config=web.templates,
         on_shutdown=[close_api, *(on_shutdown or [])],
     )

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import jwt
 
-ENTITIES = (
-    "PQD_BPQD",
-    "GR_RECALL",
-    "BID_ENERGY",
+from exchange.functions.registry import Registry
+
+# The core's own entities; each business function brings its own (see `entity_catalogue`).
+CORE_ENTITIES = (
     "FCTRL_FCTRL",
     "FCTRL_STATUS",
     "TRANSLOG_TRANSLOG",
@@ -30,6 +30,11 @@ ENTITIES = (
     "IDX_ADMIN",
 )
 TOKEN_LIFETIME = timedelta(seconds=3599)
+
+
+def entity_catalogue(registry: Registry) -> tuple[str, ...]:
+    """Every entity a client may hold: each registered business function's, then the core's."""
+    return tuple(dict.fromkeys([*(function.entity for function in registry), *CORE_ENTITIES]))
 
 
 class TokenError(Exception):

@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from exchange.domain.outages import Outage
-from exchange.domain.participants import ROLES, Client, Participant
+from exchange.domain.participants import CORE_ROLES, Client, Participant
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
+from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
-from exchange.services.access import ENTITIES, TokenIssuer, granted_scopes, hash_secret, new_secret, secret_matches
+from exchange.services.access import (
+    TokenIssuer,
+    entity_catalogue,
+    granted_scopes,
+    hash_secret,
+    new_secret,
+    secret_matches,
+)
 
 PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
 
@@ -38,11 +46,16 @@ class IssuedToken:
 
 
 class Administration:
-    def __init__(self, ledger: Ledger, committer: GroupCommit, tokens: TokenIssuer, clock: Clock) -> None:
+    def __init__(
+        self, ledger: Ledger, committer: GroupCommit, tokens: TokenIssuer, clock: Clock, registry: Registry
+    ) -> None:
         self._ledger = ledger
         self._committer = committer
         self._tokens = tokens
         self._clock = clock
+        # Roles and entities are the core's and those of the registered business functions.
+        self.roles = CORE_ROLES | registry.roles()
+        self.entities = entity_catalogue(registry)
 
     async def register_participant(self, participant_id: str, name: str, roles: list[str]) -> Participant:
         errors = []
@@ -53,9 +66,9 @@ class Administration:
         if not roles:
             errors.append(FieldError("roles", "names no role"))
         errors.extend(
-            FieldError(f"roles[{i}]", f"{role!r} is not one of {sorted(ROLES)}")
+            FieldError(f"roles[{i}]", f"{role!r} is not one of {sorted(self.roles)}")
             for i, role in enumerate(roles)
-            if role not in ROLES
+            if role not in self.roles
         )
         if errors:
             raise InvalidError("the participant is not valid", errors=errors)
@@ -79,11 +92,7 @@ class Administration:
     ) -> IssuedClient:
         if await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id)) is None:
             raise NotFoundError(f"participant {participant_id} does not exist")
-        unknown = [
-            FieldError(f"scopes[{i}]", f"{s!r} is not an entity") for i, s in enumerate(scopes) if s not in ENTITIES
-        ]
-        if unknown:
-            raise InvalidError("the client's scopes are not valid", errors=unknown)
+        self._check_scopes(scopes)
         client_id = client_id or f"{participant_id.lower()}-{secrets.token_hex(4)}"
         secret = secret or new_secret()
         client = Client(
@@ -97,6 +106,32 @@ class Administration:
         except ConcurrencyError as error:
             raise ConflictError(f"client {client_id} already exists") from error
         return IssuedClient(client_id=client_id, client_secret=secret, scopes=client.scopes)
+
+    async def grant(self, client_id: str, scopes: list[str]) -> list[str]:
+        """Give a client the entities among `scopes` it does not hold yet; answer the entities it now holds."""
+        self._check_scopes(scopes)
+        for _ in range(3):
+            client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))
+            if client is None:
+                raise NotFoundError(f"client {client_id} does not exist")
+            if set(scopes) <= set(client.scopes):
+                return list(client.scopes)  # nothing new: no event, so that every start does not add one
+            client.grant(list(dict.fromkeys(scopes)))
+            try:
+                await self._committer.save(client)
+            except ConcurrencyError:
+                continue  # granted at the same moment by another process: look again
+            return list(client.scopes)
+        raise ConflictError(f"client {client_id} is being changed; try again")
+
+    def _check_scopes(self, scopes: list[str]) -> None:
+        unknown = [
+            FieldError(f"scopes[{i}]", f"{s!r} is not an entity")
+            for i, s in enumerate(scopes)
+            if s not in self.entities
+        ]
+        if unknown:
+            raise InvalidError("the client's scopes are not valid", errors=unknown)
 
     async def announce_outage(self, detail: str) -> Outage:
         if not detail.strip() or len(detail) > 1000:

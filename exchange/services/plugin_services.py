@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
@@ -16,11 +16,31 @@ from exchange.domain.messages import Message
 from exchange.domain.topics import topic_of
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
-from exchange.functions.protocol import StandingData
+from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
 from exchange.functions.services import Delivered, Outbound
 from exchange.kernel.clock import Clock, iso
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class DirectoryLookups:
+    """The standing-data cache as operations ask it: a refresh reads the event store, so it runs in a thread."""
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+
+    async def roles_of(self, participant_id: str) -> frozenset[str] | None:
+        await asyncio.to_thread(self._directory.refresh)
+        # A participant the cache does not know makes it read again, so this lookup stays off the loop too.
+        return await asyncio.to_thread(self._directory.roles_of, participant_id)
+
+    async def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
+        await asyncio.to_thread(self._directory.refresh)
+        return self._directory.nmi_responsible(nmi, day)
+
+    async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
+        await asyncio.to_thread(self._directory.refresh)
+        return self._directory.generating_unit(duid)
 
 
 class CorePluginServices:
@@ -35,15 +55,14 @@ class CorePluginServices:
     ) -> None:
         self._ledger = ledger
         self._committer = committer
-        self._directory = directory
+        self._standing = DirectoryLookups(directory)
         self._authority = authority
         self._clock = clock
         self._on_recorded = on_recorded
 
     @property
-    def standing(self) -> StandingData:
-        self._directory.refresh()
-        return self._directory
+    def standing(self) -> AsyncStandingData:
+        return self._standing
 
     def now(self) -> datetime:
         return self._clock.now()

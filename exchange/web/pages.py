@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from litestar import Request, Response
@@ -34,13 +36,29 @@ class Screen:
     entity: str
 
 
-SCREENS = (
+CORE_SCREENS = (
     Screen("translog", "Transaction log", "/app/translog", "TRANSLOG_TRANSLOG"),
     Screen("archive", "Outbound archive", "/app/archive", "ARCH_RETRIEVE"),
     Screen("flowcontrol", "Flow control", "/app/flowcontrol", "FCTRL_STATUS"),
     Screen("status", "Participant status", "/app/status", "FCTRL_STATUS"),
-    Screen("recall", "Recall plans", "/app/recall", "GR_RECALL"),
 )
+
+
+@dataclass(frozen=True)
+class PluginScreens:
+    """A business function's own screens: route handlers under `/app`, their templates, their navigation."""
+
+    handlers: Sequence[Any]
+    # A directory of templates; they may extend `base.html` and import `_macros.html` of the core's.
+    templates: Path
+    navigation: Sequence[Screen] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class ServesScreens(Protocol):
+    """A business function with web app screens of its own."""
+
+    def screens(self, web: Web) -> PluginScreens: ...
 
 
 class Web:
@@ -49,6 +67,8 @@ class Web:
     def __init__(self, sessions: Sessions, environment: Environment) -> None:
         self.sessions = sessions
         self.environment = environment
+        # The navigation: the core's screens, then those of the business functions, in the registry's order.
+        self.screens: list[Screen] = list(CORE_SCREENS)
 
     def session(self, request: Request[Any, Any, Any], entity: str | None = None) -> Session:
         if request.method not in ("GET", "HEAD"):
@@ -69,7 +89,7 @@ class Web:
         status_code: int = 200,
         **context: Any,
     ) -> Template:
-        visible = [s for s in SCREENS if session is not None and session.holds(s.entity)]
+        visible = [s for s in self.screens if session is not None and session.holds(s.entity)]
         return Template(
             template_name=template,
             context={

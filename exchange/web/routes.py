@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from nats.js import JetStreamContext
 
+from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer
 from exchange.web.api_client import ExchangeApi
@@ -20,8 +22,7 @@ from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
-from exchange.web.pages import MARKET_TIME, Web, problem_handlers
-from exchange.web.recall import recall_handlers
+from exchange.web.pages import MARKET_TIME, ServesScreens, Web, problem_handlers
 from exchange.web.session import Sessions
 from exchange.web.signin import signin_handlers
 from exchange.web.translog import translog_handlers
@@ -29,9 +30,19 @@ from exchange.web.translog import translog_handlers
 HERE = Path(__file__).parent
 
 
-def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment: str) -> list[Any]:
+@dataclass(frozen=True)
+class WebApp:
+    routes: list[Any]
+    templates: TemplateConfig[JinjaTemplateEngine]
+
+
+def web_app(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment: str, registry: Registry) -> WebApp:
+    """The web app's routes and templates: the core's screens and each business function's own."""
     sessions = Sessions(tokens, clock)
     web = Web(sessions, Environment(environment))
+    plugin_screens = [function.screens(web) for function in registry if isinstance(function, ServesScreens)]
+    for screens_of in plugin_screens:
+        web.screens.extend(screens_of.navigation)
     screens = Router(
         path="/app",
         route_handlers=[
@@ -39,7 +50,7 @@ def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environm
             *translog_handlers(web),
             *archive_handlers(web),
             *flowcontrol_handlers(web),
-            *recall_handlers(web),
+            *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
             live_handler(js, sessions),
         ],
         exception_handlers=problem_handlers(web),
@@ -53,14 +64,15 @@ def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environm
     async def root(request: Request[Any, Any, Any]) -> Redirect:
         return Redirect("/app", status_code=303)
 
-    return [screens, static, root]
+    directories = [HERE / "templates", *(screens_of.templates for screens_of in plugin_screens)]
+    return WebApp([screens, static, root], template_config(directories))
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+def template_config(directories: list[Path]) -> TemplateConfig[JinjaTemplateEngine]:
     def add_filters(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(market_time=market_time, size=size)
 
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=add_filters)
+    return TemplateConfig(directory=[*directories], engine=JinjaTemplateEngine, engine_callback=add_filters)
 
 
 async def close_api(app: Litestar) -> None:

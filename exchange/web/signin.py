@@ -10,7 +10,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import SCREENS, Web
+from exchange.web.pages import Web
 from exchange.web.session import COOKIE, check_same_origin, safe_next
 
 
@@ -60,6 +60,6 @@ def signin_handlers(web: Web) -> list[Any]:
     @get("/")
     async def home(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request)
-        return web.render(request, "home.html", session, all_screens=SCREENS)
+        return web.render(request, "home.html", session, all_screens=web.screens)
 
     return [sign_in_form, sign_in, sign_out, home]

@@ -1,15 +1,19 @@
-"""The business functions under test: every plugin registered under `exchange.functions`, with its sample."""
+"""The business functions under test: every plugin registered under `exchange.functions`, with the sample it brings."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import BusinessFunction
 from exchange.functions.registry import Registry
 from tests.conformance.fakes import FakeStandingData
-from tests.conformance.samples import SAMPLES, Sample, Scene
+from tests.conformance.samples import Scene, sample_of
 
-REGISTRY = Registry.from_entry_points()
+# The installed plugins and any named in IDX_PLUGINS (which `idx serve` started by the suite loads too).
+REGISTRY = Registry.from_entry_points(os.environ.get("IDX_PLUGINS", "").split())
 FUNCTION_IDS = [function.id for function in REGISTRY]
 
 
@@ -20,9 +24,8 @@ def function(request: pytest.FixtureRequest) -> BusinessFunction:
 
 
 @pytest.fixture
-def sample(function: BusinessFunction) -> Sample:
-    assert function.id in SAMPLES, f"business function {function.id} has no sample in tests/conformance/samples.py"
-    return SAMPLES[function.id]
+def sample(function: BusinessFunction) -> ConformanceSample:
+    return sample_of(function)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from exchange.functions.protocol import GeneratingUnitInfo, StandingData
+from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
 from exchange.functions.services import Delivered, Outbound
 
 A = TypeVar("A", bound=Aggregate)
@@ -43,6 +43,22 @@ class FakeStandingData:
         return self.units.get(duid)
 
 
+class AsyncStanding:
+    """Fake standing data as operations ask it (awaited)."""
+
+    def __init__(self, standing: FakeStandingData) -> None:
+        self._standing = standing
+
+    async def roles_of(self, participant_id: str) -> frozenset[str] | None:
+        return self._standing.roles_of(participant_id)
+
+    async def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
+        return self._standing.nmi_responsible(nmi, day)
+
+    async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
+        return self._standing.generating_unit(duid)
+
+
 class FakeServices:
     """An event store of aggregates and a list of delivered messages; the clock moves a second per call."""
 
@@ -54,8 +70,8 @@ class FakeServices:
         self.clock = datetime(2026, 7, 1, 9, 0, tzinfo=MARKET_TIME)
 
     @property
-    def standing(self) -> StandingData:
-        return self.fake_standing
+    def standing(self) -> AsyncStandingData:
+        return AsyncStanding(self.fake_standing)
 
     def now(self) -> datetime:
         self.clock += timedelta(seconds=1)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import re
 
+from exchange.functions.conformance import ConformanceSample, HasConformanceSample
 from exchange.functions.protocol import BusinessFunction
 from exchange.functions.services import Operation, ServesOperations
+from exchange.services.access import CORE_ENTITIES
 from tests.conformance.conftest import REGISTRY
 from tests.conformance.fakes import FakeServices
-from tests.conformance.samples import SAMPLES, Sample, Scene
+from tests.conformance.samples import Scene
 
 FUNCTION_ID = re.compile(r"^[0-9a-z]{1,4}$")
 RESOURCE_ID = re.compile(r"^[0-9a-z]{1,8}$")
-ROLES = {"MC", "MDP", "LNSP", "GENERATOR", "OPERATOR"}
-ENTITIES = {"PQD_BPQD", "GR_RECALL", "BID_ENERGY"}
+# A URM entity: the function's and the resource's names in capitals, e.g. `PQD_BPQD`.
+ENTITY = re.compile(r"^[A-Z0-9]+_[A-Z0-9_]+$")
+ROLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 def operations_of(function: BusinessFunction) -> list[Operation]:
@@ -23,21 +26,28 @@ def operations_of(function: BusinessFunction) -> list[Operation]:
     return []
 
 
-def test_every_registered_function_has_a_sample() -> None:
-    """A new plugin inherits this suite by being registered and giving a sample."""
-    assert {f.id for f in REGISTRY} <= set(SAMPLES)
+def test_every_registered_function_brings_a_sample() -> None:
+    """A new plugin inherits this suite by being registered and bringing its `conformance` sample."""
+    assert all(isinstance(f, HasConformanceSample) for f in REGISTRY)
     assert {"pqd", "gr", "bid"} <= {f.id for f in REGISTRY}
+
+
+def test_entities_are_the_functions_own() -> None:
+    """No two functions share an entity, and none takes one of the core's."""
+    entities = [f.entity for f in REGISTRY]
+    assert len(entities) == len(set(entities))
+    assert not set(entities) & set(CORE_ENTITIES)
 
 
 def test_the_catalogue_entry_is_sane(function: BusinessFunction) -> None:
     """Ids of IDX's forms, known roles on both sides, schema versions, retention and watermarks in order."""
     assert FUNCTION_ID.match(function.id) and function.name.strip()
-    assert function.entity in ENTITIES
+    assert ENTITY.match(function.entity)
     assert function.resources
     for resource in function.resources:
         assert RESOURCE_ID.match(resource.id)
-        assert resource.sender_roles and resource.sender_roles <= ROLES
-        assert resource.receiver_roles and resource.receiver_roles <= ROLES
+        assert resource.sender_roles and all(ROLE.match(role) for role in resource.sender_roles)
+        assert resource.receiver_roles and all(ROLE.match(role) for role in resource.receiver_roles)
         assert resource.schema_versions and all(v.strip() for v in resource.schema_versions)
         assert resource.retention_days > 0 and resource.queue_retention_days > 0
     marks = function.watermark_defaults
@@ -58,14 +68,14 @@ def test_operations_are_mounted_apart_from_the_message_calls(function: BusinessF
         assert all(resource.accepts_submissions for resource in function.resources)
 
 
-def test_a_valid_sample_round_trips_through_the_schema(sample: Sample, scene: Scene) -> None:
+def test_a_valid_sample_round_trips_through_the_schema(sample: ConformanceSample, scene: Scene) -> None:
     """The plugin reads its sample and writes back the same JSON."""
-    body = sample.body(scene)
-    assert sample.refused_fields(scene, body) == []
-    assert sample.round_trip(scene, body) == json.loads(body)
+    body = sample.body(scene.parties)
+    assert sample.refused_fields(scene.parties, body, scene.standing) == []
+    assert sample.round_trip(scene.parties, body, scene.standing) == json.loads(body)
 
 
-def test_malformed_input_is_refused_naming_the_field(sample: Sample, scene: Scene) -> None:
+def test_malformed_input_is_refused_naming_the_field(sample: ConformanceSample, scene: Scene) -> None:
     """A body breaking one rule is refused, and the refusal names the field."""
-    body, field = sample.malformed(scene)
-    assert field in sample.refused_fields(scene, body)
+    body, field = sample.malformed(scene.parties)
+    assert field in sample.refused_fields(scene.parties, body, scene.standing)

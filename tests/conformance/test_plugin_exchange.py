@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import BusinessFunction
 from simulators.client import operator_client
 from tests.conformance.market import Market, queue_items
-from tests.conformance.samples import Sample, accepted
+from tests.conformance.samples import accepted, arrange, http_refused_fields, submit
 from tests.conformance.test_plugin_contract import operations_of
 from tests.harness import ServerProcess, running_server
 
@@ -50,11 +51,11 @@ async def test_the_catalogue_lists_the_function_as_registered(market: Market, fu
 
 
 async def test_an_accepted_message_arrives_in_every_recipients_queue_and_the_log(
-    market: Market, function: BusinessFunction, sample: Sample
+    market: Market, function: BusinessFunction, sample: ConformanceSample
 ) -> None:
     """Routing: accepted → in each recipient's queue for the function's resource, and a completed log row each."""
-    scene = await sample.arrange(market, function)
-    accepted(function.id, await sample.submit(scene, sample.body(scene)))
+    scene = await arrange(market, function)
+    accepted(function, await submit(scene, sample.body(scene.parties)))
     resource = function.resources[0]
     for recipient in scene.recipients:
         items = await queue_items(scene.readers[recipient], function.id, resource.id, scene.sender, 1)
@@ -68,17 +69,17 @@ async def test_an_accepted_message_arrives_in_every_recipients_queue_and_the_log
 
 
 async def test_malformed_input_is_refused_over_http_naming_the_field(
-    market: Market, function: BusinessFunction, sample: Sample
+    market: Market, function: BusinessFunction, sample: ConformanceSample
 ) -> None:
     """The refusal a participant receives names the broken field, and nothing reaches a queue: two copies of a good
     message sent after it are the first two items from the sender in each recipient's queue."""
-    scene = await sample.arrange(market, function)
-    body, field = sample.malformed(scene)
-    assert field in sample.http_refused_fields(await sample.submit(scene, body))
+    scene = await arrange(market, function)
+    body, field = sample.malformed(scene.parties)
+    assert field in http_refused_fields(function, await submit(scene, body))
 
-    marker = sample.body(scene)
+    marker = sample.body(scene.parties)
     for _ in range(2):
-        accepted(function.id, await sample.submit(scene, marker))
+        accepted(function, await submit(scene, marker))
     resource = function.resources[0]
     for recipient in scene.recipients:
         reader = scene.readers[recipient]

@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from exchange.functions.bids.conformance import conformance_sample
+from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.service import EnergyBids
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.errors import FieldError, RuleViolationError
-from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.protocol import (
+    Acceptance,
+    Resource,
+    SampleMaker,
+    SampleOption,
+    StandingData,
+    Submission,
+    Watermarks,
+)
 from exchange.functions.services import Operation, PluginServices
 
+SUBMIT_PATH: Final = "/bids/v1/submitBids"
 ENERGY_RESOURCE: Final = Resource(
     id="energy",
     schema_versions=("1.0",),
@@ -17,6 +29,18 @@ ENERGY_RESOURCE: Final = Resource(
     receiver_roles=frozenset({"OPERATOR"}),
     # Bids arrive through `submitBids` only; the operator's queue is fed from there.
     accepts_submissions=False,
+)
+
+SAMPLE: Final = SampleMaker(
+    resource_id="energy",
+    summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
+    options=(
+        SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
+        SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
+        SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
+        SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
+    ),
+    make=sample_body,
 )
 
 
@@ -34,9 +58,16 @@ class EnergyBidding:
         """Never called by the core (no generic POST for `energy`); refuses, pointing at the operation."""
         raise RuleViolationError([FieldError("data", "energy bids are submitted with POST /bids/v1/submitBids")])
 
+    def samples(self) -> tuple[SampleMaker, ...]:
+        return (SAMPLE,)
+
+    @property
+    def conformance(self) -> ConformanceSample:
+        return conformance_sample(SUBMIT_PATH)
+
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         bids = EnergyBids(services)
         return [
-            Operation("POST", "/bids/v1/submitBids", self.entity, "Submit energy bids", bids.submit_bids),
+            Operation("POST", SUBMIT_PATH, self.entity, "Submit energy bids", bids.submit_bids),
             Operation("GET", "/bids/v1/bids", self.entity, "The latest bid of a DUID for a day", bids.bids),
         ]

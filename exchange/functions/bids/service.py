@@ -6,7 +6,6 @@ operator's queue (business function `bid`, resource `energy`) carrying them, all
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, timedelta, timezone
 from typing import Any
@@ -119,8 +118,7 @@ class EnergyBids:
         )
 
     async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
-        # Reading `standing` brings it up to date from the event store: off the event loop too.
-        return await asyncio.to_thread(lambda: self._services.standing.generating_unit(duid))
+        return await self._services.standing.generating_unit(duid)
 
 
 def _stored(bid: EnergyBid) -> BidVersion:

@@ -8,10 +8,20 @@ from typing import Final
 import msgspec
 
 from exchange.functions.bpqd.rules import body_errors, first_errors
+from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
+from exchange.functions.conformance import ConformanceSample, envelope_sample
 from exchange.functions.envelope import Envelope, header_errors
 from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
-from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.protocol import (
+    Acceptance,
+    Resource,
+    SampleMaker,
+    SampleOption,
+    StandingData,
+    Submission,
+    Watermarks,
+)
 
 MESSAGE_TYPE: Final = "BasicPowerQualityData"
 BPQD_RESOURCE: Final = Resource(
@@ -19,6 +29,20 @@ BPQD_RESOURCE: Final = Resource(
     schema_versions=("1.0",),
     sender_roles=frozenset({"MC", "MDP"}),
     receiver_roles=frozenset({"LNSP"}),
+)
+
+SAMPLE: Final = SampleMaker(
+    resource_id="bpqd",
+    summary="Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI).",
+    options=(
+        SampleOption("sender", "The MC or MDP sending it, e.g. MC1.", required=True),
+        SampleOption("recipients", "An LNSP; repeat for several.", required=True, multiple=True, flag="recipient"),
+        SampleOption("priority", "The message's priority.", default="Medium", choices=("High", "Medium", "Low")),
+        SampleOption("nmis", "NMIs in the message.", kind="integer", default=1, minimum=1, maximum=10_000),
+        SampleOption("reading_date", "The day of the readings.", default="2026-07-01"),
+        SampleOption("seed", "Vary it for other NMIs and readings.", kind="integer", default=0),
+    ),
+    make=sample_body,
 )
 
 
@@ -45,6 +69,13 @@ class BasicPowerQualityData:
         if errors:
             raise RuleViolationError(errors, requested_recipients=recipients)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type=MESSAGE_TYPE)
+
+    @property
+    def conformance(self) -> ConformanceSample:
+        return envelope_sample(self, sample_body, DECODER)
+
+    def samples(self) -> tuple[SampleMaker, ...]:
+        return (SAMPLE,)
 
 
 def _decode(body: bytes) -> Envelope[Transaction]:

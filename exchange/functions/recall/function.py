@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from exchange.functions.conformance import ConformanceSample
 from exchange.functions.errors import FieldError, RuleViolationError
-from exchange.functions.protocol import Acceptance, Resource, StandingData, Submission, Watermarks
+from exchange.functions.protocol import (
+    Acceptance,
+    Resource,
+    SampleMaker,
+    SampleOption,
+    StandingData,
+    Submission,
+    Watermarks,
+)
+from exchange.functions.recall.conformance import conformance_sample
+from exchange.functions.recall.sample import sample_body
 from exchange.functions.recall.service import RecallPlans
 from exchange.functions.services import Operation, PluginServices
+
+if TYPE_CHECKING:
+    from exchange.web.pages import PluginScreens, Web
 
 BASE_PATH: Final = "/ws/GeneratorRecall/1.0"
 RECALL_RESOURCE: Final = Resource(
@@ -18,6 +32,21 @@ RECALL_RESOURCE: Final = Resource(
     receiver_roles=frozenset({"OPERATOR"}),
     # Plans arrive through the web services only; the operator's queue is fed from there.
     accepts_submissions=False,
+)
+
+SAMPLE: Final = SampleMaker(
+    resource_id="recall",
+    summary=f"Print a valid recall plan, the body of POST {BASE_PATH}/submitRecallPlan.",
+    options=(
+        SampleOption("participant_id", "The generator submitting it, e.g. GEN1.", required=True, flag="participant"),
+        SampleOption("duid", "A DUID of the generator's, e.g. DEMOGEN1.", required=True),
+        SampleOption("plan_id", "The outage plan's id.", default="PLAN1"),
+        SampleOption("start", "The first day of the plan.", default="2026-07-01"),
+        SampleOption("entries", "Contiguous entries in the plan.", kind="integer", default=2, minimum=1),
+        SampleOption("days", "Days of each entry.", kind="integer", default=7, minimum=1),
+        SampleOption("mw", "MW of stage 1 (stage 2 restores twice as much).", kind="number", default=100.0),
+    ),
+    make=sample_body,
 )
 
 
@@ -35,6 +64,19 @@ class GeneratorRecall:
         raise RuleViolationError(
             [FieldError("data", f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan")]
         )
+
+    def screens(self, web: Web) -> PluginScreens:
+        # Imported here: the screens need the web app, which the rest of the function does without.
+        from exchange.functions.recall.web import recall_screens
+
+        return recall_screens(web)
+
+    def samples(self) -> tuple[SampleMaker, ...]:
+        return (SAMPLE,)
+
+    @property
+    def conformance(self) -> ConformanceSample:
+        return conformance_sample(f"{BASE_PATH}/submitRecallPlan")
 
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         plans = RecallPlans(services)

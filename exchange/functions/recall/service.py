@@ -7,7 +7,6 @@ every version. A plan is keyed by its DUID and OutagePlanId: whoever owns the DU
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -201,8 +200,7 @@ class RecallPlans:
         return source, []
 
     async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
-        # Reading `standing` brings it up to date from the event store: off the event loop too.
-        return await asyncio.to_thread(lambda: self._services.standing.generating_unit(duid))
+        return await self._services.standing.generating_unit(duid)
 
     async def _visible_books(
         self, caller: str, operator: bool, duid: str | None

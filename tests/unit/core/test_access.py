@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from exchange.functions.registry import Registry
 from exchange.services.access import (
-    ENTITIES,
     TOKEN_LIFETIME,
     TokenError,
     TokenIssuer,
+    entity_catalogue,
     granted_scopes,
     hash_secret,
     new_secret,
@@ -132,7 +133,7 @@ def test_granted_scopes_are_the_requested_ones_held(requested: str | None, expec
     """Requested entities not held are dropped; no request (or a blank one) grants everything held."""
     held = ["PQD_BPQD", "EVENT_NOTIFY", "TRANSLOG_TRANSLOG"]
     assert granted_scopes(requested, held) == expected
-    assert set(expected) <= set(ENTITIES)
+    assert set(expected) <= set(entity_catalogue(Registry.from_entry_points()))
 
 
 def test_load_or_create_makes_a_private_key_and_reuses_it(tmp_path: Path) -> None:

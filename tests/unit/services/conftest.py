@@ -33,7 +33,7 @@ from exchange.kernel.clock import Clock
 from exchange.messaging.routing import routes_of
 from exchange.readmodels.queue import QueueQuery
 from exchange.readmodels.views import open_views
-from exchange.services.access import ENTITIES, Principal, TokenIssuer
+from exchange.services.access import Principal, TokenIssuer, entity_catalogue
 from exchange.services.certificates import CertificateView
 from exchange.services.submit import Receipt, SubmissionRequest
 from flowcontrol.limits import LimitStore
@@ -130,7 +130,7 @@ class Member:
 
     @property
     def principal(self) -> Principal:
-        return Principal(f"{self.participant_id.lower()}-client", self.participant_id, frozenset(ENTITIES))
+        return Principal(f"{self.participant_id.lower()}-client", self.participant_id, frozenset(entity_catalogue(Registry.from_entry_points())))
 
     def sign(self, body: bytes) -> str:
         assert self.certificate is not None and self.key is not None

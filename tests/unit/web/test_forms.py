@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from exchange.functions.recall.web import ENTRY_FIELDS, PlanForm, _by_field
 from exchange.web.environment import Environment
 from exchange.web.pages import api_timestamp
-from exchange.web.recall import ENTRY_FIELDS, PlanForm, _by_field
 from exchange.web.routes import market_time, size
 from exchange.web.session import ForeignOriginError, check_same_origin, safe_next
 

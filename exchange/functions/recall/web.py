@@ -1,4 +1,4 @@
-"""Recall plan screens for generators: list, view, create, modify, clone and delete, as seed 001 §3 describes.
+"""Recall plan screens for generators: list, view, create, modify, clone and delete.
 
 Plans are read and written through the Generator Recall web services, so every rule of the business function
 applies here unchanged; a broken rule comes back as an `Errors` item that the form shows at its entry and field.
@@ -7,6 +7,7 @@ applies here unchanged; a broken rule comes back as an `Errors` item that the fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -14,12 +15,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from exchange.functions.recall.function import BASE_PATH as SERVICE
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Web, query_of, with_query
+from exchange.web.pages import PluginScreens, Screen, Web, query_of, with_query
 from exchange.web.session import Session
 
 ENTITY = "GR_RECALL"
-SERVICE = "/ws/GeneratorRecall/1.0"
+TEMPLATES = Path(__file__).parent / "templates"
 LIST_FILTERS = ("StationId", "DUID", "StartDate", "EndDate")
 SORTABLE = ("OutagePlanId", "DUID", "StationId", "MinStartDate", "MaxEndDate", "VersionDateTime")
 DATE_FIELDS = ("StartDate", "EndDate")
@@ -72,6 +74,12 @@ class PlanForm:
             body["ClonedFromOutagePlanId"] = self.cloned_from.get("OutagePlanId")
             body["ClonedFromDUID"] = self.cloned_from.get("DUID")
         return body
+
+
+def recall_screens(web: Web) -> PluginScreens:
+    """The recall plan screens, in the navigation of those who hold the entity."""
+    navigation = [Screen("recall", "Recall plans", "/app/recall", ENTITY)]
+    return PluginScreens(recall_handlers(web), TEMPLATES, navigation)
 
 
 def recall_handlers(web: Web) -> list[Any]:
