@@ -11,8 +11,9 @@ import pytest
 
 from exchange.domain.messages import Delivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.paging import CursorError
 from exchange.readmodels.projector import Projector
-from exchange.readmodels.queue import CursorError, QueueProjection, QueueQuery, is_queued, list_queue
+from exchange.readmodels.queue import QueueProjection, QueueQuery, is_queued, list_queue
 from exchange.readmodels.views import open_views, tracked_position
 from tests.integration.conftest import BF, RESOURCE, T0, make_delivery
 
