@@ -14,6 +14,7 @@ from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
 from certs.signature import parse_signature_header, verify_detached
+from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
 from exchange.eventstore.directory import Directory
@@ -35,7 +36,7 @@ from exchange.kernel.errors import (
     SignatureRefusedError,
 )
 from exchange.services.access import Principal
-from flowcontrol.limits import LimitStore, market_day
+from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
 

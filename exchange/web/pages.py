@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.web.api_client import ApiProblemError, ExchangeApi
 from exchange.web.environment import Environment
 from exchange.web.session import (
@@ -21,9 +22,6 @@ from exchange.web.session import (
     Sessions,
     check_same_origin,
 )
-
-# Dates typed into the screens are market time (AEST, no daylight saving), as everywhere in the NEM.
-MARKET_TIME = timezone(timedelta(hours=10))
 
 
 @dataclass(frozen=True)

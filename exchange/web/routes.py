@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from nats.js import JetStreamContext
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer
 from exchange.web.api_client import ExchangeApi
@@ -20,7 +21,7 @@ from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
-from exchange.web.pages import MARKET_TIME, Web, problem_handlers
+from exchange.web.pages import Web, problem_handlers
 from exchange.web.recall import recall_handlers
 from exchange.web.session import Sessions
 from exchange.web.signin import signin_handlers
