@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 
-from exchange.bootstrap import Exchange, write_secret
+from exchange.bootstrap import Exchange
 from exchange.kernel.errors import ConflictError
+from exchange.kernel.files import write_private
 
 READ_SIDE = ["TRANSLOG_TRANSLOG", "FCTRL_STATUS", "EVENT_NOTIFY", "TLS_CERTIFICATE_MANAGEMENT"]
 DEMO_PARTICIPANTS = [
@@ -42,5 +43,5 @@ async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]
         )
     with contextlib.suppress(ConflictError):
         await exchange.standing.register_unit(DEMO_DUID, "GEN1", DEMO_STATION, 500.0)
-    write_secret(path, json.dumps(credentials, indent=2))
+    write_private(path, json.dumps(credentials, indent=2) + "\n")
     return credentials
