@@ -7,7 +7,6 @@ Failures print the reason on stderr and exit with status 1.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +29,7 @@ from certs.participant import (
 from certs.receipts import parse_receipt, verify_receipt
 from certs.signature import read_signature, sign_detached, verify_detached
 from exchange.kernel.files import write_private
-
-PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
+from exchange.kernel.formats import PARTICIPANT_ID
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _NEW_FILE = click.Path(dir_okay=False, path_type=Path)

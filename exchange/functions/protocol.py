@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Protocol
+from typing import Protocol
 
-Priority = Literal["High", "Medium", "Low"]
-PRIORITY_LETTERS: dict[str, Priority] = {"h": "High", "m": "Medium", "l": "Low"}
+from exchange.kernel.formats import Priority as Priority
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import msgspec
 from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso, utc_key
+from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
 
-PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 _QUEUED = event_class(Delivery, "Queued")
 _LEFT = (event_class(Delivery, "Removed"), event_class(Delivery, "Expired"))
 _HELD = event_class(PendingDelivery, "Held")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,7 +20,7 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.envelope import requested_recipients
 from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError
-from exchange.functions.protocol import PRIORITY_LETTERS, Submission
+from exchange.functions.protocol import Submission
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import (
@@ -35,16 +34,11 @@ from exchange.kernel.errors import (
     ServiceError,
     SignatureRefusedError,
 )
+from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.services.access import Principal
 from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
-
-PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
-MESSAGE_CONTEXT_ID = re.compile(
-    r"^(?P<bf>[0-9a-z]{1,4})~(?P<resource>[0-9a-z]{1,8})~(?P<priority>[hml])~"
-    r"(?P<participant>[A-Z0-9]{1,10})~(?P<unique>[0-9a-z_-]{1,36})$"
-)
 
 
 @dataclass(frozen=True)
@@ -199,7 +193,9 @@ class Submissions:
             raise NotFoundError(str(error)) from error
         sender = request.initiating_participant_id
         if not sender or not PARTICIPANT_ID.match(sender):
-            raise MalformedError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+            raise MalformedError(
+                f"x-initiatingParticipantId is missing or not a participant id ({PARTICIPANT_ID.pattern})"
+            )
         if request.message_context_id is None:
             raise MalformedError("x-messageContextId is missing")
         context = MESSAGE_CONTEXT_ID.match(request.message_context_id)
