@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -217,6 +216,6 @@ async def ensure_operator(exchange: Exchange) -> None:
     if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
         await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
     if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
-        secret = os.environ.get("IDX_OPERATOR_SECRET") or secrets.token_urlsafe(32)
+        secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
         await exchange.admin.add_client(OPERATOR, list(ENTITIES), client_id=OPERATOR_CLIENT, secret=secret)
         write_private(exchange.settings.data_dir / "operator.secret", secret + "\n")

@@ -30,6 +30,7 @@ from certs.receipts import parse_receipt, verify_receipt
 from certs.signature import read_signature, sign_detached, verify_detached
 from exchange.kernel.files import write_private
 from exchange.kernel.formats import PARTICIPANT_ID
+from exchange.settings import env_var
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _NEW_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -151,7 +152,7 @@ def verify_receipt_command(ca_path: Path, payload: BinaryIO | None, receipt_json
 @certs.command("rotate-hub")
 @click.option(
     "--data-dir",
-    envvar="IDX_DATA_DIR",
+    envvar=env_var("data_dir"),
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
     help="The exchange's data directory (its pki/ holds the CA and hub keys).",

@@ -75,10 +75,11 @@ class Submissions:
         clock: Clock,
         on_recorded: Callable[[], None] = lambda: None,
         limits: LimitStore | None = None,
-        daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000),
+        daily_quota: tuple[int, int, int] | None = None,
     ) -> None:
         self._limits = limits
-        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True))
+        # Messages per sender per market day, by priority (High, Medium, Low); None counts none.
+        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True)) if daily_quota else {}
         self._on_recorded = on_recorded
         self._ledger = ledger
         self._committer = committer
@@ -145,7 +146,7 @@ class Submissions:
         return _receipt_of(message)
 
     async def _take_quota(self, message: Message, day: date) -> None:
-        if self._limits is None:
+        if self._limits is None or not self._daily_quota:
             return
         retry_after = await self._limits.take_quota(
             message.sender_id, message.priority, day, self._daily_quota, now=message.received_at
@@ -158,7 +159,7 @@ class Submissions:
             )
 
     async def _release_quota(self, message: Message, day: date) -> None:
-        if self._limits is not None:
+        if self._limits is not None and self._daily_quota:
             await self._limits.release_quota(message.sender_id, message.priority, day)
 
     async def refuse(
