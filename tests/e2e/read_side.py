@@ -32,7 +32,7 @@ async def new_participant(
     return client
 
 
-async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0, every: float = 0.1) -> T:
     """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
     deadline = time.monotonic() + within
     while True:
@@ -41,7 +41,7 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) ->
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
 
 
 def assert_problem(response: httpx.Response, status: int) -> None:
