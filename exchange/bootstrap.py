@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import aiosqlite
 import nats
@@ -24,6 +22,7 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
+from exchange.kernel.files import write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
@@ -275,17 +274,9 @@ async def ensure_operator(exchange: Exchange) -> None:
     if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
         await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
     if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
-        secret = os.environ.get("IDX_OPERATOR_SECRET") or secrets.token_urlsafe(32)
+        secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
         await exchange.admin.add_client(
             OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
         )
-        write_secret(exchange.settings.data_dir / "operator.secret", secret)
+        write_private(exchange.settings.data_dir / "operator.secret", secret + "\n")
     await exchange.admin.grant(OPERATOR_CLIENT, list(exchange.admin.entities))
-
-
-def write_secret(path: Path, secret: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as secret_file:
-        secret_file.write(secret + "\n")
-    temporary.replace(path)

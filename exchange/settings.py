@@ -1,9 +1,22 @@
-"""Settings of one `idx serve` process, from its options or the `IDX_*` environment."""
+"""Settings of one `idx serve` process, from its options or the `IDX_*` environment.
+
+This is the one home of the defaults and of the environment variables: the `idx` options take their defaults
+from the fields below and read the variable `env_var` names for each.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+ENV_PREFIX = "IDX_"
+
+
+def env_var(setting: str) -> str:
+    """The environment variable of a setting: `IDX_` and the field's name in capitals (`port` → `IDX_PORT`)."""
+    if setting not in Settings.__dataclass_fields__:
+        raise KeyError(f"no setting {setting!r}")
+    return ENV_PREFIX + setting.upper()
 
 
 @dataclass(frozen=True)
@@ -24,3 +37,7 @@ class Settings:
     environment: str = "Development"
     # Plugins to load besides the installed ones, each named `module:attribute` (IDX_PLUGINS).
     plugins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    # The operator client's secret on first start; without it a random one is made. Either way it is written to
+    # DATA_DIR/operator.secret.
+    operator_secret: str | None = field(default=None, repr=False)

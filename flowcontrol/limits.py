@@ -6,7 +6,8 @@ limit RETURNING count`` statement: SQLite runs it under its write lock, so concu
 connections can never let more than ``limit`` through, and a refused take leaves the counter unchanged (it only
 ever holds granted takes, which is what ``release_quota`` undoes).
 
-Days are market days (UTC+10); the caller derives them from the exchange's one clock with ``market_day``.
+Days are market days (UTC+10); the caller derives them from the exchange's one clock with
+``exchange.domain.markettime.market_day``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
-MARKET_TIME = timezone(timedelta(hours=10), "AEST")
+from exchange.domain.markettime import seconds_until_next_market_day
+
 WINDOW_SECONDS = 60
 # Rows of finished periods are useless; keep a margin so a process whose clock lags a little keeps its own.
 _KEEP_WINDOWS = timedelta(hours=1)
@@ -38,17 +40,6 @@ _SCHEMA = (
         PRIMARY KEY (participant, business_function, day))""",
     "CREATE INDEX IF NOT EXISTS flowcontrol_switch_day ON flowcontrol_switch (day)",
 )
-
-
-def market_day(now: datetime) -> date:
-    """The market (UTC+10) calendar day of an aware datetime."""
-    return now.astimezone(MARKET_TIME).date()
-
-
-def seconds_until_next_market_day(now: datetime) -> float:
-    """Seconds from ``now`` to the next market midnight, at least 1 (a ``Retry-After`` of 0 invites a retry storm)."""
-    midnight = datetime.combine(market_day(now) + timedelta(days=1), time(), MARKET_TIME)
-    return float(max(1, math.ceil((midnight - now).total_seconds())))
 
 
 class LimitStore:

@@ -16,8 +16,7 @@ from exchange.domain.messages import Delivery, Message
 from exchange.domain.rejections import Rejection
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
-
-PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
+from exchange.kernel.formats import PRIORITY_RANK
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translog_rows (

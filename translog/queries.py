@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +9,8 @@ from typing import Any
 
 import aiosqlite
 
-from exchange.kernel.clock import iso, utc_key
+from exchange.kernel.clock import iso
+from exchange.kernel.paging import CursorError, Page, Where, cut, decode_cursor, encode_cursor
 
 # API field name -> column. Sorting by priority follows its rank, not its spelling.
 COLUMNS = {
@@ -75,22 +73,15 @@ def visibility(viewer: Viewer) -> tuple[str, list[Any]]:
     )
 
 
-def _where(query: TranslogQuery) -> tuple[list[str], list[Any]]:
+def _where(query: TranslogQuery) -> Where:
     clause, params = visibility(query.viewer)
-    where = [clause]
+    where = Where()
+    where.add(clause, *params)
     for name, value in query.equals.items():
-        where.append(f"{COLUMNS[name]} = ?")
-        params.append(value)
-    if query.priority is not None:
-        where.append("priority = ?")
-        params.append(query.priority)
-    if query.from_date_time is not None:
-        where.append("created_at >= ?")
-        params.append(utc_key(query.from_date_time))
-    if query.to_date_time is not None:
-        where.append("created_at <= ?")
-        params.append(utc_key(query.to_date_time))
-    return where, params
+        where.equals(COLUMNS[name], value)
+    where.equals("priority", query.priority)
+    where.between("created_at", query.from_date_time, query.to_date_time)
+    return where
 
 
 def _order(sort: str) -> tuple[str, bool]:
@@ -101,35 +92,28 @@ def _order(sort: str) -> tuple[str, bool]:
     return COLUMNS[name], descending
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[dict[str, Any]]
-    next_cursor: str | None
-    total_records: int
-
-
-async def search(db: aiosqlite.Connection, query: TranslogQuery) -> Page:
-    where, params = _where(query)
+async def search(db: aiosqlite.Connection, query: TranslogQuery) -> Page[dict[str, Any]]:
+    where = _where(query)
     column, descending = _order(query.sort)
-    async with db.execute(f"SELECT count(*) FROM translog_rows WHERE {' AND '.join(where)}", params) as cursor:  # noqa: S608
+    async with db.execute(f"SELECT count(*) FROM translog_rows WHERE {where.sql}", where.params) as cursor:  # noqa: S608
         total = int((await cursor.fetchone() or [0])[0])
     key = f"COALESCE({column}, '')"
     direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
     if query.cursor is not None:
-        where.append(f"({key}, position, transaction_id) {comparison} (?, ?, ?)")
-        params.extend(_decode_cursor(query.cursor))
+        try:
+            after = decode_cursor(query.cursor, (str, int), int, str)
+        except CursorError as error:
+            raise QueryError(str(error)) from error
+        where.add(f"({key}, position, transaction_id) {comparison} (?, ?, ?)", *after)
     sql = (
-        f"SELECT *, {key} AS sort_key FROM translog_rows WHERE {' AND '.join(where)} "  # noqa: S608 - fixed columns
+        f"SELECT *, {key} AS sort_key FROM translog_rows WHERE {where.sql} "  # noqa: S608 - fixed columns
         f"ORDER BY {key} {direction}, position {direction}, transaction_id {direction} LIMIT ?"
     )
-    async with db.execute(sql, [*params, query.item_count + 1]) as cursor:
-        rows = list(await cursor.fetchall())
-    more = len(rows) > query.item_count
-    rows = rows[: query.item_count]
+    async with db.execute(sql, [*where.params, query.item_count + 1]) as cursor:
+        rows, last = cut(list(await cursor.fetchall()), query.item_count)
     next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = _encode_cursor([last["sort_key"], last["position"], last["transaction_id"]])
+    if last is not None:
+        next_cursor = encode_cursor(last["sort_key"], last["position"], last["transaction_id"])
     return Page([row_view(r) for r in rows], next_cursor, total)
 
 
@@ -138,7 +122,7 @@ async def all_rows(db: aiosqlite.Connection, query: TranslogQuery) -> AsyncItera
     cursor = None
     while True:
         page = await search(db, TranslogQuery(**{**query.__dict__, "item_count": 500, "cursor": cursor}))
-        for row in page.rows:
+        for row in page.items:
             yield row
         if page.next_cursor is None:
             return
@@ -189,25 +173,3 @@ def row_view(row: aiosqlite.Row) -> dict[str, Any]:
         "size": row["size"],
         "detail": row["detail"],
     }
-
-
-def _encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
-        raise QueryError(f"cursor {cursor!r} is not one this exchange handed out") from error
-    if not (
-        isinstance(values, list)
-        and len(values) == 3
-        and isinstance(values[0], str | int)
-        and not isinstance(values[0], bool)
-        and isinstance(values[1], int)
-        and isinstance(values[2], str)
-        and all(-(2**63) <= v < 2**63 for v in values[:2] if isinstance(v, int))
-    ):
-        raise QueryError(f"cursor {cursor!r} is not one this exchange handed out")
-    return values

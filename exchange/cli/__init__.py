@@ -10,7 +10,7 @@ import uvloop
 
 from exchange.cli.sample import sample
 from exchange.kernel.logging import configure_logging
-from exchange.settings import Settings
+from exchange.settings import Settings, env_var
 
 
 def _quota(_: click.Context, __: click.Parameter, value: str) -> tuple[int, int, int]:
@@ -30,62 +30,77 @@ def main() -> None:
 @main.command()
 @click.option(
     "--data-dir",
-    envvar="IDX_DATA_DIR",
+    envvar=env_var("data_dir"),
     type=click.Path(path_type=Path),
     required=True,
     help="Where the event store, read models, JetStream and keys live.",
 )
-@click.option("--host", envvar="IDX_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="IDX_PORT", default=8080, show_default=True, type=int)
-@click.option("--nats-url", envvar="IDX_NATS_URL", default=None, help="Use this NATS instead of starting one.")
+@click.option("--host", envvar=env_var("host"), default=Settings.host, show_default=True)
+@click.option("--port", envvar=env_var("port"), default=Settings.port, show_default=True, type=int)
+@click.option(
+    "--nats-url", envvar=env_var("nats_url"), default=Settings.nats_url, help="Use this NATS instead of starting one."
+)
 @click.option(
     "--database-url",
-    envvar="IDX_DATABASE_URL",
-    default=None,
+    envvar=env_var("database_url"),
+    default=Settings.database_url,
     help="Use this database instead of SQLite under the data directory.",
 )
 @click.option(
     "--rate-limit",
-    envvar="IDX_RATE_LIMIT",
-    default=50,
+    envvar=env_var("rate_limit"),
+    default=Settings.rate_limit,
     show_default=True,
     type=int,
     help="Requests per minute per participant and endpoint (0 = off).",
 )
 @click.option(
     "--daily-quota",
-    envvar="IDX_DAILY_QUOTA",
-    default="180000,35000,18000",
+    envvar=env_var("daily_quota"),
+    default=",".join(map(str, Settings.daily_quota)),
     show_default=True,
     callback=_quota,
     help="Messages per sender per day: High,Medium,Low.",
 )
 @click.option(
     "--certificate-warning-days",
-    envvar="IDX_CERTIFICATE_WARNING_DAYS",
-    default=30,
+    envvar=env_var("certificate_warning_days"),
+    default=Settings.certificate_warning_days,
     show_default=True,
     type=click.IntRange(1, 365),
     help="Warn a participant this many days before one of its certificates expires.",
 )
-@click.option("--test-clock", envvar="IDX_TEST_CLOCK", is_flag=True, help="Enable POST /admin/v1/clock.")
+@click.option(
+    "--test-clock",
+    envvar=env_var("test_clock"),
+    is_flag=True,
+    default=Settings.test_clock,
+    help="Enable POST /admin/v1/clock.",
+)
 @click.option("--demo", is_flag=True, help="Create demo participants and print their credentials.")
 @click.option(
     "--environment",
-    envvar="IDX_ENVIRONMENT",
-    default="Development",
+    envvar=env_var("environment"),
+    default=Settings.environment,
     show_default=True,
     help="Name shown on every web app screen: Production (grey border), Pre-production (green), other (amber).",
 )
 @click.option(
     "--plugin",
     "plugins",
-    envvar="IDX_PLUGINS",
+    envvar=env_var("plugins"),
+    default=Settings.plugins,
     multiple=True,
     help="A business function to serve besides the installed ones, as module:attribute; repeat for several "
     "(IDX_PLUGINS: separated by spaces).",
 )
-@click.option("--log-level", envvar="IDX_LOG_LEVEL", default="INFO", show_default=True)
+@click.option("--log-level", envvar=env_var("log_level"), default=Settings.log_level, show_default=True)
+@click.option(
+    "--operator-secret",
+    envvar=env_var("operator_secret"),
+    default=Settings.operator_secret,
+    help="The operator client's secret on first start (default: random); written to DATA_DIR/operator.secret.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -100,6 +115,7 @@ def serve(
     environment: str,
     plugins: tuple[str, ...],
     log_level: str,
+    operator_secret: str | None,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     if database_url is not None:
@@ -118,6 +134,8 @@ def serve(
         demo=demo,
         environment=environment,
         plugins=plugins,
+        log_level=log_level,
+        operator_secret=operator_secret,
     )
     uvloop.run(_serve(settings))
 
@@ -170,7 +188,7 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
 
 @main.command("rebuild")
 @click.argument("view", type=click.Choice(["translog", "archive", "queue"]))
-@click.option("--data-dir", envvar="IDX_DATA_DIR", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
 def rebuild_view(view: str, data_dir: Path) -> None:
     """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""
     from exchange.readmodels.rebuild import rebuild

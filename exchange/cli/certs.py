@@ -7,8 +7,6 @@ Failures print the reason on stderr and exit with status 1.
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +28,9 @@ from certs.participant import (
 )
 from certs.receipts import parse_receipt, verify_receipt
 from certs.signature import read_signature, sign_detached, verify_detached
-
-PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
+from exchange.kernel.files import write_private
+from exchange.kernel.formats import PARTICIPANT_ID
+from exchange.settings import env_var
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _NEW_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -73,7 +72,7 @@ def csr(
     except CertificateError as error:
         _fail(str(error))
     try:
-        _write_private(key_out, private_key_pem(key), overwrite=force)
+        write_private(key_out, private_key_pem(key), overwrite=force)
     except FileExistsError:
         _fail(f"{key_out} exists; keep it, choose another --key-out, or pass --force to replace it")
     csr_out.write_bytes(request)
@@ -153,7 +152,7 @@ def verify_receipt_command(ca_path: Path, payload: BinaryIO | None, receipt_json
 @certs.command("rotate-hub")
 @click.option(
     "--data-dir",
-    envvar="IDX_DATA_DIR",
+    envvar=env_var("data_dir"),
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
     help="The exchange's data directory (its pki/ holds the CA and hub keys).",
@@ -210,14 +209,6 @@ def _moment(value: str | None) -> datetime:
     except ValueError as error:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--at") from error
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    descriptor = os.open(path, flags, 0o600)
-    os.fchmod(descriptor, 0o600)  # an overwritten file keeps its old mode otherwise
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
 
 
 def _fail(reason: str) -> NoReturn:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 
-from exchange.bootstrap import Exchange, write_secret
+from exchange.bootstrap import Exchange
 from exchange.functions.registry import Registry
 from exchange.kernel.errors import ConflictError
+from exchange.kernel.files import write_private
 
 READ_SIDE = ["TRANSLOG_TRANSLOG", "FCTRL_STATUS", "EVENT_NOTIFY", "TLS_CERTIFICATE_MANAGEMENT"]
 # Recipients of messages also read their outbound archive and may stop their own queues.
@@ -65,5 +66,5 @@ async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]
     if "GEN1" in {c["participantId"] for c in credentials}:
         with contextlib.suppress(ConflictError):
             await exchange.standing.register_unit(DEMO_DUID, "GEN1", DEMO_STATION, 500.0)
-    write_secret(path, json.dumps(credentials, indent=2))
+    write_private(path, json.dumps(credentials, indent=2) + "\n")
     return credentials

@@ -11,6 +11,8 @@ from typing import Any
 import click
 import uvloop
 
+from exchange.settings import env_var
+
 SCENARIO_NAMES = [
     "submit-and-verify-format",
     "metadata",
@@ -39,7 +41,7 @@ def _operator_secret(data_dir: Path | None, secret: str | None) -> str:
 @click.argument("scenarios", nargs=-1, required=True, type=click.Choice(["all", *SCENARIO_NAMES]))
 @click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The exchange.")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Its data directory.")
-@click.option("--operator-secret", envvar="IDX_OPERATOR_SECRET", help="Instead of DIR/operator.secret.")
+@click.option("--operator-secret", envvar=env_var("operator_secret"), help="Instead of DIR/operator.secret.")
 @click.option("--duration", default=20.0, show_default=True, help="market-day: seconds of steady load.")
 @click.option("--rate", default=2.0, show_default=True, help="market-day: messages per second over all senders.")
 @click.option("--nmis", default=2, show_default=True, help="market-day: NMIs per message.")
@@ -68,7 +70,9 @@ def simulate(
 @click.command()
 @click.option("--url", default=None, help="Benchmark this running exchange instead of starting one.")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="With --url: its data dir.")
-@click.option("--operator-secret", envvar="IDX_OPERATOR_SECRET", help="With --url, instead of DIR/operator.secret.")
+@click.option(
+    "--operator-secret", envvar=env_var("operator_secret"), help="With --url, instead of DIR/operator.secret."
+)
 @click.option("--server-pid", type=int, default=None, help="With --url: the idx serve process (for its RSS).")
 @click.option("--senders", default=2, show_default=True, help="Sender processes.")
 @click.option("--receivers", default=2, show_default=True, help="Receiver (LNSP) processes.")

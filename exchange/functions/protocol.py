@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol, runtime_checkable
 
-Priority = Literal["High", "Medium", "Low"]
-PRIORITY_LETTERS: dict[str, Priority] = {"h": "High", "m": "Medium", "l": "Low"}
+from exchange.kernel.formats import Priority as Priority
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-MARKET_TIME = timezone(timedelta(hours=10), "AEST")
+from exchange.domain.markettime import market_timestamp
 
 
 class Clock:
@@ -30,8 +30,8 @@ class Clock:
 
 
 def iso(moment: datetime) -> str:
-    """The API's timestamp form: market time, milliseconds and offset (`2026-07-01T10:00:00.000+10:00`)."""
-    return moment.astimezone(MARKET_TIME).isoformat(timespec="milliseconds")
+    """The API's timestamp form (`2026-07-01T10:00:00.000+10:00`): see `exchange.domain.markettime`."""
+    return market_timestamp(moment)
 
 
 def parse_iso(value: str) -> datetime:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,8 +12,9 @@ import msgspec
 from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso, utc_key
+from exchange.kernel.formats import PRIORITY_RANK
+from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
 
-PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 _QUEUED = event_class(Delivery, "Queued")
 _LEFT = (event_class(Delivery, "Removed"), event_class(Delivery, "Expired"))
 _HELD = event_class(PendingDelivery, "Held")
@@ -132,60 +130,25 @@ class QueueQuery:
     cursor: str | None = None
 
 
-class CursorError(ValueError):
-    """A cursor that this exchange did not hand out."""
-
-
-@dataclass(frozen=True)
-class Page:
-    items: Sequence[QueueItem]
-    next_cursor: str | None
-    total_records: int
-
-
-def _encode_cursor(rank: int, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{rank}:{position}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        rank, position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
-        decoded = int(rank), int(position)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise CursorError(f"cursor {cursor!r} is not one this exchange handed out") from error
-    if not all(0 <= value < 2**63 for value in decoded):  # SQLite integers are 64-bit
-        raise CursorError(f"cursor {cursor!r} is not one this exchange handed out")
-    return decoded
-
-
-async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page:
+async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page[QueueItem]:
     """A page of the caller's queue, High before Medium before Low, oldest first within a priority."""
-    where = ["recipient = ?", "business_function_id = ?", "resource_id = ?"]
-    params: list[object] = [query.recipient, query.business_function_id, query.resource_id]
-    if query.priority is not None:
-        where.append("priority = ?")
-        params.append(query.priority)
-    if query.from_date_time is not None:
-        where.append("submitted_at >= ?")
-        params.append(utc_key(query.from_date_time))
-    if query.to_date_time is not None:
-        where.append("submitted_at <= ?")
-        params.append(utc_key(query.to_date_time))
-    async with db.execute(f"SELECT count(*) FROM queue_items WHERE {' AND '.join(where)}", params) as cursor:  # noqa: S608
+    where = Where()
+    where.add("recipient = ?", query.recipient)
+    where.add("business_function_id = ?", query.business_function_id)
+    where.add("resource_id = ?", query.resource_id)
+    where.equals("priority", query.priority)
+    where.between("submitted_at", query.from_date_time, query.to_date_time)
+    async with db.execute(f"SELECT count(*) FROM queue_items WHERE {where.sql}", where.params) as cursor:  # noqa: S608
         row = await cursor.fetchone()
     total = int(row[0]) if row else 0
     if query.cursor is not None:
-        rank, position = _decode_cursor(query.cursor)
-        where.append("(priority_rank, position) > (?, ?)")
-        params.extend([rank, position])
+        where.add("(priority_rank, position) > (?, ?)", *decode_cursor(query.cursor, int, int))
     sql = (
-        f"SELECT * FROM queue_items WHERE {' AND '.join(where)} "  # noqa: S608 - only fixed column names
+        f"SELECT * FROM queue_items WHERE {where.sql} "  # noqa: S608 - only fixed column names
         "ORDER BY priority_rank, position LIMIT ?"
     )
-    async with db.execute(sql, [*params, query.item_count + 1]) as cursor:
-        rows = list(await cursor.fetchall())
-    more = len(rows) > query.item_count
-    rows = rows[: query.item_count]
+    async with db.execute(sql, [*where.params, query.item_count + 1]) as cursor:
+        rows, last = cut(list(await cursor.fetchall()), query.item_count)
     items = [
         QueueItem(
             message_context_id=r["message_context_id"],
@@ -198,7 +161,7 @@ async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page:
         )
         for r in rows
     ]
-    next_cursor = _encode_cursor(rows[-1]["priority_rank"], rows[-1]["position"]) if more else None
+    next_cursor = encode_cursor(last["priority_rank"], last["position"]) if last is not None else None
     return Page(items=items, next_cursor=next_cursor, total_records=total)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from pathlib import Path
 import jwt
 
 from exchange.functions.registry import Registry
+from exchange.kernel.files import write_private
 
 # The core's own entities; each business function brings its own (see `entity_catalogue`).
 CORE_ENTITIES = (
@@ -91,12 +91,7 @@ class TokenIssuer:
     @classmethod
     def load_or_create(cls, path: Path) -> TokenIssuer:
         if not path.exists():
-            temporary = path.with_suffix(".tmp")
-            # Created 0600 from the start: the key is never readable by others, not even for a moment.
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as key_file:
-                key_file.write(secrets.token_bytes(32))
-            temporary.replace(path)
+            write_private(path, secrets.token_bytes(32))
         return cls(path.read_bytes())
 
     def issue(self, client_id: str, participant_id: str, scopes: list[str], now: datetime) -> str:

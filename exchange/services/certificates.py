@@ -14,8 +14,6 @@ Decisions where API.md is silent:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -35,6 +33,7 @@ from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, MalformedError, NotFoundError
+from exchange.kernel.paging import CursorError, Page, decode_cursor, encode_cursor
 
 RENEWAL_WINDOW = timedelta(days=90)
 MAX_REASON_LENGTH = 1000
@@ -78,13 +77,6 @@ class PublishedHub:
     ca_certificate: str
     hub_certificate: str
     previous_hub_certificates: list[str]
-
-
-@dataclass(frozen=True)
-class CertificatePage:
-    items: list[CertificateView]
-    next_cursor: str | None
-    total_records: int
 
 
 class Certificates:
@@ -186,17 +178,22 @@ class Certificates:
 
         return await _retrying(attempt)
 
-    async def listing(self, participant_id: str, item_count: int = 100, cursor: str | None = None) -> CertificatePage:
+    async def listing(
+        self, participant_id: str, item_count: int = 100, cursor: str | None = None
+    ) -> Page[CertificateView]:
         """The participant's certificates, oldest first."""
         participant = await self._participant(participant_id)
-        start = _decode_cursor(cursor) if cursor else 0
+        try:
+            start = decode_cursor(cursor, int)[0] if cursor else 0
+        except CursorError as error:
+            raise MalformedError(str(error)) from error
         serials = participant.certificates[start : start + item_count]
         now = self._clock.now()
         found = [await self._certificate(participant_id, serial) for serial in serials]
         end = start + len(serials)
-        return CertificatePage(
+        return Page(
             items=[self._view(c, participant, now) for c in found],
-            next_cursor=_encode_cursor(end) if end < len(participant.certificates) else None,
+            next_cursor=encode_cursor(end) if end < len(participant.certificates) else None,
             total_records=len(participant.certificates),
         )
 
@@ -353,20 +350,6 @@ def _normalised(serial: str) -> str | None:
     if not _SERIAL.match(serial):
         return None
     return format(int(serial, 16), "x")
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"c:{offset}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        prefix, offset = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
-        if prefix != "c" or int(offset) < 0:
-            raise ValueError(cursor)
-        return int(offset)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise MalformedError(f"cursor {cursor!r} is not one this exchange handed out") from error
 
 
 async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:

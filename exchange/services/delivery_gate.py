@@ -23,6 +23,7 @@ from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
+from exchange.kernel.formats import PRIORITY_RANK
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
 from flowcontrol.state import (
@@ -40,7 +41,6 @@ from flowcontrol.state import (
 )
 from flowcontrol.watermarks import Watermarks
 
-PRIORITY_RANK = {"High": 0, "Medium": 1, "Low": 2}
 Key = tuple[str, str]  # (participant, business function)
 
 

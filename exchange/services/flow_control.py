@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from exchange.domain.flow import FlowControl
+from exchange.domain.markettime import market_day, seconds_until_next_market_day
 from exchange.domain.topics import topic_of
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import Ledger
@@ -16,7 +17,7 @@ from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.participants import Administration
-from flowcontrol.limits import LimitStore, market_day, seconds_until_next_market_day
+from flowcontrol.limits import LimitStore
 from flowcontrol.state import FlowState
 from flowcontrol.watermarks import Watermarks
 

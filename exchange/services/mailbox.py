@@ -14,8 +14,9 @@ from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConcurrencyError, ConflictError, MalformedError, NotFoundError
+from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.projector import Projector
-from exchange.readmodels.queue import CursorError, Page, QueueQuery, is_queued, list_queue
+from exchange.readmodels.queue import QueueItem, QueueQuery, is_queued, list_queue
 
 A = TypeVar("A", Message, Delivery)
 
@@ -47,7 +48,7 @@ class Mailbox:
         self._queue = queue_projector
         self._clock = clock
 
-    async def list(self, query: QueueQuery) -> Page:
+    async def list(self, query: QueueQuery) -> Page[QueueItem]:
         try:
             return await list_queue(self._views, query)
         except CursorError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,6 +15,7 @@ from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
+from exchange.kernel.formats import PARTICIPANT_ID
 from exchange.services.access import (
     TokenIssuer,
     entity_catalogue,
@@ -24,8 +24,6 @@ from exchange.services.access import (
     new_secret,
     secret_matches,
 )
-
-PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
 
 
 class InvalidClientError(Exception):
@@ -60,7 +58,7 @@ class Administration:
     async def register_participant(self, participant_id: str, name: str, roles: list[str]) -> Participant:
         errors = []
         if not PARTICIPANT_ID.match(participant_id):
-            errors.append(FieldError("participantId", "must match ^[A-Z0-9]{1,10}$"))
+            errors.append(FieldError("participantId", f"must match {PARTICIPANT_ID.pattern}"))
         if not name.strip():
             errors.append(FieldError("name", "must not be blank"))
         if not roles:

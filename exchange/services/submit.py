@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,13 +13,14 @@ from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
 from certs.signature import parse_signature_header, verify_detached
+from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.envelope import requested_recipients
 from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError
-from exchange.functions.protocol import PRIORITY_LETTERS, Submission
+from exchange.functions.protocol import Submission
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import (
@@ -34,16 +34,11 @@ from exchange.kernel.errors import (
     ServiceError,
     SignatureRefusedError,
 )
+from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.services.access import Principal
-from flowcontrol.limits import LimitStore, market_day
+from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
-
-PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
-MESSAGE_CONTEXT_ID = re.compile(
-    r"^(?P<bf>[0-9a-z]{1,4})~(?P<resource>[0-9a-z]{1,8})~(?P<priority>[hml])~"
-    r"(?P<participant>[A-Z0-9]{1,10})~(?P<unique>[0-9a-z_-]{1,36})$"
-)
 
 
 @dataclass(frozen=True)
@@ -80,10 +75,11 @@ class Submissions:
         clock: Clock,
         on_recorded: Callable[[], None] = lambda: None,
         limits: LimitStore | None = None,
-        daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000),
+        daily_quota: tuple[int, int, int] | None = None,
     ) -> None:
         self._limits = limits
-        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True))
+        # Messages per sender per market day, by priority (High, Medium, Low); None counts none.
+        self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True)) if daily_quota else {}
         self._on_recorded = on_recorded
         self._ledger = ledger
         self._committer = committer
@@ -150,7 +146,7 @@ class Submissions:
         return _receipt_of(message)
 
     async def _take_quota(self, message: Message, day: date) -> None:
-        if self._limits is None:
+        if self._limits is None or not self._daily_quota:
             return
         retry_after = await self._limits.take_quota(
             message.sender_id, message.priority, day, self._daily_quota, now=message.received_at
@@ -163,7 +159,7 @@ class Submissions:
             )
 
     async def _release_quota(self, message: Message, day: date) -> None:
-        if self._limits is not None:
+        if self._limits is not None and self._daily_quota:
             await self._limits.release_quota(message.sender_id, message.priority, day)
 
     async def refuse(
@@ -198,7 +194,9 @@ class Submissions:
             raise NotFoundError(str(error)) from error
         sender = request.initiating_participant_id
         if not sender or not PARTICIPANT_ID.match(sender):
-            raise MalformedError("x-initiatingParticipantId is missing or not a participant id (^[A-Z0-9]{1,10}$)")
+            raise MalformedError(
+                f"x-initiatingParticipantId is missing or not a participant id ({PARTICIPANT_ID.pattern})"
+            )
         if request.message_context_id is None:
             raise MalformedError("x-messageContextId is missing")
         context = MESSAGE_CONTEXT_ID.match(request.message_context_id)

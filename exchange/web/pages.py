@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.web.api_client import ApiProblemError, ExchangeApi
 from exchange.web.environment import Environment
 from exchange.web.session import (
@@ -23,9 +24,6 @@ from exchange.web.session import (
     Sessions,
     check_same_origin,
 )
-
-# Dates typed into the screens are market time (AEST, no daylight saving), as everywhere in the NEM.
-MARKET_TIME = timezone(timedelta(hours=10))
 
 
 @dataclass(frozen=True)

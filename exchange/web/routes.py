@@ -14,6 +14,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from nats.js import JetStreamContext
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer
@@ -22,7 +23,7 @@ from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
-from exchange.web.pages import MARKET_TIME, ServesScreens, Web, problem_handlers
+from exchange.web.pages import ServesScreens, Web, problem_handlers
 from exchange.web.session import Sessions
 from exchange.web.signin import signin_handlers
 from exchange.web.translog import translog_handlers

@@ -9,17 +9,17 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
 from exchange.functions.services import Delivered, Outbound
 
 A = TypeVar("A", bound=Aggregate)
-MARKET_TIME = timezone(timedelta(hours=10))
 
 
 @dataclass

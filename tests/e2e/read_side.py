@@ -31,7 +31,7 @@ async def new_participant(
     return client
 
 
-async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0, every: float = 0.1) -> T:
     """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
     deadline = time.monotonic() + within
     while True:
@@ -40,7 +40,7 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) ->
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
 
 
 async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from exchange.functions.bids.sample import sample_bids
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
 from tests.harness import ServerProcess, running_server
 
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.e2e
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("bids") / "data", "--rate-limit", "0") as running:
         yield running
-
-
-@pytest.fixture
-async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
 
 
 @pytest.fixture

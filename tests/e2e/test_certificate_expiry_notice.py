@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess, running_server
 
@@ -30,13 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("expiry-notice") / "data"
     with running_server(data, "--test-clock", "--rate-limit", "0", "--certificate-warning-days", "30") as running:
         yield running
-
-
-@pytest.fixture
-async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
 
 
 async def advance(operator: ParticipantClient, days: float) -> None:

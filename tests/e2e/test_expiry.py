@@ -6,9 +6,7 @@ The module's exchange (tests/e2e/conftest.py) runs with `--test-clock`; housekee
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,6 +14,7 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, register
+from tests.e2e import read_side
 from tests.e2e.queue_helpers import queued_ids
 from tests.harness import ServerProcess
 
@@ -27,15 +26,7 @@ _seeds = iter(range(1, 1_000_000))
 
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) -> T:
-    """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.2)
+    return await read_side.eventually(check, within, every=0.2)
 
 
 class Made:

@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import secrets
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -24,6 +23,7 @@ import websockets
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
+from tests.e2e import read_side
 from tests.e2e.queue_helpers import queued_ids
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
@@ -47,15 +47,7 @@ _seeds = iter(range(1, 1_000_000))
 
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) -> T:
-    """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.1)
+    return await read_side.eventually(check, within, every=0.1)
 
 
 class Made:

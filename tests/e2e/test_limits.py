@@ -9,18 +9,18 @@ import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
 SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
-MARKET_TIME = timezone(timedelta(hours=10))
 RATE = 5
 _seeds = iter(range(1, 1_000_000))
 

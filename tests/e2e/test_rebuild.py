@@ -8,7 +8,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import websockets
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
 from simulators.client import ParticipantClient, new_context_id, operator_client
+from tests.e2e import read_side
 from tests.e2e.queue_helpers import wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
@@ -37,15 +37,7 @@ T = TypeVar("T")
 
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T:
-    """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.2)
+    return await read_side.eventually(check, within, every=0.2)
 
 
 async def all_of(client: ParticipantClient, path: str, **params: Any) -> tuple[list[dict[str, Any]], int]:

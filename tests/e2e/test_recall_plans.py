@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from exchange.functions.recall.sample import sample_plan
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
 from tests.harness import ServerProcess, running_server
 
@@ -25,13 +25,6 @@ WS = "/ws/GeneratorRecall/1.0"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("recall") / "data", "--rate-limit", "0") as running:
         yield running
-
-
-@pytest.fixture
-async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
 
 
 @pytest.fixture

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.domain.messages import Delivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.paging import CursorError
 from exchange.readmodels.projector import Projector
-from exchange.readmodels.queue import CursorError, QueueProjection, QueueQuery, is_queued, list_queue
+from exchange.readmodels.queue import QueueProjection, QueueQuery, is_queued, list_queue
 from exchange.readmodels.views import open_views, tracked_position
 from tests.integration.conftest import BF, RESOURCE, T0, make_delivery
-
-MARKET = timezone(timedelta(hours=10))
 
 
 @pytest.fixture
@@ -131,7 +131,10 @@ async def test_priority_filter_keeps_only_that_priority(
 async def test_date_filters_are_inclusive_and_compare_instants(mixed_queue: int, views: aiosqlite.Connection) -> None:
     """fromDateTime and toDateTime include their bounds, whatever UTC offset they are written in."""
     # Deliveries were submitted at T0 + position seconds; the bounds are positions 2 and 4 in market time.
-    start, end = (T0 + timedelta(seconds=2)).astimezone(MARKET), (T0 + timedelta(seconds=4)).astimezone(MARKET)
+    start, end = (
+        (T0 + timedelta(seconds=2)).astimezone(MARKET_TIME),
+        (T0 + timedelta(seconds=4)).astimezone(MARKET_TIME),
+    )
     assert await _list(views, from_date_time=start, to_date_time=end) == ["high-3", "medium-2", "low-4"]
     assert await _list(views, from_date_time=start) == ["high-3", "high-5", "medium-2", "medium-6", "low-4"]
     assert await _list(views, to_date_time=start) == ["medium-2", "low-1"]

@@ -7,11 +7,12 @@ operator's queue (business function `bid`, resource `energy`) carrying them, all
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta, timezone
+from datetime import date
 from typing import Any
 
 import msgspec
 
+from exchange.domain.markettime import market_timestamp
 from exchange.functions.bids.domain import BidVersion, EnergyBidDay
 from exchange.functions.bids.rules import first_errors, submission_errors
 from exchange.functions.bids.schema import DEFAULT_RECALL_PERIOD, EnergyBid, SubmitBids, read_submission
@@ -28,7 +29,6 @@ from exchange.kernel.errors import ConcurrencyError
 
 OPERATOR = "OPERATOR"
 MESSAGE_TYPE = "EnergyBid"
-MARKET_TIME = timezone(timedelta(hours=10))
 ATTEMPTS = 5
 
 
@@ -80,7 +80,7 @@ class EnergyBids:
         )
 
     async def _record(self, caller: str, submission: SubmitBids) -> Answer:
-        version_date_time = self._services.now().astimezone(MARKET_TIME).isoformat(timespec="milliseconds")
+        version_date_time = market_timestamp(self._services.now())
         days, versions = [], []
         for bid in submission.energy_bids:
             trading_date = bid.trading_date.isoformat()

@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
+from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.errors import MalformedBodyError
 
-# Calendar days of recall plans are days of market time (AEST, no daylight saving).
-MARKET_TIME = timezone(timedelta(hours=10))
 PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
 STAGE_FIELDS = ("RecallMinutesStart", "RecallMinutesEnd", "MW")
 
@@ -219,8 +218,3 @@ def entries_from_json(shown: list[dict[str, Any]]) -> list[Entry]:
             )
         )
     return entries
-
-
-def timestamp(moment: datetime) -> str:
-    """The API's timestamp form: market time, milliseconds and offset (`2026-07-01T10:00:00.000+10:00`)."""
-    return moment.astimezone(MARKET_TIME).isoformat(timespec="milliseconds")

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from exchange.domain.markettime import market_timestamp
 from exchange.functions.errors import OperationRefusedError
 from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.functions.recall.domain import PlanVersion, RecallBook, RecallPlan
@@ -24,7 +25,6 @@ from exchange.functions.recall.request import (
     entry_json,
     market_day,
     read_plan,
-    timestamp,
 )
 from exchange.functions.recall.rules import RECALL_FLAGS, owner_errors, plan_errors, span
 from exchange.functions.services import Answer, Call, Outbound, PluginServices
@@ -157,7 +157,7 @@ class RecallPlans:
             errors = plan_errors(submission, entries, caller, unit, book)
             if errors:
                 return refusal(errors, VersionDateTime=None)
-        version_date_time = timestamp(self._services.now())
+        version_date_time = market_timestamp(self._services.now())
         version: PlanVersion = {
             "ParticipantId": caller,
             "OutagePlanId": plan_id,

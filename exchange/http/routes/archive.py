@@ -9,13 +9,14 @@ import aiosqlite
 from litestar import Request, Response, Router, get
 from litestar.params import Parameter
 
-from archive.queries import ArchiveQuery, ArchiveQueryError, find_item, list_archive
+from archive.queries import ArchiveQuery, find_item, list_archive
 from exchange.domain.messages import Message
 from exchange.eventstore.ledger import Ledger
 from exchange.http.auth import Gate
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.http.routes.messages import parse_timestamp
 from exchange.kernel.errors import MalformedError, NotFoundError
+from exchange.kernel.paging import CursorError
 
 ENTITY = "ARCH_RETRIEVE"
 
@@ -43,7 +44,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
         )
         try:
             page = await list_archive(views, query)
-        except ArchiveQueryError as error:
+        except CursorError as error:
             raise MalformedError(str(error)) from error
         return {
             "data": page.items,

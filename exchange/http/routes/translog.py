@@ -85,9 +85,9 @@ def translog_router(views: aiosqlite.Connection, ledger: Ledger, directory: Dire
         except QueryError as error:
             raise MalformedError(str(error)) from error
         return {
-            "data": page.rows,
+            "data": page.items,
             "meta": {
-                "itemCount": len(page.rows),
+                "itemCount": len(page.items),
                 "nextCursor": page.next_cursor,
                 "totalRecords": page.total_records,
                 "totalPages": -(-page.total_records // item_count),

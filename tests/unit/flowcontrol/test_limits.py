@@ -10,7 +10,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from flowcontrol.limits import LimitStore, market_day, seconds_until_next_market_day
+from exchange.domain.markettime import market_day, seconds_until_next_market_day
+from flowcontrol.limits import LimitStore
 
 Connect = Callable[[], Awaitable[aiosqlite.Connection]]
 QUOTAS = {"High": 3, "Medium": 2, "Low": 1}

@@ -130,7 +130,11 @@ class Member:
 
     @property
     def principal(self) -> Principal:
-        return Principal(f"{self.participant_id.lower()}-client", self.participant_id, frozenset(entity_catalogue(Registry.from_entry_points())))
+        return Principal(
+            f"{self.participant_id.lower()}-client",
+            self.participant_id,
+            frozenset(entity_catalogue(Registry.from_entry_points())),
+        )
 
     def sign(self, body: bytes) -> str:
         assert self.certificate is not None and self.key is not None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from exchange.bootstrap import Services
+from exchange.domain.markettime import seconds_until_next_market_day
 from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
-from flowcontrol.limits import seconds_until_next_market_day
 from tests.unit.services.conftest import Market, Member, SettableClock
 
 

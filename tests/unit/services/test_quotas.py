@@ -7,9 +7,9 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+from exchange.domain.markettime import MARKET_TIME, market_day
 from exchange.domain.messages import Message
 from exchange.kernel.errors import InvalidError, LimitExceededError, SignatureRefusedError
-from flowcontrol.limits import MARKET_TIME, market_day
 from tests.unit.services.conftest import BuildServices, Market, Member, SettableClock
 
 
