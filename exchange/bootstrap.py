@@ -30,14 +30,17 @@ from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
 from exchange.services.access import ENTITIES, TokenIssuer
+from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.expiry_watch import ExpiryWatch
 from exchange.services.flow_control import FlowControls
+from exchange.services.health import Health
 from exchange.services.housekeeping import Housekeeper
 from exchange.services.mailbox import Mailbox
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
+from exchange.services.read_side import ReadSide
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
 from exchange.settings import Settings
@@ -78,6 +81,9 @@ class Exchange:
     gate: DeliveryGate
     deliverer: Deliverer
     housekeeper: Housekeeper
+    admission: Admission
+    read_side: ReadSide
+    health: Health
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
 
@@ -197,6 +203,9 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
             settings.housekeeping_interval,
             ExpiryWatch(ledger, committer, clock, timedelta(days=settings.certificate_warning_days)),
         ),
+        admission=Admission(tokens, clock, directory, limits, settings.rate_limit),
+        read_side=ReadSide(views, ledger, directory),
+        health=Health(ledger, lambda: nc.is_connected),
         nats_server=nats_server,
         _connections=connections,
     )

@@ -105,9 +105,7 @@ async def test_duplicate_participant_in_a_batch_fails_only_its_caller(committer:
     assert ledger.find(Participant, Participant.create_id("LNSP1")) is not None
 
 
-async def test_an_existing_id_saved_again_is_a_concurrency_error(
-    committer: GroupCommit, ledger: Ledger
-) -> None:
+async def test_an_existing_id_saved_again_is_a_concurrency_error(committer: GroupCommit, ledger: Ledger) -> None:
     """A message id already committed in an earlier batch cannot be created again."""
     await committer.save(make_message("once", ["LNSP1"]))
     with pytest.raises(ConcurrencyError):

@@ -14,27 +14,20 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from exchange.http.auth import Gate
-from exchange.http.problems import problem_of
-from exchange.kernel.errors import ServiceError
+from exchange.http.auth import requires_token
 from exchange.messaging.notifications import subject_of
+from exchange.services.access import Principal
 
 log = structlog.get_logger(__name__)
 
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-def events_handler(js: JetStreamContext, gate: Gate) -> Any:
-    @websocket("/idx/v1/events")
-    async def events(socket: WebSocket[Any, Any, Any], since: int | None = None) -> None:
+def events_handler(js: JetStreamContext) -> Any:
+    # A refused token closes the socket with 4000 + the HTTP status, so that a client can tell 401 from 403.
+    @websocket("/idx/v1/events", opt=requires_token("EVENT_NOTIFY"))
+    async def events(socket: WebSocket[Any, Any, Any], principal: Principal, since: int | None = None) -> None:
         """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen."""
-        try:
-            principal = await gate.principal(socket, "EVENT_NOTIFY")
-        except ServiceError as problem:
-            await socket.accept()
-            # 4000 + the HTTP status, so that a client can tell 401 from 403.
-            await socket.close(code=4000 + problem_of(problem).status, reason=problem.detail[:120])
-            return
         await socket.accept()
         await stream_events(socket, js, principal.participant_id, since)
 
