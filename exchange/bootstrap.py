@@ -33,6 +33,7 @@ from exchange.services.access import ENTITIES, TokenIssuer
 from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.event_feed import EventFeed
 from exchange.services.expiry_watch import ExpiryWatch
 from exchange.services.flow_control import FlowControls
 from exchange.services.health import Health
@@ -84,6 +85,7 @@ class Exchange:
     admission: Admission
     read_side: ReadSide
     health: Health
+    event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
 
@@ -206,6 +208,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         admission=Admission(tokens, clock, directory, limits, settings.rate_limit),
         read_side=ReadSide(views, ledger, directory),
         health=Health(ledger, lambda: nc.is_connected),
+        event_feed=EventFeed(js),
         nats_server=nats_server,
         _connections=connections,
     )

@@ -56,11 +56,11 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     routes += [
         translog_router(exchange.read_side),
         archive_router(exchange.read_side),
-        events_handler(exchange.js),
+        events_handler(exchange.event_feed),
         flowcontrol_router(exchange.flow),
         watermarks_router(exchange.flow),
     ]
-    routes += web_routes(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment)
+    routes += web_routes(exchange.tokens, exchange.clock, exchange.event_feed, exchange.settings.environment)
     if exchange.settings.test_clock:
         routes.append(clock_router(exchange.clock))
     for function in exchange.registry:

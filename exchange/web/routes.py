@@ -11,10 +11,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from nats.js import JetStreamContext
 
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer
+from exchange.services.event_feed import EventFeed
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment
@@ -29,7 +29,7 @@ from exchange.web.translog import translog_handlers
 HERE = Path(__file__).parent
 
 
-def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment: str) -> list[Any]:
+def web_routes(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str) -> list[Any]:
     sessions = Sessions(tokens, clock)
     web = Web(sessions, Environment(environment))
     screens = Router(
@@ -40,7 +40,7 @@ def web_routes(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environm
             *archive_handlers(web),
             *flowcontrol_handlers(web),
             *recall_handlers(web),
-            live_handler(js, sessions),
+            live_handler(feed, sessions),
         ],
         exception_handlers=problem_handlers(web),
         include_in_schema=False,
