@@ -30,14 +30,18 @@ from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
 from exchange.services.access import TokenIssuer
+from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.event_feed import EventFeed
 from exchange.services.expiry_watch import ExpiryWatch
 from exchange.services.flow_control import FlowControls
+from exchange.services.health import Health
 from exchange.services.housekeeping import Housekeeper
 from exchange.services.mailbox import Mailbox
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
+from exchange.services.read_side import ReadSide
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
 from exchange.settings import Settings
@@ -75,6 +79,8 @@ class Services:
     gate: DeliveryGate
     expiry_watch: ExpiryWatch
     housekeeper: Housekeeper
+    admission: Admission
+    read_side: ReadSide
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
     followers: list[Projector] = field(default_factory=list)
 
@@ -99,6 +105,7 @@ async def build_services(
     certificate_lifetime_days: int = Settings.certificate_lifetime_days,
     certificate_warning_days: int = Settings.certificate_warning_days,
     housekeeping_interval: float = Settings.housekeeping_interval,
+    rate_limit: int = Settings.rate_limit,
 ) -> Services:
     """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
 
@@ -149,6 +156,8 @@ async def build_services(
         housekeeper=Housekeeper(
             views, ledger, committer, registry, clock, gate.settle, housekeeping_interval, expiry_watch
         ),
+        admission=Admission(tokens, clock, directory, limits, rate_limit),
+        read_side=ReadSide(views, ledger, directory),
         followers=followers,
     )
 
@@ -163,6 +172,8 @@ class Exchange(Services):
     js: JetStreamContext
     projectors: dict[str, Projector]
     deliverer: Deliverer
+    health: Health
+    event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
 
@@ -227,6 +238,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         certificate_lifetime_days=settings.certificate_lifetime_days,
         certificate_warning_days=settings.certificate_warning_days,
         housekeeping_interval=settings.housekeeping_interval,
+        rate_limit=settings.rate_limit,
     )
 
     async def follower(handler: Handler) -> Projector:
@@ -250,6 +262,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         js=js,
         projectors=projectors,
         deliverer=Deliverer(js, services.gate.arrive),
+        health=Health(services.ledger, lambda: nc.is_connected),
+        event_feed=EventFeed(js),
         nats_server=nats_server,
         _connections=connections,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar import Litestar
@@ -11,9 +11,8 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from exchange.bootstrap import Exchange
 from exchange.functions.services import ServesOperations
-from exchange.http.auth import Gate
+from exchange.http.auth import Gate, principal_dependency
 from exchange.http.body import MAX_BODY
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
@@ -31,6 +30,9 @@ from exchange.http.routes.translog import translog_router
 from exchange.kernel.errors import ServiceError
 from exchange.web.routes import close_api, web_app
 
+if TYPE_CHECKING:
+    from exchange.bootstrap import Exchange
+
 
 def bind_request_context(app: ASGIApp) -> ASGIApp:
     """Each request logs with a traceId of its own (and later the participant and message it concerns)."""
@@ -44,37 +46,38 @@ def bind_request_context(app: ASGIApp) -> ASGIApp:
 
 
 def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> Litestar:
-    def is_operator(participant_id: str) -> bool:
-        return "OPERATOR" in (exchange.directory.roles_of(participant_id) or frozenset())
-
-    gate = Gate(exchange.tokens, exchange.clock, exchange.limits, exchange.settings.rate_limit, is_operator)
     routes: list[Any] = [
-        health_handler(exchange.ledger, lambda: exchange.nc.is_connected),
+        health_handler(exchange.health),
         oauth_router(exchange.admin),
-        admin_router(exchange.admin, exchange.standing, gate),
-        certificates_router(exchange.certificates, gate),
-        catalogue_router(exchange.registry, gate),
+        admin_router(exchange.admin, exchange.standing),
+        certificates_router(exchange.certificates),
+        catalogue_router(exchange.registry),
     ]
     routes += [
-        translog_router(exchange.views, exchange.ledger, exchange.directory, gate),
-        archive_router(exchange.views, exchange.ledger, gate),
-        events_handler(exchange.js, gate),
-        flowcontrol_router(exchange.flow, gate),
-        watermarks_router(exchange.flow, gate),
+        translog_router(exchange.read_side),
+        archive_router(exchange.read_side),
+        events_handler(exchange.event_feed),
+        flowcontrol_router(exchange.flow),
+        watermarks_router(exchange.flow),
     ]
-    web = web_app(exchange.tokens, exchange.clock, exchange.js, exchange.settings.environment, exchange.registry)
+    web = web_app(
+        exchange.tokens, exchange.clock, exchange.event_feed, exchange.settings.environment, exchange.registry
+    )
     routes += web.routes
     if exchange.settings.test_clock:
-        routes.append(clock_router(exchange.clock, gate))
+        routes.append(clock_router(exchange.clock))
     for function in exchange.registry:
         for resource in function.resources:
-            routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox, gate))
+            routes.append(messages_router(function, resource, exchange.submissions, exchange.mailbox))
         if isinstance(function, ServesOperations):
             for index, operation in enumerate(function.operations(exchange.plugin_services)):
                 name = f"{function.id}_{operation.handler.__name__}_{index}"
-                routes.append(operation_handler(operation, gate, exchange.directory, name))
+                routes.append(operation_handler(operation, exchange.admission, name))
     return Litestar(
         route_handlers=routes,
+        # Routes that need a token say so in their `opt`; the guard runs before any parameter or body is read.
+        guards=[Gate(exchange.admission).authenticate],
+        dependencies={"principal": principal_dependency},
         middleware=[bind_request_context],
         exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
         openapi_config=OpenAPIConfig(

@@ -1,64 +1,80 @@
-"""Bearer tokens at the edge: who is calling, and may they."""
+"""Bearer tokens at the edge: who is calling, and may they.
+
+A route that needs a token says so in its `opt` (`opt=requires_token("IDX_ADMIN")`, on a handler or a router).
+The `authenticate` guard runs before Litestar reads any parameter or body, so a caller without a genuine token gets
+401 before anything else; handlers that want the caller declare `principal: Principal` (the `principal`
+dependency).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import structlog
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, WebSocket
+from litestar.di import Provide
+from litestar.exceptions import WebSocketException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
 
-from exchange.http.problems import UnauthorizedError
-from exchange.kernel.clock import Clock
-from exchange.kernel.errors import LimitExceededError, RefusedError
-from exchange.services.access import Principal, TokenError, TokenIssuer
-from flowcontrol.limits import LimitStore
+from exchange.http.problems import UnauthorizedError, problem_of
+from exchange.kernel.errors import ServiceError
+from exchange.services.access import Principal, TokenError
+from exchange.services.admission import Admission
+
+ENTITY = "entity"  # the `opt` key: present on every route that needs a token; None when any entity will do
+_PRINCIPAL = "idx_principal"  # where the guard leaves the principal in the connection's state
+
+
+def requires_token(entity: str | None = None) -> dict[str, Any]:
+    """Route `opt` for a bearer token that carries `entity` (any valid token when None)."""
+    return {ENTITY: entity}
 
 
 class Gate:
-    """Verifies the bearer token of a request, counts it against the rate limit, and checks the entity."""
+    """The guard of every route that needs a token: verifies it, counts the request, checks the entity."""
 
-    def __init__(
-        self,
-        tokens: TokenIssuer,
-        clock: Clock,
-        limits: LimitStore | None = None,
-        rate_limit: int = 0,
-        exempt: Callable[[str], bool] = lambda _: False,
-    ) -> None:
-        self._tokens = tokens
-        self._clock = clock
-        self._limits = limits
-        self._rate_limit = rate_limit
-        self._exempt = exempt
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
 
-    async def principal(self, request: ASGIConnection[Any, Any, Any, Any], entity: str | None = None) -> Principal:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            token = request.query_params.get("access_token") if str(request.scope["type"]) == "websocket" else None
+    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if ENTITY not in handler.opt:
+            return  # a public route
+        try:
+            principal = await self.principal(connection, handler.opt[ENTITY])
+        except ServiceError as problem:
+            if not isinstance(connection, WebSocket):
+                raise
+            # A browser cannot read why a handshake failed: accept, then close with 4000 + the HTTP status.
+            await connection.accept()
+            raise WebSocketException(detail=problem.detail[:120], code=4000 + problem_of(problem).status) from problem
+        connection.scope["state"][_PRINCIPAL] = principal
+
+    async def principal(self, connection: ASGIConnection[Any, Any, Any, Any], entity: str | None) -> Principal:
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is None and isinstance(connection, WebSocket):
+            token = connection.query_params.get("access_token")
         if token is None:
             raise UnauthorizedError("send `Authorization: Bearer <token>` from POST /oauth/token")
         try:
-            principal = self._tokens.verify(token, self._clock.now())
+            principal = self._admission.verify(token)
         except TokenError as error:
             raise UnauthorizedError(str(error)) from error
         structlog.contextvars.bind_contextvars(participantId=principal.participant_id)
-        await self._count(request, principal)
-        if entity is not None and not principal.holds(entity):
-            raise RefusedError(f"the token does not carry the entity {entity}")
+        route = f"{connection.scope.get('method', 'WS')} {connection.scope.get('path_template', connection.url.path)}"
+        await self._admission.admit(principal, route, entity)
         return principal
 
-    async def _count(self, request: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
-        """Every request counts in a fixed 60-second window per participant and route template."""
-        if self._limits is None or not self._rate_limit or self._exempt(principal.participant_id):
-            return
-        route = f"{request.scope.get('method', 'WS')} {request.scope.get('path_template', request.url.path)}"
-        retry_after = await self._limits.hit_rate(principal.participant_id, route, self._clock.now(), self._rate_limit)
-        if retry_after is not None:
-            raise LimitExceededError(
-                f"more than {self._rate_limit} requests a minute to {route}",
-                retry_after=retry_after,
-            )
+
+def authenticated_principal(scope: Scope) -> Principal:
+    """The `principal` dependency: the caller the guard let in."""
+    principal = scope.get("state", {}).get(_PRINCIPAL)
+    if not isinstance(principal, Principal):
+        raise RuntimeError(f"{scope['path']} takes a principal but its route has no `opt` {ENTITY!r}")
+    return principal
+
+
+principal_dependency = Provide(authenticated_principal, sync_to_thread=False)
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from exchange.domain.flow import FlowControl
 from exchange.domain.markettime import market_day, seconds_until_next_market_day
@@ -13,7 +13,7 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import Ledger
 from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry, UnknownFunctionError
-from exchange.kernel.clock import Clock, iso
+from exchange.kernel.clock import Clock
 from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.participants import Administration
@@ -22,6 +22,56 @@ from flowcontrol.state import FlowState
 from flowcontrol.watermarks import Watermarks
 
 MANUAL_SWITCHES_PER_DAY = 2
+
+
+@dataclass(frozen=True)
+class FlowItem:
+    """Where a participant's business function stands: its status, its count and its watermarks."""
+
+    business_function_id: str
+    message_status: str
+    message_count: int
+    message_breached_at: datetime | None
+    manual_stop: bool
+    watermarks: Watermarks
+
+
+@dataclass(frozen=True)
+class ResourceCounts:
+    resource_id: str
+    message_count: int
+    pending_count: int
+
+
+@dataclass(frozen=True)
+class FlowDetail:
+    """A flow item with what waits behind it, resource by resource, and the day's manual switches."""
+
+    item: FlowItem
+    pending_count: int
+    resources: list[ResourceCounts]
+    manual_switches_used_today: int
+    manual_switches_per_day: int
+
+
+@dataclass(frozen=True)
+class ParticipantStatus:
+    participant_id: str
+    business_function_id: str
+    message_status: str
+    manual_stop: bool
+    message_count: int
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class FlowChange:
+    participant_id: str
+    business_function_id: str
+    message_status: str
+    manual_stop: bool
+    message_count: int
+    changed_at: datetime
 
 
 class FlowControls:
@@ -48,35 +98,32 @@ class FlowControls:
         roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
         return [f.id for f in self._registry.receiver_functions(roles)]
 
-    async def breaches(self, participant_id: str, expand: bool) -> list[dict[str, Any]]:
+    async def breaches(self, participant_id: str, expand: bool) -> list[FlowItem]:
         items = [await self.item(participant_id, bf) for bf in await self.functions_of(participant_id)]
         if expand:
             return items
-        return [i for i in items if i["messageStatus"] != "Operational" or i["manualStop"]]
+        return [i for i in items if i.message_status != "Operational" or i.manual_stop]
 
-    async def item(self, participant_id: str, business_function_id: str) -> dict[str, Any]:
+    async def item(self, participant_id: str, business_function_id: str) -> FlowItem:
         state, control = await self._gate.state(participant_id, business_function_id)
         return _item(business_function_id, state, control)
 
-    async def detail(self, participant_id: str, business_function_id: str) -> dict[str, Any]:
+    async def detail(self, participant_id: str, business_function_id: str) -> FlowDetail:
         await self._require_function(participant_id, business_function_id)
         item = await self.item(participant_id, business_function_id)
-        item["pendingCount"] = await self._gate.pending_count(participant_id, business_function_id)
-        resources = []
-        for resource in self._registry.function(business_function_id).resources:
-            resources.append(
-                {
-                    "businessFunctionResourceId": resource.id,
-                    "messageCount": await self._gate.queued_count(participant_id, business_function_id, resource.id),
-                    "pendingCount": await self._gate.pending_count(participant_id, business_function_id, resource.id),
-                }
+        pending = await self._gate.pending_count(participant_id, business_function_id)
+        resources = [
+            ResourceCounts(
+                resource.id,
+                await self._gate.queued_count(participant_id, business_function_id, resource.id),
+                await self._gate.pending_count(participant_id, business_function_id, resource.id),
             )
-        item["resources"] = resources
+            for resource in self._registry.function(business_function_id).resources
+        ]
         used = await self._limits.manual_switches(participant_id, business_function_id, market_day(self._clock.now()))
-        item["manualSwitches"] = {"usedToday": used, "perDay": MANUAL_SWITCHES_PER_DAY}
-        return item
+        return FlowDetail(item, pending, resources, used, MANUAL_SWITCHES_PER_DAY)
 
-    async def switch(self, participant_id: str, business_function_id: str, delivery: str) -> dict[str, Any]:
+    async def switch(self, participant_id: str, business_function_id: str, delivery: str) -> FlowItem:
         await self._require_function(participant_id, business_function_id)
         state, _ = await self._gate.state(participant_id, business_function_id)
         if state.manual_stop == (delivery == "Stopped"):
@@ -108,7 +155,7 @@ class FlowControls:
             raise InvalidError(str(error), errors=[FieldError("low", "must satisfy 0 <= low < warn < high")]) from error
         await self._gate.set_watermarks(participant_id, business_function_id, watermarks)
 
-    async def participant_status(self, participant_id: str | None) -> list[dict[str, Any]]:
+    async def participant_status(self, participant_id: str | None) -> list[ParticipantStatus]:
         """Every participant that receives a business function, for those functions (operational information)."""
         participants = [p.participant_id for p in await self._admin.participants()]
         if participant_id is not None:
@@ -117,15 +164,9 @@ class FlowControls:
         for participant in participants:
             for function_id in await self.functions_of(participant):
                 state, control = await self._gate.state(participant, function_id)
+                since = control.since if control else None
                 rows.append(
-                    {
-                        "participantId": participant,
-                        "businessFunctionId": function_id,
-                        "messageStatus": state.status,
-                        "manualStop": state.manual_stop,
-                        "messageCount": state.count,
-                        "since": iso(control.since) if control and control.since else None,
-                    }
+                    ParticipantStatus(participant, function_id, state.status, state.manual_stop, state.count, since)
                 )
         return rows
 
@@ -135,21 +176,14 @@ class FlowControls:
         business_function_id: str | None,
         start: datetime | None,
         end: datetime | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FlowChange]:
         """Every status change and manual stop or start, oldest first."""
         notifications = await asyncio.to_thread(
             self._ledger.notifications, 0, 10_000_000, (topic_of(FlowControl, "Changed"),)
         )
         events = await asyncio.to_thread(lambda: [self._ledger.decode(n) for n in notifications])
         return [
-            {
-                "participantId": e.participant_id,
-                "businessFunctionId": e.business_function_id,
-                "messageStatus": e.status,
-                "manualStop": e.manual_stop,
-                "messageCount": e.count,
-                "changedDateTime": iso(e.at),
-            }
+            FlowChange(e.participant_id, e.business_function_id, e.status, e.manual_stop, e.count, e.at)
             for e in events
             if (participant_id is None or e.participant_id == participant_id)
             and (business_function_id is None or e.business_function_id == business_function_id)
@@ -162,12 +196,6 @@ class FlowControls:
             raise NotFoundError(f"you have no queue for the business function {business_function_id}")
 
 
-def _item(business_function_id: str, state: FlowState, control: FlowControl | None) -> dict[str, Any]:
-    return {
-        "businessFunctionId": business_function_id,
-        "messageStatus": state.status,
-        "messageCount": state.count,
-        "messageBreachedTimestamp": iso(control.breached_at) if control and control.breached_at else None,
-        "manualStop": state.manual_stop,
-        "watermarks": {"low": state.watermarks.low, "warn": state.watermarks.warn, "high": state.watermarks.high},
-    }
+def _item(business_function_id: str, state: FlowState, control: FlowControl | None) -> FlowItem:
+    breached_at = control.breached_at if control else None
+    return FlowItem(business_function_id, state.status, state.count, breached_at, state.manual_stop, state.watermarks)

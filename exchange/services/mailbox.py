@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
@@ -48,7 +49,22 @@ class Mailbox:
         self._queue = queue_projector
         self._clock = clock
 
-    async def list(self, query: QueueQuery) -> Page[QueueItem]:
+    async def list(
+        self,
+        recipient: str,
+        business_function_id: str,
+        resource_id: str,
+        *,
+        priority: str | None = None,
+        from_date_time: datetime | None = None,
+        to_date_time: datetime | None = None,
+        item_count: int = 100,
+        cursor: str | None = None,
+    ) -> Page[QueueItem]:
+        """One page of a queue, by priority and then submission; `cursor` continues where the last page ended."""
+        query = QueueQuery(
+            recipient, business_function_id, resource_id, priority, from_date_time, to_date_time, item_count, cursor
+        )
         try:
             return await list_queue(self._views, query)
         except CursorError as error:

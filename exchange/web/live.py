@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import WebSocket, websocket
-from nats.js import JetStreamContext
 
 from exchange.http.routes.events import stream_events
+from exchange.services.event_feed import EventFeed
 from exchange.web.session import ForeignOriginError, Sessions, check_same_origin
 
 ENTITY = "EVENT_NOTIFY"
 
 
-def live_handler(js: JetStreamContext, sessions: Sessions) -> Any:
+def live_handler(feed: EventFeed, sessions: Sessions) -> Any:
     @websocket("/events")
     async def events(socket: WebSocket[Any, Any, Any], since: int | None = None) -> None:
         """The frames of `/idx/v1/events`, authenticated by the session cookie instead of a bearer token."""
@@ -30,6 +30,6 @@ def live_handler(js: JetStreamContext, sessions: Sessions) -> Any:
         if not session.holds(ENTITY):
             await socket.close(code=4403, reason=f"your access does not include {ENTITY}")
             return
-        await stream_events(socket, js, session.participant_id, since)
+        await stream_events(socket, feed, session.participant_id, since)
 
     return events

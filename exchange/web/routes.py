@@ -12,12 +12,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from nats.js import JetStreamContext
 
 from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer
+from exchange.services.event_feed import EventFeed
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.environment import Environment
@@ -37,7 +37,7 @@ class WebApp:
     templates: TemplateConfig[JinjaTemplateEngine]
 
 
-def web_app(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment: str, registry: Registry) -> WebApp:
+def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str, registry: Registry) -> WebApp:
     """The web app's routes and templates: the core's screens and each business function's own."""
     sessions = Sessions(tokens, clock)
     web = Web(sessions, Environment(environment))
@@ -52,7 +52,7 @@ def web_app(tokens: TokenIssuer, clock: Clock, js: JetStreamContext, environment
             *archive_handlers(web),
             *flowcontrol_handlers(web),
             *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
-            live_handler(js, sessions),
+            live_handler(feed, sessions),
         ],
         exception_handlers=problem_handlers(web),
         include_in_schema=False,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.params import Body
 
 from exchange.domain.participants import Participant
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 from exchange.kernel.clock import iso
 from exchange.services.participants import Administration
 from exchange.services.standing_data import StandingDataAdmin
@@ -60,45 +60,36 @@ def _view(participant: Participant) -> ParticipantView:
     return ParticipantView(participant.participant_id, participant.name, participant.roles)
 
 
-def admin_router(admin: Administration, standing: StandingDataAdmin, gate: Gate) -> Router:
+def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
     @post("/participants", status_code=201, summary="Register a participant")
-    async def register(
-        request: Request[Any, Any, Any], data: Annotated[NewParticipant, Body()]
-    ) -> dict[str, ParticipantView]:
-        await gate.principal(request, "IDX_ADMIN")
+    async def register(data: Annotated[NewParticipant, Body()]) -> dict[str, ParticipantView]:
         participant = await admin.register_participant(data.participant_id, data.name, data.roles)
         return {"data": _view(participant)}
 
     @get("/participants", summary="List participants")
-    async def participants(request: Request[Any, Any, Any]) -> dict[str, list[ParticipantView]]:
-        await gate.principal(request, "IDX_ADMIN")
+    async def participants() -> dict[str, list[ParticipantView]]:
         return {"data": [_view(p) for p in await admin.participants()]}
 
     @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
     async def add_client(
-        request: Request[Any, Any, Any],
         participantId: str,  # noqa: N803
         data: Annotated[NewClient, Body()],
     ) -> dict[str, ClientView]:
-        await gate.principal(request, "IDX_ADMIN")
         issued = await admin.add_client(participantId, data.scopes)
         return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
 
     @post("/duids", status_code=201, summary="Register a DUID (standing data for recall plans and bids)")
-    async def register_unit(request: Request[Any, Any, Any], data: Annotated[NewUnit, Body()]) -> dict[str, NewUnit]:
-        await gate.principal(request, "IDX_ADMIN")
+    async def register_unit(data: Annotated[NewUnit, Body()]) -> dict[str, NewUnit]:
         await standing.register_unit(data.duid, data.participant_id, data.station_id, data.max_capacity_mw)
         return {"data": data}
 
     @post("/nmis", status_code=201, summary="Record who answers for an NMI from a date (meter churn adds one)")
-    async def record_nmi(request: Request[Any, Any, Any], data: Annotated[NewResponsibility, Body()]) -> dict[str, Any]:
-        await gate.principal(request, "IDX_ADMIN")
+    async def record_nmi(data: Annotated[NewResponsibility, Body()]) -> dict[str, Any]:
         point = await standing.record_responsibility(data.nmi, data.mc, data.mdp, data.lnsp, data.from_date)
         return {"data": {"nmi": point.nmi, "periods": point.periods}}
 
     @post("/outages", status_code=201, summary="Announce an outage: every participant gets an `outage` notification")
-    async def announce(request: Request[Any, Any, Any], data: Annotated[OutageNotice, Body()]) -> dict[str, Any]:
-        await gate.principal(request, "IDX_ADMIN")
+    async def announce(data: Annotated[OutageNotice, Body()]) -> dict[str, Any]:
         outage = await admin.announce_outage(data.detail)
         return {"data": {"detail": outage.detail, "announcedDateTime": iso(outage.announced_at)}}
 
@@ -106,4 +97,5 @@ def admin_router(admin: Administration, standing: StandingDataAdmin, gate: Gate)
         path="/admin/v1",
         route_handlers=[register, participants, add_client, register_unit, record_nmi, announce],
         tags=["administration"],
+        opt=requires_token("IDX_ADMIN"),
     )

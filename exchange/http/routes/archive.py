@@ -5,26 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-import aiosqlite
 from litestar import Request, Response, Router, get
 from litestar.params import Parameter
 
-from archive.queries import ArchiveQuery, find_item, list_archive
-from exchange.domain.messages import Message
-from exchange.eventstore.ledger import Ledger
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.http.routes.messages import parse_timestamp
-from exchange.kernel.errors import MalformedError, NotFoundError
-from exchange.kernel.paging import CursorError
-
-ENTITY = "ARCH_RETRIEVE"
+from exchange.services.access import Principal
+from exchange.services.read_side import ArchiveSearch, ReadSide
 
 
-def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> Router:
+def archive_router(read_side: ReadSide) -> Router:
     @get("/archive", summary="Messages delivered to you, newest first")
     async def archive(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         start_date_time: Annotated[str | None, Parameter(query="startDateTime")] = None,
         end_date_time: Annotated[str | None, Parameter(query="endDateTime")] = None,
         business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
@@ -32,9 +26,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        principal = await gate.principal(request, ENTITY)
-        query = ArchiveQuery(
-            recipient=principal.participant_id,
+        asked = ArchiveSearch(
             start=parse_timestamp(start_date_time, "startDateTime"),
             end=parse_timestamp(end_date_time, "endDateTime"),
             business_function_id=business_function_id,
@@ -42,10 +34,7 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
             item_count=item_count,
             cursor=cursor,
         )
-        try:
-            page = await list_archive(views, query)
-        except CursorError as error:
-            raise MalformedError(str(error)) from error
+        page = await read_side.archive(principal.participant_id, asked)
         return {
             "data": page.items,
             "meta": {
@@ -57,18 +46,17 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
         }
 
     @get("/archive/{messageContextId:str}", summary="A delivered payload, with the hub's re-signature")
-    async def item(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
-        principal = await gate.principal(request, ENTITY)
-        if await find_item(views, principal.participant_id, messageContextId) is None:
-            raise NotFoundError(f"{messageContextId} is not in your archive")
-        message = await asyncio.to_thread(ledger.find, Message, Message.create_id(messageContextId))
-        if message is None:
-            raise NotFoundError(f"{messageContextId} is not in your archive")
-        body = message.payload
+    async def item(
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        messageContextId: str,  # noqa: N803
+    ) -> Response[bytes]:
+        found = await read_side.archived_payload(principal.participant_id, messageContextId)
+        body = found.payload
         headers = {
-            "x-signature": message.hub_signature,
-            "x-original-signature": message.signature,
-            "x-initiatingParticipantId": message.sender_id,
+            "x-signature": found.hub_signature,
+            "x-original-signature": found.original_signature,
+            "x-initiatingParticipantId": found.sender_id,
             "Vary": "Accept-Encoding",
         }
         if accepts_gzip(request.headers.get("accept-encoding")):
@@ -76,4 +64,9 @@ def archive_router(views: aiosqlite.Connection, ledger: Ledger, gate: Gate) -> R
             headers["Content-Encoding"] = "gzip"
         return Response(body, media_type="application/json", headers=headers)
 
-    return Router(path="/idx/v1", route_handlers=[archive, item], tags=["outbound archive"])
+    return Router(
+        path="/idx/v1",
+        route_handlers=[archive, item],
+        tags=["outbound archive"],
+        opt=requires_token("ARCH_RETRIEVE"),
+    )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, Router, get
+from litestar import Router, get
 
 from exchange.functions.registry import Registry
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 
 
 class ResourceEntry(msgspec.Struct, rename="camel"):
@@ -34,10 +32,9 @@ class FunctionEntry(msgspec.Struct, rename="camel"):
     watermark_defaults: WatermarkEntry
 
 
-def catalogue_router(registry: Registry, gate: Gate) -> Router:
+def catalogue_router(registry: Registry) -> Router:
     @get("/businessFunctions", summary="The business functions this exchange serves")
-    async def catalogue(request: Request[Any, Any, Any]) -> dict[str, list[FunctionEntry]]:
-        await gate.principal(request)
+    async def catalogue() -> dict[str, list[FunctionEntry]]:
         return {
             "data": [
                 FunctionEntry(
@@ -63,4 +60,4 @@ def catalogue_router(registry: Registry, gate: Gate) -> Router:
             ]
         }
 
-    return Router(path="/idx/v1", route_handlers=[catalogue], tags=["catalogue"])
+    return Router(path="/idx/v1", route_handlers=[catalogue], tags=["catalogue"], opt=requires_token())

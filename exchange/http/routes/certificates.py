@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Router, get, post, put
+from litestar import Router, get, post, put
 from litestar.params import Body, Parameter
 
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
+from exchange.services.access import Principal
 from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
 
 ENTITY = "TLS_CERTIFICATE_MANAGEMENT"
@@ -104,19 +105,17 @@ def _warning(warning: CertificateWarning) -> WarningItem:
     )
 
 
-def certificates_router(certificates: Certificates, gate: Gate) -> Router:
+def certificates_router(certificates: Certificates) -> Router:
     @post("/certificates", status_code=201, summary="Issue a certificate from a CSR")
-    async def issue(request: Request[Any, Any, Any], data: Annotated[CsrBody, Body()]) -> dict[str, CertificateItem]:
-        principal = await gate.principal(request, ENTITY)
+    async def issue(principal: Principal, data: Annotated[CsrBody, Body()]) -> dict[str, CertificateItem]:
         return {"data": _item(await certificates.issue(principal.participant_id, data.csr))}
 
     @get("/certificates", summary="Your certificates, with status and nomination")
     async def list_certificates(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> CertificatePage:
-        principal = await gate.principal(request, ENTITY)
         page = await certificates.listing(principal.participant_id, item_count, cursor)
         return CertificatePage(
             data=[_item(v) for v in page.items],
@@ -124,8 +123,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         )
 
     @get("/certificates/{serialNumber:str}", summary="One of your certificates (404 for anyone else's)")
-    async def get_certificate(request: Request[Any, Any, Any], serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
-        principal = await gate.principal(request, ENTITY)
+    async def get_certificate(principal: Principal, serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
         return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
 
     @post(
@@ -134,11 +132,10 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         summary="Renew a certificate within 90 days of its expiry (409 earlier)",
     )
     async def renew(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         serialNumber: str,  # noqa: N803
         data: Annotated[CsrBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.renew(principal.participant_id, serialNumber, data.csr))}
 
     @post(
@@ -147,38 +144,33 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
         summary="Reissue a certificate for its remaining term, normally with a new key",
     )
     async def reissue(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         serialNumber: str,  # noqa: N803
         data: Annotated[CsrBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.reissue(principal.participant_id, serialNumber, data.csr))}
 
     @post("/certificates/{serialNumber:str}/revoke", status_code=200, summary="Revoke a certificate, with a reason")
     async def revoke(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         serialNumber: str,  # noqa: N803
         data: Annotated[RevokeBody, Body()],
     ) -> dict[str, CertificateItem]:
-        principal = await gate.principal(request, ENTITY)
         return {"data": _item(await certificates.revoke(principal.participant_id, serialNumber, data.reason))}
 
     @get("/status", summary="Warnings about your certificates: expiring soon, or nominated but unable to sign")
-    async def status(request: Request[Any, Any, Any]) -> dict[str, CertificateStatus]:
-        principal = await gate.principal(request, ENTITY)
+    async def status(principal: Principal) -> dict[str, CertificateStatus]:
         warnings = await certificates.status(principal.participant_id)
         return {"data": CertificateStatus([_warning(w) for w in warnings], certificates.expiry_warning_days)}
 
     @put("/nominations", summary="Nominate your primary and secondary signing certificates")
     async def nominate(
-        request: Request[Any, Any, Any], data: Annotated[NominationBody, Body()]
+        principal: Principal, data: Annotated[NominationBody, Body()]
     ) -> dict[str, dict[str, str | None]]:
-        principal = await gate.principal(request, ENTITY)
         return {"data": await certificates.nominate(principal.participant_id, data.primary, data.secondary)}
 
     @get("/nominations", summary="Your nominated certificates")
-    async def nominations(request: Request[Any, Any, Any]) -> dict[str, dict[str, str | None]]:
-        principal = await gate.principal(request, ENTITY)
+    async def nominations(principal: Principal) -> dict[str, dict[str, str | None]]:
         return {"data": await certificates.nominations(principal.participant_id)}
 
     @get("/hub", summary="The exchange CA and hub certificates, and hub certificates retired by rollover (no token)")
@@ -190,8 +182,8 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
             )
         }
 
-    return Router(
-        path="/certs/v1",
+    needs_token = Router(
+        path="/",
         route_handlers=[
             issue,
             list_certificates,
@@ -202,7 +194,7 @@ def certificates_router(certificates: Certificates, gate: Gate) -> Router:
             status,
             nominate,
             nominations,
-            hub,
         ],
-        tags=["certificates"],
+        opt=requires_token(ENTITY),
     )
+    return Router(path="/certs/v1", route_handlers=[needs_token, hub], tags=["certificates"])

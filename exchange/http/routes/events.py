@@ -4,47 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-import structlog
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
 
-from exchange.http.auth import Gate
-from exchange.http.problems import problem_of
-from exchange.kernel.errors import ServiceError
-from exchange.messaging.notifications import subject_of
-
-log = structlog.get_logger(__name__)
-
-_decode = msgspec.json.Decoder(dict[str, Any]).decode
+from exchange.http.auth import requires_token
+from exchange.services.access import Principal
+from exchange.services.event_feed import EventFeed
 
 
-def events_handler(js: JetStreamContext, gate: Gate) -> Any:
-    @websocket("/idx/v1/events")
-    async def events(socket: WebSocket[Any, Any, Any], since: int | None = None, ready: bool = False) -> None:
+def events_handler(feed: EventFeed) -> Any:
+    # A refused token closes the socket with 4000 + the HTTP status, so that a client can tell 401 from 403.
+    @websocket("/idx/v1/events", opt=requires_token("EVENT_NOTIFY"))
+    async def events(
+        socket: WebSocket[Any, Any, Any], principal: Principal, since: int | None = None, ready: bool = False
+    ) -> None:
         """Replays frames with a sequence above `since` (kept 7 days), then sends new ones as they happen.
         With `ready=true` the first frame is `{"eventType": "subscribed"}`, sent once the subscription is live."""
-        try:
-            principal = await gate.principal(socket, "EVENT_NOTIFY")
-        except ServiceError as problem:
-            await socket.accept()
-            # 4000 + the HTTP status, so that a client can tell 401 from 403.
-            await socket.close(code=4000 + problem_of(problem).status, reason=problem.detail[:120])
-            return
         await socket.accept()
-        await stream_events(socket, js, principal.participant_id, since, ready=ready)
+        await stream_events(socket, feed, principal.participant_id, since, ready=ready)
 
     return events
 
 
 async def stream_events(
     socket: WebSocket[Any, Any, Any],
-    js: JetStreamContext,
+    feed: EventFeed,
     participant_id: str,
     since: int | None,
     *,
@@ -52,49 +40,29 @@ async def stream_events(
 ) -> None:
     """Send `participant_id`'s frames over an accepted socket until it closes: those after `since`, then new ones.
 
-    `ready`: first send `{"eventType": "subscribed"}` (with `since` when given), once NATS has the subscription, so
+    `ready`: first send `{"eventType": "subscribed"}` (with `since` when given) once the subscription is live, so
     that a client knows that every event from then on reaches it. Opt-in: by default nothing is sent on connect
     but replayed and new events.
     """
-    frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=10_000)
-
-    async def on_frame(msg: Msg) -> None:
-        await frames.put(msg.data)
-
-    # Through NATS rather than process memory, so every server process sees every participant's events.
-    subscription = await js.subscribe(
-        subject_of(participant_id),
-        cb=on_frame,
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.ALL if since is not None else DeliverPolicy.NEW,
-    )
-    if ready:
-        await js._nc.flush()  # the server has the consumer and the subscription to its deliveries
-        subscribed: dict[str, Any] = {"eventType": "subscribed"}
-        if since is not None:
-            subscribed["since"] = since
-        await socket.send_data(msgspec.json.encode(subscribed).decode(), mode="text")
-    sender = asyncio.create_task(_forward(socket, frames, since or 0))
-    receiver = asyncio.create_task(_until_closed(socket))
-    try:
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sender, receiver):
-            task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+    async with feed.follow(participant_id, since) as frames:
+        if ready:
+            subscribed: dict[str, Any] = {"eventType": "subscribed"}
+            if since is not None:
+                subscribed["since"] = since
+            await socket.send_data(msgspec.json.encode(subscribed).decode(), mode="text")
+        sender = asyncio.create_task(_forward(socket, frames))
+        receiver = asyncio.create_task(_until_closed(socket))
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
+            await asyncio.gather(sender, receiver, return_exceptions=True)
 
 
-async def _forward(socket: WebSocket[Any, Any, Any], frames: asyncio.Queue[bytes], after: int) -> None:
-    last = after
-    while True:
-        data = await frames.get()
-        sequence = int(_decode(data).get("sequence", 0))
-        if sequence <= last:
-            continue  # replayed before `since`, or published twice: the client has it already
-        last = sequence
-        await socket.send_data(data.decode(), mode="text")
+async def _forward(socket: WebSocket[Any, Any, Any], frames: AsyncIterator[str]) -> None:
+    async for frame in frames:
+        await socket.send_data(frame, mode="text")
 
 
 async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, Router, get, patch, put
+from litestar import Router, get, patch, put
 from litestar.params import Body, Parameter
 
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 from exchange.http.routes.messages import parse_timestamp
-from exchange.services.flow_control import FlowControls
+from exchange.kernel.clock import iso
+from exchange.services.access import Principal
+from exchange.services.flow_control import FlowChange, FlowControls, FlowDetail, FlowItem, ParticipantStatus
 
 
 class DeliverySwitch(msgspec.Struct, rename="camel"):
@@ -23,68 +26,191 @@ class WatermarkBody(msgspec.Struct):
     high: int
 
 
-def flowcontrol_router(flow: FlowControls, gate: Gate) -> Router:
-    @get("/flowcontrol/businessFunctions", summary="Your business functions that are Warned, Stopped or stopped")
-    async def breaches(request: Request[Any, Any, Any], expand: bool = False) -> dict[str, Any]:
-        principal = await gate.principal(request, "FCTRL_STATUS")
-        return {"data": {"businessFunctions": await flow.breaches(principal.participant_id, expand)}}
+class FlowItemView(msgspec.Struct, rename="camel"):
+    business_function_id: str
+    message_status: str
+    message_count: int
+    message_breached_timestamp: str | None
+    manual_stop: bool
+    watermarks: WatermarkBody
 
-    @get("/flowcontrol/businessFunctions/{businessFunctionId:str}", summary="Flow control of one business function")
-    async def detail(request: Request[Any, Any, Any], businessFunctionId: str) -> dict[str, Any]:  # noqa: N803
-        principal = await gate.principal(request, "FCTRL_STATUS")
-        return {"data": await flow.detail(principal.participant_id, businessFunctionId)}
 
-    @patch("/flowcontrol/businessFunctions/{businessFunctionId:str}", summary="Stop or start delivery (2 a day)")
+class ResourceCountsView(msgspec.Struct, rename="camel"):
+    business_function_resource_id: str
+    message_count: int
+    pending_count: int
+
+
+class ManualSwitchesView(msgspec.Struct, rename="camel"):
+    used_today: int
+    per_day: int
+
+
+class FlowDetailView(FlowItemView, rename="camel"):
+    pending_count: int
+    resources: list[ResourceCountsView]
+    manual_switches: ManualSwitchesView
+
+
+class BreachesView(msgspec.Struct, rename="camel"):
+    business_functions: list[FlowItemView]
+
+
+class ParticipantStatusView(msgspec.Struct, rename="camel"):
+    participant_id: str
+    business_function_id: str
+    message_status: str
+    manual_stop: bool
+    message_count: int
+    since: str | None
+
+
+class FlowChangeView(msgspec.Struct, rename="camel"):
+    participant_id: str
+    business_function_id: str
+    message_status: str
+    manual_stop: bool
+    message_count: int
+    changed_date_time: str
+
+
+class HistoryMeta(msgspec.Struct, rename="camel"):
+    item_count: int
+    next_cursor: None
+    total_records: int
+    total_pages: int
+
+
+class HistoryPage(msgspec.Struct):
+    data: list[FlowChangeView]
+    meta: HistoryMeta
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return iso(moment) if moment is not None else None
+
+
+def item_view(item: FlowItem) -> FlowItemView:
+    return FlowItemView(
+        business_function_id=item.business_function_id,
+        message_status=item.message_status,
+        message_count=item.message_count,
+        message_breached_timestamp=_iso_or_none(item.message_breached_at),
+        manual_stop=item.manual_stop,
+        watermarks=WatermarkBody(item.watermarks.low, item.watermarks.warn, item.watermarks.high),
+    )
+
+
+def detail_view(detail: FlowDetail) -> FlowDetailView:
+    return FlowDetailView(
+        **msgspec.structs.asdict(item_view(detail.item)),
+        pending_count=detail.pending_count,
+        resources=[ResourceCountsView(r.resource_id, r.message_count, r.pending_count) for r in detail.resources],
+        manual_switches=ManualSwitchesView(detail.manual_switches_used_today, detail.manual_switches_per_day),
+    )
+
+
+def status_view(row: ParticipantStatus) -> ParticipantStatusView:
+    return ParticipantStatusView(
+        row.participant_id,
+        row.business_function_id,
+        row.message_status,
+        row.manual_stop,
+        row.message_count,
+        _iso_or_none(row.since),
+    )
+
+
+def change_view(change: FlowChange) -> FlowChangeView:
+    return FlowChangeView(
+        change.participant_id,
+        change.business_function_id,
+        change.message_status,
+        change.manual_stop,
+        change.message_count,
+        iso(change.changed_at),
+    )
+
+
+def flowcontrol_router(flow: FlowControls) -> Router:
+    @get(
+        "/flowcontrol/businessFunctions",
+        summary="Your business functions that are Warned, Stopped or stopped",
+        opt=requires_token("FCTRL_STATUS"),
+    )
+    async def breaches(principal: Principal, expand: bool = False) -> dict[str, BreachesView]:
+        items = await flow.breaches(principal.participant_id, expand)
+        return {"data": BreachesView([item_view(i) for i in items])}
+
+    @get(
+        "/flowcontrol/businessFunctions/{businessFunctionId:str}",
+        summary="Flow control of one business function",
+        opt=requires_token("FCTRL_STATUS"),
+    )
+    async def detail(principal: Principal, businessFunctionId: str) -> dict[str, FlowDetailView]:  # noqa: N803
+        return {"data": detail_view(await flow.detail(principal.participant_id, businessFunctionId))}
+
+    @patch(
+        "/flowcontrol/businessFunctions/{businessFunctionId:str}",
+        summary="Stop or start delivery (2 a day)",
+        opt=requires_token("FCTRL_FCTRL"),
+    )
     async def switch(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         businessFunctionId: str,  # noqa: N803
         data: Annotated[DeliverySwitch, Body()],
-    ) -> dict[str, Any]:
-        principal = await gate.principal(request, "FCTRL_FCTRL")
-        return {"data": await flow.switch(principal.participant_id, businessFunctionId, data.message_delivery)}
+    ) -> dict[str, FlowItemView]:
+        return {
+            "data": item_view(await flow.switch(principal.participant_id, businessFunctionId, data.message_delivery))
+        }
 
-    @get("/participantStatus", summary="Current status of every participant's business functions")
+    @get(
+        "/participantStatus",
+        summary="Current status of every participant's business functions",
+        opt=requires_token("FCTRL_STATUS"),
+    )
     async def status(
-        request: Request[Any, Any, Any],
         participant_id: Annotated[str | None, Parameter(query="participantId")] = None,
-    ) -> dict[str, Any]:
-        await gate.principal(request, "FCTRL_STATUS")
-        return {"data": await flow.participant_status(participant_id)}
+    ) -> dict[str, list[ParticipantStatusView]]:
+        return {"data": [status_view(row) for row in await flow.participant_status(participant_id)]}
 
-    @get("/participantStatus/history", summary="Every status change and manual stop or start, oldest first")
+    @get(
+        "/participantStatus/history",
+        summary="Every status change and manual stop or start, oldest first",
+        opt=requires_token("FCTRL_STATUS"),
+    )
     async def history(
-        request: Request[Any, Any, Any],
         participant_id: Annotated[str | None, Parameter(query="participantId")] = None,
         business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
         from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
         to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
-    ) -> dict[str, Any]:
-        await gate.principal(request, "FCTRL_STATUS")
-        rows = await flow.history(
+    ) -> HistoryPage:
+        changes = await flow.history(
             participant_id,
             business_function_id,
             parse_timestamp(from_date_time, "fromDateTime"),
             parse_timestamp(to_date_time, "toDateTime"),
         )
-        return {"data": rows, "meta": {"itemCount": len(rows), "nextCursor": None, "totalRecords": len(rows),
-                                       "totalPages": 1 if rows else 0}}  # fmt: skip
+        return HistoryPage(
+            data=[change_view(c) for c in changes],
+            meta=HistoryMeta(len(changes), None, len(changes), 1 if changes else 0),
+        )
 
     return Router(path="/idx/v1", route_handlers=[breaches, detail, switch, status, history], tags=["flow control"])
 
 
-def watermarks_router(flow: FlowControls, gate: Gate) -> Router:
+def watermarks_router(flow: FlowControls) -> Router:
     @put(
         "/participants/{participantId:str}/flowcontrol/{businessFunctionId:str}",
         summary="Set a participant's watermarks for a business function",
+        opt=requires_token("IDX_ADMIN"),
     )
     async def set_watermarks(
-        request: Request[Any, Any, Any],
         participantId: str,  # noqa: N803
         businessFunctionId: str,  # noqa: N803
         data: Annotated[WatermarkBody, Body()],
-    ) -> dict[str, Any]:
-        await gate.principal(request, "IDX_ADMIN")
+    ) -> dict[str, FlowItemView]:
         await flow.set_watermarks(participantId, businessFunctionId, data.low, data.warn, data.high)
-        return {"data": await flow.item(participantId, businessFunctionId)}
+        return {"data": item_view(await flow.item(participantId, businessFunctionId))}
 
     return Router(path="/admin/v1", route_handlers=[set_watermarks], tags=["administration"])

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Response, get
 
-from exchange.eventstore.ledger import Ledger
+from exchange.services.health import Health
 
 
-def health_handler(ledger: Ledger, nats_connected: Any) -> Any:
+def health_handler(health: Health) -> Any:
     @get("/healthz", summary="Liveness of the event store and NATS", include_in_schema=True)
     async def healthz() -> Response[dict[str, str]]:
-        failing = []
-        try:
-            await asyncio.wait_for(asyncio.to_thread(ledger.last_position), timeout=2)
-        except Exception:
-            failing.append("event store")
-        if not nats_connected():
-            failing.append("nats")
+        failing = await health.failing()
         if failing:
             return Response({"status": "unavailable", "failing": ", ".join(failing)}, status_code=503)
         return Response({"status": "ok"})

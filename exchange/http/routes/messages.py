@@ -13,11 +13,11 @@ from litestar import Request, Response, Router, delete, get, post
 from litestar.params import Parameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, decode_body, gzip_bytes
 from exchange.http.problems import problem_of
 from exchange.kernel.errors import MalformedError, ServiceError
-from exchange.readmodels.queue import QueueItem, QueueQuery
+from exchange.services.access import Principal
 from exchange.services.mailbox import Mailbox
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
 
@@ -36,8 +36,18 @@ class PageMeta(msgspec.Struct, rename="camel"):
     total_pages: int
 
 
+class QueueEntry(msgspec.Struct, rename="camel"):
+    message_context_id: str
+    initiating_participant_id: str
+    priority: str
+    message_type: str
+    created_date_time: str
+    queued_date_time: str
+    size: int
+
+
 class QueuePage(msgspec.Struct):
-    data: list[QueueItem]
+    data: list[QueueEntry]
     meta: PageMeta
 
 
@@ -54,7 +64,7 @@ def parse_timestamp(value: str | None, name: str) -> datetime | None:
 
 
 def messages_router(
-    function: BusinessFunction, resource: Resource, submissions: Submissions, mailbox: Mailbox, gate: Gate
+    function: BusinessFunction, resource: Resource, submissions: Submissions, mailbox: Mailbox
 ) -> Router:
     """Routes for one resource of one business function, with operation ids of their own in OpenAPI."""
     bf, res = function.id, resource.id
@@ -70,6 +80,7 @@ def messages_router(
     )
     async def submit(
         request: Request[Any, Any, Any],
+        principal: Principal,
         # Declared for the OpenAPI document; their absence or form is judged by the use case (400 / 422).
         # Litestar reads these annotations in module scope, so they cannot name the resource.
         initiating_participant_id: Annotated[
@@ -90,7 +101,6 @@ def messages_router(
             str | None, Parameter(header="Content-Encoding", description="gzip (recommended) or identity")
         ] = None,
     ) -> dict[str, ReceiptView]:
-        principal = await gate.principal(request, entity)
         if message_context_id:
             structlog.contextvars.bind_contextvars(messageContextId=message_context_id)
         submission = SubmissionRequest(
@@ -120,34 +130,46 @@ def messages_router(
 
     @get("/", operation_id=f"list_{key}", summary=f"List {resource.id} messages waiting in your queue")
     async def list_messages(
-        request: Request[Any, Any, Any],
+        principal: Principal,
         priority: Literal["High", "Medium", "Low"] | None = None,
         from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
         to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
         item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> QueuePage:
-        principal = await gate.principal(request, entity)
-        query = QueueQuery(
-            recipient=principal.participant_id,
-            business_function_id=bf,
-            resource_id=res,
+        page = await mailbox.list(
+            principal.participant_id,
+            bf,
+            res,
             priority=priority,
             from_date_time=parse_timestamp(from_date_time, "fromDateTime"),
             to_date_time=parse_timestamp(to_date_time, "toDateTime"),
             item_count=item_count,
             cursor=cursor,
         )
-        page = await mailbox.list(query)
         pages = -(-page.total_records // item_count)
         return QueuePage(
-            data=list(page.items),
+            data=[
+                QueueEntry(
+                    i.message_context_id,
+                    i.initiating_participant_id,
+                    i.priority,
+                    i.message_type,
+                    i.created_date_time,
+                    i.queued_date_time,
+                    i.size,
+                )
+                for i in page.items
+            ],
             meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
         )
 
     @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
-    async def fetch(request: Request[Any, Any, Any], messageContextId: str) -> Response[bytes]:  # noqa: N803
-        principal = await gate.principal(request, entity)
+    async def fetch(
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        messageContextId: str,  # noqa: N803
+    ) -> Response[bytes]:
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
         headers = {
@@ -163,12 +185,11 @@ def messages_router(
         return Response(payload, media_type="application/json", headers=headers)
 
     @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
-    async def remove(request: Request[Any, Any, Any], messageContextId: str) -> None:  # noqa: N803
-        principal = await gate.principal(request, entity)
+    async def remove(principal: Principal, messageContextId: str) -> None:  # noqa: N803
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         await mailbox.delete(principal.participant_id, bf, res, messageContextId)
 
     handlers = [list_messages, fetch, remove]
     if resource.accepts_submissions:
         handlers.append(submit)
-    return Router(path=f"/{bf}/v1/{res}", route_handlers=handlers, tags=[function.name])
+    return Router(path=f"/{bf}/v1/{res}", route_handlers=handlers, tags=[function.name], opt=requires_token(entity))

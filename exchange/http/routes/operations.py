@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
-from exchange.eventstore.directory import Directory
 from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
-from exchange.http.auth import Gate
+from exchange.http.auth import requires_token
 from exchange.kernel.errors import InvalidError
+from exchange.services.access import Principal
+from exchange.services.admission import Admission
 
 
-def operation_handler(operation: Operation, gate: Gate, directory: Directory, name: str) -> HTTPRouteHandler:
-    async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
-        principal = await gate.principal(request, operation.entity)
-        roles = await asyncio.to_thread(directory.roles_of, principal.participant_id) or frozenset()
+def operation_handler(operation: Operation, admission: Admission, name: str) -> HTTPRouteHandler:
+    async def handle(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
+        roles = await admission.roles_of(principal.participant_id)
         call = Call(principal.participant_id, roles, await request.body(), dict(request.query_params))
         try:
             answer = await operation.handler(call)
@@ -32,4 +31,5 @@ def operation_handler(operation: Operation, gate: Gate, directory: Directory, na
         operation_id=name,
         summary=operation.summary,
         status_code=200,
+        opt=requires_token(operation.entity),
     )(handle)

@@ -31,7 +31,6 @@ from exchange.functions.bpqd.sample import sample_envelope
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.messaging.routing import routes_of
-from exchange.readmodels.queue import QueueQuery
 from exchange.readmodels.views import open_views
 from exchange.services.access import Principal, TokenIssuer, entity_catalogue
 from exchange.services.certificates import CertificateView
@@ -229,7 +228,7 @@ class Market:
     async def queued(self, recipient: Member) -> list[str]:
         """The recipient's BPQD queue in list order (priority, then submission)."""
         await self.caught_up()
-        page = await self.services.mailbox.list(QueueQuery(recipient.participant_id, "pqd", "bpqd"))
+        page = await self.services.mailbox.list(recipient.participant_id, "pqd", "bpqd")
         return [item.message_context_id for item in page.items]
 
     async def pending(self, recipient: Member) -> int:

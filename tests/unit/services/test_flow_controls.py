@@ -33,7 +33,8 @@ async def test_a_third_manual_switch_in_a_market_day_is_refused_until_midnight(
 
     assert refused.value.retry_after == int(seconds_until_next_market_day(clock.now()))
     assert await manual_stop(market.services, lnsp) is False
-    assert (await flow.detail(lnsp.participant_id, "pqd"))["manualSwitches"] == {"usedToday": 2, "perDay": 2}
+    detail = await flow.detail(lnsp.participant_id, "pqd")
+    assert (detail.manual_switches_used_today, detail.manual_switches_per_day) == (2, 2)
 
 
 async def test_asking_for_the_current_state_costs_no_switch(market: Market, lnsp: Member) -> None:

@@ -1,0 +1,64 @@
+"""Letting a caller in: its bearer token, the rate limit of the route it calls, and the entity that route needs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from exchange.eventstore.directory import Directory
+from exchange.kernel.clock import Clock
+from exchange.kernel.errors import LimitExceededError, RefusedError
+from exchange.services.access import Principal, TokenIssuer
+from flowcontrol.limits import LimitStore
+
+OPERATOR = "OPERATOR"
+
+
+class Admission:
+    """Verifies tokens, counts requests against the rate limit, checks entities, and knows each caller's roles."""
+
+    def __init__(
+        self,
+        tokens: TokenIssuer,
+        clock: Clock,
+        directory: Directory,
+        limits: LimitStore | None = None,
+        rate_limit: int = 0,
+    ) -> None:
+        self._tokens = tokens
+        self._clock = clock
+        self._directory = directory
+        self._limits = limits
+        self._rate_limit = rate_limit
+
+    def verify(self, token: str) -> Principal:
+        """The principal a bearer token stands for; `TokenError` when it is malformed, forged or expired."""
+        return self._tokens.verify(token, self._now())
+
+    async def admit(self, principal: Principal, route: str, entity: str | None) -> None:
+        """Count the request, then check the entity: a caller over the limit learns nothing about its rights."""
+        await self._count(principal, route)
+        if entity is not None and not principal.holds(entity):
+            raise RefusedError(f"the token does not carry the entity {entity}")
+
+    async def roles_of(self, participant_id: str) -> frozenset[str]:
+        """The roles a participant is registered with (none for one that is not registered)."""
+        return await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
+
+    async def _count(self, principal: Principal, route: str) -> None:
+        """Every request counts in a fixed 60-second window per participant and route template."""
+        if self._limits is None or not self._rate_limit or self._is_operator(principal.participant_id):
+            return
+        retry_after = await self._limits.hit_rate(principal.participant_id, route, self._now(), self._rate_limit)
+        if retry_after is not None:
+            raise LimitExceededError(
+                f"more than {self._rate_limit} requests a minute to {route}",
+                retry_after=retry_after,
+            )
+
+    def _is_operator(self, participant_id: str) -> bool:
+        # Synchronous on purpose: the standing-data cache answers a registered participant from memory.
+        return OPERATOR in (self._directory.roles_of(participant_id) or frozenset())
+
+    def _now(self) -> datetime:
+        return self._clock.now()

@@ -1,0 +1,137 @@
+"""The read side: searching the transaction log and the outbound archive, and the payloads behind them.
+
+Rows come from the views file the projections keep (`translog/`, `archive/`); payloads from the event store. Who
+may see what is decided here: the operator sees every transaction, a participant those it sent or received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from archive.queries import ArchiveQuery, find_item, list_archive
+from exchange.domain.messages import Message
+from exchange.eventstore.directory import Directory
+from exchange.eventstore.ledger import Ledger
+from exchange.kernel.errors import MalformedError, NotFoundError
+from exchange.kernel.paging import CursorError, Page
+from exchange.services.admission import OPERATOR
+from exchange.services.mailbox import Fetched
+from translog.csv_export import csv_lines
+from translog.queries import QueryError, TranslogQuery, Viewer, all_rows, related, search
+
+
+@dataclass(frozen=True)
+class TranslogSearch:
+    """What a caller asks of the transaction log; whose rows it may see is not its to say."""
+
+    equals: dict[str, str] = field(default_factory=dict)
+    priority: str | None = None
+    from_date_time: datetime | None = None
+    to_date_time: datetime | None = None
+    sort: str = "-createdDateTime"
+    item_count: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveSearch:
+    start: datetime | None = None
+    end: datetime | None = None
+    business_function_id: str | None = None
+    resource_id: str | None = None
+    item_count: int = 100
+    cursor: str | None = None
+
+
+class ReadSide:
+    """Queries over the read models and the event store. Anything the caller may not see is simply not found."""
+
+    def __init__(self, views: aiosqlite.Connection, ledger: Ledger, directory: Directory) -> None:
+        self._views = views
+        self._ledger = ledger
+        self._directory = directory
+
+    async def translog(self, participant_id: str, asked: TranslogSearch) -> Page[dict[str, Any]]:
+        """One page of the transactions the caller may see; MalformedError for a bad sort or cursor."""
+        query = await self._query(participant_id, asked)
+        try:
+            return await search(self._views, query)
+        except QueryError as error:
+            raise MalformedError(str(error)) from error
+
+    async def translog_csv(self, participant_id: str, asked: TranslogSearch) -> AsyncIterator[str]:
+        """Every matching transaction as CSV lines, checked before the first line so a bad query is still a 400."""
+        query = await self._query(participant_id, asked)
+        try:
+            await search(self._views, replace(query, item_count=1))
+        except QueryError as error:
+            raise MalformedError(str(error)) from error
+        return csv_lines(all_rows(self._views, query))
+
+    async def transaction(self, participant_id: str, message_context_id: str) -> dict[str, Any]:
+        """The rows of one message the caller may see, and their history."""
+        found = await related(self._views, await self._viewer(participant_id), message_context_id)
+        if found is None:
+            raise NotFoundError(f"no transaction of yours has messageContextId {message_context_id}")
+        return found
+
+    async def transaction_payload(self, participant_id: str, message_context_id: str) -> Fetched:
+        """A message's payload, for its sender and its receivers only."""
+        message = await self._message(message_context_id)
+        if message is None or participant_id not in (message.sender_id, *message.recipients):
+            raise NotFoundError(f"no payload of yours has messageContextId {message_context_id}")
+        return _fetched(message)
+
+    async def archive(self, participant_id: str, asked: ArchiveSearch) -> Page[dict[str, Any]]:
+        """Messages delivered to the caller, newest first; MalformedError for a cursor this archive did not give."""
+        query = ArchiveQuery(
+            participant_id,
+            asked.start,
+            asked.end,
+            asked.business_function_id,
+            asked.resource_id,
+            asked.item_count,
+            asked.cursor,
+        )
+        try:
+            return await list_archive(self._views, query)
+        except CursorError as error:
+            raise MalformedError(str(error)) from error
+
+    async def archived_payload(self, participant_id: str, message_context_id: str) -> Fetched:
+        """A payload from the caller's archive, with the hub's re-signature."""
+        if await find_item(self._views, participant_id, message_context_id) is None:
+            raise NotFoundError(f"{message_context_id} is not in your archive")
+        message = await self._message(message_context_id)
+        if message is None:
+            raise NotFoundError(f"{message_context_id} is not in your archive")
+        return _fetched(message)
+
+    async def _query(self, participant_id: str, asked: TranslogSearch) -> TranslogQuery:
+        return TranslogQuery(
+            viewer=await self._viewer(participant_id),
+            equals=asked.equals,
+            priority=asked.priority,
+            from_date_time=asked.from_date_time,
+            to_date_time=asked.to_date_time,
+            sort=asked.sort,
+            item_count=asked.item_count,
+            cursor=asked.cursor,
+        )
+
+    async def _viewer(self, participant_id: str) -> Viewer:
+        roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
+        return Viewer(participant_id, sees_all=OPERATOR in roles)
+
+    async def _message(self, message_context_id: str) -> Message | None:
+        return await asyncio.to_thread(self._ledger.find, Message, Message.create_id(message_context_id))
+
+
+def _fetched(message: Message) -> Fetched:
+    return Fetched(message.payload, message.hub_signature, message.signature, message.sender_id)
