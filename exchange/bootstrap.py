@@ -26,6 +26,9 @@ from exchange.kernel.files import write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
+from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
+from exchange.readmodels.plugin_aggregates import PluginAggregates, plugin_aggregates_projections
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
@@ -81,6 +84,8 @@ class Services:
     housekeeper: Housekeeper
     admission: Admission
     read_side: ReadSide
+    # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
+    lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
     followers: list[Projector] = field(default_factory=list)
 
@@ -118,16 +123,26 @@ async def build_services(
     committer = GroupCommit(ledger)
     committer.start()
     directory = Directory(ledger)
+    # The lists' projectors share the queue's connection: they take turns at writing through one lock anyway.
+    view_writes = view_writes or asyncio.Lock()
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
     await queue.prepare()
-    followers = [queue]
+    listings = plugin_aggregates_projections(registry)
+    lists = {
+        handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes)
+        for handler in (ParticipantsProjection(), FlowHistoryProjection(), *listings)
+    }
+    for projector in lists.values():
+        await projector.prepare()
+    followers = [queue, *lists.values()]
 
     def recorded() -> None:
         for follower in followers:
             follower.poke()
 
     gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
-    admin = Administration(ledger, committer, tokens, clock, registry)
+    admin = Administration(ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]))
+    plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
     return Services(
         clock=clock,
@@ -149,8 +164,8 @@ async def build_services(
             ledger, committer, authority, clock, certificate_lifetime_days, expiry_warning_days=certificate_warning_days
         ),
         standing=StandingDataAdmin(ledger, committer, directory),
-        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded),
-        flow=FlowControls(gate, registry, directory, admin, ledger, limits, clock),
+        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded, plugin_aggregates),
+        flow=FlowControls(gate, registry, directory, admin, FlowHistory(views, lists["flow_history"]), limits, clock),
         gate=gate,
         expiry_watch=expiry_watch,
         housekeeper=Housekeeper(
@@ -158,6 +173,7 @@ async def build_services(
         ),
         admission=Admission(tokens, clock, directory, limits, rate_limit),
         read_side=ReadSide(views, ledger, directory),
+        lists=lists,
         followers=followers,
     )
 
@@ -252,7 +268,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "queue": services.queue,
         "translog": await follower(TranslogProjection()),
         "archive": await follower(ArchiveProjection()),
-        "notifications": await follower(Notifier(js, services.queue, services.directory.participant_ids)),
+        **services.lists,
+        "notifications": await follower(Notifier(js, services.queue, services.lists["participants"])),
     }
     services.followers[:] = projectors.values()
     exchange = Exchange(

@@ -187,7 +187,9 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
 
 
 @main.command("rebuild")
-@click.argument("view", type=click.Choice(["translog", "archive", "queue"]))
+@click.argument(
+    "view", type=click.Choice(["translog", "archive", "queue", "participants", "flow_history", "plugin_aggregates"])
+)
 @click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
 def rebuild_view(view: str, data_dir: Path) -> None:
     """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""

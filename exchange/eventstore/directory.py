@@ -70,11 +70,6 @@ class Directory:
             found = self._find(Participant, participant_key)
         return found
 
-    def participant_ids(self) -> list[str]:
-        """Every registered participant."""
-        self.refresh()
-        return sorted(a.participant_id for a in self._aggregates.values() if isinstance(a, Participant))
-
     def certificate(self, serial_number: str) -> Certificate | None:
         return self._find(Certificate, Certificate.create_id(serial_number))
 

@@ -83,7 +83,10 @@ class PluginServices(Protocol):
     async def find(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
 
     async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
-        """Ids of every aggregate of `cls` created with the event `event_name`, oldest first."""
+        """Ids of every aggregate of `cls` created with the event `event_name`, oldest first.
+
+        Only for the creation events the function lists (`ListsAggregates`).
+        """
         ...
 
     async def save(self, *aggregates: Aggregate) -> None:
@@ -100,3 +103,16 @@ class ServesOperations(Protocol):
     """A business function with operations of its own."""
 
     def operations(self, services: PluginServices) -> Sequence[Operation]: ...
+
+
+@runtime_checkable
+class ListsAggregates(Protocol):
+    """A business function that lists aggregates of its own with `PluginServices.created`.
+
+    The exchange keeps a projection of each creation event named here, so listing never reads the whole log.
+    """
+
+    @property
+    def listed(self) -> Sequence[tuple[type[Aggregate], str]]:
+        """(aggregate class, name of its creation event) of every kind of aggregate the function lists."""
+        ...

@@ -8,7 +8,6 @@ same transaction as its tracked position, so after a crash the same events get t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
@@ -22,6 +21,7 @@ from exchange.domain.outages import Outage
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso
 from exchange.messaging.streams import ensure_file_stream
+from exchange.readmodels.participants import registered_before
 from exchange.readmodels.projector import Projector
 
 STREAM = "IDX_EVENTS"
@@ -43,11 +43,14 @@ async def ensure_events_stream(js: JetStreamContext) -> None:
     await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, RETENTION_SECONDS)
 
 
-def frames_of(event: Any, everyone: Callable[[], list[str]]) -> list[tuple[str, dict[str, Any]]]:
-    """The participants an event concerns and the frame each gets (without its sequence yet)."""
+def frames_of(event: Any, everyone: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The participants an event concerns and the frame each gets (without its sequence yet).
+
+    `everyone` is the participants registered before the event: an outage concerns them all.
+    """
     if isinstance(event, _OUTAGE):
         frame = {"eventType": "outage", "timestamp": iso(event.announced_at), "detail": event.detail}
-        return [(participant, frame) for participant in everyone()]
+        return [(participant, frame) for participant in everyone]
     framed = frame_of(event)
     return [] if framed is None else [framed]
 
@@ -100,23 +103,26 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         topic_of(Certificate, "ExpiryWarned"),
     )
 
-    def __init__(self, js: JetStreamContext, queue: Projector, everyone: Callable[[], list[str]]) -> None:
+    def __init__(self, js: JetStreamContext, queue: Projector, participants: Projector) -> None:
         self._js = js
         self._queue = queue
-        self._everyone = everyone
+        self._participants = participants
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list.
 
-        Publishing happens in `handle`: the sequence numbers and the position commit together.
+        And until the participants view has every registration before them, which an outage goes to. Publishing
+        happens in `handle`: the sequence numbers and the position commit together.
         """
         await self._queue.wait_for(events[-1][0])
+        await self._participants.wait_for(events[-1][0])
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
-        for _, event in events:
-            for participant, frame in frames_of(event, self._everyone):
+        for position, event in events:
+            everyone = await registered_before(db, position) if isinstance(event, _OUTAGE) else []
+            for participant, frame in frames_of(event, everyone):
                 await self._publish(db, participant, frame, sequences, acks)
         await asyncio.gather(*acks)
         await db.executemany(

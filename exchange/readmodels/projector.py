@@ -114,6 +114,13 @@ class Projector:
         async with asyncio.timeout(within), self._advanced:
             await self._advanced.wait_for(lambda: self.position >= position)
 
+    async def wait_for_latest(self, within: float = 10.0) -> None:
+        """Return once the handler has handled every event committed so far, by this process or any other.
+
+        A query of its view then sees what the caller, or a request before it, just committed.
+        """
+        await self.wait_for(await asyncio.to_thread(self._ledger.last_position), within)
+
     async def _run(self) -> None:
         while True:
             try:

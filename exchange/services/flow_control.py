@@ -8,13 +8,13 @@ from datetime import datetime
 
 from exchange.domain.flow import FlowControl
 from exchange.domain.markettime import market_day, seconds_until_next_market_day
-from exchange.domain.topics import topic_of
 from exchange.eventstore.directory import Directory
-from exchange.eventstore.ledger import Ledger
 from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
+from exchange.readmodels.flow_history import FlowChange as FlowChange  # what `history` lists
+from exchange.readmodels.flow_history import FlowHistory
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.participants import Administration
 from flowcontrol.limits import LimitStore
@@ -64,16 +64,6 @@ class ParticipantStatus:
     since: datetime | None
 
 
-@dataclass(frozen=True)
-class FlowChange:
-    participant_id: str
-    business_function_id: str
-    message_status: str
-    manual_stop: bool
-    message_count: int
-    changed_at: datetime
-
-
 class FlowControls:
     def __init__(
         self,
@@ -81,7 +71,7 @@ class FlowControls:
         registry: Registry,
         directory: Directory,
         admin: Administration,
-        ledger: Ledger,
+        changes: FlowHistory,
         limits: LimitStore,
         clock: Clock,
     ) -> None:
@@ -89,7 +79,7 @@ class FlowControls:
         self._registry = registry
         self._directory = directory
         self._admin = admin
-        self._ledger = ledger
+        self._changes = changes
         self._limits = limits
         self._clock = clock
 
@@ -178,18 +168,7 @@ class FlowControls:
         end: datetime | None,
     ) -> list[FlowChange]:
         """Every status change and manual stop or start, oldest first."""
-        notifications = await asyncio.to_thread(
-            self._ledger.notifications, 0, 10_000_000, (topic_of(FlowControl, "Changed"),)
-        )
-        events = await asyncio.to_thread(lambda: [self._ledger.decode(n) for n in notifications])
-        return [
-            FlowChange(e.participant_id, e.business_function_id, e.status, e.manual_stop, e.count, e.at)
-            for e in events
-            if (participant_id is None or e.participant_id == participant_id)
-            and (business_function_id is None or e.business_function_id == business_function_id)
-            and (start is None or e.at >= start)
-            and (end is None or e.at <= end)
-        ]
+        return await self._changes.search(participant_id, business_function_id, start, end)
 
     async def _require_function(self, participant_id: str, business_function_id: str) -> None:
         if business_function_id not in await self.functions_of(participant_id):

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from uuid import UUID
 
 from exchange.domain.outages import Outage
 from exchange.domain.participants import CORE_ROLES, Client, Participant
-from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
 from exchange.kernel.formats import PARTICIPANT_ID
+from exchange.readmodels.participants import ListedParticipant as ListedParticipant  # what `participants` lists
+from exchange.readmodels.participants import ParticipantList
 from exchange.services.access import (
     TokenIssuer,
     entity_catalogue,
@@ -45,9 +45,16 @@ class IssuedToken:
 
 class Administration:
     def __init__(
-        self, ledger: Ledger, committer: GroupCommit, tokens: TokenIssuer, clock: Clock, registry: Registry
+        self,
+        ledger: Ledger,
+        committer: GroupCommit,
+        tokens: TokenIssuer,
+        clock: Clock,
+        registry: Registry,
+        listed: ParticipantList,
     ) -> None:
         self._ledger = ledger
+        self._listed = listed
         self._committer = committer
         self._tokens = tokens
         self._clock = clock
@@ -77,13 +84,9 @@ class Administration:
             raise ConflictError(f"participant {participant_id} already exists") from error
         return participant
 
-    async def participants(self) -> list[Participant]:
-        notifications = await asyncio.to_thread(
-            self._ledger.notifications, 0, 1_000_000, (topic_of(Participant, "Registered"),)
-        )
-        ids = [UUID(str(n.originator_id)) for n in notifications]
-        found = await asyncio.to_thread(lambda: [self._ledger.find(Participant, i) for i in ids])
-        return [p for p in found if p is not None]
+    async def participants(self) -> list[ListedParticipant]:
+        """Every registered participant, in the order they were registered (a participant just registered too)."""
+        return await self._listed.all()
 
     async def add_client(
         self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None

@@ -13,12 +13,12 @@ from eventsourcing.domain import Aggregate
 
 from certs.authority import CertificateAuthority
 from exchange.domain.messages import Message
-from exchange.domain.topics import topic_of
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
 from exchange.functions.services import Delivered, Outbound
 from exchange.kernel.clock import Clock, iso
+from exchange.readmodels.plugin_aggregates import PluginAggregates
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -52,6 +52,7 @@ class CorePluginServices:
         authority: CertificateAuthority,
         clock: Clock,
         on_recorded: Callable[[], None],
+        listed: PluginAggregates,
     ) -> None:
         self._ledger = ledger
         self._committer = committer
@@ -59,6 +60,7 @@ class CorePluginServices:
         self._authority = authority
         self._clock = clock
         self._on_recorded = on_recorded
+        self._listed = listed
 
     @property
     def standing(self) -> AsyncStandingData:
@@ -71,8 +73,7 @@ class CorePluginServices:
         return await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
 
     async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
-        notifications = await asyncio.to_thread(self._ledger.notifications, 0, 10_000_000, (topic_of(cls, event_name),))
-        return [UUID(str(n.originator_id)) for n in notifications]
+        return await self._listed.created(cls, event_name)
 
     async def save(self, *aggregates: Aggregate) -> None:
         await self._committer.save(*aggregates)

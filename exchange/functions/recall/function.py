@@ -17,6 +17,7 @@ from exchange.functions.protocol import (
     Watermarks,
 )
 from exchange.functions.recall.conformance import conformance_sample
+from exchange.functions.recall.domain import RecallBook
 from exchange.functions.recall.sample import sample_body
 from exchange.functions.recall.service import RecallPlans
 from exchange.functions.services import Operation, PluginServices
@@ -58,6 +59,8 @@ class GeneratorRecall:
     resources: Final = (RECALL_RESOURCE,)
     entity: Final = "GR_RECALL"
     watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
+    # Listing plans without a DUID reads every book (see RecallPlans._visible_books).
+    listed: Final = ((RecallBook, "Opened"),)
 
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Never called by the core (no generic POST for `recall`); refuses, pointing at the web service."""

@@ -11,7 +11,7 @@ from litestar.params import Body
 from exchange.domain.participants import Participant
 from exchange.http.auth import requires_token
 from exchange.kernel.clock import iso
-from exchange.services.participants import Administration
+from exchange.services.participants import Administration, ListedParticipant
 from exchange.services.standing_data import StandingDataAdmin
 
 
@@ -56,7 +56,7 @@ class OutageNotice(msgspec.Struct):
     detail: str
 
 
-def _view(participant: Participant) -> ParticipantView:
+def _view(participant: Participant | ListedParticipant) -> ParticipantView:
     return ParticipantView(participant.participant_id, participant.name, participant.roles)
 
 

@@ -1,0 +1,71 @@
+"""Registered participants: a projection of their registrations, and the queries that list them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from exchange.domain.participants import Participant
+from exchange.domain.topics import topic_of
+from exchange.readmodels.projector import Projector
+
+
+@dataclass(frozen=True)
+class ListedParticipant:
+    participant_id: str
+    name: str
+    roles: list[str]
+
+
+class ParticipantsProjection:
+    """Keeps `participants` equal to the registered participants, each with the position of its registration."""
+
+    name = "participants"
+    tables = ("participants",)
+    schema = """
+CREATE TABLE IF NOT EXISTS participants (
+    participant_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    position INTEGER NOT NULL UNIQUE
+);
+"""
+    topics = (topic_of(Participant, "Registered"),)
+
+    async def act(self, events: list[tuple[int, Any]]) -> None:
+        """Nothing outside the database."""
+
+    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        await db.executemany(
+            "INSERT OR IGNORE INTO participants VALUES (?,?,?,?)",
+            [(e.participant_id, e.name, json.dumps(e.roles), position) for position, e in events],
+        )
+
+
+async def registered_before(db: aiosqlite.Connection, position: int) -> list[str]:
+    """Ids of the participants registered before `position` in the log, in id order.
+
+    Bounded by the position, so handling the same event again (after a crash) finds the same participants.
+    """
+    async with db.execute(
+        "SELECT participant_id FROM participants WHERE position < ? ORDER BY participant_id", (position,)
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]
+
+
+class ParticipantList:
+    """The list of participants, up to date with everything committed before it is asked."""
+
+    def __init__(self, db: aiosqlite.Connection, projector: Projector) -> None:
+        self._db = db
+        self._projector = projector
+
+    async def all(self) -> list[ListedParticipant]:
+        """Every registered participant, in the order they were registered."""
+        await self._projector.wait_for_latest()
+        async with self._db.execute("SELECT participant_id, name, roles FROM participants ORDER BY position") as cursor:
+            rows = await cursor.fetchall()
+        return [ListedParticipant(row[0], row[1], json.loads(row[2])) for row in rows]
