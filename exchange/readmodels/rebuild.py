@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -13,7 +14,7 @@ from exchange.functions.registry import Registry
 from exchange.readmodels.flow_history import FlowHistoryProjection
 from exchange.readmodels.participants import ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import NAME as PLUGIN_AGGREGATES
-from exchange.readmodels.plugin_aggregates import plugin_aggregates_projections
+from exchange.readmodels.plugin_aggregates import PluginAggregatesProjection, plugin_aggregates_projections
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
@@ -23,35 +24,51 @@ from translog.projection import TranslogProjection
 class Rebuildable(Handler, Protocol):
     @property
     def tables(self) -> tuple[str, ...]:
-        """Every table the handler writes, emptied before the replay."""
+        """Every table the handler writes."""
         ...
 
 
-# The handlers that together fill one read model, made for the business functions registered.
-REBUILDABLE: dict[str, Callable[[Registry], list[Rebuildable]]] = {
-    "translog": lambda _: [TranslogProjection()],
-    "archive": lambda _: [ArchiveProjection()],
-    "queue": lambda _: [QueueProjection()],
-    "participants": lambda _: [ParticipantsProjection()],
-    "flow_history": lambda _: [FlowHistoryProjection()],
-    PLUGIN_AGGREGATES: lambda registry: list(plugin_aggregates_projections(registry)),
+@dataclass(frozen=True)
+class ReadModel:
+    """The tables of one read model, and the handlers that fill them for the business functions registered."""
+
+    schema: str
+    tables: tuple[str, ...]
+    handlers: Callable[[Registry], Sequence[Handler]]
+
+
+def _one(projection: Callable[[], Rebuildable]) -> ReadModel:
+    """A read model one handler fills, whatever business functions are registered."""
+    made = projection()
+    return ReadModel(made.schema, made.tables, lambda _: [projection()])
+
+
+REBUILDABLE: dict[str, ReadModel] = {
+    "translog": _one(TranslogProjection),
+    "archive": _one(ArchiveProjection),
+    "queue": _one(QueueProjection),
+    "participants": _one(ParticipantsProjection),
+    "flow_history": _one(FlowHistoryProjection),
+    # Its rows and tracked positions go even for listings no business function declares any more.
+    PLUGIN_AGGREGATES: ReadModel(
+        PluginAggregatesProjection.schema, PluginAggregatesProjection.tables, plugin_aggregates_projections
+    ),
 }
 
 
 async def rebuild(data_dir: Path, name: str, registry: Registry | None = None) -> int:
     """Empty one read model and replay the whole notification log into it; returns the position reached."""
-    handlers = REBUILDABLE[name](registry or Registry.from_entry_points())
+    model = REBUILDABLE[name]
+    handlers = model.handlers(registry or Registry.from_entry_points())
     ledger = await asyncio.to_thread(Ledger.open_sqlite, data_dir / "events.sqlite")
     db = await open_views(data_dir / "views.sqlite")
     try:
-        for handler in handlers:
-            await db.executescript(handler.schema)
+        await db.executescript(model.schema)
         await db.execute("BEGIN IMMEDIATE")
-        for table in dict.fromkeys(table for handler in handlers for table in handler.tables):
+        for table in model.tables:
             await db.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants of the handlers
         # Handlers made per listing are tracked as `name:...`: those of listings given up are forgotten too.
         await db.execute("DELETE FROM tracking WHERE name = ? OR name LIKE ?", (name, f"{name}:%"))
-        await db.executemany("DELETE FROM tracking WHERE name = ?", [(handler.name,) for handler in handlers])
         await db.execute("COMMIT")
         position = 0
         for handler in handlers:
