@@ -128,9 +128,9 @@ async def build_services(
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
     await queue.prepare()
     listings = plugin_aggregates_projections(registry)
+    list_handlers: list[Handler] = [ParticipantsProjection(), FlowHistoryProjection(), *listings]
     lists = {
-        handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes)
-        for handler in (ParticipantsProjection(), FlowHistoryProjection(), *listings)
+        handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes) for handler in list_handlers
     }
     for projector in lists.values():
         await projector.prepare()

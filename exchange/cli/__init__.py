@@ -191,11 +191,20 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
     "view", type=click.Choice(["translog", "archive", "queue", "participants", "flow_history", "plugin_aggregates"])
 )
 @click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
-def rebuild_view(view: str, data_dir: Path) -> None:
+@click.option(
+    "--plugin",
+    "plugins",
+    envvar=env_var("plugins"),
+    default=Settings.plugins,
+    multiple=True,
+    help="A business function `idx serve` serves besides the installed ones (its listings are rebuilt too).",
+)
+def rebuild_view(view: str, data_dir: Path, plugins: tuple[str, ...]) -> None:
     """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""
+    from exchange.functions.registry import Registry
     from exchange.readmodels.rebuild import rebuild
 
-    position = uvloop.run(rebuild(data_dir.resolve(), view))
+    position = uvloop.run(rebuild(data_dir.resolve(), view, Registry.from_entry_points(plugins)))
     click.echo(f"{view} rebuilt up to position {position}")
 
 

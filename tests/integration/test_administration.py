@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
 from exchange.domain.participants import Client
@@ -9,14 +12,23 @@ from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import InvalidError, NotFoundError
+from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
+from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import open_views
 from exchange.services.access import CORE_ENTITIES, TokenIssuer
 from exchange.services.participants import Administration
 from tests.e2e.plugins.notes import plugin as notes
 
 
 @pytest.fixture
-def admin(ledger: Ledger, committer: GroupCommit) -> Administration:
-    return Administration(ledger, committer, TokenIssuer(b"k" * 32), Clock(), Registry([notes]))
+async def admin(ledger: Ledger, committer: GroupCommit) -> AsyncIterator[Administration]:
+    views = await open_views(Path(":memory:"))
+    projector = Projector(ledger, views, ParticipantsProjection())
+    await projector.prepare()
+    listed = ParticipantList(views, projector)
+    yield Administration(ledger, committer, TokenIssuer(b"k" * 32), Clock(), Registry([notes]), listed)
+    await projector.stop()
+    await views.close()
 
 
 def test_roles_and_entities_are_the_cores_and_the_registered_functions(admin: Administration) -> None:
