@@ -174,18 +174,18 @@ async def test_flow_history_lists_every_change_oldest_first_with_each_filter(
     await changes(committer)
 
     everything = await history.search()
-    assert [(c.participant_id, c.business_function_id, c.status, c.manual_stop) for c in everything] == [
+    assert [(c.participant_id, c.business_function_id, c.message_status, c.manual_stop) for c in everything] == [
         ("LNSP1", BF, "Warned", False),
         ("LNSP1", BF, "Warned", True),
         ("LNSP2", BF, "Warned", False),
         ("LNSP1", "gr", "Stopped", False),
         ("LNSP1", BF, "Warned", False),
     ]
-    assert everything[0].at == T0 and everything[0].count == 2
-    assert [c.at for c in await history.search("LNSP1", BF)] == [T0 + timedelta(minutes=m) for m in (0, 2, 4)]
+    assert everything[0].changed_at == T0 and everything[0].message_count == 2
+    assert [c.changed_at for c in await history.search("LNSP1", BF)] == [T0 + timedelta(minutes=m) for m in (0, 2, 4)]
     assert [c.participant_id for c in await history.search(business_function_id="gr")] == ["LNSP1"]
     window = await history.search(start=T0 + timedelta(minutes=1), end=T0 + timedelta(minutes=3))
-    assert [c.at for c in window] == [T0 + timedelta(minutes=m) for m in (2, 1, 3)]
+    assert [c.changed_at for c in window] == [T0 + timedelta(minutes=m) for m in (2, 1, 3)]
     assert await history.search("NOBODY") == []
 
 
