@@ -13,7 +13,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from exchange.functions.services import ServesOperations
 from exchange.http.auth import Gate, principal_dependency
-from exchange.http.body import MAX_BODY
+from exchange.http.body import MAX_BODY, CheckedJsonRequest
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
 from exchange.http.routes.archive import archive_router
@@ -88,6 +88,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         ),
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
+        request_class=CheckedJsonRequest,
         template_config=web.templates,
         on_shutdown=[close_api, *(on_shutdown or [])],
     )
