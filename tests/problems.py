@@ -20,6 +20,7 @@ KINDS = {
     415: "unsupported-media-type",
     422: "validation",
     429: "rate-limit",
+    431: "headers-too-large",
     503: "unavailable",
 }
 
@@ -36,6 +37,7 @@ TITLES = {
     "unsupported-media-type": {"Unsupported content encoding", "Unsupported media type"},
     "validation": {"The request breaks a rule"},
     "rate-limit": {"Too many requests"},
+    "headers-too-large": {"Request header fields too large"},
     "unavailable": {"Service unavailable"},
 }
 

@@ -144,6 +144,7 @@ async def _serve(settings: Settings) -> None:
     from exchange.bootstrap import start_exchange
     from exchange.cli.demo import ensure_demo_participants
     from exchange.http.app import create_app
+    from exchange.http.limits import LimitedHttpToolsProtocol
 
     exchange = await start_exchange(settings)
     try:
@@ -154,7 +155,7 @@ async def _serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             loop="none",
-            http="httptools",
+            http=LimitedHttpToolsProtocol,  # httptools, with limits on the head and read timeouts
             log_config=None,
             log_level="warning",
             access_log=False,

@@ -37,6 +37,10 @@ class PayloadTooLargeError(ServiceError):
     """A body over the limit, before or after decompression."""
 
 
+class HeadersTooLargeError(ServiceError):
+    """A request header, or all of them together, over the limit."""
+
+
 class UnsupportedMediaTypeError(ServiceError):
     """A content encoding the exchange does not decode."""
 
@@ -63,6 +67,7 @@ PROBLEMS: dict[type[ServiceError], Problem] = {
     PayloadTooLargeError: Problem(413, "payload-too-large", "Payload too large"),
     UnsupportedMediaTypeError: Problem(415, "unsupported-media-type", "Unsupported content encoding"),
     InvalidError: Problem(422, "validation", "The request breaks a rule"),
+    HeadersTooLargeError: Problem(431, "headers-too-large", "Request header fields too large"),
     LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
     UnavailableError: Problem(503, "unavailable", "Service unavailable"),
 }

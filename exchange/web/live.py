@@ -15,7 +15,7 @@ ENTITY = "EVENT_NOTIFY"
 
 def live_handler(feed: EventFeed, sessions: Sessions) -> Any:
     @websocket("/events")
-    async def events(socket: WebSocket[Any, Any, Any], since: int | None = None) -> None:
+    async def events(socket: WebSocket[Any, Any, Any], since: str | None = None) -> None:
         """The frames of `/idx/v1/events`, authenticated by the session cookie instead of a bearer token."""
         await socket.accept()
         try:

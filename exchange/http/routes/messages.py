@@ -14,7 +14,7 @@ from litestar.params import Parameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, decode_body, gzip_bytes
+from exchange.http.body import accepts_gzip, gzip_bytes, read_json_body
 from exchange.http.problems import problem_of
 from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.services.access import Principal
@@ -113,7 +113,8 @@ def messages_router(
             body=b"",
         )
         try:
-            submission = replace(submission, body=decode_body(await request.body(), content_encoding))
+            # Until the body is decoded and checked, the refusal path sees an empty one and reads nothing from it.
+            submission = replace(submission, body=await read_json_body(await request.body(), content_encoding))
             prepared = await asyncio.to_thread(submissions.prepare, principal, submission)
             receipt = prepared if isinstance(prepared, Receipt) else await submissions.record(prepared)
         except ServiceError as problem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, route
@@ -10,6 +11,7 @@ from litestar.handlers import HTTPRouteHandler
 from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import requires_token
+from exchange.http.body import check_json
 from exchange.kernel.errors import InvalidError
 from exchange.services.access import Principal
 from exchange.services.admission import Admission
@@ -18,7 +20,10 @@ from exchange.services.admission import Admission
 def operation_handler(operation: Operation, admission: Admission, name: str) -> HTTPRouteHandler:
     async def handle(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
         roles = await admission.roles_of(principal.participant_id)
-        call = Call(principal.participant_id, roles, await request.body(), dict(request.query_params))
+        body = await request.body()
+        # Plugins decode the body themselves: it is checked here, as Litestar's own JSON is (CheckedJsonRequest).
+        await asyncio.to_thread(check_json, body)
+        call = Call(principal.participant_id, roles, body, dict(request.query_params))
         try:
             answer = await operation.handler(call)
         except RuleViolationError as error:
