@@ -100,7 +100,7 @@ def granted_scopes(requested: str | None, held: list[str]) -> list[str]:
 
 
 class FailedAttempts:
-    """Failed secret checks counted per client id and per address in fixed windows; past `limit` in a window,
+    """Failed secret checks counted per key (a client id, an address) in fixed windows; past `limit` in a window,
     every attempt of that key is refused until the window ends, the right secret included (guessing stops)."""
 
     def __init__(self, limit: int = 10, window: timedelta = timedelta(minutes=5)) -> None:
@@ -109,21 +109,20 @@ class FailedAttempts:
         self._counts: Counter[tuple[str, float]] = Counter()
         self._lock = threading.Lock()
 
-    def retry_after(self, keys: list[str], now: datetime) -> float | None:
-        """Seconds until the current window ends if any of `keys` is over the limit, else None."""
+    def retry_after(self, key: str, now: datetime) -> float | None:
+        """Seconds until the current window ends if `key` is at the limit, else None."""
         start = self._window_start(now)
         with self._lock:
-            if all(self._counts[(key, start)] < self._limit for key in keys):
+            if self._counts[(key, start)] < self._limit:
                 return None
         return float(max(1, math.ceil(start + self._window - now.timestamp())))
 
-    def failed(self, keys: list[str], now: datetime) -> None:
+    def failed(self, key: str, now: datetime) -> None:
         start = self._window_start(now)
         with self._lock:
             for old in [k for k in self._counts if k[1] < start]:
                 del self._counts[old]  # past windows count for nothing
-            for key in keys:
-                self._counts[(key, start)] += 1
+            self._counts[(key, start)] += 1
 
     def _window_start(self, now: datetime) -> float:
         return math.floor(now.timestamp() / self._window) * self._window

@@ -80,7 +80,9 @@ class Administration:
         # Revocations and suspensions are taken in by the standing-data cache at once, so that admission, which
         # reads only that cache, applies them to the very next request.
         self._directory = directory or Directory(ledger)
-        self._failures = FailedAttempts()
+        # An address may serve many clients (a participant's gateway, the web app's sign-in): it gets more room.
+        self._failed_by_client = FailedAttempts(limit=10)
+        self._failed_by_address = FailedAttempts(limit=30)
         self._listed = listed
         self._committer = committer
         self._tokens = tokens
@@ -171,15 +173,18 @@ class Administration:
     async def token(self, client_id: str, secret: str, scope: str | None, address: str | None = None) -> IssuedToken:
         """A token for a client's secret. Failed attempts are counted per client id and per address; past the
         limit, both are refused for a while (`LimitExceededError`), so that secrets cannot be guessed."""
-        keys = [f"client:{client_id}", *([f"address:{address}"] if address else [])]
-        retry_after = self._failures.retry_after(keys, self._clock.now())
-        if retry_after is not None:
+        now = self._clock.now()
+        counters = [(self._failed_by_client, client_id), *([(self._failed_by_address, address)] if address else [])]
+        waits = [wait for counter, key in counters if (wait := counter.retry_after(key, now)) is not None]
+        if waits:
+            retry_after = max(waits)
             raise LimitExceededError("too many failed attempts; try again later", retry_after=retry_after)
         client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))
         stored = client.secret_hash if client is not None else None
         matches = await asyncio.to_thread(secret_matches_in_constant_time, secret, stored)
         if client is None or not matches or client.revoked:
-            self._failures.failed(keys, self._clock.now())
+            for counter, key in counters:
+                counter.failed(key, self._clock.now())
             raise InvalidClientError(client_id)
         scopes = granted_scopes(scope, client.scopes)
         token = self._tokens.issue(client.client_id, client.participant_id, scopes, self._clock.now())
