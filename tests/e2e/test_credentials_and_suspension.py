@@ -130,3 +130,22 @@ async def test_repeated_wrong_secrets_for_a_client_id_get_429_with_retry_after(p
     assert locked.status_code == 429, locked.text
     assert int(locked.headers["retry-after"]) >= 1
     assert locked.json()["error"] == "slow_down"
+
+
+async def test_after_web_sign_out_the_session_token_gets_401(participants: Participants) -> None:
+    """The web session cookie is a bearer token: signing out ends it, not only the browser's copy."""
+    mc = await participants.new("MC", ["MC"], enrol=False)
+    async with httpx.AsyncClient(base_url=mc.base_url) as browser:
+        signed_in = await browser.post(
+            "/app/sign-in",
+            data={"client_id": mc.credentials.client_id, "client_secret": mc.credentials.client_secret},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        token = browser.cookies["idx_session"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await browser.get("/pqd/v1/bpqd", headers=bearer)).status_code == 200
+
+        signed_out = await browser.post("/app/sign-out")
+        assert signed_out.status_code == 303, signed_out.text
+
+        assert_problem(await browser.get("/pqd/v1/bpqd", headers=bearer), 401)
