@@ -28,7 +28,7 @@ A = TypeVar("A", bound=Aggregate)
 FOLLOWED: dict[type[Aggregate], tuple[str, ...]] = {
     Participant: ("Registered", "CertificateAdded", "CertificatesNominated", "Suspended", "Reinstated"),
     # Clients are followed so that a revocation applies to live tokens at once, without a read per request.
-    Client: ("Registered", "SecretRotated", "Revoked"),
+    Client: ("Registered", "ScopesGranted", "SecretRotated", "Revoked"),
     Certificate: ("Issued", "Renewed", "Reissued", "Revoked"),
     GeneratingUnit: ("Registered", "Changed"),
     MeteringPoint: ("Registered", "ResponsibilityRecorded"),

@@ -138,3 +138,13 @@ async def test_a_token_given_up_at_sign_out_is_refused(market: Market) -> None:
     with pytest.raises(TokenError, match="sign-out"):
         market.services.admission.verify(token)
     market.services.admission.verify(other)  # only the session's own token ends
+
+
+async def test_the_client_list_shows_entities_granted_after_the_client_was_listed(market: Market) -> None:
+    participant_id, client_id, _ = await new_client(market)
+    await market.services.admin.clients(participant_id)
+
+    await market.services.admin.grant(client_id, ["TRANSLOG_TRANSLOG"])
+
+    [listed] = await market.services.admin.clients(participant_id)
+    assert listed.scopes == ["PQD_BPQD", "TRANSLOG_TRANSLOG"]
