@@ -106,18 +106,21 @@ def main() -> None:
 @click.option(
     "--tls-cert",
     envvar=env_var("tls_cert"),
+    default=Settings.tls_cert,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key. Without it: plain HTTP.",
 )
 @click.option(
     "--tls-key",
     envvar=env_var("tls_key"),
+    default=Settings.tls_key,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The private key (PEM) of --tls-cert.",
 )
 @click.option(
     "--tls-client-ca",
     envvar=env_var("tls_client_ca"),
+    default=Settings.tls_client_ca,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Mutual TLS: refuse every client without a certificate this CA (PEM) issued. Needs --tls-cert.",
 )
