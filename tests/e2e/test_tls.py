@@ -16,6 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from exchange.cli.tls import CA_FILE_VARIABLE
+from simulators.client import operator_client
+from simulators.rawhttp import RawConnection
 from tests.harness import ServerProcess, running_server
 
 
@@ -142,3 +145,32 @@ def test_with_a_client_ca_only_clients_with_a_certificate_of_that_ca_get_through
             with pytest.raises(httpx.TransportError):
                 httpx.get(url, verify=refused, timeout=5.0)
         assert httpx.get(url, verify=trusting(ca, member)).status_code == 200
+
+
+async def test_the_simulators_client_trusts_a_private_ca_given_as_ca_file(
+    https_server: ServerProcess, pki: tuple[ThrowAwayCA, Issued]
+) -> None:
+    """ParticipantClient(ca_file=...) gets a token and calls the API over HTTPS with the exchange's private CA."""
+    ca, _ = pki
+    operator = await operator_client(
+        https_server.base_url, https_server.operator_secret, ca_file=str(ca.files.certificate)
+    )
+    try:
+        listed = await operator.http.get("/admin/v1/participants", headers=operator.headers())
+    finally:
+        await operator.close()
+    assert listed.status_code == 200, listed.text
+
+
+async def test_the_bench_connection_speaks_https_trusting_the_ca_file_variable(
+    https_server: ServerProcess, pki: tuple[ThrowAwayCA, Issued], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`idx bench --ca-file` sets SSL_CERT_FILE; the raw keep-alive connection of its senders trusts that CA."""
+    ca, _ = pki
+    monkeypatch.setenv(CA_FILE_VARIABLE, str(ca.files.certificate))
+    connection = RawConnection(https_server.base_url)
+    try:
+        answer = await connection.request("GET", "/healthz")
+    finally:
+        await connection.close()
+    assert answer.status == 200, answer.body
