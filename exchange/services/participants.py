@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from exchange.domain.outages import Outage
-from exchange.domain.participants import CORE_ROLES, Client, Participant
+from exchange.domain.participants import CORE_ROLES, OPERATOR, Client, Participant
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
@@ -222,6 +222,12 @@ class Administration:
             raise InvalidError("the status change is not valid", errors=errors)
         for _ in range(3):
             participant = await self._require_participant(participant_id)
+            if status == SUSPENDED and OPERATOR in participant.roles:
+                # Its tokens are the only way back: a suspended operator could make nobody active again.
+                raise InvalidError(
+                    "the status change is not valid",
+                    errors=[FieldError("status", "the market operator cannot be suspended")],
+                )
             if participant.suspended == (status == SUSPENDED):
                 return participant  # already so: no event
             if status == SUSPENDED:

@@ -69,3 +69,11 @@ async def test_a_status_other_than_active_or_suspended_is_invalid_naming_the_fie
 async def test_suspending_an_unknown_participant_is_not_found(market: Market) -> None:
     with pytest.raises(NotFoundError):
         await market.services.admin.set_status("NOBODY", "Suspended", "")
+
+
+async def test_the_market_operator_cannot_be_suspended(market: Market) -> None:
+    """Only the operator's tokens can make a participant active again, so it never locks itself out."""
+    operator = await market.participant("OP", ["OPERATOR"], enrol=False)
+    with pytest.raises(InvalidError) as refused:
+        await market.services.admin.set_status(operator.participant_id, "Suspended", "")
+    assert [e.field for e in refused.value.errors] == ["status"]
