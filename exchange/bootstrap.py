@@ -141,7 +141,9 @@ async def build_services(
             follower.poke()
 
     gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
-    admin = Administration(ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]))
+    admin = Administration(
+        ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), directory
+    )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
     return Services(

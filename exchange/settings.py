@@ -38,6 +38,11 @@ class Settings:
     # Plugins to load besides the installed ones, each named `module:attribute` (IDX_PLUGINS).
     plugins: tuple[str, ...] = ()
     log_level: str = "INFO"
+    # HTTPS (and WSS) with this certificate chain and key (PEM); without them plain HTTP, for use behind a TLS
+    # proxy or on 127.0.0.1. With `tls_client_ca` every client must also show a certificate that CA issued.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,8 @@ class RetryAfterTransport(httpx.AsyncHTTPTransport):
     """Waits out a 429 as its `Retry-After` asks (a few times, when it asks at most `longest` seconds), as a
     polite participant system does; anything else goes back to the caller as it came."""
 
-    def __init__(self, attempts: int = 4, longest: float = 65.0) -> None:
-        super().__init__()
+    def __init__(self, attempts: int = 4, longest: float = 65.0, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(verify=verify)
         self.attempts = attempts
         self.longest = longest
 
@@ -84,10 +85,16 @@ class ParticipantClient:
     key: rsa.RSAPrivateKey | None = None
     certificate: x509.Certificate | None = None
     honour_retry_after: bool = False
+    # The CA (PEM) of an exchange served over HTTPS with a private CA; None trusts what httpx trusts
+    # (SSL_CERT_FILE, which `--ca-file` sets, or the system's).
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
-        transport = RetryAfterTransport() if self.honour_retry_after else None
-        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=60.0, transport=transport)
+        transport = RetryAfterTransport(verify=self._verify()) if self.honour_retry_after else None
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=60.0, transport=transport, verify=self._verify())
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     @property
     def participant_id(self) -> str:
@@ -175,8 +182,8 @@ class ParticipantClient:
         return await self.http.delete(f"/{bf}/v1/{resource}/{context_id}", headers=self.headers())
 
 
-async def operator_client(base_url: str, secret: str) -> ParticipantClient:
-    client = ParticipantClient(base_url, Credentials("OPERATOR", "operator", secret))
+async def operator_client(base_url: str, secret: str, ca_file: str | None = None) -> ParticipantClient:
+    client = ParticipantClient(base_url, Credentials("OPERATOR", "operator", secret), ca_file=ca_file)
     await client.login()
     return client
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,13 +28,19 @@ class RawConnection:
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
         self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
+        # Over HTTPS, trust what httpx trusts: SSL_CERT_FILE (set by `--ca-file`), else the system's CAs.
+        self._ssl = (
+            ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE")) if parts.scheme == "https" else None
+        )
+        self.port = parts.port or (443 if self._ssl else 80)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is None or self._writer is None or self._writer.is_closing():
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port, limit=1 << 22)
+            self._reader, self._writer = await asyncio.open_connection(
+                self.host, self.port, limit=1 << 22, ssl=self._ssl
+            )
         return self._reader, self._writer
 
     async def request(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +21,16 @@ from exchange.kernel.network import free_port
 class ServerProcess:
     """One `idx serve` on a free port with its own data directory and nats-server."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        # With `tls` (the context a client trusts the server with), the server was given --tls-cert: HTTPS.
+        self.tls = tls
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = extra_args
@@ -30,7 +40,7 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def operator_secret(self) -> str:
@@ -51,7 +61,7 @@ class ServerProcess:
                 self._close_log()
                 raise RuntimeError(f"idx serve exited with {self.process.returncode}:\n{self.log_tail()}")
             with suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0, verify=self.tls or True).status_code == 200:
                     return
             time.sleep(0.1)
         self.stop()
@@ -109,8 +119,8 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, *extra_args: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(data_dir, extra_args=extra_args)
+def running_server(data_dir: Path, *extra_args: str, tls: ssl.SSLContext | None = None) -> Iterator[ServerProcess]:
+    server = ServerProcess(data_dir, extra_args=extra_args, tls=tls)
     server.start()
     try:
         yield server

@@ -30,6 +30,7 @@ TITLES = {
     "unauthorized": {"Missing or invalid bearer token"},
     "forbidden": {"Not allowed"},
     "signature": {"Signature refused"},
+    "suspended": {"Participant suspended"},
     "not-found": {"Not found"},
     "method-not-allowed": {"Method not allowed"},
     "conflict": {"Conflict"},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -101,6 +103,27 @@ def main() -> None:
     default=Settings.operator_secret,
     help="The operator client's secret on first start (default: random); written to DATA_DIR/operator.secret.",
 )
+@click.option(
+    "--tls-cert",
+    envvar=env_var("tls_cert"),
+    default=Settings.tls_cert,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key. Without it: plain HTTP.",
+)
+@click.option(
+    "--tls-key",
+    envvar=env_var("tls_key"),
+    default=Settings.tls_key,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The private key (PEM) of --tls-cert.",
+)
+@click.option(
+    "--tls-client-ca",
+    envvar=env_var("tls_client_ca"),
+    default=Settings.tls_client_ca,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mutual TLS: refuse every client without a certificate this CA (PEM) issued. Needs --tls-cert.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -116,10 +139,17 @@ def serve(
     plugins: tuple[str, ...],
     log_level: str,
     operator_secret: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_client_ca: Path | None,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     if database_url is not None:
         raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("give --tls-cert and --tls-key together")
+    if tls_client_ca is not None and tls_cert is None:
+        raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
     configure_logging(log_level.upper())
     settings = Settings(
         data_dir=data_dir.resolve(),
@@ -136,6 +166,9 @@ def serve(
         plugins=plugins,
         log_level=log_level,
         operator_secret=operator_secret,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls_client_ca=tls_client_ca,
     )
     uvloop.run(_serve(settings))
 
@@ -160,14 +193,26 @@ async def _serve(settings: Settings) -> None:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            **_tls_options(settings),
         )
         await uvicorn.Server(config).serve()
     finally:
         await exchange.stop()
 
 
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS options: none for plain HTTP; with a client CA, a client certificate is required."""
+    if settings.tls_cert is None:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+    if settings.tls_client_ca is not None:
+        options |= {"ssl_ca_certs": str(settings.tls_client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
 def _print_credentials(settings: Settings, credentials: list[dict[str, object]]) -> None:
-    base = f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls_cert else "http"
+    base = f"{scheme}://{settings.host}:{settings.port}"
     operator_secret = (settings.data_dir / "operator.secret").read_text().strip()
     lines = [
         f"IDX exchange on {base} (data in {settings.data_dir})",

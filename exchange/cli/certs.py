@@ -28,6 +28,7 @@ from certs.participant import (
 )
 from certs.receipts import parse_receipt, verify_receipt
 from certs.signature import read_signature, sign_detached, verify_detached
+from exchange.cli.tls import ca_file_option
 from exchange.kernel.files import write_private
 from exchange.kernel.formats import PARTICIPANT_ID
 from exchange.settings import env_var
@@ -37,6 +38,7 @@ _NEW_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.group()
+@ca_file_option
 def certs() -> None:
     """Keys, CSRs, signatures and receipts on local files (private keys never leave this machine); hub rollover."""
 

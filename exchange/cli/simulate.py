@@ -11,6 +11,7 @@ from typing import Any
 import click
 import uvloop
 
+from exchange.cli.tls import ca_file_option
 from exchange.settings import env_var
 
 SCENARIO_NAMES = [
@@ -40,6 +41,7 @@ def _operator_secret(data_dir: Path | None, secret: str | None) -> str:
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Choice(["all", *SCENARIO_NAMES]))
 @click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The exchange.")
+@ca_file_option
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Its data directory.")
 @click.option("--operator-secret", envvar=env_var("operator_secret"), help="Instead of DIR/operator.secret.")
 @click.option("--duration", default=20.0, show_default=True, help="market-day: seconds of steady load.")
@@ -69,6 +71,7 @@ def simulate(
 
 @click.command()
 @click.option("--url", default=None, help="Benchmark this running exchange instead of starting one.")
+@ca_file_option
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="With --url: its data dir.")
 @click.option(
     "--operator-secret", envvar=env_var("operator_secret"), help="With --url, instead of DIR/operator.secret."

@@ -28,6 +28,8 @@ class Participant(Aggregate):
         self.primary_certificate: str | None = None
         self.secondary_certificate: str | None = None
         self.certificates: list[str] = []
+        self.suspended = False
+        self.suspension_reason: str | None = None
 
     @event("CertificateAdded")
     def add_certificate(self, serial_number: str) -> None:
@@ -37,6 +39,17 @@ class Participant(Aggregate):
     def nominate(self, primary: str, secondary: str | None) -> None:
         self.primary_certificate = primary
         self.secondary_certificate = secondary
+
+    @event("Suspended")
+    def suspend(self, reason: str) -> None:
+        """Stop the participant's calls and refuse messages to it; what is already queued for it stays."""
+        self.suspended = True
+        self.suspension_reason = reason
+
+    @event("Reinstated")
+    def reinstate(self, reason: str) -> None:
+        self.suspended = False
+        self.suspension_reason = None
 
     @property
     def nominated(self) -> frozenset[str]:
@@ -56,8 +69,19 @@ class Client(Aggregate):
         self.participant_id = participant_id
         self.secret_hash = secret_hash
         self.scopes = scopes
+        self.revoked = False
 
     @event("ScopesGranted")
     def grant(self, scopes: list[str]) -> None:
         """Add entities the client does not hold yet (e.g. the entity of a business function added later)."""
         self.scopes = [*self.scopes, *(scope for scope in scopes if scope not in self.scopes)]
+
+    @event("SecretRotated")
+    def rotate_secret(self, secret_hash: str) -> None:
+        """A new secret; the old one stops working. Tokens already issued stay valid until they expire."""
+        self.secret_hash = secret_hash
+
+    @event("Revoked")
+    def revoke(self) -> None:
+        """No new token, and the tokens already issued are refused from now on."""
+        self.revoked = True

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.certificates import Certificate
-from exchange.domain.participants import Participant
+from exchange.domain.participants import Client, Participant
 from exchange.domain.standing import GeneratingUnit, MeteringPoint
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import Ledger
@@ -26,7 +26,9 @@ from exchange.functions.protocol import GeneratingUnitInfo
 A = TypeVar("A", bound=Aggregate)
 
 FOLLOWED: dict[type[Aggregate], tuple[str, ...]] = {
-    Participant: ("Registered", "CertificateAdded", "CertificatesNominated"),
+    Participant: ("Registered", "CertificateAdded", "CertificatesNominated", "Suspended", "Reinstated"),
+    # Clients are followed so that a revocation applies to live tokens at once, without a read per request.
+    Client: ("Registered", "ScopesGranted", "SecretRotated", "Revoked"),
     Certificate: ("Issued", "Renewed", "Reissued", "Revoked"),
     GeneratingUnit: ("Registered", "Changed"),
     MeteringPoint: ("Registered", "ResponsibilityRecorded"),
@@ -69,6 +71,21 @@ class Directory:
             self.refresh()  # perhaps registered a moment ago, by any process
             found = self._find(Participant, participant_key)
         return found
+
+    def client(self, client_id: str) -> Client | None:
+        client_key = Client.create_id(client_id)
+        found = self._find(Client, client_key)
+        if found is None:
+            self.refresh()  # perhaps added a moment ago, by any process
+            found = self._find(Client, client_key)
+        return found
+
+    def clients_of(self, participant_id: str) -> list[Client]:
+        """The participant's clients, oldest first."""
+        with self._lock:
+            aggregates = list(self._aggregates.values())
+        clients = [a for a in aggregates if isinstance(a, Client) and a.participant_id == participant_id]
+        return sorted(clients, key=lambda client: (client.created_on, client.client_id))
 
     def certificate(self, serial_number: str) -> Certificate | None:
         return self._find(Certificate, Certificate.create_id(serial_number))

@@ -20,6 +20,7 @@ from exchange.kernel.errors import (
     RefusedError,
     ServiceError,
     SignatureRefusedError,
+    SuspendedError,
     UnavailableError,
 )
 
@@ -62,6 +63,7 @@ PROBLEMS: dict[type[ServiceError], Problem] = {
     UnauthorizedError: Problem(401, "unauthorized", "Missing or invalid bearer token"),
     RefusedError: Problem(403, "forbidden", "Not allowed"),
     SignatureRefusedError: Problem(403, "signature", "Signature refused"),
+    SuspendedError: Problem(403, "suspended", "Participant suspended"),
     NotFoundError: Problem(404, "not-found", "Not found"),
     ConflictError: Problem(409, "conflict", "Conflict"),
     PayloadTooLargeError: Problem(413, "payload-too-large", "Payload too large"),

@@ -35,6 +35,10 @@ class RefusedError(ServiceError):
     """The caller may not do this: another participant's business, or a role or entity it lacks."""
 
 
+class SuspendedError(RefusedError):
+    """The caller's participant is suspended by the operator: none of its calls are carried out."""
+
+
 class SignatureRefusedError(RefusedError):
     """The signature does not prove that the sender signed these exact bytes."""
 

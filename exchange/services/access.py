@@ -7,9 +7,13 @@ and its expiry is judged by the exchange's clock (so the test clock moves it too
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import math
 import secrets
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,6 +67,19 @@ def hash_secret(secret: str) -> str:
     return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
 
 
+@functools.cache
+def _unknown_client_hash() -> str:
+    # Made once, on the first unknown client id, rather than at import time.
+    return hash_secret(new_secret())
+
+
+def secret_matches_in_constant_time(secret: str, stored: str | None) -> bool:
+    """Whether `secret` matches `stored`; with no stored hash (an unknown client) scrypt runs all the same, so
+    that the time of the answer does not tell known client ids from unknown ones."""
+    matches = secret_matches(secret, stored if stored is not None else _unknown_client_hash())
+    return matches and stored is not None
+
+
 def secret_matches(secret: str, stored: str) -> bool:
     try:
         scheme, salt, digest = stored.split("$")
@@ -82,11 +99,46 @@ def granted_scopes(requested: str | None, held: list[str]) -> list[str]:
     return [entity for entity in held if entity in wanted]
 
 
+class FailedAttempts:
+    """Failed secret checks counted per key (a client id, an address) in fixed windows; past `limit` in a window,
+    every attempt of that key is refused until the window ends, the right secret included (guessing stops)."""
+
+    def __init__(self, limit: int = 10, window: timedelta = timedelta(minutes=5)) -> None:
+        self._limit = limit
+        self._window = window.total_seconds()
+        self._counts: Counter[tuple[str, float]] = Counter()
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str, now: datetime) -> float | None:
+        """Seconds until the current window ends if `key` is at the limit, else None."""
+        start = self._window_start(now)
+        with self._lock:
+            if self._counts[(key, start)] < self._limit:
+                return None
+        return float(max(1, math.ceil(start + self._window - now.timestamp())))
+
+    def failed(self, key: str, now: datetime) -> None:
+        start = self._window_start(now)
+        with self._lock:
+            for old in [k for k in self._counts if k[1] < start]:
+                del self._counts[old]  # past windows count for nothing
+            self._counts[(key, start)] += 1
+
+    def _window_start(self, now: datetime) -> float:
+        return math.floor(now.timestamp() / self._window) * self._window
+
+
 class TokenIssuer:
-    """Issues and verifies bearer tokens with a key kept in the data directory."""
+    """Issues and verifies bearer tokens with a key kept in the data directory.
+
+    Tokens given up at sign-out are kept in memory until they expire: a restart forgets them, as it would any
+    session list kept in memory; revoking a client (see `Admission`) survives restarts.
+    """
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._ended: dict[str, int] = {}  # token id → its expiry (seconds since the epoch)
+        self._lock = threading.Lock()
 
     @classmethod
     def load_or_create(cls, path: Path) -> TokenIssuer:
@@ -101,6 +153,7 @@ class TokenIssuer:
             "scope": " ".join(scopes),
             "iat": int(now.timestamp()),
             "exp": int((now + TOKEN_LIFETIME).timestamp()),
+            "jti": secrets.token_urlsafe(12),
         }
         return jwt.encode(claims, self._key, algorithm="HS256")
 
@@ -116,8 +169,23 @@ class TokenIssuer:
             raise TokenError(f"the token is not valid: {error}") from error
         if int(claims["exp"]) <= now.timestamp():
             raise TokenError("the token has expired")
+        if str(claims.get("jti")) in self._ended:
+            raise TokenError("the token was given up at sign-out")
         return Principal(
             client_id=str(claims["sub"]),
             participant_id=str(claims["pid"]),
             scopes=frozenset(str(claims["scope"]).split()),
         )
+
+    def end(self, token: str, now: datetime) -> None:
+        """Refuse this token from now on (sign-out); a token that is not genuine is ignored."""
+        try:
+            claims = jwt.decode(token, self._key, algorithms=["HS256"], options={"verify_exp": False})
+        except jwt.InvalidTokenError:
+            return
+        if "jti" not in claims:
+            return
+        with self._lock:
+            # Forget tokens that expired anyway, so that the list holds only live ones.
+            self._ended = {jti: exp for jti, exp in self._ended.items() if exp > now.timestamp()}
+            self._ended[str(claims["jti"])] = int(claims["exp"])

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from exchange.eventstore.directory import Directory
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import LimitExceededError, RefusedError
-from exchange.services.access import Principal, TokenIssuer
+from exchange.kernel.errors import LimitExceededError, RefusedError, SuspendedError
+from exchange.services.access import Principal, TokenError, TokenIssuer
 from flowcontrol.limits import LimitStore
 
 OPERATOR = "OPERATOR"
@@ -32,8 +32,21 @@ class Admission:
         self._rate_limit = rate_limit
 
     def verify(self, token: str) -> Principal:
-        """The principal a bearer token stands for; `TokenError` when it is malformed, forged or expired."""
-        return self._tokens.verify(token, self._now())
+        """The principal a bearer token stands for: `TokenError` when it is malformed, forged, expired, given up
+        or its client revoked; `SuspendedError` when its participant is suspended.
+
+        Both are read from the standing-data cache, which the revoking and suspending use cases bring up to date
+        before they answer: a check on every request that costs no read of the store."""
+        principal = self._tokens.verify(token, self._now())
+        client = self._directory.client(principal.client_id)
+        if client is not None and client.revoked:
+            raise TokenError(f"the client {principal.client_id} was revoked")
+        participant = self._directory.participant(principal.participant_id)
+        if participant is not None and participant.suspended:
+            raise SuspendedError(
+                f"{principal.participant_id} is suspended: {participant.suspension_reason or 'no reason given'}"
+            )
+        return principal
 
     async def admit(self, principal: Principal, route: str, entity: str | None) -> None:
         """Count the request, then check the entity: a caller over the limit learns nothing about its rights."""

@@ -62,6 +62,8 @@ class ParticipantStatus:
     manual_stop: bool
     message_count: int
     since: datetime | None
+    # The participant's own standing: "Suspended" by the operator, else "Active".
+    participant_status: str = "Active"
 
 
 class FlowControls:
@@ -152,11 +154,15 @@ class FlowControls:
             participants = [p for p in participants if p == participant_id]
         rows = []
         for participant in participants:
+            registered = await asyncio.to_thread(self._directory.participant, participant)
+            standing = "Suspended" if registered is not None and registered.suspended else "Active"
             for function_id in await self.functions_of(participant):
                 state, control = await self._gate.state(participant, function_id)
                 since = control.since if control else None
                 rows.append(
-                    ParticipantStatus(participant, function_id, state.status, state.manual_stop, state.count, since)
+                    ParticipantStatus(
+                        participant, function_id, state.status, state.manual_stop, state.count, since, standing
+                    )
                 )
         return rows
 

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from exchange.domain.outages import Outage
-from exchange.domain.participants import CORE_ROLES, Client, Participant
+from exchange.domain.participants import CORE_ROLES, OPERATOR, Client, Participant
+from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
+from exchange.kernel.errors import (
+    ConcurrencyError,
+    ConflictError,
+    InvalidError,
+    LimitExceededError,
+    NotFoundError,
+)
 from exchange.kernel.formats import PARTICIPANT_ID
 from exchange.readmodels.participants import ListedParticipant as ListedParticipant  # what `participants` lists
 from exchange.readmodels.participants import ParticipantList
 from exchange.services.access import (
+    FailedAttempts,
     TokenIssuer,
     entity_catalogue,
     granted_scopes,
     hash_secret,
     new_secret,
-    secret_matches,
+    secret_matches_in_constant_time,
 )
+
+ACTIVE, SUSPENDED = "Active", "Suspended"
 
 
 class InvalidClientError(Exception):
@@ -35,6 +47,16 @@ class IssuedClient:
     client_id: str
     client_secret: str
     scopes: list[str]
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """A client as the operator sees it: never its secret."""
+
+    client_id: str
+    scopes: list[str]
+    created_at: datetime
+    status: str  # "active" or "revoked"
 
 
 @dataclass(frozen=True)
@@ -52,8 +74,15 @@ class Administration:
         clock: Clock,
         registry: Registry,
         listed: ParticipantList,
+        directory: Directory | None = None,
     ) -> None:
         self._ledger = ledger
+        # Revocations and suspensions are taken in by the standing-data cache at once, so that admission, which
+        # reads only that cache, applies them to the very next request.
+        self._directory = directory or Directory(ledger)
+        # An address may serve many clients (a participant's gateway, the web app's sign-in): it gets more room.
+        self._failed_by_client = FailedAttempts(limit=10)
+        self._failed_by_address = FailedAttempts(limit=30)
         self._listed = listed
         self._committer = committer
         self._tokens = tokens
@@ -141,10 +170,100 @@ class Administration:
         await self._committer.save(outage)
         return outage
 
-    async def token(self, client_id: str, secret: str, scope: str | None) -> IssuedToken:
+    async def token(self, client_id: str, secret: str, scope: str | None, address: str | None = None) -> IssuedToken:
+        """A token for a client's secret. Failed attempts are counted per client id and per address; past the
+        limit, both are refused for a while (`LimitExceededError`), so that secrets cannot be guessed."""
+        now = self._clock.now()
+        counters = [(self._failed_by_client, client_id), *([(self._failed_by_address, address)] if address else [])]
+        waits = [wait for counter, key in counters if (wait := counter.retry_after(key, now)) is not None]
+        if waits:
+            retry_after = max(waits)
+            raise LimitExceededError("too many failed attempts; try again later", retry_after=retry_after)
         client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))
-        if client is None or not await asyncio.to_thread(secret_matches, secret, client.secret_hash):
+        stored = client.secret_hash if client is not None else None
+        matches = await asyncio.to_thread(secret_matches_in_constant_time, secret, stored)
+        if client is None or not matches or client.revoked:
+            for counter, key in counters:
+                counter.failed(key, self._clock.now())
             raise InvalidClientError(client_id)
         scopes = granted_scopes(scope, client.scopes)
         token = self._tokens.issue(client.client_id, client.participant_id, scopes, self._clock.now())
         return IssuedToken(access_token=token, scopes=scopes)
+
+    async def clients(self, participant_id: str) -> list[ClientListing]:
+        """The participant's clients, oldest first, revoked ones included."""
+        await self._require_participant(participant_id)
+        await asyncio.to_thread(self._directory.refresh)
+        clients = await asyncio.to_thread(self._directory.clients_of, participant_id)
+        return [
+            ClientListing(c.client_id, list(c.scopes), c.created_on, "revoked" if c.revoked else "active")
+            for c in clients
+        ]
+
+    async def rotate_secret(self, participant_id: str, client_id: str) -> IssuedClient:
+        """A new secret for the client; the old one is refused from the moment this returns."""
+        secret = new_secret()
+        secret_hash = await asyncio.to_thread(hash_secret, secret)
+        client = await self._change_client(participant_id, client_id, lambda c: c.rotate_secret(secret_hash))
+        return IssuedClient(client_id=client.client_id, client_secret=secret, scopes=list(client.scopes))
+
+    async def revoke_client(self, participant_id: str, client_id: str) -> None:
+        """No new token for the client, and its live tokens are refused from the moment this returns."""
+        await self._change_client(participant_id, client_id, lambda c: c.revoke(), revoking=True)
+
+    async def set_status(self, participant_id: str, status: str, reason: str) -> Participant:
+        """Suspend a participant or make it active again; `reason` is kept with the change."""
+        errors = []
+        if status not in (ACTIVE, SUSPENDED):
+            errors.append(FieldError("status", f"must be {ACTIVE!r} or {SUSPENDED!r}"))
+        if len(reason) > 1000:
+            errors.append(FieldError("reason", "at most 1000 characters"))
+        if errors:
+            raise InvalidError("the status change is not valid", errors=errors)
+        for _ in range(3):
+            participant = await self._require_participant(participant_id)
+            if status == SUSPENDED and OPERATOR in participant.roles:
+                # Its tokens are the only way back: a suspended operator could make nobody active again.
+                raise InvalidError(
+                    "the status change is not valid",
+                    errors=[FieldError("status", "the market operator cannot be suspended")],
+                )
+            if participant.suspended == (status == SUSPENDED):
+                return participant  # already so: no event
+            if status == SUSPENDED:
+                participant.suspend(reason)
+            else:
+                participant.reinstate(reason)
+            try:
+                await self._committer.save(participant)
+            except ConcurrencyError:
+                continue
+            await asyncio.to_thread(self._directory.refresh)
+            return participant
+        raise ConflictError(f"participant {participant_id} is being changed; try again")
+
+    async def _require_participant(self, participant_id: str) -> Participant:
+        participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
+        if participant is None:
+            raise NotFoundError(f"participant {participant_id} does not exist")
+        return participant
+
+    async def _change_client(
+        self, participant_id: str, client_id: str, change: Callable[[Client], None], *, revoking: bool = False
+    ) -> Client:
+        for _ in range(3):
+            client = await asyncio.to_thread(self._ledger.find, Client, Client.create_id(client_id))
+            if client is None or client.participant_id != participant_id:
+                raise NotFoundError(f"participant {participant_id} has no client {client_id}")
+            if client.revoked:
+                if revoking:
+                    return client  # revoked already: revoking again changes nothing
+                raise ConflictError(f"client {client_id} is revoked")
+            change(client)
+            try:
+                await self._committer.save(client)
+            except ConcurrencyError:
+                continue  # changed at the same moment by another request: look again
+            await asyncio.to_thread(self._directory.refresh)
+            return client
+        raise ConflictError(f"client {client_id} is being changed; try again")

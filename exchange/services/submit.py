@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -106,6 +106,7 @@ class Submissions:
             raise MalformedError(f"the body is not a JSON document: {error}") from error
         except RuleViolationError as error:
             raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
+        self._refuse_suspended(acceptance.recipients, request.body)
         receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
         return Message(
             message_context_id=submission.message_context_id,
@@ -186,6 +187,23 @@ class Submissions:
         )
         await self._committer.save(rejection)
         self._on_recorded()
+
+    def _refuse_suspended(self, recipients: Iterable[str], body: bytes) -> None:
+        """Nothing is sent to a suspended participant (what is already in its queue stays there)."""
+        suspended = [r for r in recipients if (p := self._directory.participant(r)) is not None and p.suspended]
+        if not suspended:
+            return
+        named = requested_recipients(body)
+        errors = [
+            FieldError(
+                f"data.header.receivingParticipantId[{named.index(r)}]"
+                if r in named
+                else "data.header.receivingParticipantId",
+                f"{r} is suspended",
+            )
+            for r in suspended
+        ]
+        raise InvalidError(f"a recipient is suspended: {', '.join(suspended)}", errors=errors)
 
     def _read_headers(self, principal: Principal, request: SubmissionRequest) -> Submission:
         try:

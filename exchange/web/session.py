@@ -59,6 +59,12 @@ class Sessions:
             return None
         return Session(token, principal)
 
+    def end(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        """Sign out: the session's token is refused from now on, not only forgotten by this browser."""
+        token = connection.cookies.get(COOKIE)
+        if token:
+            self._tokens.end(token, self._clock.now())
+
     def require(self, connection: ASGIConnection[Any, Any, Any, Any], entity: str | None = None) -> Session:
         session = self.find(connection)
         if session is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Router, get, post
+from litestar import Router, delete, get, patch, post
 from litestar.params import Body
 
 from exchange.domain.participants import Participant
@@ -37,6 +37,26 @@ class ClientView(msgspec.Struct, rename="camel"):
     scopes: list[str]
 
 
+class ClientListingView(msgspec.Struct, rename="camel"):
+    client_id: str
+    scopes: list[str]
+    created_date_time: str
+    status: str
+
+
+class StatusChange(msgspec.Struct):
+    status: str
+    reason: str = ""
+
+
+class ParticipantStatusView(msgspec.Struct, rename="camel"):
+    participant_id: str
+    name: str
+    roles: list[str]
+    status: str
+    reason: str | None
+
+
 class NewUnit(msgspec.Struct, rename="camel"):
     duid: str
     participant_id: str
@@ -60,6 +80,13 @@ def _view(participant: Participant | ListedParticipant) -> ParticipantView:
     return ParticipantView(participant.participant_id, participant.name, participant.roles)
 
 
+def _status_view(participant: Participant) -> ParticipantStatusView:
+    status = "Suspended" if participant.suspended else "Active"
+    return ParticipantStatusView(
+        participant.participant_id, participant.name, participant.roles, status, participant.suspension_reason
+    )
+
+
 def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
     @post("/participants", status_code=201, summary="Register a participant")
     async def register(data: Annotated[NewParticipant, Body()]) -> dict[str, ParticipantView]:
@@ -78,6 +105,36 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         issued = await admin.add_client(participantId, data.scopes)
         return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
 
+    @get("/participants/{participantId:str}/clients", summary="List a participant's clients (never their secrets)")
+    async def clients(participantId: str) -> dict[str, list[ClientListingView]]:  # noqa: N803
+        listed = await admin.clients(participantId)
+        return {"data": [ClientListingView(c.client_id, c.scopes, iso(c.created_at), c.status) for c in listed]}
+
+    @post(
+        "/participants/{participantId:str}/clients/{clientId:str}/rotate",
+        status_code=200,
+        summary="Give a client a new secret; the old one stops working at once",
+    )
+    async def rotate(participantId: str, clientId: str) -> dict[str, ClientView]:  # noqa: N803
+        issued = await admin.rotate_secret(participantId, clientId)
+        return {"data": ClientView(issued.client_id, issued.client_secret, issued.scopes)}
+
+    @delete(
+        "/participants/{participantId:str}/clients/{clientId:str}",
+        status_code=204,
+        summary="Revoke a client: no new token, and its live tokens are refused from now on",
+    )
+    async def revoke(participantId: str, clientId: str) -> None:  # noqa: N803
+        await admin.revoke_client(participantId, clientId)
+
+    @patch("/participants/{participantId:str}", summary="Suspend a participant, or make it active again")
+    async def set_status(
+        participantId: str,  # noqa: N803
+        data: Annotated[StatusChange, Body()],
+    ) -> dict[str, ParticipantStatusView]:
+        participant = await admin.set_status(participantId, data.status, data.reason)
+        return {"data": _status_view(participant)}
+
     @post("/duids", status_code=201, summary="Register a DUID (standing data for recall plans and bids)")
     async def register_unit(data: Annotated[NewUnit, Body()]) -> dict[str, NewUnit]:
         await standing.register_unit(data.duid, data.participant_id, data.station_id, data.max_capacity_mw)
@@ -95,7 +152,18 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
 
     return Router(
         path="/admin/v1",
-        route_handlers=[register, participants, add_client, register_unit, record_nmi, announce],
+        route_handlers=[
+            register,
+            participants,
+            add_client,
+            clients,
+            rotate,
+            revoke,
+            set_status,
+            register_unit,
+            record_nmi,
+            announce,
+        ],
         tags=["administration"],
         opt=requires_token("IDX_ADMIN"),
     )

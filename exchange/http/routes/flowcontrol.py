@@ -63,6 +63,7 @@ class ParticipantStatusView(msgspec.Struct, rename="camel"):
     manual_stop: bool
     message_count: int
     since: str | None
+    participant_status: str
 
 
 class FlowChangeView(msgspec.Struct, rename="camel"):
@@ -118,6 +119,7 @@ def status_view(row: ParticipantStatus) -> ParticipantStatusView:
         row.manual_stop,
         row.message_count,
         _iso_or_none(row.since),
+        row.participant_status,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, post
 
+from exchange.kernel.errors import LimitExceededError
 from exchange.services.access import TOKEN_LIFETIME
 from exchange.services.participants import Administration, InvalidClientError
 
@@ -26,10 +27,16 @@ def oauth_router(admin: Administration) -> Router:
         if grant_type != "client_credentials":
             return _error(400, "unsupported_grant_type", "only client_credentials is supported")
         scope = form.get("scope")
+        address = request.client.host if request.client else None
         try:
-            issued = await admin.token(str(client_id), str(secret), str(scope) if scope is not None else None)
+            issued = await admin.token(
+                str(client_id), str(secret), str(scope) if scope is not None else None, address=address
+            )
         except InvalidClientError:
             return _error(401, "invalid_client", "unknown client or wrong secret")
+        except LimitExceededError as error:
+            retry_after = str(max(1, int(error.retry_after)))
+            return _error(429, "slow_down", error.detail, headers={"Retry-After": retry_after})
         return Response(
             {
                 "access_token": issued.access_token,
@@ -43,8 +50,10 @@ def oauth_router(admin: Administration) -> Router:
     return Router(path="/oauth", route_handlers=[token], tags=["access"])
 
 
-def _error(status: int, error: str, description: str) -> Response[dict[str, Any]]:
-    return Response({"error": error, "error_description": description}, status_code=status)
+def _error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    return Response({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:

@@ -27,10 +27,17 @@ TOKENS = TokenIssuer(b"k" * 32)
 
 
 class Roles:
-    """The standing-data cache, reduced to the one question admission asks of it."""
+    """The standing-data cache, reduced to the questions admission asks of it: no client revoked, nobody
+    suspended."""
 
     def roles_of(self, participant_id: str) -> frozenset[str] | None:
         return frozenset({"MC"})
+
+    def client(self, client_id: str) -> None:
+        return None
+
+    def participant(self, participant_id: str) -> None:
+        return None
 
 
 class Unreachable:
