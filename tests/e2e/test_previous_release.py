@@ -73,7 +73,11 @@ async def test_the_previous_releases_data_answers_as_it_did(clients: dict[str, P
     ]:
         response = await operator.http.get(path, headers=operator.headers())
         assert response.status_code == 200, response.text
-        assert response.json() == EXPECTED[key], key
+        answered = response.json()
+        if key == "participantStatus":
+            # Suspension came later: every row of the old data is Active, and the rest is as the old release said.
+            assert {row.pop("participantStatus") for row in answered["data"]} == {"Active"}
+        assert answered == EXPECTED[key], key
     for pid in ("LNSP1", "LNSP2"):
         response = await clients[pid].http.get(FLOW, headers=clients[pid].headers())
         assert response.status_code == 200, response.text
