@@ -9,7 +9,7 @@ Leaf of the project: imports nothing outside `certs`.
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certs import profiles
 from certs.chain import serial_hex
+from certs.crl import RevokedEntry, build_crl
 from certs.csr import load_and_check_csr
 from certs.signature import sign_detached
 
@@ -151,6 +152,12 @@ class CertificateAuthority:
     def sign(self, data: bytes) -> str:
         """Sign `data` as the hub: a detached CMS signature in the `RSA-SHA256;<base64 DER>` header form."""
         return sign_detached(data, self._hub_certificate, self._hub_key)
+
+    def revocation_list(
+        self, revoked: Iterable[RevokedEntry], now: datetime, number: int
+    ) -> x509.CertificateRevocationList:
+        """The CA's CRL listing `revoked`, valid from `now`, with CRL number `number` (see certs.crl)."""
+        return build_crl(self._ca_key, self._ca_certificate, revoked, now, number)
 
 
 def _load_or_create_hub(
