@@ -146,6 +146,15 @@ async def build_services(
     )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
+    certificates = Certificates(
+        ledger,
+        committer,
+        authority,
+        clock,
+        certificate_lifetime_days,
+        expiry_warning_days=certificate_warning_days,
+        directory=directory,
+    )
     return Services(
         clock=clock,
         registry=registry,
@@ -162,16 +171,22 @@ async def build_services(
         ),
         mailbox=Mailbox(ledger, committer, views, queue, clock, gate.settle),
         admin=admin,
-        certificates=Certificates(
-            ledger, committer, authority, clock, certificate_lifetime_days, expiry_warning_days=certificate_warning_days
-        ),
+        certificates=certificates,
         standing=StandingDataAdmin(ledger, committer, directory),
         plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded, plugin_aggregates),
         flow=FlowControls(gate, registry, directory, admin, FlowHistory(views, lists["flow_history"]), limits, clock),
         gate=gate,
         expiry_watch=expiry_watch,
         housekeeper=Housekeeper(
-            views, ledger, committer, registry, clock, gate.settle, housekeeping_interval, expiry_watch
+            views,
+            ledger,
+            committer,
+            registry,
+            clock,
+            gate.settle,
+            housekeeping_interval,
+            expiry_watch,
+            revocation_list=certificates.revocation_list,
         ),
         admission=Admission(tokens, clock, directory, limits, rate_limit),
         read_side=ReadSide(views, ledger, directory),

@@ -16,6 +16,7 @@ import click
 from cryptography import x509
 
 from certs.chain import check_issued_by, serial_hex
+from certs.crl import check_not_revoked, load_crl
 from certs.csr import load_and_check_csr
 from certs.errors import CertificateError
 from certs.participant import (
@@ -105,17 +106,26 @@ def sign(key_path: Path, cert_path: Path, file: BinaryIO) -> None:
 )
 @click.option("--ca", "ca_path", type=_EXISTING_FILE, required=True, help="The exchange CA certificate (ca.pem).")
 @click.option("--at", "at", help="Check the certificate's validity at this ISO 8601 time instead of now.")
+@click.option(
+    "--crl",
+    "crl_path",
+    type=_EXISTING_FILE,
+    help="Also refuse a signer this CRL (PEM or DER, from GET /certs/v1/crl) lists; it must be the CA's and current.",
+)
 @click.argument("file", type=click.File("rb"))
-def verify(signature: str, ca_path: Path, at: str | None, file: BinaryIO) -> None:
+def verify(signature: str, ca_path: Path, at: str | None, crl_path: Path | None, file: BinaryIO) -> None:
     """Verify a detached signature over FILE and that its signer was issued by the exchange CA.
 
-    Revocation is not known offline: the exchange refuses signatures by revoked certificates itself.
+    Without --crl revocation is not checked: fetch the CA's CRL from GET /certs/v1/crl to check it offline.
     """
     try:
         der = read_signature(_argument_bytes(signature))
         ca = load_certificate(ca_path.read_bytes())
         signer = verify_detached(der, file.read())
         check_issued_by(signer, ca, _moment(at))
+        if crl_path is not None:
+            # The CRL says what is revoked now, whatever moment --at names.
+            check_not_revoked(signer, load_crl(crl_path.read_bytes()), ca, datetime.now(UTC))
     except CertificateError as error:
         _fail(f"signature FAILED: {error}")
     click.echo(f"signature OK\n{_describe(signer)}")

@@ -90,6 +90,12 @@ class Directory:
     def certificate(self, serial_number: str) -> Certificate | None:
         return self._find(Certificate, Certificate.create_id(serial_number))
 
+    def revoked_certificates(self) -> list[Certificate]:
+        """Every revoked certificate known after the last refresh."""
+        with self._lock:
+            aggregates = list(self._aggregates.values())
+        return [a for a in aggregates if isinstance(a, Certificate) and a.revoked_at is not None]
+
     def roles_of(self, participant_id: str) -> frozenset[str] | None:
         participant = self.participant(participant_id)
         return None if participant is None else frozenset(participant.roles)

@@ -1,4 +1,5 @@
-"""Periodic work that time alone triggers: queue expiry, archive retention and certificate expiry warnings."""
+"""Periodic work that time alone triggers: queue expiry, archive retention, certificate expiry warnings and the
+daily renewal of the CA's revocation list."""
 
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ class Housekeeper:
         on_expired: Callable[[str, str], Awaitable[None]],
         interval: float,
         certificate_watch: ExpiryWatch | None = None,
+        *,
+        revocation_list: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        # Asked for on every round, it makes a new CRL once the last one is a day old.
+        self._revocation_list = revocation_list
         self._certificate_watch = certificate_watch
         self._views = views
         self._ledger = ledger
@@ -56,6 +61,8 @@ class Housekeeper:
         removed = await self.expire_queues() + await self.purge_archive()
         if self._certificate_watch is not None:
             await self._certificate_watch.run_once()
+        if self._revocation_list is not None:
+            await self._revocation_list()
         return removed
 
     async def expire_queues(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Router, get, post, put
+from litestar import Response, Router, get, post, put
 from litestar.params import Body, Parameter
 
 from exchange.http.auth import requires_token
@@ -182,6 +182,14 @@ def certificates_router(certificates: Certificates) -> Router:
             )
         }
 
+    @get(
+        "/crl",
+        summary="The exchange CA's current certificate revocation list, DER (no token)",
+        media_type="application/pkix-crl",
+    )
+    async def crl() -> Response[bytes]:
+        return Response(await certificates.revocation_list(), media_type="application/pkix-crl")
+
     needs_token = Router(
         path="/",
         route_handlers=[
@@ -197,4 +205,4 @@ def certificates_router(certificates: Certificates) -> Router:
         ],
         opt=requires_token(ENTITY),
     )
-    return Router(path="/certs/v1", route_handlers=[needs_token, hub], tags=["certificates"])
+    return Router(path="/certs/v1", route_handlers=[needs_token, hub, crl], tags=["certificates"])
