@@ -42,6 +42,7 @@ from exchange.services.flow_control import FlowControls
 from exchange.services.health import Health
 from exchange.services.housekeeping import Housekeeper
 from exchange.services.mailbox import Mailbox
+from exchange.services.metrics import MetricsSampler
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
 from exchange.services.read_side import ReadSide
@@ -84,6 +85,7 @@ class Services:
     housekeeper: Housekeeper
     admission: Admission
     read_side: ReadSide
+    metrics: MetricsSampler
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -192,6 +194,7 @@ async def build_services(
         read_side=ReadSide(views, ledger, directory),
         lists=lists,
         followers=followers,
+        metrics=MetricsSampler(ledger, views, followers),
     )
 
 

@@ -43,6 +43,8 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    # `/metrics` on a listener of its own at HOST:PORT (plain HTTP, for the scraper only) instead of the public port.
+    metrics_bind: str | None = None
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)

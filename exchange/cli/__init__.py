@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,15 @@ import uvloop
 from exchange.cli.sample import sample
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings, env_var
+
+
+def _host_port(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, _colon, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter("give HOST:PORT, e.g. 127.0.0.1:9464")
+    return value
 
 
 def _quota(_: click.Context, __: click.Parameter, value: str) -> tuple[int, int, int]:
@@ -124,6 +134,13 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Mutual TLS: refuse every client without a certificate this CA (PEM) issued. Needs --tls-cert.",
 )
+@click.option(
+    "--metrics-bind",
+    envvar=env_var("metrics_bind"),
+    default=Settings.metrics_bind,
+    callback=_host_port,
+    help="Serve /metrics on this HOST:PORT (plain HTTP) instead of on the public port.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -142,6 +159,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     tls_client_ca: Path | None,
+    metrics_bind: str | None,
 ) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     if database_url is not None:
@@ -169,6 +187,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,
+        metrics_bind=metrics_bind,
     )
     uvloop.run(_serve(settings))
 
@@ -176,7 +195,7 @@ def serve(
 async def _serve(settings: Settings) -> None:
     from exchange.bootstrap import start_exchange
     from exchange.cli.demo import ensure_demo_participants
-    from exchange.http.app import create_app
+    from exchange.http.app import create_app, create_metrics_app
     from exchange.http.limits import LimitedHttpToolsProtocol
 
     exchange = await start_exchange(settings)
@@ -195,9 +214,33 @@ async def _serve(settings: Settings) -> None:
             lifespan="on",
             **_tls_options(settings),
         )
-        await uvicorn.Server(config).serve()
+        servers = [uvicorn.Server(config)]
+        if settings.metrics_bind is not None:
+            metrics_host, metrics_port = settings.metrics_bind.rsplit(":", 1)
+            metrics_config = uvicorn.Config(
+                create_metrics_app(exchange),
+                host=metrics_host.strip("[]"),
+                port=int(metrics_port),
+                loop="none",
+                http=LimitedHttpToolsProtocol,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+            servers.append(uvicorn.Server(metrics_config))
+        await _serve_together(servers)
     finally:
         await exchange.stop()
+
+
+async def _serve_together(servers: list[uvicorn.Server]) -> None:
+    """Run every listener until one stops (a signal reaches only the one whose handler came last), then the rest."""
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
 
 
 def _tls_options(settings: Settings) -> dict[str, Any]:

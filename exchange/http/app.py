@@ -25,6 +25,7 @@ from exchange.http.routes.events import events_handler
 from exchange.http.routes.flowcontrol import flowcontrol_router, watermarks_router
 from exchange.http.routes.health import health_handler
 from exchange.http.routes.messages import messages_router
+from exchange.http.routes.metrics import metrics_handler
 from exchange.http.routes.oauth import oauth_router
 from exchange.http.routes.operations import operation_handler
 from exchange.http.routes.translog import translog_router
@@ -54,6 +55,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         certificates_router(exchange.certificates),
         catalogue_router(exchange.registry),
     ]
+    if exchange.settings.metrics_bind is None:
+        routes.append(metrics_handler(exchange.metrics))
     routes += [
         translog_router(exchange.read_side),
         archive_router(exchange.read_side),
@@ -92,4 +95,13 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         request_class=CheckedJsonRequest,
         template_config=web.templates,
         on_shutdown=[close_api, *(on_shutdown or [])],
+    )
+
+
+def create_metrics_app(exchange: Exchange) -> Litestar:
+    """`/metrics` alone, for the listener of `--metrics-bind`: the scraper's port, apart from the public one."""
+    return Litestar(
+        route_handlers=[metrics_handler(exchange.metrics)],
+        exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
+        openapi_config=None,
     )

@@ -24,6 +24,7 @@ from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.formats import PRIORITY_RANK
+from exchange.kernel.metrics import DELIVERY_LAG
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
 from flowcontrol.state import (
@@ -215,6 +216,9 @@ class DeliveryGate:
         if changed:
             await self._committer.save(*changed)
             self._on_recorded()
+            for queued in changed:
+                if isinstance(queued, Delivery):
+                    DELIVERY_LAG.observe((queued.queued_at - queued.submitted_at).total_seconds())
 
     async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
         pending = await asyncio.to_thread(

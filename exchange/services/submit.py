@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import structlog
@@ -33,12 +34,28 @@ from exchange.kernel.errors import (
     RefusedError,
     ServiceError,
     SignatureRefusedError,
+    SuspendedError,
+    UnavailableError,
 )
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
+from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
 from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
+
+# The `outcome` label of a refused submission, by the kind of service error (the most specific kind first).
+_REFUSAL_OUTCOMES: dict[type[ServiceError], str] = {
+    MalformedError: "malformed",
+    SignatureRefusedError: "signature_refused",
+    SuspendedError: "suspended",
+    RefusedError: "refused",
+    NotFoundError: "not_found",
+    ConflictError: "conflict",
+    InvalidError: "invalid",
+    LimitExceededError: "limit_exceeded",
+    UnavailableError: "unavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,8 @@ class SubmissionRequest:
     signature: str | None
     schema_version: str | None
     body: bytes
+    # When the edge began reading the request (time.perf_counter), for the submission-time histogram.
+    started: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -98,7 +117,9 @@ class Submissions:
         payload_sha256 = hashlib.sha256(request.body).hexdigest()
         earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
         if earlier is not None:
-            return _resubmitted(earlier, payload_sha256)
+            resubmitted = _resubmitted(earlier, payload_sha256)
+            _count(request.business_function_id, "resubmitted")
+            return resubmitted
         function, _ = self._registry.resource(submission.business_function_id, submission.resource_id)
         try:
             acceptance = function.accept(submission, self._directory)
@@ -138,13 +159,20 @@ class Submissions:
             await self._release_quota(message, day)
             earlier = self._ledger.find(Message, message.id)
             assert earlier is not None
-            return _resubmitted(earlier, message.payload_sha256)
+            resubmitted = _resubmitted(earlier, message.payload_sha256)
+            _count(message.business_function_id, "resubmitted")
+            return resubmitted
         except BaseException:
             await self._release_quota(message, day)
             raise
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
+        _count(message.business_function_id, "accepted")
         return _receipt_of(message)
+
+    def finished(self, request: SubmissionRequest) -> None:
+        """The answer is ready: observe how long the submission took, from the moment the edge began reading it."""
+        SUBMISSION_SECONDS.labels(request.business_function_id).observe(time.perf_counter() - request.started)
 
     async def _take_quota(self, message: Message, day: date) -> None:
         if self._limits is None or not self._daily_quota:
@@ -170,6 +198,7 @@ class Submissions:
 
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
+        _count(request.business_function_id, _refusal_outcome(problem))
         if isinstance(problem, ConflictError):
             return
         context_id = request.message_context_id
@@ -273,6 +302,15 @@ class Submissions:
         if participant is None or serial not in participant.nominated:
             raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
         return serial
+
+
+def _count(business_function_id: str, outcome: str) -> None:
+    SUBMISSIONS.labels(business_function_id, outcome).inc()
+
+
+def _refusal_outcome(problem: ServiceError) -> str:
+    kinds = type(problem).__mro__
+    return next((_REFUSAL_OUTCOMES[kind] for kind in kinds if kind in _REFUSAL_OUTCOMES), "refused")
 
 
 def _priority_of(context_id: str | None) -> str | None:

@@ -120,6 +120,8 @@ def messages_router(
         except ServiceError as problem:
             await submissions.refuse(principal, submission, problem, problem_of(problem).status)
             raise
+        finally:
+            submissions.finished(submission)
         return {
             "data": ReceiptView(
                 receipt.message_context_id,

@@ -1,0 +1,20 @@
+"""`GET /metrics`: every series in the Prometheus text format, no token (API.md "Operations")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+
+from exchange.kernel.metrics import exposition
+from exchange.services.metrics import MetricsSampler
+
+
+def metrics_handler(sampler: MetricsSampler) -> Any:
+    @get("/metrics", summary="Prometheus metrics (no token)", include_in_schema=True)
+    async def metrics() -> Response[bytes]:
+        await sampler.sample()
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    return metrics
