@@ -7,7 +7,7 @@ They live in prometheus-client's default registry, beside its process and Python
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
 # Seconds from the request to its answer: signature checks and the group commit take milliseconds to a second.
 _SUBMISSION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -44,5 +44,8 @@ EVENT_STORE_POSITION = Gauge("idx_event_store_position", "The last position of t
 
 
 def exposition() -> tuple[bytes, str]:
-    """Every series in the Prometheus text format, and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """Every series in the Prometheus text format, and its content type.
+
+    The names here need no escaping, so the text is the classic 0.0.4 format every Prometheus version reads.
+    """
+    return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4

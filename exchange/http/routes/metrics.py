@@ -15,6 +15,7 @@ def metrics_handler(sampler: MetricsSampler) -> Any:
     async def metrics() -> Response[bytes]:
         await sampler.sample()
         body, content_type = exposition()
-        return Response(body, media_type=content_type)
+        # Litestar appends the charset to every text/ type itself.
+        return Response(body, media_type=content_type.removesuffix("; charset=utf-8"))
 
     return metrics
