@@ -7,6 +7,8 @@ cannot drift from the guard and from `problems.py`: `document` fills them in onc
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
@@ -65,6 +67,17 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+# A message's payload is answered as the bytes it was submitted as (so that its signature still verifies): Litestar
+# would call that a string, but it is a JSON document.
+JSON_PAYLOAD = {
+    200: ResponseSpec(
+        data_container=dict[str, Any],
+        description="The message's payload: the JSON document its sender submitted",
+        generate_examples=False,
+    )
+}
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="IDX exchange",
@@ -89,7 +102,7 @@ def document(app: Litestar) -> None:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
-            statuses = set(_statuses(route, handler))
+            statuses = _statuses(route, handler)
             if ENTITY in handler.opt:
                 handler.security = [{BEARER: []}, *(handler.security or [])]
             handler.responses = {**problems(*statuses), **(handler.responses or {})}
@@ -97,7 +110,7 @@ def document(app: Litestar) -> None:
 
 def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[int, ...]:
     methods = {str(method) for method in handler.http_methods}
-    statuses = ANY_ROUTE
+    statuses: tuple[int, ...] = ANY_ROUTE
     if ENTITY in handler.opt:
         statuses += TOKEN_ROUTE
         if methods & _WRITES:
