@@ -14,7 +14,7 @@ from exchange.functions.services import ServesOperations
 from exchange.http.auth import Gate, principal_dependency
 from exchange.http.body import MAX_BODY, CheckedJsonRequest
 from exchange.http.limits import limit_headers
-from exchange.http.openapi import document, openapi_config
+from exchange.http.openapi import SecurityAndProblems, openapi_config
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
 from exchange.http.routes.archive import archive_router
@@ -74,7 +74,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
             for index, operation in enumerate(function.operations(exchange.plugin_services)):
                 name = f"{function.id}_{operation.handler.__name__}_{index}"
                 routes.append(operation_handler(operation, exchange.admission, name))
-    app = Litestar(
+    return Litestar(
         route_handlers=routes,
         # Routes that need a token say so in their `opt`; the guard runs before any parameter or body is read.
         guards=[Gate(exchange.admission).authenticate],
@@ -82,11 +82,10 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         middleware=[bind_request_context, limit_headers],
         exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
         openapi_config=openapi_config(),
+        plugins=[SecurityAndProblems()],
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
         request_class=CheckedJsonRequest,
         template_config=web.templates,
         on_shutdown=[close_api, *(on_shutdown or [])],
     )
-    document(app)
-    return app

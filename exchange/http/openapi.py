@@ -2,7 +2,7 @@
 bearer token, and the RFC 9457 problem answers each route can give.
 
 Both follow from what a route already declares (its `opt`, its method, its path parameters), so the document
-cannot drift from the guard and from `problems.py`: `document` fills them in once every route is registered.
+cannot drift from the guard and from `problems.py`: `SecurityAndProblems` fills them in as each route is registered.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.routes import HTTPRoute
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 
 from exchange.http.auth import ENTITY
 from exchange.http.problems import PROBLEM_JSON
@@ -96,16 +96,17 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def document(app: Litestar) -> None:
-    """Give every HTTP route its security requirement and problem answers, keeping any a route declares itself."""
-    for route in app.routes:
+class SecurityAndProblems(ReceiveRoutePlugin):
+    """Gives every HTTP route, as it is registered, its security requirement and its problem answers, keeping any
+    answer the route declares itself."""
+
+    def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):
-            continue
+            return
         for handler in route.route_handlers:
-            statuses = _statuses(route, handler)
             if ENTITY in handler.opt:
                 handler.security = [{BEARER: []}, *(handler.security or [])]
-            handler.responses = {**problems(*statuses), **(handler.responses or {})}
+            handler.responses = {**problems(*_statuses(route, handler)), **(handler.responses or {})}
 
 
 def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[int, ...]:
