@@ -30,8 +30,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.schemathesis]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Requests per operation and caller: about 50 operations, 2 callers and this many stay within two minutes.
-EXAMPLES = 60
-BUDGET_SECONDS = 150
+EXAMPLES = 40
+# Past this (a machine loaded by other work), the operations not yet reached are reported as failures, not skipped.
+BUDGET_SECONDS = 240
 
 
 @pytest.fixture(scope="module")
