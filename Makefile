@@ -44,6 +44,7 @@ tools:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q openssl curl jq; \
 	fi
 
+# The suite includes schemathesis over the OpenAPI document (about a minute; `-m "not schemathesis"` leaves it out).
 test: $(STAMP) lint browser tools
 	$(BIN)/pytest
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from litestar import Litestar
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from exchange.functions.services import ServesOperations
 from exchange.http.auth import Gate, principal_dependency
 from exchange.http.body import MAX_BODY, CheckedJsonRequest
 from exchange.http.limits import limit_headers
+from exchange.http.openapi import SecurityAndProblems, openapi_config
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
 from exchange.http.routes.archive import archive_router
@@ -84,12 +84,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         dependencies={"principal": principal_dependency},
         middleware=[bind_request_context, limit_headers],
         exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
-        openapi_config=OpenAPIConfig(
-            title="IDX exchange",
-            version="1.0.0",
-            description="Industry data exchange: signed messages routed into per-participant queues.",
-            path="/schema",
-        ),
+        openapi_config=openapi_config(),
+        plugins=[SecurityAndProblems()],
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
         request_class=CheckedJsonRequest,

@@ -63,6 +63,48 @@ class PlanSubmission:
     cloned_from: str | None
 
 
+# The request bodies as types, for the OpenAPI document: `read_plan` reads them field by field instead, so that one
+# answer names every problem.
+
+
+class RecallPlanEntryBody(msgspec.Struct, rename="pascal"):
+    """One entry of a SubmitRecallPlan body; a stage's quantities may be left out under its recall flag."""
+
+    start_date: str
+    end_date: str
+    stage1_recall_minutes_start: float | None = None
+    stage1_recall_minutes_end: float | None = None
+    stage1_mw: float | None = msgspec.field(default=None, name="Stage1MW")
+    stage1_recall_flag: str | None = None
+    stage2_recall_minutes_start: float | None = None
+    stage2_recall_minutes_end: float | None = None
+    stage2_mw: float | None = msgspec.field(default=None, name="Stage2MW")
+    stage2_recall_flag: str | None = None
+
+
+class SubmitRecallPlanBody(msgspec.Struct, rename="pascal"):
+    """A SubmitRecallPlan body: RecallPlanEntries replaces the plan's entries (empty: deletes it), or is left out
+    of a clone."""
+
+    outage_plan_id: str
+    duid: str = msgspec.field(name="DUID")
+    participant_id: str | None = None
+    outage_plan_description: str | None = None
+    cloned_from_outage_plan_id: str | None = None
+    recall_plan_entries: list[RecallPlanEntryBody] | None = None
+
+
+class RecallPlanFilter(msgspec.Struct, rename="pascal"):
+    """A ListRecallPlans or GetRecallPlan body (GetRecallPlan needs OutagePlanId)."""
+
+    participant_id: str | None = None
+    station_id: str | None = None
+    duid: str | None = msgspec.field(default=None, name="DUID")
+    outage_plan_id: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+
+
 class _Reader:
     def __init__(self) -> None:
         self.errors: list[RecallError] = []

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ArchiveSearch, ReadSide
@@ -45,7 +46,11 @@ def archive_router(read_side: ReadSide) -> Router:
             },
         }
 
-    @get("/archive/{messageContextId:str}", summary="A delivered payload, with the hub's re-signature")
+    @get(
+        "/archive/{messageContextId:str}",
+        summary="A delivered payload, with the hub's re-signature",
+        responses=JSON_PAYLOAD,
+    )
     async def item(
         request: Request[Any, Any, Any],
         principal: Principal,

@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes, read_json_body
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.problems import problem_of
 from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.services.access import Principal
@@ -167,7 +168,12 @@ def messages_router(
             meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
         )
 
-    @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
+    @get(
+        "/{messageContextId:str}",
+        operation_id=f"get_{key}",
+        summary="Fetch a message from your queue",
+        responses=JSON_PAYLOAD,
+    )
     async def fetch(
         request: Request[Any, Any, Any],
         principal: Principal,

@@ -11,6 +11,7 @@ from litestar.response import Stream
 
 from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ReadSide, TranslogSearch
@@ -82,7 +83,11 @@ def translog_router(read_side: ReadSide) -> Router:
     async def one(principal: Principal, messageContextId: str) -> dict[str, Any]:  # noqa: N803
         return {"data": await read_side.transaction(principal.participant_id, messageContextId)}
 
-    @get("/translog/{messageContextId:str}/payload", summary="The payload, to its sender and receivers only")
+    @get(
+        "/translog/{messageContextId:str}/payload",
+        summary="The payload, to its sender and receivers only",
+        responses=JSON_PAYLOAD,
+    )
     async def payload(
         request: Request[Any, Any, Any],
         principal: Principal,
