@@ -33,7 +33,7 @@ from tests.e2e.browser import (
     sign_in,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import close_code_of, new_participant
+from tests.e2e.read_side import close_code_of, eventually, new_participant
 from tests.harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
@@ -257,12 +257,17 @@ async def test_a_generator_creates_clones_modifies_and_deletes_recall_plans(
     await expect(plans.locator("tbody tr[data-plan]")).to_have_count(1)
     await expect(plans).to_contain_text("OUTAGE1")
 
-    # What the browser did went through the web services: the operator's queue holds every version.
-    listed = await operator.http.get(
-        "/gr/v1/recall", params={"initiatingParticipantId": generator.participant_id}, headers=operator.headers()
-    )
-    assert listed.status_code == 200, listed.text
-    assert len([m for m in listed.json()["data"] if m["initiatingParticipantId"] == generator.participant_id]) == 4
+    # What the browser did went through the web services: the operator's queue holds every version, once each
+    # has been delivered, which happens after the browser's answer.
+    async def operator_holds_every_version() -> None:
+        listed = await operator.http.get(
+            "/gr/v1/recall", params={"initiatingParticipantId": generator.participant_id}, headers=operator.headers()
+        )
+        assert listed.status_code == 200, listed.text
+        mine = [m for m in listed.json()["data"] if m["initiatingParticipantId"] == generator.participant_id]
+        assert len(mine) == 4, mine
+
+    await eventually(operator_holds_every_version)
 
 
 async def reload_until(page: Page, test_id: str, text: str, within: float = 15.0) -> None:
