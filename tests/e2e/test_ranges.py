@@ -4,13 +4,21 @@ that grows. Each is refused with a clear 4xx naming what is wrong, and nothing b
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
+from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
+from tests.e2e.read_side import eventually
+from tests.e2e.test_bad_input import submit_headers
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
+
+PQD = "/pqd/v1/bpqd"
 
 
 async def test_an_oversized_watermark_is_a_422_and_participant_status_still_answers(
@@ -32,3 +40,38 @@ async def test_an_oversized_watermark_is_a_422_and_participant_status_still_answ
     sane = await operator.http.put(path, json={"low": 1, "warn": 2, "high": 3}, headers=operator.headers())
     assert sane.status_code == 200, sane.text
     assert sane.json()["data"]["watermarks"] == {"low": 1, "warn": 2, "high": 3}
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def cells_of(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+async def test_no_cell_of_the_translog_csv_starts_like_a_formula_from_the_api_or_the_web_app(
+    participants: Participants, operator: ParticipantClient
+) -> None:
+    """A refused submission's `=HYPERLINK(...)` context id comes out quoted with `'` in both CSV exports."""
+    mc = await participants.new("MC", ["MC"])
+    lnsp = await participants.new("LNSP", ["LNSP"], enrol=False)
+    formula = '=HYPERLINK("https://evil.example","open")'
+    body = sample_body(mc.participant_id, [lnsp.participant_id])
+    refused = await mc.http.post(PQD, content=body, headers=submit_headers(mc, body, context_id=formula))
+    assert_problem(refused, 400)
+
+    query = {"initiatingParticipantId": mc.participant_id}
+    assert operator.token is not None
+    as_csv = operator.headers(Accept="text/csv")
+    signed_in = {"Cookie": f"idx_session={operator.token}"}
+
+    async def exported(path: str, headers: dict[str, str]) -> list[str]:
+        answer = await operator.http.get(path, params=query, headers=headers)
+        assert answer.status_code == 200, answer.text
+        cells = cells_of(answer.text)
+        assert "'" + formula in cells  # once the log has the refusal
+        return cells
+
+    for path, headers in (("/idx/v1/translog", as_csv), ("/app/translog.csv", signed_in)):
+        cells = await eventually(lambda: exported(path, headers))  # noqa: B023 (awaited in this iteration)
+        assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
