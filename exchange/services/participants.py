@@ -20,9 +20,11 @@ from exchange.kernel.errors import (
     ConflictError,
     InvalidError,
     LimitExceededError,
+    MalformedError,
     NotFoundError,
 )
 from exchange.kernel.formats import PARTICIPANT_ID
+from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.participants import ListedParticipant as ListedParticipant  # what `participants` lists
 from exchange.readmodels.participants import ParticipantList
 from exchange.services.access import (
@@ -116,6 +118,13 @@ class Administration:
     async def participants(self) -> list[ListedParticipant]:
         """Every registered participant, in the order they were registered (a participant just registered too)."""
         return await self._listed.all()
+
+    async def participant_page(self, item_count: int, cursor: str | None) -> Page[ListedParticipant]:
+        """A page of the participants in the order they were registered; MalformedError for a foreign cursor."""
+        try:
+            return await self._listed.page(item_count, cursor)
+        except CursorError as error:
+            raise MalformedError(str(error)) from error
 
     async def add_client(
         self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None

@@ -75,3 +75,24 @@ async def test_no_cell_of_the_translog_csv_starts_like_a_formula_from_the_api_or
     for path, headers in (("/idx/v1/translog", as_csv), ("/app/translog.csv", signed_in)):
         cells = await eventually(lambda: exported(path, headers))  # noqa: B023 (awaited in this iteration)
         assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+
+
+async def test_the_participant_list_is_cursor_paged_with_meta(
+    participants: Participants, operator: ParticipantClient
+) -> None:
+    """GET /admin/v1/participants?itemCount=1 answers meta and a nextCursor that leads on to the next participant."""
+    await participants.new("MC", ["MC"], enrol=False)
+    first = await operator.http.get("/admin/v1/participants", params={"itemCount": 1}, headers=operator.headers())
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    meta = answer["meta"]
+    assert len(answer["data"]) == meta["itemCount"] == 1
+    assert meta["totalRecords"] >= 2 and meta["totalPages"] == meta["totalRecords"]
+
+    params = {"itemCount": 1, "cursor": meta["nextCursor"]}
+    second = await operator.http.get("/admin/v1/participants", params=params, headers=operator.headers())
+    assert second.status_code == 200, second.text
+    assert second.json()["data"][0]["participantId"] != answer["data"][0]["participantId"]
+
+    too_many = await operator.http.get("/admin/v1/participants", params={"itemCount": 501}, headers=operator.headers())
+    assert_problem(too_many, 400)
