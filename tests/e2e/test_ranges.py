@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
+from typing import Any
 
+import msgspec
 import pytest
 
-from exchange.functions.bpqd.sample import sample_body
+from exchange.functions.bpqd.nmi import nmi_checksum
+from exchange.functions.bpqd.sample import sample_body, sample_envelope
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
 from tests.e2e.read_side import eventually
@@ -96,3 +100,28 @@ async def test_the_participant_list_is_cursor_paged_with_meta(
 
     too_many = await operator.http.get("/admin/v1/participants", params={"itemCount": 501}, headers=operator.headers())
     assert_problem(too_many, 400)
+
+
+async def test_readings_of_an_nmi_sent_to_another_network_than_its_lnsp_are_a_422(
+    participants: Participants, operator: ParticipantClient
+) -> None:
+    """An NMI on LNSP1's network, sent to LNSP2: 422 naming `data.transactions[0].nmiDetails[0].nmi`."""
+    mc = await participants.new("MC", ["MC", "MDP"])
+    own, other = [await participants.new("LNSP", ["LNSP"], enrol=False) for _ in range(2)]
+    nmi = f"6003{secrets.randbelow(1_000_000):06d}"
+    record = {"nmi": nmi, "mc": mc.participant_id, "mdp": mc.participant_id, "lnsp": own.participant_id}
+    recorded = await operator.http.post(
+        "/admin/v1/nmis", json={**record, "fromDate": "2026-01-01"}, headers=operator.headers()
+    )
+    assert recorded.status_code == 201, recorded.text
+
+    def readings_to(recipient: ParticipantClient) -> bytes:
+        envelope: Any = sample_envelope(mc.participant_id, [recipient.participant_id], reading_date="2026-07-01")
+        detail = envelope["data"]["transactions"][0]["nmiDetails"][0]
+        detail["nmi"], detail["nmiChecksum"] = nmi, nmi_checksum(nmi)
+        return msgspec.json.encode(envelope)
+
+    problem = assert_problem(await mc.submit(readings_to(other)), 422, ["data.transactions[0].nmiDetails[0].nmi"])
+    assert other.participant_id in problem["errors"][0]["message"]
+    accepted = await mc.submit(readings_to(own))
+    assert accepted.status_code == 200, accepted.text
