@@ -87,7 +87,8 @@ def csr(
 @click.option("--cert", "cert_path", type=_EXISTING_FILE, required=True, help="Its certificate from the exchange.")
 @click.argument("file", type=click.File("rb"))
 def sign(key_path: Path, cert_path: Path, file: BinaryIO) -> None:
-    """Print the x-signature value for FILE's exact bytes (`-` reads stdin): `RSA-SHA256;<base64 CMS>`."""
+    """Print the x-signature value for FILE's exact bytes (`-` reads stdin): `RSA-SHA256;<base64 CMS>`, or
+    `ECDSA-SHA256;<base64 CMS>` for an EC key."""
     try:
         key = load_signing_key(key_path.read_bytes())
         certificate = load_certificate(cert_path.read_bytes())

@@ -12,7 +12,7 @@ import structlog
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
-from certs.signature import parse_signature_header, verify_detached
+from certs.signature import verify_signature_header
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
@@ -258,8 +258,7 @@ class Submissions:
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
         try:
-            der = parse_signature_header(request.signature or "")
-            signer = verify_detached(der, request.body)
+            signer = verify_signature_header(request.signature or "", request.body)
             check_issued_by(signer, self._authority.ca_certificate, now)
         except CertificateError as error:
             raise SignatureRefusedError(str(error)) from error

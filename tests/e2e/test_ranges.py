@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -124,4 +125,25 @@ async def test_readings_of_an_nmi_sent_to_another_network_than_its_lnsp_are_a_42
     problem = assert_problem(await mc.submit(readings_to(other)), 422, ["data.transactions[0].nmiDetails[0].nmi"])
     assert other.participant_id in problem["errors"][0]["message"]
     accepted = await mc.submit(readings_to(own))
+    assert accepted.status_code == 200, accepted.text
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [lambda prefix, encoded: encoded, lambda prefix, encoded: f"{prefix} ;{encoded}"],
+    ids=["bare base64", "space before the separator"],
+)
+async def test_a_good_cms_without_its_exact_prefix_is_a_403_signature(
+    participants: Participants, rewrite: Callable[[str, str], str]
+) -> None:
+    """The sender's valid CMS as bare base64, or as `RSA-SHA256 ;...`, is refused with problem type /signature."""
+    mc = await participants.new("MC", ["MC"])
+    lnsp = await participants.new("LNSP", ["LNSP"], enrol=False)
+    body = sample_body(mc.participant_id, [lnsp.participant_id])
+    prefix, _, encoded = mc.sign(body).partition(";")
+    assert prefix == "RSA-SHA256"  # the simulators' participants sign with RSA keys
+
+    refused = await mc.submit(body, signature=rewrite(prefix, encoded))
+    assert_problem(refused, 403, kind="signature")
+    accepted = await mc.submit(body)
     assert accepted.status_code == 200, accepted.text
