@@ -38,6 +38,8 @@ from exchange.services.access import (
 )
 
 ACTIVE, SUSPENDED = "Active", "Suspended"
+# A company's registered name fits easily; the bound keeps one registration from growing every list it is in.
+MAX_NAME_LENGTH = 200
 
 
 class InvalidClientError(Exception):
@@ -95,10 +97,13 @@ class Administration:
 
     async def register_participant(self, participant_id: str, name: str, roles: list[str]) -> Participant:
         errors = []
-        if not PARTICIPANT_ID.match(participant_id):
+        # fullmatch: `$` alone would let a trailing newline through.
+        if not PARTICIPANT_ID.fullmatch(participant_id):
             errors.append(FieldError("participantId", f"must match {PARTICIPANT_ID.pattern}"))
         if not name.strip():
             errors.append(FieldError("name", "must not be blank"))
+        elif len(name) > MAX_NAME_LENGTH:
+            errors.append(FieldError("name", f"at most {MAX_NAME_LENGTH} characters"))
         if not roles:
             errors.append(FieldError("roles", "names no role"))
         errors.extend(
