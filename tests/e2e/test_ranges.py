@@ -12,10 +12,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from certs.participant import build_csr
+from exchange.functions.bids.sample import sample_bids
 from exchange.functions.bpqd.nmi import nmi_checksum
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
 from simulators.client import ParticipantClient
+from tests.conformance.market import Market
 from tests.e2e.conftest import Participants
 from tests.e2e.read_side import eventually
 from tests.e2e.test_bad_input import submit_headers
@@ -147,3 +151,40 @@ async def test_a_good_cms_without_its_exact_prefix_is_a_403_signature(
     assert_problem(refused, 403, kind="signature")
     accepted = await mc.submit(body)
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_2_mb_participant_name_and_an_rsa_key_over_4096_bits_are_422s_naming_the_field(
+    participants: Participants, operator: ParticipantClient
+) -> None:
+    """A participant with a 2 MB name → 422 `name`; a certificate for an RSA-4104 CSR → 422 `csr`."""
+    body = {"participantId": "HUGE1", "name": "N" * 2_000_000, "roles": ["MC"]}
+    refused = await operator.http.post("/admin/v1/participants", json=body, headers=operator.headers())
+    assert_problem(refused, 422, ["name"])
+
+    mc = await participants.new("MC", ["MC"], enrol=False)
+    long_key = rsa.generate_private_key(public_exponent=65537, key_size=4104)
+    csr = build_csr(long_key, f"{mc.participant_id}-signing").decode()
+    issued = await mc.http.post("/certs/v1/certificates", json={"csr": csr}, headers=mc.headers())
+    assert_problem(issued, 422, ["csr"])
+
+
+async def test_bid_prices_and_ramp_rates_of_1e23_are_422s_naming_each(
+    participants: Participants, operator: ParticipantClient
+) -> None:
+    """submitBids with a price and a ramp rate of 1e23 names `prices[0]` and `rampUpRate`; nothing is stored."""
+    market = Market(participants._server, operator)
+    try:
+        gen = await market.generator()
+        duid = await market.duid(gen, 400.0)
+        bids: Any = sample_bids([duid])
+        bids["energyBids"][0]["prices"][0] = 1e23
+        bids["energyBids"][0]["energyPeriods"][0]["rampUpRate"] = 1e23
+        headers = gen.headers(**{"Content-Type": "application/json"})
+        refused = await gen.http.post("/bids/v1/submitBids", content=msgspec.json.encode(bids), headers=headers)
+        assert_problem(refused, 422, ["energyBids[0].prices[0]", "energyBids[0].energyPeriods[0].rampUpRate"])
+        stored = await gen.http.get(
+            "/bids/v1/bids", params={"tradingDate": "2026-07-01", "duid": duid}, headers=gen.headers()
+        )
+        assert stored.status_code == 404, stored.text
+    finally:
+        await market.close()
