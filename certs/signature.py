@@ -101,6 +101,15 @@ def read_signature(data: bytes) -> bytes:
     raise SignatureFormatError(f"give '{RSA_SCHEME};<base64>' or '{EC_SCHEME};<base64>', a PEM CMS or DER CMS")
 
 
+def verify_signature_file(data: bytes, content: bytes) -> x509.Certificate:
+    """Verify a signature as `read_signature` reads it over `content`; return the signer certificate. The header
+    form must carry the prefix of the signer's key type, as the exchange requires of an `x-signature`."""
+    text = data.strip()
+    if text.startswith(tuple(f"{scheme};".encode() for scheme in SCHEMES)):
+        return verify_signature_header(text.decode("ascii", "replace"), content)
+    return verify_detached(read_signature(data), content)
+
+
 def sign_detached(content: bytes, certificate: x509.Certificate, private_key: SigningKey) -> str:
     """Sign `content` as detached CMS (SHA-256, signer certificate embedded); return the header form, with the
     prefix of the key's type."""

@@ -27,7 +27,7 @@ from certs.participant import (
     private_key_pem,
 )
 from certs.receipts import parse_receipt, verify_receipt
-from certs.signature import read_signature, sign_detached, verify_detached
+from certs.signature import sign_detached, verify_signature_file
 from exchange.cli.tls import ca_file_option
 from exchange.kernel.files import write_private
 from exchange.kernel.formats import PARTICIPANT_ID
@@ -102,7 +102,7 @@ def sign(key_path: Path, cert_path: Path, file: BinaryIO) -> None:
 @click.option(
     "--signature",
     required=True,
-    help="The signature: `RSA-SHA256;<base64>`, or @FILE holding that, a PEM or a DER CMS.",
+    help="The signature: `RSA-SHA256;<base64>` (`ECDSA-SHA256;` for EC), or @FILE holding that, a PEM or a DER CMS.",
 )
 @click.option("--ca", "ca_path", type=_EXISTING_FILE, required=True, help="The exchange CA certificate (ca.pem).")
 @click.option("--at", "at", help="Check the certificate's validity at this ISO 8601 time instead of now.")
@@ -113,9 +113,9 @@ def verify(signature: str, ca_path: Path, at: str | None, file: BinaryIO) -> Non
     Revocation is not known offline: the exchange refuses signatures by revoked certificates itself.
     """
     try:
-        der = read_signature(_argument_bytes(signature))
+        given = _argument_bytes(signature)
         ca = load_certificate(ca_path.read_bytes())
-        signer = verify_detached(der, file.read())
+        signer = verify_signature_file(given, file.read())
         check_issued_by(signer, ca, _moment(at))
     except CertificateError as error:
         _fail(f"signature FAILED: {error}")

@@ -19,6 +19,7 @@ from certs.signature import (
     read_signature,
     sign_detached,
     verify_detached,
+    verify_signature_file,
     verify_signature_header,
 )
 from tests.crafted_cms import by_key_identifier, crafted
@@ -302,3 +303,14 @@ def test_each_key_type_signs_with_its_own_prefix_and_verifies_only_under_it(rsa_
         assert verify_signature_header(header, BODY) == certificate
         with pytest.raises(SignatureInvalidError, match="prefix"):
             verify_signature_header(other + header.removeprefix(own), BODY)
+
+
+def test_a_signature_file_in_header_form_must_carry_its_signers_prefix(rsa_participant, ec_participant):
+    """`idx certs verify` reads PEM, DER or the header form; the header form's prefix must match the key."""
+    certificate, key = ec_participant
+    header = sign_detached(BODY, certificate, key)
+    der = parse_signature_header(header)
+    for form in (header.encode() + b"\n", der):
+        assert verify_signature_file(form, BODY) == certificate
+    with pytest.raises(SignatureInvalidError, match="prefix"):
+        verify_signature_file((RSA_SCHEME + header.removeprefix(EC_SCHEME)).encode(), BODY)
