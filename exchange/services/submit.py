@@ -40,6 +40,11 @@ from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
 
+# What a refused submission's log rows keep of what was sent: a participant id is at most 10 characters, and a
+# reason of ten field errors fits easily.
+MAX_LOGGED_RECIPIENT = 40
+MAX_LOGGED_REASON = 2000
+
 
 @dataclass(frozen=True)
 class SubmissionRequest:
@@ -179,9 +184,15 @@ class Submissions:
             resource_id=request.resource_id,
             sender_id=principal.participant_id,
             priority=_priority_of(context_id),
-            recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
+            # Each recipient and the reason are cut short: the refused body's strings are unbounded up to its 10 MB,
+            # and a rejection is kept (and shown in the log) once per requested receiver.
+            recipients=[r[:MAX_LOGGED_RECIPIENT] for r in requested_recipients(request.body) if isinstance(r, str)][
+                :100
+            ],
             status=status,
-            reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
+            reason=(problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]))[
+                :MAX_LOGGED_REASON
+            ],
             size=len(request.body),
             rejected_at=self._clock.now(),
         )
