@@ -29,6 +29,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "current": (0.0, 10000.0),
     "phaseAngle": (-180.0, 180.0),
 }
+# The strings of a reading are bounded like its numbers: MSATS meter serial numbers are at most 12 characters (20
+# leaves room), and a transaction id is an id, not a document.
+MAX_METER_SERIAL_LENGTH = 20
+MAX_TRANSACTION_ID_LENGTH = 100
 
 
 def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
@@ -53,6 +57,8 @@ def transaction_errors(
     transaction: Transaction, path: str, sender: str, recipients: Sequence[str], standing: StandingData
 ) -> Iterator[FieldError]:
     """The broken rules of one transaction found at `path`."""
+    if not transaction.transaction_id.strip() or len(transaction.transaction_id) > MAX_TRANSACTION_ID_LENGTH:
+        yield FieldError(f"{path}.transactionId", f"must be 1 to {MAX_TRANSACTION_ID_LENGTH} characters")
     if not _is_timestamp(transaction.transaction_date_time):
         yield FieldError(f"{path}.transactionDateTime", "must be an ISO 8601 timestamp with an offset")
     if not transaction.nmi_details:
@@ -68,6 +74,8 @@ def nmi_detail_errors(
     yield from _nmi_errors(detail, path, sender, recipients, standing)
     if not detail.meter_serial_number.strip():
         yield FieldError(f"{path}.meterSerialNumber", "must not be blank")
+    elif len(detail.meter_serial_number) > MAX_METER_SERIAL_LENGTH:
+        yield FieldError(f"{path}.meterSerialNumber", f"must be at most {MAX_METER_SERIAL_LENGTH} characters")
     expected_count: int | None = None
     if detail.interval_length in INTERVAL_LENGTHS:
         expected_count = MINUTES_PER_DAY // detail.interval_length
