@@ -150,7 +150,8 @@ class CertificateAuthority:
         )
 
     def sign(self, data: bytes) -> str:
-        """Sign `data` as the hub: a detached CMS signature in the `RSA-SHA256;<base64 DER>` header form."""
+        """Sign `data` as the hub: a detached CMS signature in the header form, prefixed as the hub key's type calls
+        for (`RSA-SHA256;<base64 DER>` for the RSA hub key)."""
         return sign_detached(data, self._hub_certificate, self._hub_key)
 
     def revocation_list(

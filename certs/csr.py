@@ -9,7 +9,10 @@ from cryptography.x509.oid import NameOID
 from certs.errors import CsrRejectedError
 
 MINIMUM_RSA_BITS = 2048
-_KEY_ADVICE = "use RSA 2048 or stronger, or EC P-256"
+# Larger RSA keys add nothing a participant needs and cost every verification dearly (RSA-16384 is some 100
+# times the work of RSA-2048 per signature), so they are a way to slow the exchange down.
+MAXIMUM_RSA_BITS = 4096
+_KEY_ADVICE = "use RSA 2048 to 4096 bits, or EC P-256"
 
 
 def load_and_check_csr(
@@ -68,6 +71,8 @@ def _check_key(csr: x509.CertificateSigningRequest) -> None:
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MINIMUM_RSA_BITS:
             raise CsrRejectedError(f"RSA {key.key_size}-bit keys are too short; {_KEY_ADVICE}")
+        if key.key_size > MAXIMUM_RSA_BITS:
+            raise CsrRejectedError(f"RSA {key.key_size}-bit keys are too long; {_KEY_ADVICE}")
         return
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from certs.chain import check_issued_by
 from certs.receipts import is_hub_certificate, parse_receipt, verify_receipt
-from certs.signature import parse_signature_header, verify_detached
+from certs.signature import verify_signature_header
 from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client, register
 from simulators.figures import ONE_NMI, PayloadShape
 from simulators.payloads import bpqd_body
@@ -88,10 +88,10 @@ class HubTrust:
         """The hub's re-signature and the sender's original signature both cover exactly `payload`, the first
         by a hub certificate and the second by a certificate of the sender, both issued by the exchange CA."""
         now = datetime.now(UTC)
-        hub = verify_detached(parse_signature_header(headers["x-signature"]), payload)
+        hub = verify_signature_header(headers["x-signature"], payload)
         check_issued_by(hub, self.ca, now)
         check(is_hub_certificate(hub), "x-signature was not made by the hub")
-        original = verify_detached(parse_signature_header(headers["x-original-signature"]), payload)
+        original = verify_signature_header(headers["x-original-signature"], payload)
         check_issued_by(original, self.ca, now)
         names = [str(a.value) for a in original.subject]
         check(any(name.startswith(sender_id) for name in names), f"x-original-signature is not {sender_id}'s")

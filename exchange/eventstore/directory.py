@@ -104,6 +104,10 @@ class Directory:
         point = self._find(MeteringPoint, MeteringPoint.create_id(nmi))
         return None if point is None else point.responsible_on(day)
 
+    def nmi_network(self, nmi: str, day: date) -> str | None:
+        point = self._find(MeteringPoint, MeteringPoint.create_id(nmi))
+        return None if point is None else point.network_on(day)
+
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         unit = self._find(GeneratingUnit, GeneratingUnit.create_id(duid))
         if unit is None:

@@ -13,7 +13,7 @@ import structlog
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
-from certs.signature import parse_signature_header, verify_detached
+from certs.signature import verify_signature_header
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
@@ -56,6 +56,11 @@ _REFUSAL_OUTCOMES: dict[type[ServiceError], str] = {
     LimitExceededError: "limit_exceeded",
     UnavailableError: "unavailable",
 }
+
+# What a refused submission's log rows keep of what was sent: a participant id is at most 10 characters, and a
+# reason of ten field errors fits easily.
+MAX_LOGGED_RECIPIENT = 40
+MAX_LOGGED_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -208,9 +213,15 @@ class Submissions:
             resource_id=request.resource_id,
             sender_id=principal.participant_id,
             priority=_priority_of(context_id),
-            recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
+            # Each recipient and the reason are cut short: the refused body's strings are unbounded up to its 10 MB,
+            # and a rejection is kept (and shown in the log) once per requested receiver.
+            recipients=[r[:MAX_LOGGED_RECIPIENT] for r in requested_recipients(request.body) if isinstance(r, str)][
+                :100
+            ],
             status=status,
-            reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
+            reason=(problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]))[
+                :MAX_LOGGED_REASON
+            ],
             size=len(request.body),
             rejected_at=self._clock.now(),
         )
@@ -287,8 +298,7 @@ class Submissions:
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
         try:
-            der = parse_signature_header(request.signature or "")
-            signer = verify_detached(der, request.body)
+            signer = verify_signature_header(request.signature or "", request.body)
             check_issued_by(signer, self._authority.ca_certificate, now)
         except CertificateError as error:
             raise SignatureRefusedError(str(error)) from error

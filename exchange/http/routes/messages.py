@@ -92,7 +92,11 @@ def messages_router(
             Parameter(header="x-messageContextId", description="bf~resource~h|m|l~PARTICIPANT~uniqueId"),
         ] = None,
         signature: Annotated[
-            str | None, Parameter(header="x-signature", description="RSA-SHA256;<base64 DER CMS, detached>")
+            str | None,
+            Parameter(
+                header="x-signature",
+                description="RSA-SHA256;<base64 DER CMS, detached>, or ECDSA-SHA256;<...> for an EC P-256 signer",
+            ),
         ] = None,
         schema_version: Annotated[
             str | None,
