@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 
 from exchange.domain.participants import Participant
 from exchange.http.auth import requires_token
@@ -107,7 +107,7 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
 
     @get("/participants", summary="List participants, in the order they were registered")
     async def participants(
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> ParticipantPage:
         page = await admin.participant_page(item_count, cursor)

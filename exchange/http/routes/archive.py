@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes
@@ -20,11 +20,11 @@ def archive_router(read_side: ReadSide) -> Router:
     @get("/archive", summary="Messages delivered to you, newest first")
     async def archive(
         principal: Principal,
-        start_date_time: Annotated[str | None, Parameter(query="startDateTime")] = None,
-        end_date_time: Annotated[str | None, Parameter(query="endDateTime")] = None,
-        business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, Parameter(query="businessFunctionResourceId")] = None,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        start_date_time: Annotated[str | None, QueryParameter(name="startDateTime")] = None,
+        end_date_time: Annotated[str | None, QueryParameter(name="endDateTime")] = None,
+        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
+        business_function_resource_id: Annotated[str | None, QueryParameter(name="businessFunctionResourceId")] = None,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
         asked = ArchiveSearch(

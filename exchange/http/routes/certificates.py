@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Response, Router, get, post, put
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 
 from exchange.http.auth import requires_token
 from exchange.services.access import Principal
@@ -113,7 +113,7 @@ def certificates_router(certificates: Certificates) -> Router:
     @get("/certificates", summary="Your certificates, with status and nomination")
     async def list_certificates(
         principal: Principal,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> CertificatePage:
         page = await certificates.listing(principal.participant_id, item_count, cursor)

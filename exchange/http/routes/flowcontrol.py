@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Router, get, patch, put
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 
 from exchange.http.auth import requires_token
 from exchange.http.routes.messages import parse_timestamp
@@ -172,7 +172,7 @@ def flowcontrol_router(flow: FlowControls) -> Router:
         opt=requires_token("FCTRL_STATUS"),
     )
     async def status(
-        participant_id: Annotated[str | None, Parameter(query="participantId")] = None,
+        participant_id: Annotated[str | None, QueryParameter(name="participantId")] = None,
     ) -> dict[str, list[ParticipantStatusView]]:
         return {"data": [status_view(row) for row in await flow.participant_status(participant_id)]}
 
@@ -182,10 +182,10 @@ def flowcontrol_router(flow: FlowControls) -> Router:
         opt=requires_token("FCTRL_STATUS"),
     )
     async def history(
-        participant_id: Annotated[str | None, Parameter(query="participantId")] = None,
-        business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
-        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
+        participant_id: Annotated[str | None, QueryParameter(name="participantId")] = None,
+        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
+        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
     ) -> HistoryPage:
         changes = await flow.history(
             participant_id,

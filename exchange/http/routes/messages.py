@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import structlog
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
@@ -140,9 +140,9 @@ def messages_router(
     async def list_messages(
         principal: Principal,
         priority: Literal["High", "Medium", "Low"] | None = None,
-        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> QueuePage:
         page = await mailbox.list(

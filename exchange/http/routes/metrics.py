@@ -11,7 +11,7 @@ from exchange.services.metrics import MetricsSampler
 
 
 def metrics_handler(sampler: MetricsSampler) -> Any:
-    @get("/metrics", summary="Prometheus metrics (no token)", include_in_schema=True)
+    @get("/metrics", summary="Prometheus metrics (no token)", media_type="text/plain; version=0.0.4")
     async def metrics() -> Response[bytes]:
         await sampler.sample()
         body, content_type = exposition()

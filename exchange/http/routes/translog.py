@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from exchange.http.auth import requires_token
@@ -22,18 +22,18 @@ def translog_router(read_side: ReadSide) -> Router:
     async def translog(
         request: Request[Any, Any, Any],
         principal: Principal,
-        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
-        business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, Parameter(query="businessFunctionResourceId")] = None,
-        message_context_id: Annotated[str | None, Parameter(query="messageContextId")] = None,
-        initiating_participant_id: Annotated[str | None, Parameter(query="initiatingParticipantId")] = None,
-        receiving_participant_id: Annotated[str | None, Parameter(query="receivingParticipantId")] = None,
+        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
+        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
+        business_function_resource_id: Annotated[str | None, QueryParameter(name="businessFunctionResourceId")] = None,
+        message_context_id: Annotated[str | None, QueryParameter(name="messageContextId")] = None,
+        initiating_participant_id: Annotated[str | None, QueryParameter(name="initiatingParticipantId")] = None,
+        receiving_participant_id: Annotated[str | None, QueryParameter(name="receivingParticipantId")] = None,
         status: str | None = None,
-        message_type: Annotated[str | None, Parameter(query="messageType")] = None,
+        message_type: Annotated[str | None, QueryParameter(name="messageType")] = None,
         priority: Literal["High", "Medium", "Low"] | None = None,
         sort: str = "-createdDateTime",
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> Any:
         equals = {
