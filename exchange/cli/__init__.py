@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -9,6 +14,7 @@ import uvicorn
 import uvloop
 
 from exchange.cli.sample import sample
+from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings, env_var
 
@@ -137,7 +143,25 @@ def serve(
         log_level=log_level,
         operator_secret=operator_secret,
     )
-    uvloop.run(_serve(settings))
+    # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
+    # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
+    os.umask(0o077)
+    try:
+        uvloop.run(_serve(settings))
+    except DataDirInUseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving SIGTERM and SIGINT to `_serve`.
+
+    uvicorn raises a caught signal again once it has shut down, which killed the process before the exchange
+    closed its databases; `_serve` stops the server, then the exchange, and returns.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _serve(settings: Settings) -> None:
@@ -145,8 +169,21 @@ async def _serve(settings: Settings) -> None:
     from exchange.cli.demo import ensure_demo_participants
     from exchange.http.app import create_app
 
+    stopping = asyncio.Event()
+    server: _Server | None = None
+
+    def stop() -> None:
+        stopping.set()
+        if server is not None:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
     exchange = await start_exchange(settings)
     try:
+        if stopping.is_set():
+            return  # asked to stop while starting
         if settings.demo:
             _print_credentials(settings, await ensure_demo_participants(exchange))
         config = uvicorn.Config(
@@ -160,7 +197,9 @@ async def _serve(settings: Settings) -> None:
             access_log=False,
             lifespan="on",
         )
-        await uvicorn.Server(config).serve()
+        server = _Server(config)
+        if not stopping.is_set():
+            await server.serve()
     finally:
         await exchange.stop()
 
