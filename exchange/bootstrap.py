@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import IO
 
 import aiosqlite
 import nats
@@ -22,7 +23,7 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
-from exchange.kernel.files import write_private
+from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
@@ -212,6 +213,8 @@ class Exchange(Services):
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
+    # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
+    _data_dir_lock: IO[bytes] | None = None
 
     async def stop(self) -> None:
         await self.housekeeper.stop()
@@ -228,13 +231,15 @@ class Exchange(Services):
         self.ledger.close()
         if self.nats_server is not None:
             await asyncio.to_thread(self.nats_server.stop)
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.close()
 
 
 async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
     """Build the real adapters (nats-server, SQLite files, JetStream), wire the use cases on them with
     `build_services`, and start the followers of the log, the deliverer and housekeeping."""
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir_lock = claim_data_dir(data_dir)
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
@@ -245,7 +250,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         nats_server = EmbeddedNatsServer(data_dir / "nats")
         await asyncio.to_thread(nats_server.start)
         nats_url = nats_server.url
-    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1)
+    # Reconnects for ever: the supervised nats-server comes back after a crash, and so does an external one.
+    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1, reconnect_time_wait=0.5)
     js = nc.jetstream(publish_async_max_pending=256)
     await ensure_stream(js)
     await ensure_events_stream(js)
@@ -303,6 +309,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         event_feed=EventFeed(js),
         nats_server=nats_server,
         _connections=connections,
+        _data_dir_lock=data_dir_lock,
     )
     await ensure_operator(exchange)
     for name, projector in projectors.items():
@@ -311,8 +318,14 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
     await exchange.deliverer.start()
     exchange.housekeeper.start()
-    log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
+    log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
     return exchange
+
+
+def _without_credentials(url: str) -> str:
+    # A NATS URL may carry a token or a password (the embedded server's always does): logs must not.
+    scheme, _, rest = url.rpartition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if scheme else url.rpartition("@")[2]
 
 
 async def ensure_operator(exchange: Exchange) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import uvicorn
 import uvloop
 
 from exchange.cli.sample import sample
+from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings, env_var
 
@@ -189,7 +194,25 @@ def serve(
         tls_client_ca=tls_client_ca,
         metrics_bind=metrics_bind,
     )
-    uvloop.run(_serve(settings))
+    # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
+    # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
+    os.umask(0o077)
+    try:
+        uvloop.run(_serve(settings))
+    except DataDirInUseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving SIGTERM and SIGINT to `_serve`.
+
+    uvicorn raises a caught signal again once it has shut down, which killed the process before the exchange
+    closed its databases; `_serve` stops the server, then the exchange, and returns.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _serve(settings: Settings) -> None:
@@ -198,8 +221,21 @@ async def _serve(settings: Settings) -> None:
     from exchange.http.app import create_app, create_metrics_app
     from exchange.http.limits import LimitedHttpToolsProtocol
 
+    stopping = asyncio.Event()
+    servers: list[_Server] = []
+
+    def stop() -> None:
+        stopping.set()
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
     exchange = await start_exchange(settings)
     try:
+        if stopping.is_set():
+            return  # asked to stop while starting
         if settings.demo:
             _print_credentials(settings, await ensure_demo_participants(exchange))
         config = uvicorn.Config(
@@ -214,7 +250,7 @@ async def _serve(settings: Settings) -> None:
             lifespan="on",
             **_tls_options(settings),
         )
-        servers = [uvicorn.Server(config)]
+        servers.append(_Server(config))
         if settings.metrics_bind is not None:
             metrics_host, metrics_port = settings.metrics_bind.rsplit(":", 1)
             metrics_config = uvicorn.Config(
@@ -228,14 +264,15 @@ async def _serve(settings: Settings) -> None:
                 access_log=False,
                 lifespan="off",
             )
-            servers.append(uvicorn.Server(metrics_config))
-        await _serve_together(servers)
+            servers.append(_Server(metrics_config))
+        if not stopping.is_set():
+            await _serve_together(servers)
     finally:
         await exchange.stop()
 
 
-async def _serve_together(servers: list[uvicorn.Server]) -> None:
-    """Run every listener until one stops (a signal reaches only the one whose handler came last), then the rest."""
+async def _serve_together(servers: list[_Server]) -> None:
+    """Run every listener until one stops, then the rest."""
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for server in servers:
