@@ -15,6 +15,7 @@ from tests.conformance.market import Market, queue_items
 from tests.conformance.samples import accepted, arrange, http_refused_fields, submit
 from tests.conformance.test_plugin_contract import operations_of
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -110,12 +111,14 @@ async def test_a_token_without_the_entity_is_refused(market: Market, function: B
     role = sorted(resource.sender_roles)[0]
     client = await market.participant("NOENT", [role], ["TLS_CERTIFICATE_MANAGEMENT"])
     listed = await client.http.get(f"/{function.id}/v1/{resource.id}", headers=client.headers())
-    assert listed.status_code == 403, listed.text
+    assert_problem(listed, 403)
     if resource.accepts_submissions:
         posted = await client.http.post(f"/{function.id}/v1/{resource.id}", content=b"{}", headers=client.headers())
-        assert posted.status_code == 403, posted.text
+        assert_problem(posted, 403)
     for operation in operations_of(function):
         call = client.http.get if operation.method == "GET" else client.http.post
         response = await call(operation.path, headers=client.headers())
-        expected = 403 if operation.entity is not None else 200
-        assert response.status_code == expected, f"{operation.method} {operation.path}: {response.text}"
+        if operation.entity is not None:
+            assert_problem(response, 403)
+        else:
+            assert response.status_code == 200, f"{operation.method} {operation.path}: {response.text}"

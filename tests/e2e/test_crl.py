@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
 from tests.harness import ServerProcess
+from tests.openssl import openssl
 
 IDX = Path(sys.executable).parent / "idx"
 BODY = b'{"header": {"messageId": "m-1"}}\n'
@@ -74,8 +75,7 @@ async def test_the_crl_verifies_with_the_ca_and_lists_a_certificate_just_revoked
 
     def openssl_verify(certificate: x509.Certificate) -> subprocess.CompletedProcess[str]:
         (tmp_path / "cert.pem").write_bytes(pem(certificate))
-        command = ["openssl", "verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "cert.pem"]
-        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
+        return openssl("verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "cert.pem", cwd=tmp_path)
 
     refused = openssl_verify(revoked.certificate)
     assert refused.returncode != 0 and "certificate revoked" in refused.stdout + refused.stderr

@@ -17,6 +17,7 @@ from exchange.kernel.network import free_port
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import wait_for_queue
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
 # PromQL words that look like series names but are not.
@@ -143,7 +144,7 @@ async def test_metrics_bind_moves_metrics_off_the_public_port(metrics_apart: tup
 
     public, apart = await scrape(server.base_url), await scrape(metrics_url)
 
-    assert public.status_code == 404
+    assert_problem(public, 404)
     assert apart.status_code == 200
     assert ("idx_event_store_position", frozenset()) in exposed(apart.text)
     async with httpx.AsyncClient(base_url=server.base_url) as anonymous:

@@ -22,6 +22,7 @@ from tests.e2e import read_side
 from tests.e2e.queue_helpers import wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 TRANSLOG = "/idx/v1/translog"
 ARCHIVE = "/idx/v1/archive"
@@ -112,10 +113,10 @@ async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
         sent[name] = response.json()["data"]["messageContextId"]
     envelope: Any = sample_envelope(mc.participant_id, [a.participant_id], seed=10)
     envelope["data"]["transactions"][0]["nmiDetails"][0]["intervalLength"] = 7
-    assert (await mc.submit(json.dumps(envelope).encode())).status_code == 422
+    assert_problem(await mc.submit(json.dumps(envelope).encode()), 422)
     forged = sample_body(mc.participant_id, [b.participant_id], seed=11)
-    assert (await mc.submit(forged, signature=mc.sign(b"other bytes"))).status_code == 403
-    assert (await mc.submit(forged, context_id=sent["only_b"])).status_code == 409
+    assert_problem(await mc.submit(forged, signature=mc.sign(b"other bytes")), 403, kind="signature")
+    assert_problem(await mc.submit(forged, context_id=sent["only_b"]), 409)
     assert set(await wait_for_queue(a, 2)) == {sent["both"], sent["only_a"]}
     assert (await a.fetch(sent["both"])).status_code == 200
     assert (await a.delete(sent["both"])).status_code == 204

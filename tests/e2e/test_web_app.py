@@ -330,6 +330,8 @@ async def test_sign_in_screens_and_data_follow_the_participant(
     )
     response = await page.goto("/app/recall")
     assert response is not None and response.status == 403
+    # The web app's problem page, not the API's problem JSON: a person reads it.
+    await expect(page.get_by_role("heading", name="Not available to you")).to_be_visible()
     await expect(page.locator("main")).to_contain_text("GR_RECALL")
 
     # Another LNSP's browser finds nothing of the first one's message.
@@ -340,6 +342,7 @@ async def test_sign_in_screens_and_data_follow_the_participant(
     for path in (f"/app/translog/{context_id}", f"/app/translog/{context_id}/payload", f"/app/archive/{context_id}"):
         response = await page.goto(path)
         assert response is not None and response.status == 404, path
+        await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
 
     # A form posted from another site with the session cookie changes nothing.
     cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
@@ -347,7 +350,10 @@ async def test_sign_in_screens_and_data_follow_the_participant(
         refused = await forged.post(
             "/app/flowcontrol/pqd", data={"messageDelivery": "Stopped"}, headers={"Origin": "https://evil.example"}
         )
-    assert refused.status_code == 403
+    # The web app's own answer to a foreign origin, plain text rather than a page or a problem.
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"].startswith("text/plain"), refused.headers
+    assert refused.text == "Refused: the request came from another site."
     await page.goto("/app/flowcontrol")
     await expect(page.get_by_test_id("switches-pqd")).to_have_text("2 of 2 manual switches left today")
 

@@ -21,7 +21,7 @@ from exchange.domain.participants import Client
 from exchange.domain.topics import topic_of
 from exchange.eventstore.ledger import Ledger
 from exchange.messaging.natsserver import EmbeddedNatsServer
-from exchange.messaging.routing import QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
+from exchange.messaging.routing import DURABLE, QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
 from exchange.settings import Settings
 from tests.integration.conftest import BF, RESOURCE, make_message
 
@@ -259,11 +259,22 @@ async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path
 async def test_stopped_deliverer_lets_the_exchange_stop_promptly(tmp_path: Path) -> None:
     """Stopping the deliverer releases its pull subscription, so the NATS connection still drains at once later."""
     exchange = await start_exchange(Settings(data_dir=tmp_path / "data"))
+
+    async def pull_requests_waiting() -> int:
+        return int((await exchange.js.consumer_info(STREAM, DURABLE)).num_waiting or 0)
+
+    async def in_a_lingering_fetch() -> bool:
+        """the deliverer has a pull request waiting at the server (one that expires after 1 s)"""
+        return await pull_requests_waiting() > 0
+
+    async def fetch_answered() -> bool:
+        """the server has answered (expired) the cancelled fetch's pull request"""
+        return await pull_requests_waiting() == 0
+
     try:
-        await asyncio.sleep(0.5)  # the deliverer is now in a lingering fetch (a pull request that expires in 1 s)
+        await _eventually(in_a_lingering_fetch)
         await exchange.deliverer.stop()
-        # Long enough for the server to answer the cancelled fetch's pull request (it expires after 1 s).
-        await asyncio.sleep(1.5)
+        await _eventually(fetch_answered)
         # A stuck drain would wait 30 s by default; 3 s bounds the cost of this test failing.
         exchange.nc.options["drain_timeout"] = 3
     finally:

@@ -12,6 +12,7 @@ from cryptography.x509.oid import NameOID
 
 from certs.authority import CertificateAuthority
 from certs.crl import RevokedEntry
+from tests.openssl import openssl
 
 pytestmark = [pytest.mark.interop]
 
@@ -30,8 +31,7 @@ def _issue(authority: CertificateAuthority, name: str, now: datetime) -> x509.Ce
 def _verify(workdir: Path, certificate: x509.Certificate) -> subprocess.CompletedProcess[str]:
     path = workdir / "cert.pem"
     path.write_bytes(_pem(certificate))
-    command = ["openssl", "verify", "-crl_check", "-CAfile", workdir / "ca.pem", "-CRLfile", workdir / "crl.pem", path]
-    return subprocess.run(list(map(str, command)), capture_output=True, text=True, check=False)
+    return openssl("verify", "-crl_check", "-CAfile", workdir / "ca.pem", "-CRLfile", workdir / "crl.pem", path)
 
 
 def test_openssl_refuses_a_just_revoked_certificate_and_accepts_an_active_one(tmp_path: Path) -> None:
