@@ -24,6 +24,10 @@ class ParticipantSignatures:
         self._directory = directory
         self._authority = authority
 
+    def refresh(self) -> None:
+        """Take in every nomination and revocation committed so far. Thread-safe; blocks on the event store."""
+        self._directory.refresh()
+
     def verify(self, participant_id: str, signature: str, content: bytes, now: datetime) -> str:
         """The serial of `participant_id`'s nominated, active certificate that signed exactly `content`.
 

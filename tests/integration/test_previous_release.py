@@ -14,7 +14,7 @@ from exchange.readmodels.rebuild import REBUILDABLE, rebuild
 from tests.fixtures.previous_release import unpack
 
 # Read models made since that release: rebuilt from its events, with nothing of theirs to compare.
-LISTS = ("participants", "flow_history", "plugin_aggregates")
+LISTS = ("participants", "flow_history", "acknowledgements", "plugin_aggregates")
 
 
 def ledger_participants(data_dir: Path) -> list[Participant]:
@@ -49,8 +49,8 @@ async def test_each_read_model_rebuilt_from_the_old_event_store_equals_the_old_v
     topics lay between). The tracking rows `rebuild` leaves alone (`relay`, `notifications`) must be equal, as
     must every other table, `event_sequences` included (copied unchanged: `rebuild` does not touch it).
 
-    The read models that release did not have (the lists: participants, flow-control history, plugins'
-    aggregates) are made from its events too, and tracked at the log's end.
+    The read models that release did not have (the lists: participants, flow-control history, acknowledgements,
+    plugins' aggregates) are made from its events too, and tracked at the log's end.
     """
     original = unpack(tmp_path / "original")
     rebuilt = tmp_path / "rebuilt"
