@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import zlib
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
