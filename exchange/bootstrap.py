@@ -27,6 +27,7 @@ from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
 from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import PluginAggregates, plugin_aggregates_projections
@@ -47,6 +48,7 @@ from exchange.services.metrics import MetricsSampler
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
 from exchange.services.read_side import ReadSide
+from exchange.services.signatures import ParticipantSignatures
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
 from exchange.settings import Settings
@@ -131,7 +133,12 @@ async def build_services(
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
     await queue.prepare()
     listings = plugin_aggregates_projections(registry)
-    list_handlers: list[Handler] = [ParticipantsProjection(), FlowHistoryProjection(), *listings]
+    list_handlers: list[Handler] = [
+        ParticipantsProjection(),
+        FlowHistoryProjection(),
+        AcknowledgementsProjection(),
+        *listings,
+    ]
     lists = {
         handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes) for handler in list_handlers
     }
@@ -172,7 +179,9 @@ async def build_services(
         submissions=Submissions(
             ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota
         ),
-        mailbox=Mailbox(ledger, committer, views, queue, clock, gate.settle),
+        mailbox=Mailbox(
+            ledger, committer, views, queue, clock, gate.settle, registry, ParticipantSignatures(directory, authority)
+        ),
         admin=admin,
         certificates=certificates,
         standing=StandingDataAdmin(ledger, committer, directory),
@@ -192,7 +201,7 @@ async def build_services(
             revocation_list=certificates.revocation_list,
         ),
         admission=Admission(tokens, clock, directory, limits, rate_limit),
-        read_side=ReadSide(views, ledger, directory),
+        read_side=ReadSide(views, ledger, directory, Acknowledgements(views, lists["acknowledgements"])),
         lists=lists,
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers),

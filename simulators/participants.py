@@ -277,8 +277,9 @@ class Lnsp:
                 return items
 
     async def take(self, context_id: str, sender_id: str, priority: str = "", *, announced: bool = False) -> Delivery:
-        """Get, verify and delete one message. When `announced` (its messageAvailable arrived), a 404 is read
-        again for up to two seconds and the wait recorded in `late_reads`: the contract says it is queued."""
+        """Get, verify and delete one message (a signed delete once enrolled). When `announced` (its
+        messageAvailable arrived), a 404 is read again for up to two seconds and the wait recorded in
+        `late_reads`: the contract says it is queued."""
         fetched = await self.client.fetch(context_id)
         if fetched.status_code == 404 and announced:
             started = time.monotonic()
@@ -288,7 +289,9 @@ class Lnsp:
             self.late_reads.append(time.monotonic() - started)
         expect_status(fetched, 200, f"GET {context_id}")
         self.trust.verify_delivery(fetched.content, fetched.headers, sender_id)
-        expect_status(await self.client.delete(context_id), 204, f"DELETE {context_id}")
+        # An enrolled LNSP signs its delete: the sender's acknowledgement that these exact bytes arrived.
+        signature = self.client.acknowledge(context_id, fetched.content) if self.client.certificate else None
+        expect_status(await self.client.delete(context_id, signature=signature), 204, f"DELETE {context_id}")
         delivery = Delivery(context_id, sender_id, priority, fetched.content, time.time())
         self.received.append(delivery)
         return delivery

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -91,6 +92,7 @@ class Delivery(Aggregate):
         self.queued_at = queued_at
         self.retrieved_count = 0
         self.removed_at: datetime | None = None
+        self.recipient_signature: str | None = None
 
     @property
     def in_queue(self) -> bool:
@@ -100,9 +102,25 @@ class Delivery(Aggregate):
     def retrieve(self, retrieved_at: datetime) -> None:
         self.retrieved_count += 1
 
-    @event("Removed")
-    def remove(self, removed_at: datetime) -> None:
+    class Removed(Aggregate.Event):
+        """The recipient deleted the message from its queue, with its signature over `messageContextId|payloadSha256`
+        when it gave one.
+
+        Version 1 (stored before deletes could be signed) has no `recipient_signature`; it is read as None.
+        """
+
+        removed_at: datetime
+        recipient_signature: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["recipient_signature"] = None
+
+    @event(Removed)
+    def remove(self, removed_at: datetime, recipient_signature: str | None = None) -> None:
         self.removed_at = removed_at
+        self.recipient_signature = recipient_signature
 
     @event("Expired")
     def expire(self, expired_at: datetime) -> None:

@@ -27,6 +27,9 @@ class Resource:
     queue_retention_days: int = 10
     # False where messages come only from the function's own operations (recall plans, bids): no generic POST.
     accepts_submissions: bool = True
+    # "required": a recipient's DELETE must carry its signature over `messageContextId|payloadSha256` (else 422),
+    # so the sender holds proof of receipt. "optional": a signature is checked and kept when given.
+    signed_delete: Literal["optional", "required"] = "optional"
 
     @property
     def latest_schema_version(self) -> str:

@@ -11,6 +11,7 @@ from typing import Protocol
 from archive.projection import ArchiveProjection
 from exchange.eventstore.ledger import Ledger
 from exchange.functions.registry import Registry
+from exchange.readmodels.acknowledgements import AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistoryProjection
 from exchange.readmodels.participants import ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import NAME as PLUGIN_AGGREGATES
@@ -49,6 +50,7 @@ REBUILDABLE: dict[str, ReadModel] = {
     "queue": _one(QueueProjection),
     "participants": _one(ParticipantsProjection),
     "flow_history": _one(FlowHistoryProjection),
+    "acknowledgements": _one(AcknowledgementsProjection),
     # Its rows and tracked positions go even for listings no business function declares any more.
     PLUGIN_AGGREGATES: ReadModel(
         PluginAggregatesProjection.schema, PluginAggregatesProjection.tables, plugin_aggregates_projections

@@ -11,9 +11,6 @@ from datetime import date, datetime
 import structlog
 
 from certs.authority import CertificateAuthority
-from certs.chain import check_issued_by, serial_hex
-from certs.errors import CertificateError
-from certs.signature import verify_signature_header
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
@@ -40,6 +37,7 @@ from exchange.kernel.errors import (
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
+from exchange.services.signatures import ParticipantSignatures
 from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
@@ -110,6 +108,7 @@ class Submissions:
         self._registry = registry
         self._directory = directory
         self._authority = authority
+        self._signatures = ParticipantSignatures(directory, authority)
         self._clock = clock
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
@@ -297,21 +296,7 @@ class Submissions:
 
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
-        try:
-            signer = verify_signature_header(request.signature or "", request.body)
-            check_issued_by(signer, self._authority.ca_certificate, now)
-        except CertificateError as error:
-            raise SignatureRefusedError(str(error)) from error
-        serial = serial_hex(signer)
-        certificate = self._directory.certificate(serial)
-        participant = self._directory.participant(sender)
-        if certificate is None or certificate.participant_id != sender:
-            raise SignatureRefusedError(f"certificate {serial} was not issued to {sender}")
-        if certificate.status(now) != "active":
-            raise SignatureRefusedError(f"certificate {serial} is {certificate.status(now)}")
-        if participant is None or serial not in participant.nominated:
-            raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
-        return serial
+        return self._signatures.verify(sender, request.signature or "", request.body, now)
 
 
 def _count(business_function_id: str, outcome: str) -> None:

@@ -36,7 +36,7 @@ async def market(server: ServerProcess) -> AsyncIterator[Market]:
 
 
 async def test_the_catalogue_lists_the_function_as_registered(market: Market, function: BusinessFunction) -> None:
-    """GET /idx/v1/businessFunctions shows the plugin's resources, roles and watermark defaults."""
+    """GET /idx/v1/businessFunctions shows the plugin's resources, roles, signed-delete rule and watermark defaults."""
     operator = market.operator
     response = await operator.http.get("/idx/v1/businessFunctions", headers=operator.headers())
     assert response.status_code == 200, response.text
@@ -47,6 +47,7 @@ async def test_the_catalogue_lists_the_function_as_registered(market: Market, fu
         assert shown["senderRoles"] == sorted(resource.sender_roles)
         assert shown["receiverRoles"] == sorted(resource.receiver_roles)
         assert shown["schemaVersions"] == list(resource.schema_versions)
+        assert shown["signedDelete"] == resource.signed_delete
     marks = function.watermark_defaults
     assert entry["watermarkDefaults"] == {"low": marks.low, "warn": marks.warn, "high": marks.high}
 

@@ -197,10 +197,24 @@ def messages_router(
             headers["Content-Encoding"] = "gzip"
         return Response(payload, media_type="application/json", headers=headers)
 
-    @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
-    async def remove(principal: Principal, messageContextId: str) -> None:  # noqa: N803
+    @delete(
+        "/{messageContextId:str}",
+        operation_id=f"delete_{key}",
+        summary="Delete a message from your queue",
+        description="x-signature, when given: your signature over messageContextId|payloadSha256 (proof of receipt).",
+    )
+    async def remove(
+        principal: Principal,
+        messageContextId: str,  # noqa: N803
+        signature: Annotated[
+            str | None,
+            Parameter(
+                header="x-signature", description="RSA-SHA256;<base64 DER CMS over messageContextId|payloadSha256>"
+            ),
+        ] = None,
+    ) -> None:
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
-        await mailbox.delete(principal.participant_id, bf, res, messageContextId)
+        await mailbox.delete(principal.participant_id, bf, res, messageContextId, signature)
 
     handlers = [list_messages, fetch, remove]
     if resource.accepts_submissions:

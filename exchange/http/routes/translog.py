@@ -13,8 +13,10 @@ from exchange.http.auth import requires_token
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.routes.messages import parse_timestamp
+from exchange.kernel.clock import iso
 from exchange.services.access import Principal
 from exchange.services.read_side import ReadSide, TranslogSearch
+from translog.reconcile import ReconcileQuery
 
 
 def translog_router(read_side: ReadSide) -> Router:
@@ -101,9 +103,50 @@ def translog_router(read_side: ReadSide) -> Router:
             headers["Content-Encoding"] = "gzip"
         return Response(body, media_type="application/json", headers=headers)
 
+    @get(
+        "/translog/{messageContextId:str}/acknowledgements",
+        summary="Each recipient's deletion of your message, with its signature over messageContextId|payloadSha256",
+    )
+    async def acknowledgements(principal: Principal, messageContextId: str) -> dict[str, Any]:  # noqa: N803
+        found = await read_side.acknowledgements(principal.participant_id, messageContextId)
+        return {
+            "data": [
+                {"recipient": a.recipient, "deletedDateTime": iso(a.deleted_at), "signature": a.signature}
+                for a in found
+            ]
+        }
+
+    @get("/reconcile", summary="The ids you sent or received in a range, with the digest of all of them")
+    async def reconcile(
+        principal: Principal,
+        direction: Literal["sent", "received"],
+        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
+        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=5000)] = 1000,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        query = ReconcileQuery(
+            principal.participant_id,
+            direction,
+            parse_timestamp(from_date_time, "fromDateTime"),
+            parse_timestamp(to_date_time, "toDateTime"),
+            item_count,
+            cursor,
+        )
+        found = await read_side.reconcile(query)
+        return {
+            "data": {"count": found.count, "digest": found.digest, "messageContextIds": list(found.page.items)},
+            "meta": {
+                "itemCount": len(found.page.items),
+                "nextCursor": found.page.next_cursor,
+                "totalRecords": found.count,
+                "totalPages": -(-found.count // item_count),
+            },
+        }
+
     return Router(
         path="/idx/v1",
-        route_handlers=[translog, one, payload],
+        route_handlers=[translog, one, payload, acknowledgements, reconcile],
         tags=["transaction log"],
         opt=requires_token("TRANSLOG_TRANSLOG"),
     )
