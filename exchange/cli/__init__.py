@@ -277,7 +277,8 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
 
 @main.command("rebuild")
 @click.argument(
-    "view", type=click.Choice(["translog", "archive", "queue", "participants", "flow_history", "plugin_aggregates"])
+    "view",
+    type=click.Choice(["translog", "archive", "queue", "participants", "flow_history", "plugin_aggregates", "log"]),
 )
 @click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
 @click.option(
