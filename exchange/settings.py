@@ -50,3 +50,8 @@ class Settings:
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)
+
+
+# A bearer token for the client commands that read a running exchange (`idx verify log`), instead of a client id
+# and secret.
+TOKEN_VARIABLE = ENV_PREFIX + "TOKEN"

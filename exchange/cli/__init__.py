@@ -309,3 +309,7 @@ from exchange.cli.simulate import bench, simulate  # noqa: E402
 
 main.add_command(simulate)
 main.add_command(bench)
+
+from exchange.cli.verify import verify  # noqa: E402
+
+main.add_command(verify)

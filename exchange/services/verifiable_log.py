@@ -103,7 +103,7 @@ class VerifiableLog:
             )
         if kind != "accepted" and recipient is None:
             raise InvalidError(f"a {kind} leaf is one recipient's", errors=[FieldError("recipient", "is required")])
-        signed = (await self.tree_head()).tree_size
+        signed = await self._provable()
         size = signed if size is None else size
         if not 1 <= size <= signed:
             raise InvalidError(
@@ -123,7 +123,7 @@ class VerifiableLog:
 
     async def consistency(self, first: int, second: int) -> ConsistencyProof:
         """The proof that the tree of `second` leaves extends the tree of `first`, both at most the latest head."""
-        signed = (await self.tree_head()).tree_size
+        signed = await self._provable()
         errors = []
         if not 1 <= first <= signed:
             errors.append(FieldError("first", f"must be between 1 and the latest signed size, {signed}"))
@@ -135,6 +135,11 @@ class VerifiableLog:
             raise InvalidError("no consistency proof between those tree sizes", errors=errors)
         proof = await from_blocks(self._views, lambda blocks: merkle.consistency_proof(first, second, blocks))
         return ConsistencyProof(first, second, proof)
+
+    async def _provable(self) -> int:
+        """The largest tree size a proof may be asked of: the latest signed head's, or the log's if it holds fewer
+        leaves (only when it was cut down behind the hub's back: the proofs then no longer match the head)."""
+        return min((await self.tree_head()).tree_size, await tree_size(self._views))
 
     async def leaf_index(self, message_context_id: str) -> int | None:
         """Where a message's `accepted` leaf is, once a signed tree head covers it."""
