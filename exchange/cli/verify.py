@@ -100,7 +100,9 @@ def verify_log(url: str, state: Path, client_id: str | None, client_secret: str 
             old_size, old_root = int(kept["treeSize"]), _hashes([kept["rootHash"]])[0]
             if size < old_size:
                 _fail(f"INCONSISTENT: the log shrank from {old_size} to {size} leaves")
-            if size == old_size:
+            if old_size == 0:
+                consistent = True  # every tree extends the empty one
+            elif size == old_size:
                 consistent = root == old_root
             else:
                 proof = _get(http, "/idx/v1/log/consistency", token, first=old_size, second=size)["proof"]
