@@ -110,6 +110,9 @@ async def test_a_message_just_sent_is_proven_in_a_signed_consistent_log(
     lnsp = await new_participant(server, operator, "VLA", ["LNSP"])
     other = await new_participant(server, operator, "VLB", ["LNSP"])
     made += [operator, mc, lnsp, other]
+    state = tmp_path / "sth.json"
+    first_run = verify_log(server, state)  # the empty tree, before any message
+    assert first_run.returncode == 0, first_run.stderr
 
     mcid = await send(mc, lnsp, seed=1)
     first = await head_covering(mc, 2)  # accepted and queued
@@ -139,8 +142,8 @@ async def test_a_message_just_sent_is_proven_in_a_signed_consistent_log(
         await mc.http.get("/idx/v1/log/consistency", params={"first": 5, "second": 1}, headers=mc.headers()), 422
     )
 
-    state = tmp_path / "sth.json"
-    assert verify_log(server, state).returncode == 0
+    kept = verify_log(server, state)
+    assert kept.returncode == 0, kept.stderr
     assert (await wait_for_queue(lnsp, 1)) == [mcid]
     assert (await lnsp.delete(mcid)).status_code == 204
     for seed in range(2, 6):

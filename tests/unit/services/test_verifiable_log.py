@@ -18,7 +18,7 @@ from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import open_views
 from tests import rfc9162
-from tests.unit.services.conftest import Market
+from tests.unit.services.conftest import Market, SettableClock
 
 
 async def leaves(services: Services) -> list[bytes]:
@@ -195,3 +195,27 @@ async def test_the_log_replays_identically_from_the_event_store(market: Market) 
     finally:
         await copy.close()
     assert len(original) == 11
+
+
+async def test_an_expired_message_adds_an_expired_leaf(market: Market) -> None:
+    """A message left in the queue past its retention leaves it as an `expired` leaf naming the recipient."""
+    sender = await market.participant("MC", ["MC"])
+    recipient = await market.participant("LNSP", ["LNSP"])
+    mcid = await market.send(sender, recipient)
+    await market.caught_up()
+    clock = market.services.clock
+    assert isinstance(clock, SettableClock)
+    clock.advance(11 * 86400)
+    assert await market.services.housekeeper.expire_queues() == 1
+    expired = json.loads((await leaves(market.services))[-1])
+    assert expired == {
+        "kind": "expired",
+        "messageContextId": mcid,
+        "recipient": recipient.participant_id,
+        "expiredDateTime": expired["expiredDateTime"],
+    }
+    await market.services.verifiable_log.sign_tree_head()
+    proof = await market.services.verifiable_log.inclusion(
+        recipient.participant_id, mcid, "expired", recipient.participant_id, None
+    )
+    assert proof.leaf_index == 2
