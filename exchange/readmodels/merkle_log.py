@@ -215,6 +215,10 @@ async def from_blocks(db: aiosqlite.Connection, compute: Callable[[merkle.Subtre
 
 
 async def find_leaf(db: aiosqlite.Connection, message_context_id: str, kind: str, recipient: str | None) -> Leaf | None:
+    try:
+        f"{message_context_id}{kind}{recipient}".encode()
+    except UnicodeEncodeError:
+        return None  # a lone surrogate names no leaf, and SQLite could not even be asked
     async with db.execute(
         "SELECT leaf_index, leaf, message_context_id, kind, recipient FROM log_leaves "
         "WHERE message_context_id = ? AND kind = ? AND recipient IS ? ORDER BY leaf_index LIMIT 1",

@@ -219,3 +219,14 @@ async def test_an_expired_message_adds_an_expired_leaf(market: Market) -> None:
         recipient.participant_id, mcid, "expired", recipient.participant_id, None
     )
     assert proof.leaf_index == 2
+
+
+@pytest.mark.parametrize("asked", ["\ud800", "\x00", "a" * 200])
+async def test_odd_message_context_ids_are_simply_not_found(market: Market, asked: str) -> None:
+    """A lone surrogate, a NUL or a long id (what a query string can decode to) is a 404, never an error."""
+    sender = await market.participant("MC", ["MC"])
+    await market.send(sender, await market.participant("LNSP", ["LNSP"]))
+    await market.services.verifiable_log.sign_tree_head()
+    with pytest.raises(NotFoundError):
+        await market.services.verifiable_log.inclusion(sender.participant_id, asked, "queued", asked, None)
+    assert await market.services.verifiable_log.leaf_index(asked) is None
