@@ -75,3 +75,34 @@ def root_from_path(leaf: bytes, m: int, n: int, audit: list[bytes]) -> bytes | N
 def verify_inclusion(leaf: bytes, m: int, n: int, audit: list[bytes], root: bytes) -> bool:
     """Does the audit path lead from `leaf` at index m of a tree of n to `root`?"""
     return 0 <= m < n and root_from_path(leaf, m, n, audit) == root
+
+
+def verify_consistency(m: int, n: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """Does PROOF(m, D[n]) lead to both roots? Walked down the recursion of §2.1.4.1, not by §2.1.4.2's bit tricks."""
+    if not 0 < m <= n:
+        return False
+    items = list(proof)
+
+    def walk(m: int, n: int, whole: bool) -> tuple[bytes, bytes] | None:
+        # The last item of a (sub)proof is the sibling at its top split: consume from the end, top down.
+        if m == n:
+            if whole:
+                return first_root, first_root
+            if not items:
+                return None
+            known = items.pop()
+            return known, known
+        if not items:
+            return None
+        k = _k(n)
+        sibling = items.pop()
+        if m <= k:
+            inner = walk(m, k, whole)
+            return None if inner is None else (inner[0], _h(b"\x01" + inner[1] + sibling))
+        inner = walk(m - k, n - k, False)
+        if inner is None:
+            return None
+        return _h(b"\x01" + sibling + inner[0]), _h(b"\x01" + sibling + inner[1])
+
+    roots = walk(m, n, True)
+    return roots == (first_root, second_root) and not items

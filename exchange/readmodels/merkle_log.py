@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS log_deliveries (
     message_context_id TEXT NOT NULL,
     recipient TEXT NOT NULL
 );
+-- Who may have proofs of a message's leaves: its sender (all of them) and its recipients (the acceptance, their own).
+CREATE TABLE IF NOT EXISTS log_parties (
+    message_context_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    is_sender INTEGER NOT NULL,
+    PRIMARY KEY (message_context_id, participant_id)
+);
 CREATE TABLE IF NOT EXISTS log_heads (
     tree_size INTEGER PRIMARY KEY,
     root_hash BLOB NOT NULL,
@@ -80,7 +87,7 @@ class MerkleLogProjection:
 
     name = "log"
     schema = SCHEMA
-    tables = ("log_leaves", "log_nodes", "log_deliveries")
+    tables = ("log_leaves", "log_nodes", "log_deliveries", "log_parties")
     topics = (
         topic_of(Message, "Submitted"),
         topic_of(Delivery, "Queued"),
@@ -113,6 +120,11 @@ class MerkleLogProjection:
 
     async def _fact(self, db: aiosqlite.Connection, event: Any) -> dict[str, Any] | None:
         if isinstance(event, _SUBMITTED):
+            await db.executemany(
+                "INSERT OR IGNORE INTO log_parties VALUES (?,?,?)",
+                [(event.message_context_id, event.sender_id, 1)]
+                + [(event.message_context_id, recipient, 0) for recipient in event.recipients],
+            )
             return {
                 "kind": "accepted",
                 "messageContextId": event.message_context_id,
@@ -226,6 +238,20 @@ async def find_leaf(db: aiosqlite.Connection, message_context_id: str, kind: str
     ) as cursor:
         row = await cursor.fetchone()
     return None if row is None else Leaf(int(row[0]), bytes(row[1]), row[2], row[3], row[4])
+
+
+async def party_of(db: aiosqlite.Connection, message_context_id: str, participant_id: str) -> str | None:
+    """`sender` or `recipient` of the message, or None when the participant is neither."""
+    try:
+        f"{message_context_id}{participant_id}".encode()
+    except UnicodeEncodeError:
+        return None
+    async with db.execute(
+        "SELECT is_sender FROM log_parties WHERE message_context_id = ? AND participant_id = ?",
+        (message_context_id, participant_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else ("sender" if row[0] else "recipient")
 
 
 async def latest_head(db: aiosqlite.Connection) -> TreeHead | None:

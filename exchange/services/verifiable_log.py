@@ -7,7 +7,6 @@ arrive, so that one RSA signature covers every leaf added since the last head, w
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 import aiosqlite
@@ -25,6 +24,7 @@ from exchange.readmodels.merkle_log import (
     find_leaf,
     from_blocks,
     latest_head,
+    party_of,
     record_head,
     signed_text,
     tree_size,
@@ -154,13 +154,8 @@ class VerifiableLog:
         roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
         if OPERATOR in roles:
             return True
-        accepted = await find_leaf(self._views, message_context_id, "accepted", None)
-        if accepted is None:
-            return False
-        fact = json.loads(accepted.leaf)
-        if participant_id == fact["initiatingParticipantId"]:
-            return True
-        return participant_id in fact["recipients"] and recipient in (None, participant_id)
+        party = await party_of(self._views, message_context_id, participant_id)
+        return party == "sender" or (party == "recipient" and recipient in (None, participant_id))
 
     async def _sign_new_leaves(self) -> TreeHead:
         async with self._signing:

@@ -48,7 +48,9 @@ def test_consistency_proofs_match_the_reference_and_verify(leaves: list[bytes], 
     first = data.draw(st.integers(1, second))
     proof = merkle.consistency_proof(first, second, stored(leaves))
     assert proof == rfc9162.proof(first, leaves[:second])
-    assert merkle.verify_consistency(first, second, rfc9162.mth(leaves[:first]), rfc9162.mth(leaves[:second]), proof)
+    roots = (rfc9162.mth(leaves[:first]), rfc9162.mth(leaves[:second]))
+    assert merkle.verify_consistency(first, second, *roots, proof)
+    assert rfc9162.verify_consistency(first, second, *roots, proof)
 
 
 @given(leaf_lists, st.data())
@@ -77,6 +79,7 @@ def test_a_rewritten_log_is_not_consistent_with_its_past(leaves: list[bytes], da
     rewritten = [*leaves[:changed], leaves[changed] + b"x", *leaves[changed + 1 :]]
     proof = merkle.consistency_proof(first, second, stored(rewritten))
     assert not merkle.verify_consistency(first, second, old_root, rfc9162.mth(rewritten[:second]), proof)
+    assert not rfc9162.verify_consistency(first, second, old_root, rfc9162.mth(rewritten[:second]), proof)
 
 
 @given(leaf_lists, st.data())

@@ -230,3 +230,19 @@ async def test_odd_message_context_ids_are_simply_not_found(market: Market, aske
     with pytest.raises(NotFoundError):
         await market.services.verifiable_log.inclusion(sender.participant_id, asked, "queued", asked, None)
     assert await market.services.verifiable_log.leaf_index(asked) is None
+
+
+async def test_a_recipient_gets_no_proof_of_another_recipients_leaves(market: Market) -> None:
+    """Of a message to two recipients, each may prove the acceptance and its own queueing, not the other's."""
+    sender = await market.participant("MC", ["MC"])
+    a = await market.participant("LNSP", ["LNSP"])
+    b = await market.participant("LNSP", ["LNSP"])
+    receipt = await market.submit(sender, market.body(sender, [a, b]))
+    await market.deliver()
+    await market.services.verifiable_log.sign_tree_head()
+    log = market.services.verifiable_log
+    mcid = receipt.message_context_id
+    assert (await log.inclusion(a.participant_id, mcid, "queued", a.participant_id, None)).leaf_index >= 1
+    assert (await log.inclusion(sender.participant_id, mcid, "queued", b.participant_id, None)).leaf_index >= 1
+    with pytest.raises(NotFoundError):
+        await log.inclusion(a.participant_id, mcid, "queued", b.participant_id, None)
