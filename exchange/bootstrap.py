@@ -322,8 +322,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
         await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
     await exchange.deliverer.start()
-    exchange.housekeeper.start()
     exchange.verifiable_log.start()
+    exchange.housekeeper.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
     return exchange
 
