@@ -29,6 +29,7 @@ from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
 from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
+from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import PluginAggregates, plugin_aggregates_projections
 from exchange.readmodels.projector import Handler, Projector
@@ -51,6 +52,7 @@ from exchange.services.read_side import ReadSide
 from exchange.services.signatures import ParticipantSignatures
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
+from exchange.services.verifiable_log import VerifiableLog
 from exchange.settings import Settings
 from flowcontrol.limits import LimitStore
 from translog.projection import TranslogProjection
@@ -89,6 +91,8 @@ class Services:
     admission: Admission
     read_side: ReadSide
     metrics: MetricsSampler
+    merkle_log: Projector
+    verifiable_log: VerifiableLog
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -116,6 +120,7 @@ async def build_services(
     certificate_warning_days: int = Settings.certificate_warning_days,
     housekeeping_interval: float = Settings.housekeeping_interval,
     rate_limit: int = Settings.rate_limit,
+    tree_head_interval: float = Settings.tree_head_interval,
 ) -> Services:
     """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
 
@@ -144,7 +149,9 @@ async def build_services(
     }
     for projector in lists.values():
         await projector.prepare()
-    followers = [queue, *lists.values()]
+    merkle_log = Projector(ledger, queue_views or views, MerkleLogProjection(), writes=view_writes)
+    await merkle_log.prepare()
+    followers = [queue, *lists.values(), merkle_log]
 
     def recorded() -> None:
         for follower in followers:
@@ -203,6 +210,8 @@ async def build_services(
         admission=Admission(tokens, clock, directory, limits, rate_limit),
         read_side=ReadSide(views, ledger, directory, Acknowledgements(views, lists["acknowledgements"])),
         lists=lists,
+        merkle_log=merkle_log,
+        verifiable_log=VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval),
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers),
     )
@@ -227,6 +236,7 @@ class Exchange(Services):
 
     async def stop(self) -> None:
         await self.housekeeper.stop()
+        await self.verifiable_log.stop()
         await self.deliverer.stop()
         for projector in self.projectors.values():
             await projector.stop()
@@ -290,6 +300,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         certificate_warning_days=settings.certificate_warning_days,
         housekeeping_interval=settings.housekeeping_interval,
         rate_limit=settings.rate_limit,
+        tree_head_interval=settings.tree_head_interval,
     )
 
     async def follower(handler: Handler) -> Projector:
@@ -304,6 +315,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "translog": await follower(TranslogProjection()),
         "archive": await follower(ArchiveProjection()),
         **services.lists,
+        "log": services.merkle_log,
         "notifications": await follower(Notifier(js, services.queue, services.lists["participants"])),
     }
     services.followers[:] = projectors.values()
@@ -326,6 +338,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
         await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
     await exchange.deliverer.start()
+    exchange.verifiable_log.start()
     exchange.housekeeper.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
     return exchange

@@ -316,7 +316,16 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
 @click.argument(
     "view",
     type=click.Choice(
-        ["translog", "archive", "queue", "participants", "flow_history", "acknowledgements", "plugin_aggregates"]
+        [
+            "translog",
+            "archive",
+            "queue",
+            "participants",
+            "flow_history",
+            "acknowledgements",
+            "plugin_aggregates",
+            "log",
+        ]
     ),
 )
 @click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
@@ -348,3 +357,7 @@ from exchange.cli.simulate import bench, simulate  # noqa: E402
 
 main.add_command(simulate)
 main.add_command(bench)
+
+from exchange.cli.verify import verify  # noqa: E402
+
+main.add_command(verify)

@@ -29,6 +29,7 @@ from exchange.http.routes.metrics import metrics_handler
 from exchange.http.routes.oauth import oauth_router
 from exchange.http.routes.operations import operation_handler
 from exchange.http.routes.translog import translog_router
+from exchange.http.routes.verifiable_log import verifiable_log_router
 from exchange.kernel.errors import ServiceError
 from exchange.web.routes import close_api, web_app
 
@@ -58,7 +59,8 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     if exchange.settings.metrics_bind is None:
         routes.append(metrics_handler(exchange.metrics))
     routes += [
-        translog_router(exchange.read_side),
+        translog_router(exchange.read_side, exchange.verifiable_log),
+        verifiable_log_router(exchange.verifiable_log),
         archive_router(exchange.read_side),
         events_handler(exchange.event_feed),
         flowcontrol_router(exchange.flow),

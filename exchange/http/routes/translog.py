@@ -16,10 +16,11 @@ from exchange.http.routes.messages import parse_timestamp
 from exchange.kernel.clock import iso
 from exchange.services.access import Principal
 from exchange.services.read_side import ReadSide, TranslogSearch
+from exchange.services.verifiable_log import VerifiableLog
 from translog.reconcile import ReconcileQuery
 
 
-def translog_router(read_side: ReadSide) -> Router:
+def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Router:
     @get("/translog", summary="Search the transaction log (JSON, or CSV with Accept: text/csv)")
     async def translog(
         request: Request[Any, Any, Any],
@@ -83,7 +84,9 @@ def translog_router(read_side: ReadSide) -> Router:
 
     @get("/translog/{messageContextId:str}", summary="The rows of one message and their history")
     async def one(principal: Principal, messageContextId: str) -> dict[str, Any]:  # noqa: N803
-        return {"data": await read_side.transaction(principal.participant_id, messageContextId)}
+        found = await read_side.transaction(principal.participant_id, messageContextId)
+        # Where the receipt's acceptance sits in the Merkle log, once a signed tree head covers it (else null).
+        return {"data": {**found, "leafIndex": await verifiable_log.leaf_index(messageContextId)}}
 
     @get(
         "/translog/{messageContextId:str}/payload",
