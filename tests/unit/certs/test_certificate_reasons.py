@@ -64,7 +64,7 @@ def test_a_naive_moment_is_read_as_utc(authority, rsa_key, make_csr, now):
     certificate = authority.issue(make_csr(rsa_key), "MC1", now, lifetime_days=30)
     naive = now.replace(tzinfo=None)
     check_issued_by(certificate, authority.ca_certificate, naive)
-    with pytest.raises(ChainError, match="^the certificate expired at "):
+    with pytest.raises(ChainError, match=r"^the certificate expired at "):
         check_issued_by(certificate, authority.ca_certificate, naive + timedelta(days=31))
 
 
@@ -87,14 +87,14 @@ def test_the_validity_bounds_are_inclusive_when_explaining_a_refusal(
     ca = authority.ca_certificate
     foreign = foreign_authority.issue(make_csr(rsa_key), "MC1", now, lifetime_days=30)
     for moment in (foreign.not_valid_before_utc, foreign.not_valid_after_utc):
-        with pytest.raises(ChainError, match="^the certificate does not chain to the exchange CA: "):
+        with pytest.raises(ChainError, match=r"^the certificate does not chain to the exchange CA: "):
             check_issued_by(foreign, ca, moment)
 
     later = authority.issue(make_csr(rsa_key), "MC1", now + timedelta(days=1))
-    with pytest.raises(ChainError, match="^the certificate is not valid before "):
+    with pytest.raises(ChainError, match=r"^the certificate is not valid before "):
         check_issued_by(later, ca, ca.not_valid_before_utc)
     short = authority.issue(make_csr(rsa_key), "MC1", now, lifetime_days=30)
-    with pytest.raises(ChainError, match="^the certificate expired at "):
+    with pytest.raises(ChainError, match=r"^the certificate expired at "):
         check_issued_by(short, ca, ca.not_valid_after_utc)
 
 

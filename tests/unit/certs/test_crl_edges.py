@@ -44,7 +44,9 @@ def test_a_crl_is_current_from_its_last_update_to_its_next_update_inclusive(auth
         check_not_revoked(certificate, crl, authority.ca_certificate, moment)
 
 
-def test_a_crl_signed_by_another_key_is_refused_with_its_exact_reason(authority, foreign_authority, rsa_participant, now):
+def test_a_crl_signed_by_another_key_is_refused_with_its_exact_reason(
+    authority, foreign_authority, rsa_participant, now
+):
     certificate, _ = rsa_participant
     with pytest.raises(RevocationListError) as error:
         check_not_revoked(certificate, foreign_authority.revocation_list([], now, 1), authority.ca_certificate, now)
