@@ -130,9 +130,11 @@ def test_a_mismatched_key_is_refused_with_its_exact_reason(rsa_participant, ec_k
     assert str(error.value) == "the key does not belong to the certificate (their public keys differ)"
 
 
-def test_a_certificate_error_survives_pickling_with_its_reason():
-    """Errors cross process boundaries (pickle rebuilds them from their args) without losing the reason."""
+def test_a_certificate_error_carries_its_reason_in_args_repr_and_pickles():
+    """Logs show repr(error) and other processes rebuild errors from their args: both carry the reason."""
     error = CsrRejectedError("the CSR subject has no common name (CN)")
+    assert error.args == ("the CSR subject has no common name (CN)",)
+    assert repr(error) == "CsrRejectedError('the CSR subject has no common name (CN)')"
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is CsrRejectedError
     assert copy.reason == error.reason
