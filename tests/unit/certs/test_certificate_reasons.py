@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from certs import profiles
 from certs.chain import check_issued_by
 from certs.csr import load_and_check_csr
 from certs.errors import CertificateError, ChainError, CsrRejectedError
@@ -145,21 +146,27 @@ def _extension(certificate: x509.Certificate, kind: type[x509.ExtensionType]) ->
     return certificate.extensions.get_extension_for_class(kind)
 
 
-def test_the_ca_certificate_signs_only_end_entities_with_critical_constraints(authority):
+def test_the_ca_certificate_signs_only_end_entities_with_critical_constraints(rsa_key, now):
     """pathLen 0: the CA issues no intermediate CAs; basicConstraints and keyUsage are critical (RFC 5280)."""
-    ca = authority.ca_certificate
-    constraints = _extension(ca, x509.BasicConstraints)
-    assert constraints.critical
-    assert constraints.value == x509.BasicConstraints(ca=True, path_length=0)
-    assert _extension(ca, x509.KeyUsage).critical
-    assert not _extension(ca, x509.SubjectKeyIdentifier).critical
+    ca = profiles.build_ca_certificate(rsa_key, "Test CA", now)
+    critical = {extension.oid for extension in ca.extensions if extension.critical}
+    assert critical == {x509.BasicConstraints.oid, x509.KeyUsage.oid}
+    assert _extension(ca, x509.BasicConstraints).value == x509.BasicConstraints(ca=True, path_length=0)
 
 
-@pytest.mark.parametrize("holder", ["hub", "participant"])
-def test_signing_certificates_mark_exactly_their_constraints_and_key_usage_critical(authority, rsa_participant, holder):
+def test_signing_certificates_mark_exactly_their_constraints_and_key_usage_critical(rsa_key, ec_key, now):
     """basicConstraints and keyUsage are critical, the identifiers and extended key usage are not: a relying party
     that does not know an extension may then still accept the certificate."""
-    certificate = authority.hub_certificate if holder == "hub" else rsa_participant[0]
+    ca = profiles.build_ca_certificate(rsa_key, "Test CA", now)
+    certificate = profiles.build_signing_certificate(
+        ca_key=rsa_key,
+        ca_certificate=ca,
+        subject=profiles.hub_subject("MC1-signing"),
+        public_key=ec_key.public_key(),
+        not_before=now,
+        not_after=now + timedelta(days=1),
+        usages=profiles.PARTICIPANT_USAGES,
+    )
     critical = {extension.oid for extension in certificate.extensions if extension.critical}
     assert critical == {x509.BasicConstraints.oid, x509.KeyUsage.oid}
     assert _extension(certificate, x509.BasicConstraints).value == x509.BasicConstraints(ca=False, path_length=None)
