@@ -146,7 +146,7 @@ def _extension(certificate: x509.Certificate, kind: type[x509.ExtensionType]) ->
     return certificate.extensions.get_extension_for_class(kind)
 
 
-def test_the_ca_certificate_signs_only_end_entities_with_critical_constraints(rsa_key, now):
+def test_the_ca_certificate_allows_no_intermediate_ca_and_marks_its_constraints_critical(rsa_key, now):
     """pathLen 0: the CA issues no intermediate CAs; basicConstraints and keyUsage are critical (RFC 5280)."""
     ca = profiles.build_ca_certificate(rsa_key, "Test CA", now)
     critical = {extension.oid for extension in ca.extensions if extension.critical}
