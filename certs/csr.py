@@ -64,10 +64,8 @@ def _continues_an_id(character: str) -> bool:
 
 
 def _check_key(csr: x509.CertificateSigningRequest) -> None:
-    try:
-        key = csr.public_key()
-    except Exception as exc:  # unsupported key algorithms cannot even be loaded
-        raise CsrRejectedError(f"the CSR key type is not supported; {_KEY_ADVICE}") from exc
+    # An unsupported key type cannot be loaded, and is refused already when the self-signature is checked.
+    key = csr.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MINIMUM_RSA_BITS:
             raise CsrRejectedError(f"RSA {key.key_size}-bit keys are too short; {_KEY_ADVICE}")
@@ -78,5 +76,5 @@ def _check_key(csr: x509.CertificateSigningRequest) -> None:
         if not isinstance(key.curve, ec.SECP256R1):
             raise CsrRejectedError(f"EC keys on curve {key.curve.name} are not accepted; {_KEY_ADVICE}")
         return
-    kind = type(key).__name__.removesuffix("PublicKey").lstrip("_")
+    kind = type(key).__name__.removesuffix("PublicKey")
     raise CsrRejectedError(f"{kind} keys are not accepted; {_KEY_ADVICE}")
