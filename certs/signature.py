@@ -98,7 +98,9 @@ def read_signature(data: bytes) -> bytes:
             raise SignatureFormatError(f"the PEM signature is not valid base64: {exc}") from exc
     if data[:1] == b"\x30":  # a DER SEQUENCE
         return data
-    raise SignatureFormatError(f"give '{RSA_SCHEME};<base64>' or '{EC_SCHEME};<base64>', a PEM CMS or DER CMS")
+    raise SignatureFormatError(
+        f"give '{RSA_SCHEME};<base64>' or '{EC_SCHEME};<base64>', a PEM CMS or DER CMS signature"
+    )
 
 
 def verify_signature_file(data: bytes, content: bytes) -> x509.Certificate:

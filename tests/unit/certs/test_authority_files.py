@@ -12,7 +12,7 @@ from certs.authority import CertificateAuthority, _write_atomically
 from certs.participant import private_key_pem
 from certs.signature import parse_signature_header, verify_detached
 
-MODES = {"ca.key": 0o600, "ca.pem": 0o644, "hub.key": 0o600, "hub.pem": 0o644}
+MODES = {"ca.key": 0o600, "ca.pem": 0o600, "hub.key": 0o600, "hub.pem": 0o600}
 
 
 def _modes(directory):
@@ -38,7 +38,7 @@ def test_rotations_keep_every_retired_hub_certificate_newest_first(tmp_path, now
     reloaded = CertificateAuthority.load_or_create(tmp_path, now + timedelta(days=3))
     assert reloaded.previous_hub_certificates == [second, first]
     assert reloaded.previous_hub_pems() == authority.previous_hub_pems()
-    archived = {f"hub-{format(c.serial_number, 'x')}.pem": 0o644 for c in (first, second)}
+    archived = {f"hub-{format(c.serial_number, 'x')}.pem": 0o600 for c in (first, second)}
     assert _modes(tmp_path) == MODES | archived
     assert verify_detached(parse_signature_header(old_signature), b"before") == first
 

@@ -28,11 +28,15 @@ def _reason(error: pytest.ExceptionInfo[Exception]) -> str:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("RSA-SHA256", "x-signature must be 'RSA-SHA256;' then base64 of a DER CMS SignedData"),
+        (
+            "RSA-SHA256",
+            "x-signature must be 'RSA-SHA256;' (RSA signer) or 'ECDSA-SHA256;' (EC P-256 signer), "
+            "then base64 of a DER CMS SignedData",
+        ),
         # Only the first ';' separates the scheme: the rest is the (here invalid) base64.
         ("RSA-SHA256;MA==;MA==", "x-signature is not valid base64: "),
         ("RSA-SHA256;MA==*", "x-signature is not valid base64: "),
-        ("RSA-SHA256; ", "x-signature carries no CMS data"),
+        ("RSA-SHA256;", "x-signature carries no CMS data"),
     ],
     ids=["no-separator", "two-separators", "stray-character", "empty"],
 )
@@ -65,7 +69,7 @@ def test_a_signature_file_of_another_form_names_the_three_accepted_forms():
     """Text that is neither header form, PEM nor DER is refused naming what is accepted."""
     with pytest.raises(SignatureFormatError) as error:
         read_signature(b"hello")
-    assert _reason(error) == "give 'RSA-SHA256;<base64>', a PEM CMS or DER CMS signature"
+    assert _reason(error) == "give 'RSA-SHA256;<base64>' or 'ECDSA-SHA256;<base64>', a PEM CMS or DER CMS signature"
 
 
 def test_trailing_bytes_after_the_signature_are_refused(rsa_participant):
@@ -188,6 +192,9 @@ def test_an_ec_signer_labelled_as_rsa_is_refused_naming_algorithm_and_key(ec_par
 
 
 def test_the_base64_of_a_header_reads_back_exactly():
-    """A header value decodes to exactly the DER it carries (surrounding whitespace aside)."""
+    """A header value decodes to exactly the DER it carries; a space anywhere in it is refused."""
     der = b"\x30\x03\x02\x01\x01"
-    assert parse_signature_header(" RSA-SHA256 ; " + base64.b64encode(der).decode() + " ") == der
+    assert parse_signature_header("RSA-SHA256;" + base64.b64encode(der).decode()) == der
+    for spaced in (" RSA-SHA256;", "RSA-SHA256 ;", "RSA-SHA256; "):
+        with pytest.raises(SignatureFormatError):
+            parse_signature_header(spaced + base64.b64encode(der).decode())
