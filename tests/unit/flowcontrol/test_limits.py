@@ -229,3 +229,19 @@ async def test_a_release_inside_the_callers_own_transaction_leaves_the_commit_to
         await db.rollback()
 
         assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is not None
+
+
+async def test_a_take_inside_the_callers_own_transaction_leaves_the_commit_to_the_caller(tmp_path: Path) -> None:
+    """The take and the pruning of old days join the caller's open transaction; rolling it back undoes the take."""
+    async with aiosqlite.connect(tmp_path / "limits.sqlite") as db:
+        store = LimitStore(db)
+        await store.create_tables()
+        await db.execute("CREATE TABLE caller_own (x INTEGER)")
+        await db.execute("INSERT INTO caller_own VALUES (1)")
+
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is None
+        assert db.in_transaction
+        await db.rollback()
+
+        assert list(await db.execute_fetchall("SELECT count(*) FROM caller_own")) == [(0,)]
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is None

@@ -245,3 +245,19 @@ async def test_a_conflict_is_not_recorded_as_a_refusal(market: Market) -> None:
     await market.services.submissions.refuse(mc.principal, request, ConflictError("again"), 409)
 
     assert await rejections(market) == []
+
+
+async def test_a_use_case_wired_without_quota_or_limits_accepts_every_message(market: Market) -> None:
+    services = market.services
+    submissions = Submissions(
+        services.ledger, services.committer, services.registry, services.directory, services.authority, services.clock
+    )
+    mc, lnsp = await pair(market)
+    for _ in range(2):
+        prepared = await asyncio.to_thread(
+            submissions.prepare, mc.principal, market.request(mc, market.body(mc, [lnsp]))
+        )
+        assert isinstance(prepared, Message)
+        await submissions.record(prepared)
+
+    assert await market.messages() == 2
