@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from exchange.functions.bpqd.rules import MAX_ERRORS, first_errors, value_errors
 from exchange.functions.errors import FieldError
@@ -43,3 +44,17 @@ def test_exactly_the_cap_of_errors_is_reported_without_a_note_and_one_more_with_
         FieldError("data", f"more errors follow; only the first {MAX_ERRORS} are reported"),
     ]
     assert first_errors(iter(errors)) == capped
+
+
+def test_the_cap_stops_reading_errors_after_the_one_that_shows_more_follow() -> None:
+    """The rules are generators; a body of millions of bad values must not have every error built."""
+    pulled = 0
+
+    def errors() -> Iterator[FieldError]:
+        nonlocal pulled
+        for n in range(10 * MAX_ERRORS):
+            pulled += 1
+            yield FieldError(f"f{n}", "bad")
+
+    assert len(first_errors(errors())) == MAX_ERRORS + 1
+    assert pulled == MAX_ERRORS + 1
