@@ -221,3 +221,31 @@ async def test_an_ec_signer_writes_ecdsa_sha256_and_an_rsa_signer_rsa_sha256_and
             await market.submit(sender, body, signature=other + signature.removeprefix(own))
         await market.submit(sender, body, signature=signature)
     assert await market.messages() == 2
+
+
+async def test_the_refusal_of_a_valid_signature_by_the_wrong_certificate_says_what_is_wrong_with_it(
+    market: Market,
+) -> None:
+    """Another's certificate, an unnominated one and a revoked one are each named as such."""
+    sender = await market.participant("MC", ["MC"])
+    lnsp = await market.participant("LNSP", ["LNSP"], enrol=False)
+    body = market.body(sender, [lnsp])
+    other = await market.participant("MC", ["MC"])
+    key, unnominated = await market.issue(sender)
+    me = sender.participant_id
+    wrong = {
+        f"certificate {other.serial} was not issued to {me}": other.sign(body),
+        f"certificate {unnominated.serial_number} is not {me}'s nominated primary or secondary": sign_detached(
+            body, certificate_of(unnominated), key
+        ),
+    }
+    for detail, signature in wrong.items():
+        with pytest.raises(SignatureRefusedError) as refused:
+            await market.submit(sender, body, signature=signature)
+        assert refused.value.detail == detail
+
+    await market.services.certificates.revoke(sender.participant_id, sender.serial, "key compromise")
+    with pytest.raises(SignatureRefusedError) as revoked:
+        await market.submit(sender, body)
+
+    assert revoked.value.detail == f"certificate {sender.serial} is revoked"
