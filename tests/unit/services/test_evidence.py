@@ -90,7 +90,9 @@ async def test_a_leaf_changed_after_the_head_was_signed_fails_its_inclusion(mark
     assert failed(check_bundle(rezip(files))) == {name}
 
 
-async def test_a_bundle_checked_against_another_ca_fails(market: Market, tmp_path_factory: pytest.TempPathFactory) -> None:
+async def test_a_bundle_checked_against_another_ca_fails(
+    market: Market, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """With the CA the auditor trusts, a bundle of another exchange proves nothing."""
     sender, _, mcid = await signed_and_deleted(market)
     bundle = await market.services.evidence.bundle(sender.participant_id, mcid)
@@ -101,7 +103,7 @@ async def test_a_bundle_checked_against_another_ca_fails(market: Market, tmp_pat
 
 async def test_a_recipient_gets_its_own_leaves_and_a_stranger_nothing(market: Market) -> None:
     """Access is /log/proof's: the recipient sees the acceptance and its own facts; anyone else gets 404."""
-    sender, recipient, mcid = await signed_and_deleted(market)
+    _, recipient, mcid = await signed_and_deleted(market)
     other = await market.participant("LNSP", ["LNSP"])
     files = parts(await market.services.evidence.bundle(recipient.participant_id, mcid))
     assert len([n for n in files if n.startswith("log/leaf-")]) == 3
