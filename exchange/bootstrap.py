@@ -40,6 +40,7 @@ from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.event_feed import EventFeed
+from exchange.services.evidence import EvidenceBundles
 from exchange.services.expiry_watch import ExpiryWatch
 from exchange.services.flow_control import FlowControls
 from exchange.services.health import Health
@@ -93,6 +94,7 @@ class Services:
     metrics: MetricsSampler
     merkle_log: Projector
     verifiable_log: VerifiableLog
+    evidence: EvidenceBundles
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -172,6 +174,7 @@ async def build_services(
         expiry_warning_days=certificate_warning_days,
         directory=directory,
     )
+    verifiable_log = VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval)
     return Services(
         clock=clock,
         registry=registry,
@@ -211,7 +214,8 @@ async def build_services(
         read_side=ReadSide(views, ledger, directory, Acknowledgements(views, lists["acknowledgements"])),
         lists=lists,
         merkle_log=merkle_log,
-        verifiable_log=VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval),
+        verifiable_log=verifiable_log,
+        evidence=EvidenceBundles(ledger, verifiable_log, authority),
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers),
     )

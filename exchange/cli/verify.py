@@ -24,6 +24,7 @@ from certs.tree_heads import verify_tree_head
 from exchange.cli.tls import ca_file_option
 from exchange.domain import merkle
 from exchange.kernel.files import write_private
+from exchange.services.evidence import BundleError, check_bundle
 from exchange.settings import TOKEN_VARIABLE
 
 
@@ -115,3 +116,31 @@ def verify_log(url: str, state: Path, client_id: str | None, client_secret: str 
     write_private(state, json.dumps({**head, "caCertificate": ca_pem}, indent=2) + "\n")
     since = f", consistent with the {kept['treeSize']} kept before" if kept else " (first run: CA and head kept)"
     click.echo(f"tree head of {size} leaves signed by the hub at {head['timestamp']}{since}")
+
+
+@verify.command("evidence")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ca",
+    "ca_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The exchange CA (PEM) you trust; without it, the bundle's own CA, whose fingerprint is printed.",
+)
+def verify_evidence(bundle: Path, ca_path: Path | None) -> None:
+    """Check every part of an evidence bundle offline: one line per claim, exit 1 if any fails.
+
+    Signatures are checked with the CA, the leaves against the payload's hash, the audit paths against the
+    signed tree head, and the tree head's signature.
+    """
+    trusted = x509.load_pem_x509_certificate(ca_path.read_bytes()) if ca_path else None
+    try:
+        claims = check_bundle(bundle.read_bytes(), trusted)
+    except BundleError as error:
+        _fail(f"{bundle}: {error}")
+    for claim in claims:
+        verdict = "PROVEN" if claim.proven else "FAILED"
+        reason = f" ({claim.reason})" if claim.reason else ""
+        click.echo(f"{verdict} {claim.part}: {claim.claim}{reason}")
+    failed = sorted({claim.part for claim in claims if not claim.proven})
+    if failed:
+        _fail(f"{len(failed)} part(s) of {bundle} do not hold: {', '.join(failed)}")

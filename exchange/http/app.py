@@ -60,7 +60,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         routes.append(metrics_handler(exchange.metrics))
     routes += [
         translog_router(exchange.read_side, exchange.verifiable_log),
-        verifiable_log_router(exchange.verifiable_log),
+        verifiable_log_router(exchange.verifiable_log, exchange.evidence),
         archive_router(exchange.read_side),
         events_handler(exchange.event_feed),
         flowcontrol_router(exchange.flow),

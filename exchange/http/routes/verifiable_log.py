@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Annotated, Any
 
-from litestar import Router, get
+from litestar import Response, Router, get
 from litestar.params import Parameter
 
 from exchange.http.auth import requires_token
 from exchange.services.access import Principal
+from exchange.services.evidence import EvidenceBundles
 from exchange.services.verifiable_log import VerifiableLog
 
 
@@ -17,7 +19,7 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def verifiable_log_router(verifiable_log: VerifiableLog) -> Router:
+def verifiable_log_router(verifiable_log: VerifiableLog, evidence: EvidenceBundles) -> Router:
     @get("/log/sth", summary="The latest signed tree head of the Merkle log")
     async def sth() -> dict[str, Any]:
         head = await verifiable_log.tree_head()
@@ -53,9 +55,24 @@ def verifiable_log_router(verifiable_log: VerifiableLog) -> Router:
         found = await verifiable_log.consistency(first, second)
         return {"data": {"first": found.first, "second": found.second, "proof": [_b64(p) for p in found.proof]}}
 
+    @get(
+        "/evidence/{messageContextId:str}",
+        summary="The zip of everything that proves one of your messages, for `idx verify evidence`",
+        media_type="application/zip",
+    )
+    async def bundle(principal: Principal, messageContextId: str) -> Response[bytes]:  # noqa: N803
+        content = await evidence.bundle(principal.participant_id, messageContextId)
+        # The id may hold characters a file name should not: the download is named by its hash.
+        name = f"evidence-{hashlib.sha256(messageContextId.encode()).hexdigest()[:16]}.zip"
+        return Response(
+            content,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     return Router(
         path="/idx/v1",
-        route_handlers=[sth, proof, consistency],
+        route_handlers=[sth, proof, consistency, bundle],
         tags=["verifiable log"],
         opt=requires_token(),
     )
