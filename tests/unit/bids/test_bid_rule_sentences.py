@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -82,6 +83,20 @@ def test_one_error_beyond_the_limit_is_replaced_by_a_note_naming_the_limit() -> 
         *errors[:2],
         FieldError("energyBids", "more errors follow; only the first 2 are reported"),
     ]
+
+
+def test_the_cap_stops_reading_errors_one_past_the_limit() -> None:
+    """A bid with errors in every period is not walked to its end: the cap reads the limit and one more, no further."""
+    drawn = 0
+
+    def endless() -> Iterator[FieldError]:
+        nonlocal drawn
+        while True:
+            drawn += 1
+            yield FieldError("f", "bad")
+
+    assert len(first_errors(endless(), limit=5)) == 6
+    assert drawn == 6
 
 
 # -- the submission --
