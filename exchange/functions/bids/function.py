@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from exchange.functions.base import OperatedFunction
 from exchange.functions.bids.conformance import conformance_sample
 from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.service import EnergyBids
 from exchange.functions.conformance import ConformanceSample
-from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
-    Acceptance,
     Resource,
     SampleMaker,
     SampleOption,
-    StandingData,
-    Submission,
     Watermarks,
 )
 from exchange.functions.services import Operation, PluginServices
@@ -44,7 +41,7 @@ SAMPLE: Final = SampleMaker(
 )
 
 
-class EnergyBidding:
+class EnergyBidding(OperatedFunction):
     """The `bid` business function: generators bid their DUIDs' energy per trading day; the operator receives."""
 
     id: Final = "bid"
@@ -52,14 +49,9 @@ class EnergyBidding:
     resources: Final = (ENERGY_RESOURCE,)
     entity: Final = "BID_ENERGY"
     # Every generator's bids and rebids land in the one operator queue: room for a day of them.
-    watermark_defaults: Final = Watermarks(low=40000, warn=45000, high=50000)
-
-    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
-        """Never called by the core (no generic POST for `energy`); refuses, pointing at the operation."""
-        raise RuleViolationError([FieldError("data", "energy bids are submitted with POST /bids/v1/submitBids")])
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
+    watermark_defaults = Watermarks(low=40000, warn=45000, high=50000)
+    sample = SAMPLE
+    submitted_with = f"energy bids are submitted with POST {SUBMIT_PATH}"
 
     @property
     def conformance(self) -> ConformanceSample:

@@ -7,6 +7,7 @@ from typing import Final
 
 import msgspec
 
+from exchange.functions.base import SampledFunction
 from exchange.functions.bpqd.rules import body_errors, first_errors
 from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
@@ -20,7 +21,6 @@ from exchange.functions.protocol import (
     SampleOption,
     StandingData,
     Submission,
-    Watermarks,
 )
 
 MESSAGE_TYPE: Final = "BasicPowerQualityData"
@@ -46,14 +46,14 @@ SAMPLE: Final = SampleMaker(
 )
 
 
-class BasicPowerQualityData:
+class BasicPowerQualityData(SampledFunction):
     """The `pqd` business function: MCs and MDPs send a day of power quality readings per NMI to LNSPs."""
 
     id: Final = "pqd"
     name: Final = "Basic Power Quality Data"
     resources: Final = (BPQD_RESOURCE,)
     entity: Final = "PQD_BPQD"
-    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
+    sample = SAMPLE
 
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Decode and check a BPQD body; raise MalformedBodyError or RuleViolationError, else accept it."""
@@ -73,9 +73,6 @@ class BasicPowerQualityData:
     @property
     def conformance(self) -> ConformanceSample:
         return envelope_sample(self, sample_body, DECODER)
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
 
 
 def _decode(body: bytes) -> Envelope[Transaction]:

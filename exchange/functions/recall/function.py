@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
+from exchange.functions.base import OperatedFunction
 from exchange.functions.conformance import ConformanceSample
-from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
-    Acceptance,
     Resource,
     SampleMaker,
     SampleOption,
-    StandingData,
-    Submission,
-    Watermarks,
 )
 from exchange.functions.recall.conformance import conformance_sample
 from exchange.functions.recall.domain import RecallBook
@@ -51,31 +47,23 @@ SAMPLE: Final = SampleMaker(
 )
 
 
-class GeneratorRecall:
+class GeneratorRecall(OperatedFunction):
     """The `gr` business function: generators keep recall plans for their DUIDs' outages; the operator reads all."""
 
     id: Final = "gr"
     name: Final = "Generator Recall Plans"
     resources: Final = (RECALL_RESOURCE,)
     entity: Final = "GR_RECALL"
-    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
     # Listing plans without a DUID reads every book (see RecallPlans._visible_books).
     listed: Final = ((RecallBook, "Opened"),)
-
-    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
-        """Never called by the core (no generic POST for `recall`); refuses, pointing at the web service."""
-        raise RuleViolationError(
-            [FieldError("data", f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan")]
-        )
+    sample = SAMPLE
+    submitted_with = f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan"
 
     def screens(self, web: Web) -> PluginScreens:
         # Imported here: the screens need the web app, which the rest of the function does without.
         from exchange.functions.recall.web import recall_screens
 
         return recall_screens(web)
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
 
     @property
     def conformance(self) -> ConformanceSample:
