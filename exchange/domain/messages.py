@@ -44,8 +44,8 @@ class Message(Aggregate, created_event_name="Submitted"):
 
 
 @dataclass
-class RoutedMessage:
-    """What a queued and a held delivery both record of the message they route to one recipient."""
+class MessageFacts:
+    """What a route and a delivery, queued or held, know of the message they carry to one recipient."""
 
     message_context_id: str
     recipient: str
@@ -56,6 +56,12 @@ class RoutedMessage:
     message_type: str
     size: int
     submitted_at: datetime
+
+
+@dataclass
+class RoutedMessage(MessageFacts):
+    """The facts a queued and a held delivery both record: the message's, and its place in the log."""
+
     submission_position: int
 
 

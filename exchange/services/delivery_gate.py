@@ -19,7 +19,7 @@ import aiosqlite
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.flow import FlowControl
-from exchange.domain.messages import Delivery, PendingDelivery
+from exchange.domain.messages import Delivery, MessageFacts, PendingDelivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -240,22 +240,10 @@ class DeliveryGate:
         return fresh
 
 
-# What a delivery knows of its message, whether it comes from a route or from a held delivery.
-_FACTS = (
-    "message_context_id",
-    "recipient",
-    "business_function_id",
-    "resource_id",
-    "sender_id",
-    "priority",
-    "message_type",
-    "size",
-    "submitted_at",
-)
-
-
 def _facts(source: Route | PendingDelivery, submission_position: int) -> dict[str, Any]:
-    return {**{name: getattr(source, name) for name in _FACTS}, "submission_position": submission_position}
+    """What a delivery records of its message, whether it comes from a route or from a held delivery."""
+    facts = {name: getattr(source, name) for name in MessageFacts.__dataclass_fields__}
+    return {**facts, "submission_position": submission_position}
 
 
 def _queued_from_route(route: Route, now: datetime) -> Delivery:
