@@ -28,29 +28,28 @@ ENERGY_RESOURCE: Final = Resource(
     accepts_submissions=False,
 )
 
-SAMPLE: Final = SampleMaker(
-    resource_id="energy",
-    summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
-    options=(
-        SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
-        SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
-        SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
-        SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
-    ),
-    make=sample_body,
-)
-
 
 class EnergyBidding(OperatedFunction):
     """The `bid` business function: generators bid their DUIDs' energy per trading day; the operator receives."""
 
+    # What `idx sample` offers for the resource.
+    sample = SampleMaker(
+        resource_id="energy",
+        summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
+        options=(
+            SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
+            SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
+            SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
+            SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
+        ),
+        make=sample_body,
+    )
     id: Final = "bid"
     name: Final = "Energy Bids"
     resources: Final = (ENERGY_RESOURCE,)
     entity: Final = "BID_ENERGY"
     # Every generator's bids and rebids land in the one operator queue: room for a day of them.
     watermark_defaults = Watermarks(low=40000, warn=45000, high=50000)
-    sample = SAMPLE
     submitted_with = f"energy bids are submitted with POST {SUBMIT_PATH}"
 
     @property

@@ -31,32 +31,33 @@ RECALL_RESOURCE: Final = Resource(
     accepts_submissions=False,
 )
 
-SAMPLE: Final = SampleMaker(
-    resource_id="recall",
-    summary=f"Print a valid recall plan, the body of POST {BASE_PATH}/submitRecallPlan.",
-    options=(
-        SampleOption("participant_id", "The generator submitting it, e.g. GEN1.", required=True, flag="participant"),
-        SampleOption("duid", "A DUID of the generator's, e.g. DEMOGEN1.", required=True),
-        SampleOption("plan_id", "The outage plan's id.", default="PLAN1"),
-        SampleOption("start", "The first day of the plan.", default="2026-07-01"),
-        SampleOption("entries", "Contiguous entries in the plan.", kind="integer", default=2, minimum=1),
-        SampleOption("days", "Days of each entry.", kind="integer", default=7, minimum=1),
-        SampleOption("mw", "MW of stage 1 (stage 2 restores twice as much).", kind="number", default=100.0),
-    ),
-    make=sample_body,
-)
-
 
 class GeneratorRecall(OperatedFunction):
     """The `gr` business function: generators keep recall plans for their DUIDs' outages; the operator reads all."""
 
+    # What `idx sample` offers for the resource.
+    sample = SampleMaker(
+        resource_id="recall",
+        summary=f"Print a valid recall plan, the body of POST {BASE_PATH}/submitRecallPlan.",
+        options=(
+            SampleOption(
+                "participant_id", "The generator submitting it, e.g. GEN1.", required=True, flag="participant"
+            ),
+            SampleOption("duid", "A DUID of the generator's, e.g. DEMOGEN1.", required=True),
+            SampleOption("plan_id", "The outage plan's id.", default="PLAN1"),
+            SampleOption("start", "The first day of the plan.", default="2026-07-01"),
+            SampleOption("entries", "Contiguous entries in the plan.", kind="integer", default=2, minimum=1),
+            SampleOption("days", "Days of each entry.", kind="integer", default=7, minimum=1),
+            SampleOption("mw", "MW of stage 1 (stage 2 restores twice as much).", kind="number", default=100.0),
+        ),
+        make=sample_body,
+    )
     id: Final = "gr"
     name: Final = "Generator Recall Plans"
     resources: Final = (RECALL_RESOURCE,)
     entity: Final = "GR_RECALL"
     # Listing plans without a DUID reads every book (see RecallPlans._visible_books).
     listed: Final = ((RecallBook, "Opened"),)
-    sample = SAMPLE
     submitted_with = f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan"
 
     def screens(self, web: Web) -> PluginScreens:
