@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get
 from litestar.params import Parameter
 
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes
+from exchange.http.responses import page_meta, payload_response
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ArchiveSearch, ReadSide
@@ -37,12 +36,7 @@ def archive_router(read_side: ReadSide) -> Router:
         page = await read_side.archive(principal.participant_id, asked)
         return {
             "data": page.items,
-            "meta": {
-                "itemCount": len(page.items),
-                "nextCursor": page.next_cursor,
-                "totalRecords": page.total_records,
-                "totalPages": -(-page.total_records // item_count),
-            },
+            "meta": page_meta(page, item_count),
         }
 
     @get("/archive/{messageContextId:str}", summary="A delivered payload, with the hub's re-signature")
@@ -52,17 +46,13 @@ def archive_router(read_side: ReadSide) -> Router:
         messageContextId: str,  # noqa: N803
     ) -> Response[bytes]:
         found = await read_side.archived_payload(principal.participant_id, messageContextId)
-        body = found.payload
         headers = {
             "x-signature": found.hub_signature,
             "x-original-signature": found.original_signature,
             "x-initiatingParticipantId": found.sender_id,
             "Vary": "Accept-Encoding",
         }
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            body = await asyncio.to_thread(gzip_bytes, body)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
+        return await payload_response(request, found.payload, headers)
 
     return Router(
         path="/idx/v1",

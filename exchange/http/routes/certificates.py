@@ -9,6 +9,7 @@ from litestar import Router, get, post, put
 from litestar.params import Body, Parameter
 
 from exchange.http.auth import requires_token
+from exchange.http.responses import PageMeta, page_meta
 from exchange.services.access import Principal
 from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
 
@@ -44,13 +45,6 @@ class CertificateItem(msgspec.Struct, rename="camel"):
     successors: list[str]
 
 
-class PageMeta(msgspec.Struct, rename="camel"):
-    item_count: int
-    next_cursor: str | None
-    total_records: int
-    total_pages: int
-
-
 class CertificatePage(msgspec.Struct):
     data: list[CertificateItem]
     meta: PageMeta
@@ -77,32 +71,11 @@ class HubCertificates(msgspec.Struct, rename="camel"):
 
 
 def _item(view: CertificateView) -> CertificateItem:
-    return CertificateItem(
-        serial_number=view.serial_number,
-        certificate=view.certificate,
-        chain=view.chain,
-        not_before=view.not_before,
-        not_after=view.not_after,
-        status=view.status,
-        nomination=view.nomination,
-        expires_soon=view.expires_soon,
-        revoked_date_time=view.revoked_date_time,
-        revocation_reason=view.revocation_reason,
-        renewal_of=view.renewal_of,
-        reissue_of=view.reissue_of,
-        successors=view.successors,
-    )
+    return msgspec.convert(view, CertificateItem, from_attributes=True)
 
 
 def _warning(warning: CertificateWarning) -> WarningItem:
-    return WarningItem(
-        kind=warning.kind,
-        serial_number=warning.serial_number,
-        not_after=warning.not_after,
-        days_left=warning.days_left,
-        status=warning.status,
-        nomination=warning.nomination,
-    )
+    return msgspec.convert(warning, WarningItem, from_attributes=True)
 
 
 def certificates_router(certificates: Certificates) -> Router:
@@ -119,7 +92,7 @@ def certificates_router(certificates: Certificates) -> Router:
         page = await certificates.listing(principal.participant_id, item_count, cursor)
         return CertificatePage(
             data=[_item(v) for v in page.items],
-            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, -(-page.total_records // item_count)),
+            meta=page_meta(page, item_count),
         )
 
     @get("/certificates/{serialNumber:str}", summary="One of your certificates (404 for anyone else's)")

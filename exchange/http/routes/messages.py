@@ -14,8 +14,9 @@ from litestar.params import Parameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes, read_json_body
+from exchange.http.body import read_json_body
 from exchange.http.problems import problem_of
+from exchange.http.responses import PageMeta, page_meta, payload_response
 from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.services.access import Principal
 from exchange.services.mailbox import Mailbox
@@ -27,13 +28,6 @@ class ReceiptView(msgspec.Struct, rename="camel"):
     received_date_time: str
     payload_sha256: str
     receipt: str
-
-
-class PageMeta(msgspec.Struct, rename="camel"):
-    item_count: int
-    next_cursor: str | None
-    total_records: int
-    total_pages: int
 
 
 class QueueEntry(msgspec.Struct, rename="camel"):
@@ -148,7 +142,6 @@ def messages_router(
             item_count=item_count,
             cursor=cursor,
         )
-        pages = -(-page.total_records // item_count)
         return QueuePage(
             data=[
                 QueueEntry(
@@ -162,7 +155,7 @@ def messages_router(
                 )
                 for i in page.items
             ],
-            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
+            meta=page_meta(page, item_count),
         )
 
     @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
@@ -179,11 +172,7 @@ def messages_router(
             "x-initiatingParticipantId": fetched.sender_id,
             "Vary": "Accept-Encoding",
         }
-        payload = fetched.payload
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            payload = await asyncio.to_thread(gzip_bytes, payload)
-            headers["Content-Encoding"] = "gzip"
-        return Response(payload, media_type="application/json", headers=headers)
+        return await payload_response(request, fetched.payload, headers)
 
     @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
     async def remove(principal: Principal, messageContextId: str) -> None:  # noqa: N803

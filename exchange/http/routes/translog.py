@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get
@@ -10,7 +9,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes
+from exchange.http.responses import page_meta, payload_response
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ReadSide, TranslogSearch
@@ -70,12 +69,7 @@ def translog_router(read_side: ReadSide) -> Router:
         page = await read_side.translog(principal.participant_id, asked)
         return {
             "data": page.items,
-            "meta": {
-                "itemCount": len(page.items),
-                "nextCursor": page.next_cursor,
-                "totalRecords": page.total_records,
-                "totalPages": -(-page.total_records // item_count),
-            },
+            "meta": page_meta(page, item_count),
         }
 
     @get("/translog/{messageContextId:str}", summary="The rows of one message and their history")
@@ -89,12 +83,8 @@ def translog_router(read_side: ReadSide) -> Router:
         messageContextId: str,  # noqa: N803
     ) -> Response[bytes]:
         found = await read_side.transaction_payload(principal.participant_id, messageContextId)
-        body = found.payload
         headers = {"x-signature": found.hub_signature, "x-original-signature": found.original_signature}
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            body = await asyncio.to_thread(gzip_bytes, body)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
+        return await payload_response(request, found.payload, headers)
 
     return Router(
         path="/idx/v1",
