@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from simulators.client import ParticipantClient, operator_client, register
+from tests.e2e.read_side import Cast, People, logged_in
 from tests.harness import ServerProcess, running_server
 
 PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
@@ -25,6 +26,13 @@ async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
     client = await operator_client(server.base_url, server.operator_secret)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def people(flow: Cast) -> AsyncIterator[People]:
+    """The clients of the module's read-side flow (its `flow` fixture), logged in for one test."""
+    async with logged_in(flow) as people:
+        yield people
 
 
 class Participants:
