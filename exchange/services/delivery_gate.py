@@ -26,19 +26,7 @@ from exchange.kernel.clock import Clock
 from exchange.kernel.formats import PRIORITY_RANK
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
-from flowcontrol.state import (
-    Effects,
-    FlowState,
-    Hold,
-    ManualStopChanged,
-    PendingItem,
-    Queue,
-    StatusChanged,
-    arrive,
-    remove,
-    set_manual_stop,
-    set_watermarks,
-)
+from flowcontrol import state as flow
 from flowcontrol.watermarks import Watermarks
 
 Key = tuple[str, str]  # (participant, business function)
@@ -82,10 +70,10 @@ class DeliveryGate:
         for key, arrivals in by_key.items():
             async with self._locks[key]:
                 state, control = await self._load(key)
-                effects: Effects = ()
+                effects: flow.Effects = ()
                 for route in arrivals:
-                    item = PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
-                    state, more = arrive(state, item)
+                    item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
+                    state, more = flow.arrive(state, item)
                     effects += more
                 await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
 
@@ -109,7 +97,7 @@ class DeliveryGate:
                 # Callers from now on may have removed messages after this recount reads: they need another.
                 self._forget_recount(key)
                 state, control = await self._load(key)
-                state, effects = remove(state, 0)
+                state, effects = flow.remove(state, 0)
                 await self._record(key, control, state, effects, {})
         finally:
             self._forget_recount(key)
@@ -118,11 +106,11 @@ class DeliveryGate:
         if self._settling.get(key) is asyncio.current_task():
             del self._settling[key]
 
-    async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> FlowState:
+    async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> flow.FlowState:
         key = (participant_id, business_function_id)
         async with self._locks[key]:
             state, control = await self._load(key)
-            state, effects = set_manual_stop(state, stopped)
+            state, effects = flow.set_manual_stop(state, stopped)
             await self._record(key, control, state, effects, {})
             return state
 
@@ -132,10 +120,10 @@ class DeliveryGate:
             state, control = await self._load(key)
             control = control or self._open(key, state.watermarks)
             control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self._clock.now())
-            state, effects = set_watermarks(state, watermarks)
+            state, effects = flow.set_watermarks(state, watermarks)
             await self._record(key, control, state, effects, {})
 
-    async def state(self, participant_id: str, business_function_id: str) -> tuple[FlowState, FlowControl | None]:
+    async def state(self, participant_id: str, business_function_id: str) -> tuple[flow.FlowState, FlowControl | None]:
         """The current state as stored, for the flow-control API."""
         return await self._load((participant_id, business_function_id))
 
@@ -157,7 +145,7 @@ class DeliveryGate:
         async with self._views.execute(sql, params) as cursor:
             return int((await cursor.fetchone() or [0])[0])
 
-    async def _load(self, key: Key) -> tuple[FlowState, FlowControl | None]:
+    async def _load(self, key: Key) -> tuple[flow.FlowState, FlowControl | None]:
         participant, function = key
         # Counting from the views is exact once they include every event committed so far.
         await self._queue.wait_for(await asyncio.to_thread(self._ledger.last_position))
@@ -177,8 +165,8 @@ class DeliveryGate:
             "WHERE recipient = ? AND business_function_id = ? ORDER BY priority_rank, position LIMIT ?",
             (*key, watermarks.high + 1),
         ) as cursor:
-            pending = tuple(PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
-        state = FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
+            pending = tuple(flow.PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
+        state = flow.FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
         return state, control
 
     def _open(self, key: Key, watermarks: Watermarks) -> FlowControl:
@@ -188,26 +176,26 @@ class DeliveryGate:
         self,
         key: Key,
         control: FlowControl | None,
-        state: FlowState,
-        effects: Effects,
+        state: flow.FlowState,
+        effects: flow.Effects,
         arrivals: dict[str, Route],
     ) -> None:
         now = self._clock.now()
         recipient = key[0]
         changed: list[Aggregate] = []
         for effect in effects:
-            if isinstance(effect, Queue):
+            if isinstance(effect, flow.Queue):
                 route = arrivals.get(effect.key)
                 if route is not None:
                     changed.append(_queued_from_route(route, now))
                 else:
                     changed.extend(await self._release(effect.key, recipient, now))
-            elif isinstance(effect, Hold):
+            elif isinstance(effect, flow.Hold):
                 changed.append(_held_from_route(arrivals[effect.key], now))
-            elif isinstance(effect, StatusChanged):
+            elif isinstance(effect, flow.StatusChanged):
                 control = control or self._open(key, state.watermarks)
                 control.change_status(effect.new, effect.count, at=now)
-            elif isinstance(effect, ManualStopChanged):
+            elif isinstance(effect, flow.ManualStopChanged):
                 control = control or self._open(key, state.watermarks)
                 control.switch_delivery(effect.stopped, effect.count, at=now)
         if control is not None and control.pending_events:
