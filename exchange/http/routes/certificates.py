@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
 from litestar import Router, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, Parameter
 
 from exchange.http.auth import requires_token
@@ -99,29 +101,25 @@ def certificates_router(certificates: Certificates) -> Router:
     async def get_certificate(principal: Principal, serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
         return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
 
-    @post(
-        "/certificates/{serialNumber:str}/renew",
-        status_code=201,
-        summary="Renew a certificate within 90 days of its expiry (409 earlier)",
-    )
-    async def renew(
-        principal: Principal,
-        serialNumber: str,  # noqa: N803
-        data: Annotated[CsrBody, Body()],
-    ) -> dict[str, CertificateItem]:
-        return {"data": _item(await certificates.renew(principal.participant_id, serialNumber, data.csr))}
+    def successor(
+        action: str, summary: str, make: Callable[[str, str, str], Awaitable[CertificateView]]
+    ) -> HTTPRouteHandler:
+        """`POST /certificates/{serialNumber}/<action>`: a new certificate from a CSR, succeeding the one named."""
 
-    @post(
-        "/certificates/{serialNumber:str}/reissue",
-        status_code=201,
-        summary="Reissue a certificate for its remaining term, normally with a new key",
+        async def handler(
+            principal: Principal,
+            serialNumber: str,  # noqa: N803
+            data: Annotated[CsrBody, Body()],
+        ) -> dict[str, CertificateItem]:
+            return {"data": _item(await make(principal.participant_id, serialNumber, data.csr))}
+
+        handler.__name__ = action  # the handler's name in logs and in Litestar's registry
+        return post(f"/certificates/{{serialNumber:str}}/{action}", status_code=201, summary=summary)(handler)
+
+    renew = successor("renew", "Renew a certificate within 90 days of its expiry (409 earlier)", certificates.renew)
+    reissue = successor(
+        "reissue", "Reissue a certificate for its remaining term, normally with a new key", certificates.reissue
     )
-    async def reissue(
-        principal: Principal,
-        serialNumber: str,  # noqa: N803
-        data: Annotated[CsrBody, Body()],
-    ) -> dict[str, CertificateItem]:
-        return {"data": _item(await certificates.reissue(principal.participant_id, serialNumber, data.csr))}
 
     @post("/certificates/{serialNumber:str}/revoke", status_code=200, summary="Revoke a certificate, with a reason")
     async def revoke(
