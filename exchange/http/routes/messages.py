@@ -18,6 +18,7 @@ from exchange.http.body import read_json_body
 from exchange.http.problems import problem_of
 from exchange.http.responses import PageMeta, page_meta, payload_response
 from exchange.kernel.errors import MalformedError, ServiceError
+from exchange.readmodels.queue import QueueItem
 from exchange.services.access import Principal
 from exchange.services.mailbox import Mailbox
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
@@ -30,18 +31,8 @@ class ReceiptView(msgspec.Struct, rename="camel"):
     receipt: str
 
 
-class QueueEntry(msgspec.Struct, rename="camel"):
-    message_context_id: str
-    initiating_participant_id: str
-    priority: str
-    message_type: str
-    created_date_time: str
-    queued_date_time: str
-    size: int
-
-
 class QueuePage(msgspec.Struct):
-    data: list[QueueEntry]
+    data: list[QueueItem]  # already in the API's shape: the queue view's rows
     meta: PageMeta
 
 
@@ -143,18 +134,7 @@ def messages_router(
             cursor=cursor,
         )
         return QueuePage(
-            data=[
-                QueueEntry(
-                    i.message_context_id,
-                    i.initiating_participant_id,
-                    i.priority,
-                    i.message_type,
-                    i.created_date_time,
-                    i.queued_date_time,
-                    i.size,
-                )
-                for i in page.items
-            ],
+            data=list(page.items),
             meta=page_meta(page, item_count),
         )
 
