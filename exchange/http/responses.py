@@ -1,15 +1,29 @@
-"""Response shapes more than one route answers: the paging meta and a payload that may go gzipped."""
+"""Response shapes more than one route answers: views in camelCase, the paging meta, a payload that may go gzipped."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import dataclasses
+from typing import Any, TypeVar, cast, get_type_hints
 
 import msgspec
 from litestar import Request, Response
 
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.kernel.paging import Page
+
+T = TypeVar("T")
+
+
+def camel_shape(view: type[T], name: str) -> type[T]:
+    """A Struct called `name` with the fields of the dataclass `view`, named in camelCase in JSON.
+
+    The service keeps its view; the route answers `msgspec.convert(view, Shape, from_attributes=True)`. For the
+    type checker the shape is the view itself (declare it under `if TYPE_CHECKING: Shape = View`).
+    """
+    hints = get_type_hints(view)
+    fields = [(field.name, hints[field.name]) for field in dataclasses.fields(view)]  # type: ignore[arg-type]
+    return cast(type[T], msgspec.defstruct(name, fields, rename="camel"))
 
 
 class PageMeta(msgspec.Struct, rename="camel"):

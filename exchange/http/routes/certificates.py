@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 from litestar import Router, get, post, put
@@ -11,7 +11,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, Parameter
 
 from exchange.http.auth import requires_token
-from exchange.http.responses import PageMeta, page_meta
+from exchange.http.responses import PageMeta, camel_shape, page_meta
 from exchange.services.access import Principal
 from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
 
@@ -31,34 +31,17 @@ class NominationBody(msgspec.Struct):
     secondary: str | None = None
 
 
-class CertificateItem(msgspec.Struct, rename="camel"):
-    serial_number: str
-    certificate: str
-    chain: str
-    not_before: str
-    not_after: str
-    status: str
-    nomination: str | None
-    expires_soon: bool
-    revoked_date_time: str | None
-    revocation_reason: str | None
-    renewal_of: str | None
-    reissue_of: str | None
-    successors: list[str]
+if TYPE_CHECKING:
+    CertificateItem = CertificateView
+    WarningItem = CertificateWarning
+else:
+    CertificateItem = camel_shape(CertificateView, "CertificateItem")
+    WarningItem = camel_shape(CertificateWarning, "WarningItem")
 
 
 class CertificatePage(msgspec.Struct):
     data: list[CertificateItem]
     meta: PageMeta
-
-
-class WarningItem(msgspec.Struct, rename="camel"):
-    kind: str
-    serial_number: str
-    not_after: str
-    days_left: int
-    status: str
-    nomination: str | None
 
 
 class CertificateStatus(msgspec.Struct, rename="camel"):
