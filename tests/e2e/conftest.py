@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from simulators.client import ParticipantClient, operator_client, register
+from tests.conformance.market import Market
 from tests.e2e.read_side import Cast, People, logged_in
 from tests.harness import ServerProcess, running_server
 
@@ -35,26 +36,49 @@ async def people(flow: Cast) -> AsyncIterator[People]:
         yield people
 
 
+@pytest.fixture
+async def market(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Market]:
+    """Generators, DUIDs and the operator's queue on the module's server, for the plugins' journeys."""
+    made = Market(server, operator)
+    yield made
+    await made.close()
+
+
 class Participants:
-    """Makes enrolled participants with fresh ids, so tests sharing a server never see each other's queues."""
+    """Makes participants with fresh ids, so tests sharing a server never see each other's queues.
 
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self._server = server
-        self._operator = operator
-        self._clients: list[ParticipantClient] = []
+    Each holds `scopes` and is enrolled when `enrol`, unless `new` is told otherwise; all are closed at the end.
+    """
 
-    async def new(self, prefix: str, roles: list[str], *, enrol: bool = True) -> ParticipantClient:
+    def __init__(
+        self, server: ServerProcess, operator: ParticipantClient, scopes: list[str] = PQD_SCOPES, *, enrol: bool = True
+    ) -> None:
+        self.server = server
+        self.operator = operator
+        self.clients: list[ParticipantClient] = []
+        self._scopes = scopes
+        self._enrol = enrol
+
+    async def new(
+        self,
+        prefix: str,
+        roles: list[str],
+        scopes: list[str] | None = None,
+        *,
+        enrol: bool | None = None,
+        login_scope: str | None = None,
+    ) -> ParticipantClient:
         participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        credentials = await register(self._operator, participant_id, roles, PQD_SCOPES)
-        client = ParticipantClient(self._server.base_url, credentials)
-        self._clients.append(client)
-        await client.login()
-        if enrol:
+        credentials = await register(self.operator, participant_id, roles, scopes or self._scopes)
+        client = ParticipantClient(self.server.base_url, credentials)
+        self.clients.append(client)
+        await client.login(login_scope)
+        if self._enrol if enrol is None else enrol:
             await client.enrol()
         return client
 
     async def close(self) -> None:
-        for client in self._clients:
+        for client in self.clients:
             await client.close()
 
 

@@ -6,15 +6,15 @@ The module's exchange (tests/e2e/conftest.py) runs with `--test-clock`; housekee
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, register
+from simulators.client import ParticipantClient
 from tests.e2e import read_side
+from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids
 from tests.harness import ServerProcess
 
@@ -29,20 +29,11 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) ->
     return await read_side.eventually(check, within, every=0.2)
 
 
-class Made:
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
+class Made(Participants):
+    """Participants holding SCOPES, not enrolled unless asked, on an exchange whose clock the test moves."""
 
-    async def new(self, prefix: str, roles: list[str], *, enrol: bool = False) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        client = ParticipantClient(self.server.base_url, await register(self.operator, participant_id, roles, SCOPES))
-        self.clients.append(client)
-        await client.login()
-        if enrol:
-            await client.enrol()
-        return client
+    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
+        super().__init__(server, operator, SCOPES, enrol=False)
 
     async def advance(self, seconds: float) -> None:
         """Move the exchange's clock on; every token has expired by then, so everyone logs in again."""
@@ -58,8 +49,7 @@ class Made:
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
     participants = Made(server, operator)
     yield participants
-    for client in participants.clients:
-        await client.close()
+    await participants.close()
 
 
 async def submit(mc: ParticipantClient, lnsp: ParticipantClient, priority: str = "Medium") -> str:

@@ -24,6 +24,7 @@ import websockets
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e import read_side
+from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
@@ -50,33 +51,13 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) ->
     return await read_side.eventually(check, within, every=0.1)
 
 
-class Made:
-    """Participants a test makes, each with its own client; closed after the test."""
-
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
-
-    async def new(
-        self, prefix: str, roles: list[str], scopes: list[str], *, enrol: bool = False, login_scope: str | None = None
-    ) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        client = ParticipantClient(self.server.base_url, await register(self.operator, participant_id, roles, scopes))
-        self.clients.append(client)
-        await client.login(login_scope)
-        if enrol:
-            await client.enrol()
-        return client
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
+# Participants a test makes, each with its own client and the scopes it names; not enrolled unless asked.
+Made = Participants
 
 
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
-    participants = Made(server, operator)
+    participants = Made(server, operator, enrol=False)
     yield participants
     await participants.close()
 
