@@ -79,34 +79,26 @@ class PublishedHub:
     previous_hub_certificates: list[str]
 
 
+@dataclass(eq=False)
 class Certificates:
-    def __init__(
-        self,
-        ledger: Ledger,
-        committer: GroupCommit,
-        authority: CertificateAuthority,
-        clock: Clock,
-        lifetime_days: int = 1095,
-        expiry_warning_days: int = 30,
-    ) -> None:
-        self._ledger = ledger
-        self._committer = committer
-        self._authority = authority
-        self._clock = clock
-        self._lifetime_days = lifetime_days
-        self._expiry_warning = timedelta(days=expiry_warning_days)
+    ledger: Ledger
+    committer: GroupCommit
+    authority: CertificateAuthority
+    clock: Clock
+    lifetime_days: int = 1095
+    expiry_warning_days: int = 30
 
     @property
-    def expiry_warning_days(self) -> int:
-        return self._expiry_warning.days
+    def _expiry_warning(self) -> timedelta:
+        return timedelta(days=self.expiry_warning_days)
 
     async def issue(self, participant_id: str, csr_pem: str) -> CertificateView:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
-            now = self._clock.now()
+            now = self.clock.now()
             certificate = await self._new_certificate(participant_id, csr_pem, now)
             participant.add_certificate(certificate.serial_number)
-            await self._committer.save(certificate, participant)
+            await self.committer.save(certificate, participant)
             return self._view(certificate, participant, now)
 
         return await _retrying(attempt)
@@ -117,7 +109,7 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             old = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             status = old.status(now)
             if status != "active":
                 raise ConflictError(f"certificate {old.serial_number} is {status}; only an active one can be renewed")
@@ -130,7 +122,7 @@ class Certificates:
             new = await self._new_certificate(participant_id, csr_pem, now, renewal_of=old.serial_number)
             old.record_renewal(new.serial_number, now)
             participant.add_certificate(new.serial_number)
-            await self._committer.save(new, old, participant)
+            await self.committer.save(new, old, participant)
             return self._view(new, participant, now)
 
         return await _retrying(attempt)
@@ -141,7 +133,7 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             old = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             if now > old.not_after:
                 raise ConflictError(
                     f"certificate {old.serial_number} expired at {iso(old.not_after)}; there is no term left to "
@@ -152,7 +144,7 @@ class Certificates:
             )
             old.record_reissue(new.serial_number, now)
             participant.add_certificate(new.serial_number)
-            await self._committer.save(new, old, participant)
+            await self.committer.save(new, old, participant)
             return self._view(new, participant, now)
 
         return await _retrying(attempt)
@@ -170,10 +162,10 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             certificate = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             if certificate.revoked_at is None:
                 certificate.revoke(reason, now)
-                await self._committer.save(certificate)
+                await self.committer.save(certificate)
             return self._view(certificate, participant, now)
 
         return await _retrying(attempt)
@@ -188,7 +180,7 @@ class Certificates:
         except CursorError as error:
             raise MalformedError(str(error)) from error
         serials = participant.certificates[start : start + item_count]
-        now = self._clock.now()
+        now = self.clock.now()
         found = [await self._certificate(participant_id, serial) for serial in serials]
         end = start + len(serials)
         return Page(
@@ -200,12 +192,12 @@ class Certificates:
     async def get(self, participant_id: str, serial_number: str) -> CertificateView:
         participant = await self._participant(participant_id)
         certificate = await self._certificate(participant_id, serial_number)
-        return self._view(certificate, participant, self._clock.now())
+        return self._view(certificate, participant, self.clock.now())
 
     async def status(self, participant_id: str) -> list[CertificateWarning]:
         """Certificates expiring within the warning window, and nominated ones that can no longer sign."""
         participant = await self._participant(participant_id)
-        now = self._clock.now()
+        now = self.clock.now()
         warnings = []
         for serial in participant.certificates:
             certificate = await self._certificate(participant_id, serial)
@@ -235,7 +227,7 @@ class Certificates:
 
         async def attempt() -> dict[str, str | None]:
             participant = await self._participant(participant_id)
-            now = self._clock.now()
+            now = self.clock.now()
             errors = []
             for field, serial in (("primary", primary), ("secondary", secondary)):
                 if serial is None:
@@ -250,7 +242,7 @@ class Certificates:
             if errors:
                 raise InvalidError("the nomination was refused", errors=errors)
             participant.nominate(primary=primary, secondary=secondary)
-            await self._committer.save(participant)
+            await self.committer.save(participant)
             return {"primary": primary, "secondary": secondary}
 
         return await _retrying(attempt)
@@ -261,9 +253,9 @@ class Certificates:
 
     def hub(self) -> PublishedHub:
         return PublishedHub(
-            ca_certificate=self._authority.ca_pem(),
-            hub_certificate=self._authority.hub_pem(),
-            previous_hub_certificates=self._authority.previous_hub_pems(),
+            ca_certificate=self.authority.ca_pem(),
+            hub_certificate=self.authority.hub_pem(),
+            previous_hub_certificates=self.authority.previous_hub_pems(),
         )
 
     async def _new_certificate(
@@ -278,11 +270,11 @@ class Certificates:
     ) -> Certificate:
         try:
             issued: x509.Certificate = await asyncio.to_thread(
-                self._authority.issue,
+                self.authority.issue,
                 csr_pem.encode(),
                 participant_id,
                 now,
-                self._lifetime_days,
+                self.lifetime_days,
                 not_after=not_after,
             )
         except CsrRejectedError as error:
@@ -299,13 +291,13 @@ class Certificates:
         )
 
     async def _participant(self, participant_id: str) -> Participant:
-        participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
+        participant = await asyncio.to_thread(self.ledger.find, Participant, Participant.create_id(participant_id))
         if participant is None:
             raise NotFoundError(f"participant {participant_id} does not exist")
         return participant
 
     async def _find(self, serial: str) -> Certificate | None:
-        return await asyncio.to_thread(self._ledger.find, Certificate, Certificate.create_id(serial))
+        return await asyncio.to_thread(self.ledger.find, Certificate, Certificate.create_id(serial))
 
     async def _certificate(self, participant_id: str, serial: str) -> Certificate:
         normalised = _normalised(serial)
@@ -318,7 +310,7 @@ class Certificates:
         return CertificateView(
             serial_number=certificate.serial_number,
             certificate=certificate.pem,
-            chain=certificate.pem + self._authority.ca_pem(),
+            chain=certificate.pem + self.authority.ca_pem(),
             not_before=iso(certificate.not_before),
             not_after=iso(certificate.not_after),
             status=certificate.status(now),

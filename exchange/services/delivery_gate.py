@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,31 +33,24 @@ from flowcontrol.watermarks import Watermarks
 Key = tuple[str, str]  # (participant, business function)
 
 
+@dataclass(eq=False)
 class DeliveryGate:
     """Decides, per recipient and business function, whether a message enters the queue now or waits."""
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        committer: GroupCommit,
-        views: aiosqlite.Connection,
-        queue: Projector,
-        registry: Registry,
-        clock: Clock,
-        on_recorded: Callable[[], None],
-    ) -> None:
-        self._ledger = ledger
-        self._committer = committer
-        self._views = views
-        self._queue = queue
-        self._registry = registry
-        self._clock = clock
-        self._on_recorded = on_recorded
-        self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._settling: dict[Key, asyncio.Task[None]] = {}
+    ledger: Ledger
+    committer: GroupCommit
+    views: aiosqlite.Connection
+    queue: Projector
+    registry: Registry
+    clock: Clock
+    on_recorded: Callable[[], None]
+    _locks: defaultdict[Key, asyncio.Lock] = field(
+        init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
+    )
+    _settling: dict[Key, asyncio.Task[None]] = field(init=False, repr=False, default_factory=dict)
 
     def default_watermarks(self, business_function_id: str) -> Watermarks:
-        defaults = self._registry.function(business_function_id).watermark_defaults
+        defaults = self.registry.function(business_function_id).watermark_defaults
         return Watermarks(defaults.low, defaults.warn, defaults.high)
 
     async def arrive(self, routes: Sequence[Route]) -> None:
@@ -119,7 +113,7 @@ class DeliveryGate:
         async with self._locks[key]:
             state, control = await self._load(key)
             control = control or self._open(key, state.watermarks)
-            control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self._clock.now())
+            control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self.clock.now())
             state, effects = flow.set_watermarks(state, watermarks)
             await self._record(key, control, state, effects, {})
 
@@ -128,7 +122,7 @@ class DeliveryGate:
         return await self._load((participant_id, business_function_id))
 
     async def queued_count(self, participant_id: str, business_function_id: str, resource_id: str) -> int:
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ? AND resource_id = ?",
             (participant_id, business_function_id, resource_id),
         ) as cursor:
@@ -142,25 +136,25 @@ class DeliveryGate:
         if resource_id is not None:
             sql += " AND resource_id = ?"
             params.append(resource_id)
-        async with self._views.execute(sql, params) as cursor:
+        async with self.views.execute(sql, params) as cursor:
             return int((await cursor.fetchone() or [0])[0])
 
     async def _load(self, key: Key) -> tuple[flow.FlowState, FlowControl | None]:
         participant, function = key
         # Counting from the views is exact once they include every event committed so far.
-        await self._queue.wait_for(await asyncio.to_thread(self._ledger.last_position))
-        control = await asyncio.to_thread(self._ledger.find, FlowControl, FlowControl.create_id(participant, function))
+        await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
+        control = await asyncio.to_thread(self.ledger.find, FlowControl, FlowControl.create_id(participant, function))
         if control is None:
             watermarks, status, manual_stop = self.default_watermarks(function), "Operational", False
         else:
             watermarks = Watermarks(control.low, control.warn, control.high)
             status, manual_stop = control.status, control.manual_stop
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ?", key
         ) as cursor:
             count = int((await cursor.fetchone() or [0])[0])
         # A release never takes more than High of them, so that is all the state machine needs to see.
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT message_context_id, priority_rank, position FROM pending_items "
             "WHERE recipient = ? AND business_function_id = ? ORDER BY priority_rank, position LIMIT ?",
             (*key, watermarks.high + 1),
@@ -180,7 +174,7 @@ class DeliveryGate:
         effects: flow.Effects,
         arrivals: dict[str, Route],
     ) -> None:
-        now = self._clock.now()
+        now = self.clock.now()
         recipient = key[0]
         changed: list[Aggregate] = []
         for effect in effects:
@@ -201,12 +195,12 @@ class DeliveryGate:
         if control is not None and control.pending_events:
             changed.append(control)
         if changed:
-            await self._committer.save(*changed)
-            self._on_recorded()
+            await self.committer.save(*changed)
+            self.on_recorded()
 
     async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
         pending = await asyncio.to_thread(
-            self._ledger.find, PendingDelivery, PendingDelivery.create_id(message_context_id, recipient)
+            self.ledger.find, PendingDelivery, PendingDelivery.create_id(message_context_id, recipient)
         )
         if pending is None or pending.released_at is not None:
             return []
@@ -216,7 +210,7 @@ class DeliveryGate:
 
     def _not_yet_handled(self, routes: Sequence[Route]) -> list[Route]:
         """Routes whose message is neither queued nor held for its recipient yet (a route can come twice)."""
-        recorder = self._ledger.recorder
+        recorder = self.ledger.recorder
         fresh = []
         for route in routes:
             ids = (
