@@ -23,11 +23,17 @@ T = TypeVar("T")
 
 
 async def new_participant(
-    server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
+    server: ServerProcess,
+    operator: ParticipantClient,
+    prefix: str,
+    roles: list[str],
+    *,
+    enrol: bool = False,
+    scopes: list[str] = ALL_SCOPES,
 ) -> ParticipantClient:
-    """A fresh participant whose client holds the read-side entities too, logged in (and enrolled if asked)."""
+    """A fresh participant holding `scopes` (by default the read-side entities too), logged in, enrolled if asked."""
     participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, ALL_SCOPES))
+    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, scopes))
     await client.login()
     if enrol:
         await client.enrol()
