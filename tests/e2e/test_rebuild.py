@@ -84,6 +84,18 @@ def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+async def cast(
+    server: ServerProcess, made: list[ParticipantClient], prefix: str, lnsps: str
+) -> tuple[ParticipantClient, ParticipantClient, list[ParticipantClient]]:
+    """The operator, an enrolled MC and one LNSP per letter of `lnsps`, ids starting with `prefix`; all in `made`."""
+    operator = await operator_client(server.base_url, server.operator_secret)
+    made.append(operator)
+    mc = await new_participant(server, operator, f"{prefix}MC", ["MC"], enrol=True)
+    receivers = [await new_participant(server, operator, f"{prefix}{x}", ["LNSP"]) for x in lnsps]
+    made += [mc, *receivers]
+    return operator, mc, receivers
+
+
 @pytest.fixture
 async def made() -> AsyncIterator[list[ParticipantClient]]:
     clients: list[ParticipantClient] = []
@@ -97,12 +109,7 @@ async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
 ) -> None:
     """After accepted, rejected, retrieved and deleted messages, `idx rebuild` of each view leaves it identical."""
     server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "RBMC", ["MC"], enrol=True)
-    a = await new_participant(server, operator, "RBA", ["LNSP"])
-    b = await new_participant(server, operator, "RBB", ["LNSP"])
-    made += [mc, a, b]
+    operator, mc, (a, b) = await cast(server, made, "RB", "AB")
 
     sent = {}
     for seed, (name, recipients) in enumerate([("both", [a, b]), ("only_b", [b]), ("only_a", [a])]):
@@ -158,11 +165,7 @@ async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
 ) -> None:
     """100 concurrent messages to two LNSPs, kill -9 after the last 200, restart: 200 completed rows, once each."""
     server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "KLMC", ["MC"], enrol=True)
-    lnsps = [await new_participant(server, operator, f"KL{x}", ["LNSP"]) for x in "AB"]
-    made += [mc, *lnsps]
+    operator, mc, lnsps = await cast(server, made, "KL", "AB")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     prepared = []
     for seed in range(MESSAGES):
@@ -218,11 +221,7 @@ async def test_notification_sequences_survive_kill_9_without_gaps_or_repeats(
 ) -> None:
     """50 concurrent messages, kill -9 right after the last 200, restart: `since=0` replays 1..50, each message once."""
     server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "KNMC", ["MC"], enrol=True)
-    lnsp = await new_participant(server, operator, "KNL", ["LNSP"])
-    made += [mc, lnsp]
+    _, mc, (lnsp,) = await cast(server, made, "KN", "L")
     count = MESSAGES // 2
     bodies = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(count)]
     responses = await asyncio.gather(*(mc.submit(body) for body in bodies))
