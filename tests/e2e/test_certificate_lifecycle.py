@@ -16,13 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
 from certs.signature import format_signature, parse_signature_header, sign_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_key, operator_client
+from tests.e2e.certificates import SigningKey, certificate_of, csr_pem
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
 from tests.harness import ServerProcess, running_server
@@ -30,25 +29,11 @@ from tests.problems import assert_problem
 
 DAY = 86_400
 LIFETIME_DAYS = 1095
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 needs_openssl = pytest.mark.interop  # `make test` installs openssl: a missing one fails, never skips
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-def csr_pem(key: SigningKey, common_name: str) -> str:
-    request = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return request.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def certificate_of(data: dict[str, Any]) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(str(data["certificate"]).encode())
 
 
 def assert_signature_refused(response: httpx.Response, reason: str) -> None:
