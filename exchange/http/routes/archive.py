@@ -8,6 +8,7 @@ from litestar import Request, Response, Router, get
 from litestar.params import Parameter
 
 from exchange.http.auth import requires_token
+from exchange.http.queries import FunctionId, ItemCount, ResourceId
 from exchange.http.responses import page_meta, payload_response
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
@@ -20,9 +21,9 @@ def archive_router(read_side: ReadSide) -> Router:
         principal: Principal,
         start_date_time: Annotated[str | None, Parameter(query="startDateTime")] = None,
         end_date_time: Annotated[str | None, Parameter(query="endDateTime")] = None,
-        business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, Parameter(query="businessFunctionResourceId")] = None,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        business_function_id: FunctionId = None,
+        business_function_resource_id: ResourceId = None,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
         asked = ArchiveSearch(

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 from litestar import Router, get, post, put
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Body, Parameter
+from litestar.params import Body
 
 from exchange.http.auth import requires_token
+from exchange.http.queries import ItemCount
 from exchange.http.responses import PageMeta, camel_shape, page_meta
 from exchange.services.access import Principal
 from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
@@ -71,7 +72,7 @@ def certificates_router(certificates: Certificates) -> Router:
     @get("/certificates", summary="Your certificates, with status and nomination")
     async def list_certificates(
         principal: Principal,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> CertificatePage:
         page = await certificates.listing(principal.participant_id, item_count, cursor)

@@ -16,6 +16,7 @@ from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
 from exchange.http.body import read_json_body
 from exchange.http.problems import problem_of
+from exchange.http.queries import FromDateTime, ItemCount, ToDateTime
 from exchange.http.responses import PageMeta, page_meta, payload_response
 from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.readmodels.queue import QueueItem
@@ -118,9 +119,9 @@ def messages_router(
     async def list_messages(
         principal: Principal,
         priority: Literal["High", "Medium", "Low"] | None = None,
-        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> QueuePage:
         page = await mailbox.list(

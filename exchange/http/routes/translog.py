@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from exchange.http.auth import requires_token
+from exchange.http.queries import FromDateTime, FunctionId, ItemCount, ResourceId, ToDateTime
 from exchange.http.responses import page_meta, payload_response
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
@@ -20,10 +21,10 @@ def translog_router(read_side: ReadSide) -> Router:
     async def translog(
         request: Request[Any, Any, Any],
         principal: Principal,
-        from_date_time: Annotated[str | None, Parameter(query="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, Parameter(query="toDateTime")] = None,
-        business_function_id: Annotated[str | None, Parameter(query="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, Parameter(query="businessFunctionResourceId")] = None,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
+        business_function_id: FunctionId = None,
+        business_function_resource_id: ResourceId = None,
         message_context_id: Annotated[str | None, Parameter(query="messageContextId")] = None,
         initiating_participant_id: Annotated[str | None, Parameter(query="initiatingParticipantId")] = None,
         receiving_participant_id: Annotated[str | None, Parameter(query="receivingParticipantId")] = None,
@@ -31,7 +32,7 @@ def translog_router(read_side: ReadSide) -> Router:
         message_type: Annotated[str | None, Parameter(query="messageType")] = None,
         priority: Literal["High", "Medium", "Low"] | None = None,
         sort: str = "-createdDateTime",
-        item_count: Annotated[int, Parameter(query="itemCount", ge=1, le=500)] = 100,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> Any:
         equals = {
