@@ -11,6 +11,7 @@ from litestar import Request, Response
 
 from exchange.http.body import accepts_gzip, gzip_bytes
 from exchange.kernel.paging import Page
+from exchange.services.mailbox import Fetched
 
 T = TypeVar("T")
 
@@ -39,8 +40,16 @@ def page_meta(page: Page[Any], item_count: int) -> PageMeta:
     return PageMeta(len(page.items), page.next_cursor, page.total_records, total_pages)
 
 
-async def payload_response(request: Request[Any, Any, Any], payload: bytes, headers: dict[str, str]) -> Response[bytes]:
-    """A JSON payload as stored, gzipped (off the event loop) when the client accepts it."""
+async def payload_response(
+    request: Request[Any, Any, Any], fetched: Fetched, *, names_sender: bool = True
+) -> Response[bytes]:
+    """A stored JSON payload with the hub's re-signature and the sender's own, gzipped (off the event loop) when the
+    client accepts it. The queue and the archive also name the sender, and say the answer varies with the encoding.
+    """
+    headers = {"x-signature": fetched.hub_signature, "x-original-signature": fetched.original_signature}
+    if names_sender:
+        headers |= {"x-initiatingParticipantId": fetched.sender_id, "Vary": "Accept-Encoding"}
+    payload = fetched.payload
     if accepts_gzip(request.headers.get("accept-encoding")):
         payload = await asyncio.to_thread(gzip_bytes, payload)
         headers["Content-Encoding"] = "gzip"

@@ -47,13 +47,7 @@ def archive_router(read_side: ReadSide) -> Router:
         messageContextId: str,  # noqa: N803
     ) -> Response[bytes]:
         found = await read_side.archived_payload(principal.participant_id, messageContextId)
-        headers = {
-            "x-signature": found.hub_signature,
-            "x-original-signature": found.original_signature,
-            "x-initiatingParticipantId": found.sender_id,
-            "Vary": "Accept-Encoding",
-        }
-        return await payload_response(request, found.payload, headers)
+        return await payload_response(request, found)
 
     return Router(
         path="/idx/v1",

@@ -147,13 +147,7 @@ def messages_router(
     ) -> Response[bytes]:
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
         fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
-        headers = {
-            "x-signature": fetched.hub_signature,
-            "x-original-signature": fetched.original_signature,
-            "x-initiatingParticipantId": fetched.sender_id,
-            "Vary": "Accept-Encoding",
-        }
-        return await payload_response(request, fetched.payload, headers)
+        return await payload_response(request, fetched)
 
     @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
     async def remove(principal: Principal, messageContextId: str) -> None:  # noqa: N803

@@ -84,8 +84,7 @@ def translog_router(read_side: ReadSide) -> Router:
         messageContextId: str,  # noqa: N803
     ) -> Response[bytes]:
         found = await read_side.transaction_payload(principal.participant_id, messageContextId)
-        headers = {"x-signature": found.hub_signature, "x-original-signature": found.original_signature}
-        return await payload_response(request, found.payload, headers)
+        return await payload_response(request, found, names_sender=False)
 
     return Router(
         path="/idx/v1",
