@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from itertools import islice
 from typing import cast
 
 from exchange.functions.bpqd.nmi import NMI_PATTERN, nmi_checksum
 from exchange.functions.bpqd.schema import NmiDetail, Phase, Transaction
+from exchange.functions.envelope import is_timestamp
 from exchange.functions.errors import FieldError
 from exchange.functions.protocol import StandingData
 
@@ -51,7 +51,7 @@ def transaction_errors(
     transaction: Transaction, path: str, sender: str, standing: StandingData
 ) -> Iterator[FieldError]:
     """The broken rules of one transaction found at `path`."""
-    if not _is_timestamp(transaction.transaction_date_time):
+    if not is_timestamp(transaction.transaction_date_time):
         yield FieldError(f"{path}.transactionDateTime", "must be an ISO 8601 timestamp with an offset")
     if not transaction.nmi_details:
         yield FieldError(f"{path}.nmiDetails", "holds no NMI detail")
@@ -130,11 +130,3 @@ def _nmi_errors(detail: NmiDetail, path: str, sender: str, standing: StandingDat
     if responsible is not None and sender not in responsible:
         day = detail.reading_date.isoformat()
         yield FieldError(f"{path}.nmi", f"{sender} is not the MC or MDP of NMI {detail.nmi} on {day}")
-
-
-def _is_timestamp(value: str) -> bool:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return parsed.tzinfo is not None
