@@ -1,13 +1,16 @@
-"""Helpers of the certificate end-to-end tests: CSRs for any key, and certificates read from the API's answers."""
+"""Helpers of the certificate end-to-end tests: CSRs for any key, issuing, nominating, reading certificates."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from simulators.client import ParticipantClient
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -24,3 +27,21 @@ def csr_pem(key: SigningKey, common_name: str) -> str:
 def certificate_of(issued: dict[str, Any]) -> x509.Certificate:
     """The certificate of an issued item (`data` of a certificate answer)."""
     return x509.load_pem_x509_certificate(str(issued["certificate"]).encode())
+
+
+async def issue(client: ParticipantClient, key: SigningKey, common_name: str | None = None) -> dict[str, Any]:
+    """Have the exchange issue a certificate for `key` (not nominated); its `data`."""
+    response = await client.http.post(
+        "/certs/v1/certificates",
+        json={"csr": csr_pem(key, common_name or f"{client.participant_id}-extra")},
+        headers=client.headers(),
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def nominate(client: ParticipantClient, primary: str, secondary: str | None = None) -> httpx.Response:
+    return await client.http.put(
+        "/certs/v1/nominations", json={"primary": primary, "secondary": secondary}, headers=client.headers()
+    )

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from certs.signature import format_signature, parse_signature_header, sign_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_key, operator_client
-from tests.e2e.certificates import SigningKey, certificate_of, csr_pem
+from tests.e2e.certificates import SigningKey, certificate_of, csr_pem, issue, nominate
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
 from tests.harness import ServerProcess, running_server
@@ -43,19 +43,6 @@ def assert_signature_refused(response: httpx.Response, reason: str) -> None:
 
 async def post_csr(client: ParticipantClient, path: str, csr: str) -> httpx.Response:
     return await client.http.post(path, json={"csr": csr}, headers=client.headers())
-
-
-async def issue(client: ParticipantClient, key: SigningKey, suffix: str = "extra") -> dict[str, Any]:
-    response = await post_csr(client, "/certs/v1/certificates", csr_pem(key, f"{client.participant_id}-{suffix}"))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def nominate(client: ParticipantClient, primary: str, secondary: str | None = None) -> httpx.Response:
-    return await client.http.put(
-        "/certs/v1/nominations", json={"primary": primary, "secondary": secondary}, headers=client.headers()
-    )
 
 
 async def certificate(client: ParticipantClient, serial: str) -> dict[str, Any]:
