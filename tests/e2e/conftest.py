@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One exchange per test module, with the test clock enabled."""
     with running_server(tmp_path_factory.mktemp("exchange") / "data", "--test-clock", "--rate-limit", "0") as running:
         yield running
+
+
+@pytest.fixture
+def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """An exchange of one test's own, started but not managed by a context: the test kills it (-9) and restarts it."""
+    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
