@@ -25,7 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """An exchange of one test's own, started but not managed by a context: the test kills it (-9) and restarts it."""
+    """An exchange of one test's own, which the test may stop, kill (-9) and start again."""
     server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
     server.start()
     yield server

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,14 +76,6 @@ def idx_rebuild(view: str, data_dir: Path) -> None:
     assert f"{view} rebuilt up to position" in done.stdout
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
-    server.start()
-    yield server
-    server.stop()
-
-
 async def cast(
     server: ServerProcess, made: list[ParticipantClient], prefix: str, lnsps: str
 ) -> tuple[ParticipantClient, ParticipantClient, list[ParticipantClient]]:
@@ -105,10 +97,10 @@ async def made() -> AsyncIterator[list[ParticipantClient]]:
 
 
 async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """After accepted, rejected, retrieved and deleted messages, `idx rebuild` of each view leaves it identical."""
-    server = own_server
+    server = crash_server
     operator, mc, (a, b) = await cast(server, made, "RB", "AB")
 
     sent = {}
@@ -161,10 +153,10 @@ async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
 
 
 async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """100 concurrent messages to two LNSPs, kill -9 after the last 200, restart: 200 completed rows, once each."""
-    server = own_server
+    server = crash_server
     operator, mc, lnsps = await cast(server, made, "KL", "AB")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     prepared = []
@@ -217,10 +209,10 @@ async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
 
 
 async def test_notification_sequences_survive_kill_9_without_gaps_or_repeats(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """50 concurrent messages, kill -9 right after the last 200, restart: `since=0` replays 1..50, each message once."""
-    server = own_server
+    server = crash_server
     _, mc, (lnsp,) = await cast(server, made, "KN", "L")
     count = MESSAGES // 2
     bodies = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(count)]
