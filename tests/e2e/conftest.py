@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -32,11 +34,20 @@ def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+@asynccontextmanager
+async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
+    """The operator's client on `server`, logged in, closed at the end."""
+    client = await operator_client(server.base_url, server.operator_secret)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
+    async with operator_of(server) as client:
+        yield client
 
 
 @pytest.fixture
@@ -91,9 +102,14 @@ class Participants:
         for client in self.clients:
             await client.close()
 
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
 
 @pytest.fixture
 async def participants(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Participants]:
-    made = Participants(server, operator)
-    yield made
-    await made.close()
+    async with Participants(server, operator) as made:
+        yield made

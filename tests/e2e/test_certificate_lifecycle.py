@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from certs.signature import format_signature, parse_signature_header, sign_detached
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, new_key, operator_client
+from simulators.client import ParticipantClient, new_key
 from tests.e2e.certificates import SigningKey, certificate_of, csr_pem, issue, nominate
-from tests.e2e.conftest import Participants
+from tests.e2e.conftest import Participants, operator_of
 from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
@@ -379,16 +379,14 @@ def aging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 @pytest.fixture
 async def aging_operator(aging_server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(aging_server.base_url, aging_server.operator_secret)
-    yield client
-    await client.close()
+    async with operator_of(aging_server) as client:
+        yield client
 
 
 @pytest.fixture
 async def aging(aging_server: ServerProcess, aging_operator: ParticipantClient) -> AsyncIterator[Participants]:
-    made = Participants(aging_server, aging_operator)
-    yield made
-    await made.close()
+    async with Participants(aging_server, aging_operator) as made:
+        yield made
 
 
 async def test_renewal_inside_the_window_gives_a_certificate_that_signs_once_nominated(

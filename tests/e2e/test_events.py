@@ -31,9 +31,8 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Participants]:
     """Participants a test makes (holding the read-side entities, enrolled only if asked), closed after it."""
-    participants = Participants(server, operator, ALL_SCOPES, enrol=False)
-    yield participants
-    await participants.close()
+    async with Participants(server, operator, ALL_SCOPES, enrol=False) as participants:
+        yield participants
 
 
 @pytest.fixture

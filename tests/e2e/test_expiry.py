@@ -45,9 +45,8 @@ class Made(Participants):
 
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
-    participants = Made(server, operator)
-    yield participants
-    await participants.close()
+    async with Made(server, operator) as participants:
+        yield participants
 
 
 async def queue_becomes(client: ParticipantClient, expected: set[str], within: float) -> None:

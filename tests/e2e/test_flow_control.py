@@ -54,9 +54,8 @@ Made = Participants
 
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
-    participants = Made(server, operator, enrol=False)
-    yield participants
-    await participants.close()
+    async with Made(server, operator, enrol=False) as participants:
+        yield participants
 
 
 async def set_watermarks(operator: ParticipantClient, participant_id: str, low: int, warn: int, high: int) -> None:
