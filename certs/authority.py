@@ -9,7 +9,7 @@ Leaf of the project: imports nothing outside `certs`.
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certs import profiles
 from certs.chain import serial_hex
+from certs.crl import RevokedEntry, build_crl
 from certs.csr import load_and_check_csr
 from certs.signature import sign_detached
 
@@ -64,7 +65,7 @@ class CertificateAuthority:
         ca_certificate = _load_certificate(ca_pem_path)
         if ca_certificate is None:
             ca_certificate = profiles.build_ca_certificate(ca_key, CA_COMMON_NAME, now)
-            _write_atomically(ca_pem_path, _pem(ca_certificate), mode=0o644)
+            _write_atomically(ca_pem_path, _pem(ca_certificate), mode=0o600)
         hub_key, hub_certificate = _load_or_create_hub(directory, ca_key, ca_certificate, now)
         previous = [c for c in _retired_hub_certificates(directory) if c != hub_certificate]
         return cls(ca_key, ca_certificate, hub_key, hub_certificate, previous, directory)
@@ -81,7 +82,7 @@ class CertificateAuthority:
             raise RuntimeError("only an authority loaded from a directory can rotate its hub key")
         retired = self._hub_certificate
         archive = self._directory / f"{_RETIRED_HUB_PREFIX}{serial_hex(retired)}.pem"
-        _write_atomically(archive, _pem(retired), mode=0o644)
+        _write_atomically(archive, _pem(retired), mode=0o600)
         (self._directory / "hub.pem").unlink()
         _fsync_directory(self._directory)
         self._hub_key, self._hub_certificate = _load_or_create_hub(
@@ -149,8 +150,15 @@ class CertificateAuthority:
         )
 
     def sign(self, data: bytes) -> str:
-        """Sign `data` as the hub: a detached CMS signature in the `RSA-SHA256;<base64 DER>` header form."""
+        """Sign `data` as the hub: a detached CMS signature in the header form, prefixed as the hub key's type calls
+        for (`RSA-SHA256;<base64 DER>` for the RSA hub key)."""
         return sign_detached(data, self._hub_certificate, self._hub_key)
+
+    def revocation_list(
+        self, revoked: Iterable[RevokedEntry], now: datetime, number: int
+    ) -> x509.CertificateRevocationList:
+        """The CA's CRL listing `revoked`, valid from `now`, with CRL number `number` (see certs.crl)."""
+        return build_crl(self._ca_key, self._ca_certificate, revoked, now, number)
 
 
 def _load_or_create_hub(
@@ -169,7 +177,7 @@ def _load_or_create_hub(
             not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
             usages=profiles.HUB_USAGES,
         )
-        _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o644)
+        _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o600)
     return hub_key, hub_certificate
 
 
@@ -204,6 +212,8 @@ def _load_or_create_key(path: Path, bits: int, *, replace: bool) -> rsa.RSAPriva
 
 
 def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
+    # Certificates are written 0600 too: everything in a data directory is its owner's alone, and whoever needs
+    # a certificate gets it from the exchange's API.
     # Temp file in the same directory + rename: readers see the old file or the whole new one, never a part.
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -17,7 +17,8 @@ class CsrRejectedError(CertificateError):
 
 
 class SignatureFormatError(CertificateError):
-    """The x-signature value is not `RSA-SHA256;<base64 DER CMS>` or not a detached CMS SignedData."""
+    """The x-signature value is not `RSA-SHA256;` or `ECDSA-SHA256;` then base64 DER CMS, or not a detached CMS
+    SignedData."""
 
 
 class SignatureInvalidError(CertificateError):

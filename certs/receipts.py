@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from certs.authority import HUB_COMMON_NAME
 from certs.chain import check_issued_by
 from certs.errors import CertificateError, SignatureInvalidError
-from certs.signature import parse_signature_header, verify_detached
+from certs.signature import verify_signature_header
 
 _FIELDS = ("messageContextId", "payloadSha256", "receivedDateTime", "receipt")
 
@@ -72,7 +72,7 @@ def verify_receipt(receipt: Receipt, ca: x509.Certificate, payload: bytes | None
         raise ReceiptFormatError(f"receivedDateTime {receipt.received_date_time!r} is not ISO 8601") from exc
     if received_at.tzinfo is None:
         raise ReceiptFormatError(f"receivedDateTime {receipt.received_date_time!r} has no UTC offset")
-    signer = verify_detached(parse_signature_header(receipt.signature), receipt.content())
+    signer = verify_signature_header(receipt.signature, receipt.content())
     check_issued_by(signer, ca, received_at)
     if not is_hub_certificate(signer):
         raise SignatureInvalidError(f"the receipt was signed by {signer.subject.rfc4514_string()}, not by the hub")

@@ -1,4 +1,5 @@
-"""Detached CMS signatures in the exchange's `x-signature` header form: `RSA-SHA256;<base64 of DER CMS>`.
+"""Detached CMS signatures in the exchange's `x-signature` header form: `RSA-SHA256;<base64 of DER CMS>` for an
+RSA signer, `ECDSA-SHA256;<base64 of DER CMS>` for an EC P-256 signer (API.md "Fine points"), exactly so.
 
 cryptography can make CMS signatures but not verify them, so verification parses SignedData with asn1crypto
 and checks the digest and the signature math with cryptography.
@@ -18,37 +19,76 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certs.errors import CertificateError, SignatureFormatError, SignatureInvalidError
 
-SCHEME = "RSA-SHA256"
+RSA_SCHEME = "RSA-SHA256"
+EC_SCHEME = "ECDSA-SHA256"
+SCHEMES = (RSA_SCHEME, EC_SCHEME)
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 _RSA_ALGORITHMS = {"rsassa_pkcs1v15", "sha256_rsa"}
 _ECDSA_ALGORITHMS = {"sha256_ecdsa", "ecdsa"}
 
 
-def format_signature(der: bytes) -> str:
-    """Render DER CMS as an `x-signature` header value."""
-    return f"{SCHEME};{base64.b64encode(der).decode('ascii')}"
+def scheme_of(key: SigningKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey | object) -> str:
+    """The header prefix a signer with `key` (private or public) writes; SignatureInvalidError for a key that has
+    none: only RSA and EC P-256 keys sign for the exchange."""
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return RSA_SCHEME
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and isinstance(key.curve, ec.SECP256R1):
+        return EC_SCHEME
+    raise SignatureInvalidError(f"a {type(key).__name__} signer is not accepted; use RSA or EC P-256")
 
 
-def parse_signature_header(value: str) -> bytes:
-    """Return the DER CMS carried by an `x-signature` header value, or raise SignatureFormatError."""
+def format_signature(der: bytes, scheme: str = RSA_SCHEME) -> str:
+    """Render DER CMS as an `x-signature` header value with the prefix of the signer's key type."""
+    return f"{scheme};{base64.b64encode(der).decode('ascii')}"
+
+
+def split_signature_header(value: str) -> tuple[str, bytes]:
+    """The prefix and the DER CMS of an `x-signature` header value, or SignatureFormatError.
+
+    Exactly a prefix, `;` and base64: no spaces, no other case, no bare base64, so that every party writes and
+    reads one form (API.md "Fine points").
+    """
     scheme, separator, encoded = value.partition(";")
-    if not separator or scheme.strip() != SCHEME:
-        raise SignatureFormatError(f"x-signature must be '{SCHEME};' then base64 of a DER CMS SignedData")
+    if not separator or scheme not in SCHEMES:
+        raise SignatureFormatError(
+            f"x-signature must be '{RSA_SCHEME};' (RSA signer) or '{EC_SCHEME};' (EC P-256 signer), "
+            "then base64 of a DER CMS SignedData"
+        )
     try:
-        der = base64.b64decode(encoded.strip(), validate=True)
+        # validate=True refuses whitespace and anything else outside the base64 alphabet.
+        der = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SignatureFormatError(f"x-signature is not valid base64: {exc}") from exc
     if not der:
         raise SignatureFormatError("x-signature carries no CMS data")
-    return der
+    return scheme, der
+
+
+def parse_signature_header(value: str) -> bytes:
+    """Return the DER CMS carried by an `x-signature` header value, or raise SignatureFormatError."""
+    return split_signature_header(value)[1]
+
+
+def verify_signature_header(value: str, content: bytes) -> x509.Certificate:
+    """Verify an `x-signature` header value over `content`; return the signer certificate.
+
+    As `verify_detached`, and the prefix must be the one of the signer's key type: SignatureInvalidError when an
+    EC signer writes `RSA-SHA256;` or an RSA signer `ECDSA-SHA256;`.
+    """
+    scheme, der = split_signature_header(value)
+    certificate = verify_detached(der, content)
+    expected = scheme_of(certificate.public_key())
+    if scheme != expected:
+        raise SignatureInvalidError(f"the signer's key calls for the prefix '{expected};', not '{scheme};'")
+    return certificate
 
 
 def read_signature(data: bytes) -> bytes:
     """The DER CMS in a signature as people keep it in a file: the header form, PEM (`openssl cms -outform PEM`)
     or raw DER. Raises SignatureFormatError for anything else."""
     text = data.strip()
-    if text.startswith(SCHEME.encode() + b";"):
+    if text.startswith(tuple(f"{scheme};".encode() for scheme in SCHEMES)):
         return parse_signature_header(text.decode("ascii", "replace"))
     if text.startswith(b"-----BEGIN"):
         lines = [line for line in text.splitlines() if line and not line.startswith(b"-----")]
@@ -58,11 +98,23 @@ def read_signature(data: bytes) -> bytes:
             raise SignatureFormatError(f"the PEM signature is not valid base64: {exc}") from exc
     if data[:1] == b"\x30":  # a DER SEQUENCE
         return data
-    raise SignatureFormatError(f"give '{SCHEME};<base64>', a PEM CMS or DER CMS signature")
+    raise SignatureFormatError(
+        f"give '{RSA_SCHEME};<base64>' or '{EC_SCHEME};<base64>', a PEM CMS or DER CMS signature"
+    )
+
+
+def verify_signature_file(data: bytes, content: bytes) -> x509.Certificate:
+    """Verify a signature as `read_signature` reads it over `content`; return the signer certificate. The header
+    form must carry the prefix of the signer's key type, as the exchange requires of an `x-signature`."""
+    text = data.strip()
+    if text.startswith(tuple(f"{scheme};".encode() for scheme in SCHEMES)):
+        return verify_signature_header(text.decode("ascii", "replace"), content)
+    return verify_detached(read_signature(data), content)
 
 
 def sign_detached(content: bytes, certificate: x509.Certificate, private_key: SigningKey) -> str:
-    """Sign `content` as detached CMS (SHA-256, signer certificate embedded); return the header form."""
+    """Sign `content` as detached CMS (SHA-256, signer certificate embedded); return the header form, with the
+    prefix of the key's type."""
     der = (
         pkcs7.PKCS7SignatureBuilder()
         .set_data(content)
@@ -70,7 +122,7 @@ def sign_detached(content: bytes, certificate: x509.Certificate, private_key: Si
         # Binary: sign the exact bytes, without S/MIME's conversion of line endings to CRLF.
         .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
     )
-    return format_signature(der)
+    return format_signature(der, scheme_of(private_key))
 
 
 def verify_detached(der: bytes, content: bytes) -> x509.Certificate:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import IO
 
 import aiosqlite
 import nats
@@ -22,11 +23,13 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
-from exchange.kernel.files import write_private
+from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
+from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import PluginAggregates, plugin_aggregates_projections
 from exchange.readmodels.projector import Handler, Projector
@@ -42,11 +45,14 @@ from exchange.services.flow_control import FlowControls
 from exchange.services.health import Health
 from exchange.services.housekeeping import Housekeeper
 from exchange.services.mailbox import Mailbox
+from exchange.services.metrics import MetricsSampler
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
 from exchange.services.read_side import ReadSide
+from exchange.services.signatures import ParticipantSignatures
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
+from exchange.services.verifiable_log import VerifiableLog
 from exchange.settings import Settings
 from flowcontrol.limits import LimitStore
 from translog.projection import TranslogProjection
@@ -84,6 +90,9 @@ class Services:
     housekeeper: Housekeeper
     admission: Admission
     read_side: ReadSide
+    metrics: MetricsSampler
+    merkle_log: Projector
+    verifiable_log: VerifiableLog
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -111,6 +120,7 @@ async def build_services(
     certificate_warning_days: int = Settings.certificate_warning_days,
     housekeeping_interval: float = Settings.housekeeping_interval,
     rate_limit: int = Settings.rate_limit,
+    tree_head_interval: float = Settings.tree_head_interval,
 ) -> Services:
     """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
 
@@ -128,13 +138,20 @@ async def build_services(
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
     await queue.prepare()
     listings = plugin_aggregates_projections(registry)
-    list_handlers: list[Handler] = [ParticipantsProjection(), FlowHistoryProjection(), *listings]
+    list_handlers: list[Handler] = [
+        ParticipantsProjection(),
+        FlowHistoryProjection(),
+        AcknowledgementsProjection(),
+        *listings,
+    ]
     lists = {
         handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes) for handler in list_handlers
     }
     for projector in lists.values():
         await projector.prepare()
-    followers = [queue, *lists.values()]
+    merkle_log = Projector(ledger, queue_views or views, MerkleLogProjection(), writes=view_writes)
+    await merkle_log.prepare()
+    followers = [queue, *lists.values(), merkle_log]
 
     def recorded() -> None:
         for follower in followers:
@@ -146,6 +163,15 @@ async def build_services(
     )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
+    certificates = Certificates(
+        ledger,
+        committer,
+        authority,
+        clock,
+        certificate_lifetime_days,
+        expiry_warning_days=certificate_warning_days,
+        directory=directory,
+    )
     return Services(
         clock=clock,
         registry=registry,
@@ -160,23 +186,34 @@ async def build_services(
         submissions=Submissions(
             ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota
         ),
-        mailbox=Mailbox(ledger, committer, views, queue, clock, gate.settle),
-        admin=admin,
-        certificates=Certificates(
-            ledger, committer, authority, clock, certificate_lifetime_days, expiry_warning_days=certificate_warning_days
+        mailbox=Mailbox(
+            ledger, committer, views, queue, clock, gate.settle, registry, ParticipantSignatures(directory, authority)
         ),
+        admin=admin,
+        certificates=certificates,
         standing=StandingDataAdmin(ledger, committer, directory),
         plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded, plugin_aggregates),
         flow=FlowControls(gate, registry, directory, admin, FlowHistory(views, lists["flow_history"]), limits, clock),
         gate=gate,
         expiry_watch=expiry_watch,
         housekeeper=Housekeeper(
-            views, ledger, committer, registry, clock, gate.settle, housekeeping_interval, expiry_watch
+            views,
+            ledger,
+            committer,
+            registry,
+            clock,
+            gate.settle,
+            housekeeping_interval,
+            expiry_watch,
+            revocation_list=certificates.revocation_list,
         ),
         admission=Admission(tokens, clock, directory, limits, rate_limit),
-        read_side=ReadSide(views, ledger, directory),
+        read_side=ReadSide(views, ledger, directory, Acknowledgements(views, lists["acknowledgements"])),
         lists=lists,
+        merkle_log=merkle_log,
+        verifiable_log=VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval),
         followers=followers,
+        metrics=MetricsSampler(ledger, views, followers),
     )
 
 
@@ -194,9 +231,12 @@ class Exchange(Services):
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
+    # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
+    _data_dir_lock: IO[bytes] | None = None
 
     async def stop(self) -> None:
         await self.housekeeper.stop()
+        await self.verifiable_log.stop()
         await self.deliverer.stop()
         for projector in self.projectors.values():
             await projector.stop()
@@ -210,13 +250,15 @@ class Exchange(Services):
         self.ledger.close()
         if self.nats_server is not None:
             await asyncio.to_thread(self.nats_server.stop)
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.close()
 
 
 async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
     """Build the real adapters (nats-server, SQLite files, JetStream), wire the use cases on them with
     `build_services`, and start the followers of the log, the deliverer and housekeeping."""
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir_lock = claim_data_dir(data_dir)
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
@@ -227,7 +269,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         nats_server = EmbeddedNatsServer(data_dir / "nats")
         await asyncio.to_thread(nats_server.start)
         nats_url = nats_server.url
-    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1)
+    # Reconnects for ever: the supervised nats-server comes back after a crash, and so does an external one.
+    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1, reconnect_time_wait=0.5)
     js = nc.jetstream(publish_async_max_pending=256)
     await ensure_stream(js)
     await ensure_events_stream(js)
@@ -257,6 +300,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         certificate_warning_days=settings.certificate_warning_days,
         housekeeping_interval=settings.housekeeping_interval,
         rate_limit=settings.rate_limit,
+        tree_head_interval=settings.tree_head_interval,
     )
 
     async def follower(handler: Handler) -> Projector:
@@ -271,6 +315,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "translog": await follower(TranslogProjection()),
         "archive": await follower(ArchiveProjection()),
         **services.lists,
+        "log": services.merkle_log,
         "notifications": await follower(Notifier(js, services.queue, services.lists["participants"])),
     }
     services.followers[:] = projectors.values()
@@ -285,6 +330,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         event_feed=EventFeed(js),
         nats_server=nats_server,
         _connections=connections,
+        _data_dir_lock=data_dir_lock,
     )
     await ensure_operator(exchange)
     for name, projector in projectors.items():
@@ -292,9 +338,16 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
         await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
     await exchange.deliverer.start()
+    exchange.verifiable_log.start()
     exchange.housekeeper.start()
-    log.info("exchange_started", data_dir=str(data_dir), nats_url=nats_url)
+    log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
     return exchange
+
+
+def _without_credentials(url: str) -> str:
+    # A NATS URL may carry a token or a password (the embedded server's always does): logs must not.
+    scheme, _, rest = url.rpartition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if scheme else url.rpartition("@")[2]
 
 
 async def ensure_operator(exchange: Exchange) -> None:

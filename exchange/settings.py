@@ -33,6 +33,8 @@ class Settings:
     certificate_lifetime_days: int = 1095
     certificate_warning_days: int = 30
     housekeeping_interval: float = 10.0
+    # How often a new Merkle tree head is signed while leaves arrive: API.md asks for at least once a second.
+    tree_head_interval: float = 0.5
     # Shown on every screen of the web app, so nobody mistakes a test exchange for production.
     environment: str = "Development"
     # Plugins to load besides the installed ones, each named `module:attribute` (IDX_PLUGINS).
@@ -43,6 +45,13 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    # `/metrics` on a listener of its own at HOST:PORT (plain HTTP, for the scraper only) instead of the public port.
+    metrics_bind: str | None = None
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)
+
+
+# A bearer token for the client commands that read a running exchange (`idx verify log`), instead of a client id
+# and secret.
+TOKEN_VARIABLE = ENV_PREFIX + "TOKEN"

@@ -9,6 +9,10 @@ Status: TypeAlias = Literal["Operational", "Warned", "Stopped"]
 STATUS: TypeAlias = Status
 """The same type under the name the flow-control issue uses."""
 
+MAX_WATERMARK = 10_000_000
+"""The largest watermark: a thousand times BPQD's default high. A larger count is no flow control at all, and
+an unbounded one does not fit the 64-bit integers the stores keep."""
+
 
 @dataclass(frozen=True)
 class Watermarks:
@@ -22,8 +26,9 @@ class Watermarks:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ValueError unless ``0 <= low < warn < high`` (the API answers 422 for the same rule)."""
-        if not 0 <= self.low < self.warn < self.high:
+        """Raise ValueError unless ``0 <= low < warn < high <= MAX_WATERMARK`` (the API answers 422 for the same
+        rule)."""
+        if not 0 <= self.low < self.warn < self.high <= MAX_WATERMARK:
             raise ValueError(f"watermarks need 0 <= low < warn < high, got {self.low}/{self.warn}/{self.high}")
 
 

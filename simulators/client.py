@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import secrets
 import ssl
 from dataclasses import dataclass, field
@@ -178,8 +179,17 @@ class ParticipantClient:
         accept = {"Accept-Encoding": "gzip" if gzip_ok else "identity"}
         return await self.http.get(f"/{bf}/v1/{resource}/{context_id}", headers=self.headers(**accept))
 
-    async def delete(self, context_id: str, bf: str = "pqd", resource: str = "bpqd") -> httpx.Response:
-        return await self.http.delete(f"/{bf}/v1/{resource}/{context_id}", headers=self.headers())
+    def acknowledge(self, context_id: str, payload: bytes) -> str:
+        """The `x-signature` of a signed delete: this participant's signature over `messageContextId|payloadSha256`
+        of the payload it fetched, so the sender holds proof that exactly those bytes reached it."""
+        return self.sign(f"{context_id}|{hashlib.sha256(payload).hexdigest()}".encode())
+
+    async def delete(
+        self, context_id: str, bf: str = "pqd", resource: str = "bpqd", signature: str | None = None
+    ) -> httpx.Response:
+        """Delete from the queue; with `signature` (see `acknowledge`), a signed delete."""
+        headers = self.headers(**({"x-signature": signature} if signature is not None else {}))
+        return await self.http.delete(f"/{bf}/v1/{resource}/{context_id}", headers=headers)
 
 
 async def operator_client(base_url: str, secret: str, ca_file: str | None = None) -> ParticipantClient:

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from certs.chain import check_issued_by
 from certs.receipts import is_hub_certificate, parse_receipt, verify_receipt
-from certs.signature import parse_signature_header, verify_detached
+from certs.signature import verify_signature_header
 from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client, register
 from simulators.figures import ONE_NMI, PayloadShape
 from simulators.payloads import bpqd_body
@@ -88,10 +88,10 @@ class HubTrust:
         """The hub's re-signature and the sender's original signature both cover exactly `payload`, the first
         by a hub certificate and the second by a certificate of the sender, both issued by the exchange CA."""
         now = datetime.now(UTC)
-        hub = verify_detached(parse_signature_header(headers["x-signature"]), payload)
+        hub = verify_signature_header(headers["x-signature"], payload)
         check_issued_by(hub, self.ca, now)
         check(is_hub_certificate(hub), "x-signature was not made by the hub")
-        original = verify_detached(parse_signature_header(headers["x-original-signature"]), payload)
+        original = verify_signature_header(headers["x-original-signature"], payload)
         check_issued_by(original, self.ca, now)
         names = [str(a.value) for a in original.subject]
         check(any(name.startswith(sender_id) for name in names), f"x-original-signature is not {sender_id}'s")
@@ -277,8 +277,9 @@ class Lnsp:
                 return items
 
     async def take(self, context_id: str, sender_id: str, priority: str = "", *, announced: bool = False) -> Delivery:
-        """Get, verify and delete one message. When `announced` (its messageAvailable arrived), a 404 is read
-        again for up to two seconds and the wait recorded in `late_reads`: the contract says it is queued."""
+        """Get, verify and delete one message (a signed delete once enrolled). When `announced` (its
+        messageAvailable arrived), a 404 is read again for up to two seconds and the wait recorded in
+        `late_reads`: the contract says it is queued."""
         fetched = await self.client.fetch(context_id)
         if fetched.status_code == 404 and announced:
             started = time.monotonic()
@@ -288,7 +289,9 @@ class Lnsp:
             self.late_reads.append(time.monotonic() - started)
         expect_status(fetched, 200, f"GET {context_id}")
         self.trust.verify_delivery(fetched.content, fetched.headers, sender_id)
-        expect_status(await self.client.delete(context_id), 204, f"DELETE {context_id}")
+        # An enrolled LNSP signs its delete: the sender's acknowledgement that these exact bytes arrived.
+        signature = self.client.acknowledge(context_id, fetched.content) if self.client.certificate else None
+        expect_status(await self.client.delete(context_id, signature=signature), 204, f"DELETE {context_id}")
         delivery = Delivery(context_id, sender_id, priority, fetched.content, time.time())
         self.received.append(delivery)
         return delivery

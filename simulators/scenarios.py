@@ -46,7 +46,8 @@ class Stage:
         return Sender(await self.cast.new(f"S{role}", [role]))
 
     async def lnsp(self) -> Lnsp:
-        return Lnsp(await self.cast.new("SLN", ["LNSP"], enrol=False), self.trust)
+        # Enrolled, so that it signs its deletes.
+        return Lnsp(await self.cast.new("SLN", ["LNSP"]), self.trust)
 
 
 Scenario = Callable[[Stage], Awaitable[str]]
@@ -65,6 +66,14 @@ async def submit_and_verify_format(stage: Stage) -> str:
     check({k: frame.get(k) for k in expected} == expected, f"messageAvailable frame {frame}")
     delivery = await lnsp.take(sent.context_id, mc.participant_id)
     check(delivery.payload == sent.body, "the payload received is not byte-identical to the one submitted")
+    acknowledged = await mc.client.http.get(
+        f"/idx/v1/translog/{sent.context_id}/acknowledgements", headers=mc.client.headers()
+    )
+    signatures = [a.get("signature") for a in expect_status(acknowledged, 200, "acknowledgements").json()["data"]]
+    check(
+        signatures and signatures[0],
+        f"the LNSP's delete is acknowledged to the sender with its signature: {signatures}",
+    )
     envelope = json.loads(delivery.payload)
     details = envelope["data"]["transactions"][0]["nmiDetails"]
     check(len(details) == 3 and all(len(d["phases"]) == 3 for d in details), "three NMIs of three phases each")
@@ -77,7 +86,10 @@ async def submit_and_verify_format(stage: Stage) -> str:
     fields = [error.get("field") for error in response.json().get("errors", [])]
     wanted = "data.transactions[0].nmiDetails[0].phases[1].voltage[17]"
     check(wanted in fields, f"the rejection names {fields}, not {wanted}")
-    return f"{len(sent.body)} B accepted, receipt and both signatures verified; bad reading refused at {wanted}"
+    return (
+        f"{len(sent.body)} B accepted, receipt and both signatures verified, signed delete acknowledged; "
+        f"bad reading refused at {wanted}"
+    )
 
 
 async def metadata(stage: Stage) -> str:

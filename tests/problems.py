@@ -64,3 +64,15 @@ def assert_problem(
         assert [error["field"] for error in problem.get("errors", [])] == fields, problem
         assert all(error["message"] for error in problem["errors"]), problem
     return problem
+
+
+def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
+    """The response is RFC 6749's error answer (section 5.2), not a problem, because OAuth clients read this shape:
+    this status, plain JSON with exactly `error` (this code) and a readable `error_description`, and no token."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    answer: dict[str, Any] = response.json()
+    assert set(answer) == {"error", "error_description"}, answer
+    assert answer["error"] == error, answer
+    assert isinstance(answer["error_description"], str) and answer["error_description"], answer
+    return answer

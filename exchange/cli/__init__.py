@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,10 +16,20 @@ import uvicorn
 import uvloop
 
 from exchange.cli.sample import sample
+from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings, env_var
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _host_port(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, _colon, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter("give HOST:PORT, e.g. 127.0.0.1:9464")
+    return value
 
 
 def _quota(_: click.Context, __: click.Parameter, value: str) -> tuple[int, int, int]:
@@ -101,6 +115,11 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     type=_PEM_FILE,
     help="Mutual TLS: refuse every client without a certificate this CA (PEM) issued. Needs --tls-cert.",
 )
+@_setting_option(
+    "metrics_bind",
+    callback=_host_port,
+    help="Serve /metrics on this HOST:PORT (plain HTTP) instead of on the public port.",
+)
 def serve(**options: Any) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     # The options are named after the settings, so they make the Settings as they are.
@@ -112,17 +131,48 @@ def serve(**options: Any) -> None:
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
     configure_logging(settings.log_level.upper())
-    uvloop.run(_serve(settings))
+    # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
+    # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
+    os.umask(0o077)
+    try:
+        uvloop.run(_serve(settings))
+    except DataDirInUseError as error:
+        raise click.ClickException(str(error)) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving SIGTERM and SIGINT to `_serve`.
+
+    uvicorn raises a caught signal again once it has shut down, which killed the process before the exchange
+    closed its databases; `_serve` stops the server, then the exchange, and returns.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _serve(settings: Settings) -> None:
     from exchange.bootstrap import start_exchange
     from exchange.cli.demo import ensure_demo_participants
-    from exchange.http.app import create_app
+    from exchange.http.app import create_app, create_metrics_app
     from exchange.http.limits import LimitedHttpToolsProtocol
 
+    stopping = asyncio.Event()
+    servers: list[_Server] = []
+
+    def stop() -> None:
+        stopping.set()
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
     exchange = await start_exchange(settings)
     try:
+        if stopping.is_set():
+            return  # asked to stop while starting
         if settings.demo:
             _print_credentials(settings, await ensure_demo_participants(exchange))
         config = uvicorn.Config(
@@ -137,9 +187,34 @@ async def _serve(settings: Settings) -> None:
             lifespan="on",
             **_tls_options(settings),
         )
-        await uvicorn.Server(config).serve()
+        servers.append(_Server(config))
+        if settings.metrics_bind is not None:
+            metrics_host, metrics_port = settings.metrics_bind.rsplit(":", 1)
+            metrics_config = uvicorn.Config(
+                create_metrics_app(exchange),
+                host=metrics_host.strip("[]"),
+                port=int(metrics_port),
+                loop="none",
+                http=LimitedHttpToolsProtocol,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+            servers.append(_Server(metrics_config))
+        if not stopping.is_set():
+            await _serve_together(servers)
     finally:
         await exchange.stop()
+
+
+async def _serve_together(servers: list[_Server]) -> None:
+    """Run every listener until one stops, then the rest."""
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
 
 
 def _tls_options(settings: Settings) -> dict[str, Any]:
@@ -176,7 +251,19 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
 
 @main.command("rebuild")
 @click.argument(
-    "view", type=click.Choice(["translog", "archive", "queue", "participants", "flow_history", "plugin_aggregates"])
+    "view",
+    type=click.Choice(
+        [
+            "translog",
+            "archive",
+            "queue",
+            "participants",
+            "flow_history",
+            "acknowledgements",
+            "plugin_aggregates",
+            "log",
+        ]
+    ),
 )
 @click.option("--data-dir", envvar=env_var("data_dir"), type=click.Path(path_type=Path, exists=True), required=True)
 @click.option(
@@ -207,3 +294,7 @@ from exchange.cli.simulate import bench, simulate  # noqa: E402
 
 main.add_command(simulate)
 main.add_command(bench)
+
+from exchange.cli.verify import verify  # noqa: E402
+
+main.add_command(verify)

@@ -16,6 +16,7 @@ import click
 from cryptography import x509
 
 from certs.chain import check_issued_by, serial_hex
+from certs.crl import check_not_revoked, load_crl
 from certs.csr import load_and_check_csr
 from certs.errors import CertificateError
 from certs.participant import (
@@ -27,7 +28,7 @@ from certs.participant import (
     private_key_pem,
 )
 from certs.receipts import parse_receipt, verify_receipt
-from certs.signature import read_signature, sign_detached, verify_detached
+from certs.signature import sign_detached, verify_signature_file
 from exchange.cli.tls import ca_file_option
 from exchange.kernel.files import write_private
 from exchange.kernel.formats import PARTICIPANT_ID
@@ -87,7 +88,8 @@ def csr(
 @click.option("--cert", "cert_path", type=_EXISTING_FILE, required=True, help="Its certificate from the exchange.")
 @click.argument("file", type=click.File("rb"))
 def sign(key_path: Path, cert_path: Path, file: BinaryIO) -> None:
-    """Print the x-signature value for FILE's exact bytes (`-` reads stdin): `RSA-SHA256;<base64 CMS>`."""
+    """Print the x-signature value for FILE's exact bytes (`-` reads stdin): `RSA-SHA256;<base64 CMS>`, or
+    `ECDSA-SHA256;<base64 CMS>` for an EC key."""
     try:
         key = load_signing_key(key_path.read_bytes())
         certificate = load_certificate(cert_path.read_bytes())
@@ -101,21 +103,30 @@ def sign(key_path: Path, cert_path: Path, file: BinaryIO) -> None:
 @click.option(
     "--signature",
     required=True,
-    help="The signature: `RSA-SHA256;<base64>`, or @FILE holding that, a PEM or a DER CMS.",
+    help="The signature: `RSA-SHA256;<base64>` (`ECDSA-SHA256;` for EC), or @FILE holding that, a PEM or a DER CMS.",
 )
 @click.option("--ca", "ca_path", type=_EXISTING_FILE, required=True, help="The exchange CA certificate (ca.pem).")
 @click.option("--at", "at", help="Check the certificate's validity at this ISO 8601 time instead of now.")
+@click.option(
+    "--crl",
+    "crl_path",
+    type=_EXISTING_FILE,
+    help="Also refuse a signer this CRL (PEM or DER, from GET /certs/v1/crl) lists; it must be the CA's and current.",
+)
 @click.argument("file", type=click.File("rb"))
-def verify(signature: str, ca_path: Path, at: str | None, file: BinaryIO) -> None:
+def verify(signature: str, ca_path: Path, at: str | None, crl_path: Path | None, file: BinaryIO) -> None:
     """Verify a detached signature over FILE and that its signer was issued by the exchange CA.
 
-    Revocation is not known offline: the exchange refuses signatures by revoked certificates itself.
+    Without --crl revocation is not checked: fetch the CA's CRL from GET /certs/v1/crl to check it offline.
     """
     try:
-        der = read_signature(_argument_bytes(signature))
+        given = _argument_bytes(signature)
         ca = load_certificate(ca_path.read_bytes())
-        signer = verify_detached(der, file.read())
+        signer = verify_signature_file(given, file.read())
         check_issued_by(signer, ca, _moment(at))
+        if crl_path is not None:
+            # The CRL says what is revoked now, whatever moment --at names.
+            check_not_revoked(signer, load_crl(crl_path.read_bytes()), ca, datetime.now(UTC))
     except CertificateError as error:
         _fail(f"signature FAILED: {error}")
     click.echo(f"signature OK\n{_describe(signer)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -72,6 +73,7 @@ class Delivery(RoutedMessage, Aggregate, created_event_name="Queued"):
     queued_at: datetime
     retrieved_count: int = field(default=0, init=False)
     removed_at: datetime | None = field(default=None, init=False)
+    recipient_signature: str | None = field(default=None, init=False)
 
     @staticmethod
     def create_id(message_context_id: str, recipient: str) -> UUID:
@@ -85,9 +87,25 @@ class Delivery(RoutedMessage, Aggregate, created_event_name="Queued"):
     def retrieve(self, retrieved_at: datetime) -> None:
         self.retrieved_count += 1
 
-    @event("Removed")
-    def remove(self, removed_at: datetime) -> None:
+    class Removed(Aggregate.Event):
+        """The recipient deleted the message from its queue, with its signature over `messageContextId|payloadSha256`
+        when it gave one.
+
+        Version 1 (stored before deletes could be signed) has no `recipient_signature`; it is read as None.
+        """
+
+        removed_at: datetime
+        recipient_signature: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["recipient_signature"] = None
+
+    @event(Removed)
+    def remove(self, removed_at: datetime, recipient_signature: str | None = None) -> None:
         self.removed_at = removed_at
+        self.recipient_signature = recipient_signature
 
     @event("Expired")
     def expire(self, expired_at: datetime) -> None:

@@ -63,3 +63,10 @@ class MeteringPoint(Aggregate):
         if current[-1]["fromDate"] == on and len(current) > 1:
             answer |= {current[-2]["mc"], current[-2]["mdp"]}
         return frozenset(answer)
+
+    def network_on(self, day: date) -> str | None:
+        """The LNSP of the record in force on `day`, the one network its customer data may go to; None before the
+        first record."""
+        on = day.isoformat()
+        current = [p for p in self.periods if p["fromDate"] <= on]
+        return current[-1]["lnsp"] if current else None

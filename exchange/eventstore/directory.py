@@ -80,6 +80,12 @@ class Directory:
     def certificate(self, serial_number: str) -> Certificate | None:
         return self._find(Certificate, Certificate.create_id(serial_number))
 
+    def revoked_certificates(self) -> list[Certificate]:
+        """Every revoked certificate known after the last refresh."""
+        with self._lock:
+            aggregates = list(self._aggregates.values())
+        return [a for a in aggregates if isinstance(a, Certificate) and a.revoked_at is not None]
+
     def roles_of(self, participant_id: str) -> frozenset[str] | None:
         participant = self.participant(participant_id)
         return None if participant is None else frozenset(participant.roles)
@@ -87,6 +93,10 @@ class Directory:
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         point = self._find(MeteringPoint, MeteringPoint.create_id(nmi))
         return None if point is None else point.responsible_on(day)
+
+    def nmi_network(self, nmi: str, day: date) -> str | None:
+        point = self._find(MeteringPoint, MeteringPoint.create_id(nmi))
+        return None if point is None else point.network_on(day)
 
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         unit = self._find(GeneratingUnit, GeneratingUnit.create_id(duid))

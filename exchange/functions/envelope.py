@@ -48,14 +48,16 @@ def header_errors(
 
     def expect(name: str, found: str, wanted: str, source: str) -> None:
         if found != wanted:
-            errors.append(FieldError(f"data.header.{name}", f"is {found!r} but the {source} says {wanted!r}"))
+            errors.append(
+                FieldError(f"data.header.{name}", f"is {shown(found)!r} but the {source} says {shown(wanted)!r}")
+            )
 
     expect("initiatingParticipantId", header.initiating_participant_id, submission.sender_id, "request")
     expect("businessFunctionId", header.business_function_id, submission.business_function_id, "path")
     expect("businessFunctionResourceId", header.business_function_resource_id, submission.resource_id, "path")
     expect("priority", header.priority, submission.priority, "x-messageContextId")
     if header.market not in MARKETS:
-        errors.append(FieldError("data.header.market", f"{header.market!r} is not a market code"))
+        errors.append(FieldError("data.header.market", f"{shown(header.market)!r} is not a market code"))
     if not header.message_id.strip() or len(header.message_id) > 100:
         errors.append(FieldError("data.header.messageId", "must be 1 to 100 characters"))
     if not is_timestamp(header.message_date_time):
@@ -73,14 +75,20 @@ def _recipient_errors(recipients: list[str], resource: Resource, standing: Stand
         field = f"data.header.receivingParticipantId[{index}]"
         roles = standing.roles_of(recipient)
         if recipient in seen:
-            errors.append(FieldError(field, f"{recipient} is named twice"))
+            errors.append(FieldError(field, f"{shown(recipient)} is named twice"))
         elif roles is None:
-            errors.append(FieldError(field, f"{recipient} is not a participant"))
+            errors.append(FieldError(field, f"{shown(recipient)} is not a participant"))
         elif not roles & resource.receiver_roles:
             wanted = " or ".join(sorted(resource.receiver_roles))
             errors.append(FieldError(field, f"{recipient} does not hold the role {wanted}"))
         seen.add(recipient)
     return errors
+
+
+def shown(value: str, most: int = 40) -> str:
+    """`value` as an error message may repeat it: cut short, since a body's strings are unbounded up to 10 MB and
+    a refusal's reason is kept in the transaction log."""
+    return value if len(value) <= most else value[:most] + "..."
 
 
 def is_timestamp(value: str) -> bool:

@@ -27,6 +27,9 @@ class Resource:
     queue_retention_days: int = 10
     # False where messages come only from the function's own operations (recall plans, bids): no generic POST.
     accepts_submissions: bool = True
+    # "required": a recipient's DELETE must carry its signature over `messageContextId|payloadSha256` (else 422),
+    # so the sender holds proof of receipt. "optional": a signature is checked and kept when given.
+    signed_delete: Literal["optional", "required"] = "optional"
 
     @property
     def latest_schema_version(self) -> str:
@@ -55,6 +58,11 @@ class StandingData(Protocol):
         """Participants (MC and MDP) answering for an NMI on a day; None where no standing data applies."""
         ...
 
+    def nmi_network(self, nmi: str, day: date) -> str | None:
+        """The LNSP of an NMI on a day, the only participant its readings may go to; None where no standing data
+        applies."""
+        ...
+
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         """A DUID's owner, station and registered maximum capacity; None for an unknown DUID."""
         ...
@@ -66,6 +74,8 @@ class AsyncStandingData(Protocol):
     async def roles_of(self, participant_id: str) -> frozenset[str] | None: ...
 
     async def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None: ...
+
+    async def nmi_network(self, nmi: str, day: date) -> str | None: ...
 
     async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None: ...
 

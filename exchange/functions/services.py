@@ -46,6 +46,10 @@ class Operation:
     entity: str | None  # None: any valid token will do
     summary: str
     handler: Callable[[Call], Awaitable[Answer]]
+    # For the OpenAPI document only: the handler still reads the body and the query itself, so that it names
+    # what is wrong in its own way (a recall plan's `Errors`, a bid's field).
+    request: type | None = None  # the JSON body's type, a msgspec Struct
+    query: Mapping[str, str] = field(default_factory=dict)  # each required query parameter, with its description
 
 
 @dataclass(frozen=True)

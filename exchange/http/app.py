@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from litestar import Litestar
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from exchange.functions.services import ServesOperations
 from exchange.http.auth import Gate, principal_dependency
 from exchange.http.body import MAX_BODY, CheckedJsonRequest
 from exchange.http.limits import limit_headers
+from exchange.http.openapi import SecurityAndProblems, openapi_config
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
 from exchange.http.routes.admin import admin_router
 from exchange.http.routes.archive import archive_router
@@ -25,9 +25,11 @@ from exchange.http.routes.events import events_handler
 from exchange.http.routes.flowcontrol import flowcontrol_router, watermarks_router
 from exchange.http.routes.health import health_handler
 from exchange.http.routes.messages import messages_router
+from exchange.http.routes.metrics import metrics_handler
 from exchange.http.routes.oauth import oauth_router
 from exchange.http.routes.operations import operation_handler
 from exchange.http.routes.translog import translog_router
+from exchange.http.routes.verifiable_log import verifiable_log_router
 from exchange.kernel.errors import ServiceError
 from exchange.web.routes import close_api, web_app
 
@@ -54,8 +56,11 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         certificates_router(exchange.certificates),
         catalogue_router(exchange.registry),
     ]
+    if exchange.settings.metrics_bind is None:
+        routes.append(metrics_handler(exchange.metrics))
     routes += [
-        translog_router(exchange.read_side),
+        translog_router(exchange.read_side, exchange.verifiable_log),
+        verifiable_log_router(exchange.verifiable_log),
         archive_router(exchange.read_side),
         events_handler(exchange.event_feed),
         flowcontrol_router(exchange.flow),
@@ -81,15 +86,20 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         dependencies={"principal": principal_dependency},
         middleware=[bind_request_context, limit_headers],
         exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
-        openapi_config=OpenAPIConfig(
-            title="IDX exchange",
-            version="1.0.0",
-            description="Industry data exchange: signed messages routed into per-participant queues.",
-            path="/schema",
-        ),
+        openapi_config=openapi_config(),
+        plugins=[SecurityAndProblems()],
         # Gzip bodies are capped again once decompressed; this only stops oversized uploads early.
         request_max_body_size=MAX_BODY + MAX_BODY // 10,
         request_class=CheckedJsonRequest,
         template_config=web.templates,
         on_shutdown=[close_api, *(on_shutdown or [])],
+    )
+
+
+def create_metrics_app(exchange: Exchange) -> Litestar:
+    """`/metrics` alone, for the listener of `--metrics-bind`: the scraper's port, apart from the public one."""
+    return Litestar(
+        route_handlers=[metrics_handler(exchange.metrics)],
+        exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
+        openapi_config=None,
     )

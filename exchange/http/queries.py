@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
-ItemCount = Annotated[int, Parameter(query="itemCount", ge=1, le=500)]
-FunctionId = Annotated[str | None, Parameter(query="businessFunctionId")]
-ResourceId = Annotated[str | None, Parameter(query="businessFunctionResourceId")]
-FromDateTime = Annotated[str | None, Parameter(query="fromDateTime")]
-ToDateTime = Annotated[str | None, Parameter(query="toDateTime")]
-ParticipantIdQuery = Annotated[str | None, Parameter(query="participantId")]
+ItemCount = Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)]
+FunctionId = Annotated[str | None, QueryParameter(name="businessFunctionId")]
+ResourceId = Annotated[str | None, QueryParameter(name="businessFunctionResourceId")]
+FromDateTime = Annotated[str | None, QueryParameter(name="fromDateTime")]
+ToDateTime = Annotated[str | None, QueryParameter(name="toDateTime")]
+ParticipantIdQuery = Annotated[str | None, QueryParameter(name="participantId")]

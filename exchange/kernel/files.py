@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import IO
 
 
 def write_private(path: Path, data: bytes | str, *, overwrite: bool = True) -> None:
@@ -28,3 +32,39 @@ def write_private(path: Path, data: bytes | str, *, overwrite: bool = True) -> N
             os.link(temporary, path)  # fails if path exists: no check-then-write race
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+class DataDirInUseError(Exception):
+    """Another process holds the data directory's lock: two exchanges on one store would corrupt it."""
+
+
+def claim_data_dir(directory: Path) -> IO[bytes]:
+    """Make `directory` private (0700, nothing in it readable by others) and lock it for this process's life.
+
+    The lock (`flock` on DIR/.lock) is taken before anything else in the directory is touched, so a second
+    exchange started on the same files stops here, instead of killing the first one's nats-server through its
+    pid file. The kernel drops the lock when the process ends, however it ends: the caller keeps the returned
+    file open for as long as it runs.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = (directory / ".lock").open("ab")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise DataDirInUseError(
+            f"{directory} is in use by another idx process; stop it first, or give another --data-dir"
+        ) from None
+    _make_private(directory)
+    return lock
+
+
+def _make_private(directory: Path) -> None:
+    # A data directory written by an older release (or with another umask) may hold files others can read.
+    for path in [directory, *directory.rglob("*")]:
+        with contextlib.suppress(OSError):  # a file that vanished meanwhile needs nothing
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                continue
+            if stat.S_IMODE(mode) & 0o077:
+                path.chmod(stat.S_IMODE(mode) & 0o700)

@@ -10,6 +10,7 @@ import aiosqlite
 
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
+from exchange.kernel.paging import Page, cut, decode_cursor, encode_cursor
 from exchange.readmodels.projector import Projector
 
 
@@ -69,3 +70,22 @@ class ParticipantList:
         async with self._db.execute("SELECT participant_id, name, roles FROM participants ORDER BY position") as cursor:
             rows = await cursor.fetchall()
         return [ListedParticipant(row[0], row[1], json.loads(row[2])) for row in rows]
+
+    async def page(self, item_count: int, cursor: str | None) -> Page[ListedParticipant]:
+        """One page of the participants in the order they were registered; CursorError for a cursor not handed out."""
+        after = decode_cursor(cursor, int)[0] if cursor else -1
+        await self._projector.wait_for_latest()
+        async with self._db.execute(
+            "SELECT participant_id, name, roles, position FROM participants WHERE position > ? ORDER BY position"
+            " LIMIT ?",
+            (after, item_count + 1),
+        ) as rows:
+            fetched = list(await rows.fetchall())
+        async with self._db.execute("SELECT count(*) FROM participants") as counted:
+            (total,) = await counted.fetchone() or (0,)
+        page, last = cut(fetched, item_count)
+        return Page(
+            [ListedParticipant(row[0], row[1], json.loads(row[2])) for row in page],
+            encode_cursor(last[3]) if last is not None else None,
+            total,
+        )

@@ -75,6 +75,11 @@ class Projector:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projector-{handler.name}")
         self.position = 0
 
+    @property
+    def name(self) -> str:
+        """The name of the handler it runs (its row in the tracking table)."""
+        return self._handler.name
+
     def poke(self) -> None:
         """New events were committed: look now instead of at the next poll."""
         self._wake.set()

@@ -11,7 +11,9 @@ from typing import Protocol
 from archive.projection import ArchiveProjection
 from exchange.eventstore.ledger import Ledger
 from exchange.functions.registry import Registry
+from exchange.readmodels.acknowledgements import AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistoryProjection
+from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import NAME as PLUGIN_AGGREGATES
 from exchange.readmodels.plugin_aggregates import PluginAggregatesProjection, plugin_aggregates_projections
@@ -49,6 +51,9 @@ REBUILDABLE: dict[str, ReadModel] = {
     "queue": _one(QueueProjection),
     "participants": _one(ParticipantsProjection),
     "flow_history": _one(FlowHistoryProjection),
+    "acknowledgements": _one(AcknowledgementsProjection),
+    # Leaves and blocks only: the signed tree heads stay, so a log rebuilt differently no longer matches them.
+    "log": _one(MerkleLogProjection),
     # Its rows and tracked positions go even for listings no business function declares any more.
     PLUGIN_AGGREGATES: ReadModel(
         PluginAggregatesProjection.schema, PluginAggregatesProjection.tables, plugin_aggregates_projections

@@ -9,6 +9,8 @@ Decisions where API.md is silent:
   it is refused from the next submission on; the status endpoint warns about it. Revoking a revoked certificate
   answers 200 with it unchanged (the first reason stays).
 - Certificates of other participants are 404 everywhere, so their existence is not revealed.
+- The CRL lists every revoked certificate, expired ones included. It is made anew on a revocation (by this or any
+  process sharing the event store), and when a day old; `nextUpdate` is two days out (certs.crl).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certs.authority import CertificateAuthority
 from certs.chain import serial_hex
+from certs.crl import RevokedEntry
 from certs.errors import CsrRejectedError
 from exchange.domain.certificates import Certificate
 from exchange.domain.participants import Participant
+from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.kernel.clock import Clock, iso
@@ -36,6 +40,8 @@ from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError
 from exchange.kernel.paging import CursorError, Page, decode_cursor, encode_cursor
 
 RENEWAL_WINDOW = timedelta(days=90)
+# A CRL this old is made anew even when nothing was revoked since (housekeeping asks for it regularly).
+CRL_REFRESH = timedelta(days=1)
 MAX_REASON_LENGTH = 1000
 _SERIAL = re.compile(r"^[0-9a-fA-F]{1,64}$")
 _ATTEMPTS = 5  # concurrent changes of one participant conflict on its version; each retry reads afresh
@@ -73,6 +79,16 @@ class CertificateWarning:
 
 
 @dataclass(frozen=True)
+class RevocationList:
+    """The CA's current CRL (DER), the revocations it lists and when it was made."""
+
+    der: bytes
+    revoked: frozenset[str]
+    made_at: datetime
+    number: int
+
+
+@dataclass(frozen=True)
 class PublishedHub:
     ca_certificate: str
     hub_certificate: str
@@ -87,6 +103,13 @@ class Certificates:
     clock: Clock
     lifetime_days: int = 1095
     expiry_warning_days: int = 30
+    # The standing-data cache the CRL is made from: the composition root's shared one, else one of its own.
+    directory: Directory | None = None
+
+    def __post_init__(self) -> None:
+        self._directory = self.directory or Directory(self.ledger)
+        self._crl: RevocationList | None = None
+        self._crl_lock = asyncio.Lock()
 
     @property
     def _expiry_warning(self) -> timedelta:
@@ -168,7 +191,25 @@ class Certificates:
                 await self.committer.save(certificate)
             return self._view(certificate, participant, now)
 
-        return await _retrying(attempt)
+        view = await _retrying(attempt)
+        await self.revocation_list()  # the CRL lists it before the revocation is answered
+        return view
+
+    async def revocation_list(self) -> bytes:
+        """The CA's current CRL in DER, made anew if a certificate was revoked since the last or it is a day old."""
+        async with self._crl_lock:
+            await asyncio.to_thread(self._directory.refresh)
+            revoked = {c.serial_number: c.revoked_at for c in self._directory.revoked_certificates()}
+            now = self.clock.now()
+            current = self._crl
+            if current is not None and current.revoked == frozenset(revoked) and now - current.made_at < CRL_REFRESH:
+                return current.der
+            # CRL numbers must grow; milliseconds since the epoch do, and survive a restart, unlike a counter.
+            number = max(int(now.timestamp() * 1000), current.number + 1 if current else 0)
+            entries = [RevokedEntry(int(serial, 16), at) for serial, at in revoked.items() if at is not None]
+            crl = await asyncio.to_thread(self.authority.revocation_list, entries, now, number)
+            self._crl = RevocationList(crl.public_bytes(Encoding.DER), frozenset(revoked), now, number)
+            return self._crl.der
 
     async def listing(
         self, participant_id: str, item_count: int = 100, cursor: str | None = None

@@ -17,18 +17,22 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
+import structlog
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.flow import FlowControl
-from exchange.domain.messages import Delivery, MessageFacts, PendingDelivery
+from exchange.domain.messages import Delivery, Message, MessageFacts, PendingDelivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.formats import PRIORITY_RANK
+from exchange.kernel.metrics import DELIVERY_LAG
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
 from flowcontrol import state as flow
 from flowcontrol.watermarks import Watermarks
+
+log = structlog.get_logger(__name__)
 
 Key = tuple[str, str]  # (participant, business function)
 
@@ -57,7 +61,7 @@ class DeliveryGate:
         """Routes from JetStream: each is queued or held exactly once, however often it is delivered to us."""
         # A route can arrive twice in one batch (a relay replay): one copy per (message, recipient) is decided.
         unique = list({(r.message_context_id, r.recipient): r for r in routes}.values())
-        fresh = await asyncio.to_thread(self._not_yet_handled, unique)
+        fresh = await asyncio.to_thread(self._not_yet_handled, await asyncio.to_thread(self._as_recorded, unique))
         by_key: dict[Key, list[Route]] = defaultdict(list)
         for route in fresh:
             by_key[(route.recipient, route.business_function_id)].append(route)
@@ -197,6 +201,9 @@ class DeliveryGate:
         if changed:
             await self.committer.save(*changed)
             self.on_recorded()
+            for queued in changed:
+                if isinstance(queued, Delivery):
+                    DELIVERY_LAG.observe((queued.queued_at - queued.submitted_at).total_seconds())
 
     async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
         pending = await asyncio.to_thread(
@@ -207,6 +214,31 @@ class DeliveryGate:
         pending.release(released_at=now)
         facts = _facts(pending, submission_position=pending.submission_position)
         return [pending, Delivery(**facts, queued_at=now)]
+
+    def _as_recorded(self, routes: Sequence[Route]) -> list[Route]:
+        """The routes that agree with the message as recorded; the others are dropped and logged.
+
+        NATS is a transport, not a source of truth: a route names a message and a recipient, and only a
+        recipient the sender named at submission may ever get it, with the priority and function recorded then.
+        """
+        genuine = []
+        for route in routes:
+            message = self.ledger.find(Message, Message.create_id(route.message_context_id))
+            if (
+                message is not None
+                and route.recipient in message.recipients
+                and (route.business_function_id, route.resource_id, route.sender_id, route.priority)
+                == (message.business_function_id, message.resource_id, message.sender_id, message.priority)
+            ):
+                genuine.append(route)
+            else:
+                log.warning(
+                    "route_refused",
+                    messageContextId=route.message_context_id,
+                    recipient=route.recipient,
+                    reason="no such message" if message is None else "not as recorded",
+                )
+        return genuine
 
     def _not_yet_handled(self, routes: Sequence[Route]) -> list[Route]:
         """Routes whose message is neither queued nor held for its recipient yet (a route can come twice)."""

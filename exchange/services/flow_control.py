@@ -19,7 +19,7 @@ from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.participants import Administration
 from flowcontrol.limits import LimitStore
 from flowcontrol.state import FlowState
-from flowcontrol.watermarks import Watermarks
+from flowcontrol.watermarks import MAX_WATERMARK, Watermarks
 
 MANUAL_SWITCHES_PER_DAY = 2
 
@@ -138,6 +138,13 @@ class FlowControls:
     ) -> None:
         if await asyncio.to_thread(self._directory.participant, participant_id) is None:
             raise NotFoundError(f"participant {participant_id} does not exist")
+        out_of_range = [
+            FieldError(name, f"must be 0 to {MAX_WATERMARK:,}")
+            for name, value in (("low", low), ("warn", warn), ("high", high))
+            if not 0 <= value <= MAX_WATERMARK
+        ]
+        if out_of_range:
+            raise InvalidError("a watermark is out of range", errors=out_of_range)
         try:
             self._registry.function(business_function_id)
             watermarks = Watermarks(low, warn, high)

@@ -1,4 +1,5 @@
-"""Periodic work that time alone triggers: queue expiry, archive retention and certificate expiry warnings."""
+"""Periodic work that time alone triggers: queue expiry, archive retention, certificate expiry warnings and the
+daily renewal of the CA's revocation list."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class Housekeeper:
     on_expired: Callable[[str, str], Awaitable[None]]
     interval: float
     certificate_watch: ExpiryWatch | None = None
+    # Asked for on every round, it makes a new CRL once the last one is a day old.
+    revocation_list: Callable[[], Awaitable[object]] | None = field(default=None, kw_only=True)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
@@ -47,6 +50,8 @@ class Housekeeper:
         removed = await self.expire_queues() + await self.purge_archive()
         if self.certificate_watch is not None:
             await self.certificate_watch.run_once()
+        if self.revocation_list is not None:
+            await self.revocation_list()
         return removed
 
     async def expire_queues(self) -> int:

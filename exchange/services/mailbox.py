@@ -13,11 +13,20 @@ import aiosqlite
 
 from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
-from exchange.kernel.errors import ConcurrencyError, ConflictError, MalformedError, NotFoundError
+from exchange.kernel.errors import (
+    ConcurrencyError,
+    ConflictError,
+    FieldError,
+    InvalidError,
+    MalformedError,
+    NotFoundError,
+)
 from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import QueueItem, QueueQuery, is_queued, list_queue
+from exchange.services.signatures import ParticipantSignatures
 
 A = TypeVar("A", Message, Delivery)
 
@@ -40,6 +49,8 @@ class Mailbox:
     queue_projector: Projector
     clock: Clock
     on_removed: Callable[[str, str], Awaitable[None]]
+    registry: Registry
+    signatures: ParticipantSignatures
 
     async def list(
         self,
@@ -68,14 +79,39 @@ class Mailbox:
         await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self.clock.now()))
         return Fetched(message.payload, message.hub_signature, message.signature, message.sender_id)
 
-    async def delete(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
+    async def delete(
+        self, recipient: str, bf: str, resource: str, message_context_id: str, signature: str | None = None
+    ) -> None:
+        """Remove a message from the recipient's queue, with the recipient's signature over
+        `messageContextId|payloadSha256` when given (refused, and the message left queued, unless it verifies)."""
         await self._require_queued(recipient, bf, resource, message_context_id)
+        if signature is not None:
+            message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
+            await asyncio.to_thread(self._verify_acknowledgement, recipient, message, signature)
+        elif self.registry.resource(bf, resource)[1].signed_delete == "required":
+            raise InvalidError(
+                f"{bf}/{resource} requires signed deletes",
+                errors=[
+                    FieldError(
+                        "x-signature",
+                        "required: your signature over the UTF-8 string messageContextId|payloadSha256",
+                    )
+                ],
+            )
         position = await self._change_delivery(
-            recipient, message_context_id, lambda d: d.remove(removed_at=self.clock.now())
+            recipient,
+            message_context_id,
+            lambda d: d.remove(removed_at=self.clock.now(), recipient_signature=signature),
         )
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
         await self.queue_projector.wait_for(position)
         await self.on_removed(recipient, bf)
+
+    def _verify_acknowledgement(self, recipient: str, message: Message, signature: str) -> None:
+        # Nominations and revocations committed before this request apply to it, as for a submission.
+        self.signatures.refresh()
+        acknowledged = f"{message.message_context_id}|{message.payload_sha256}".encode()
+        self.signatures.verify(recipient, signature, acknowledged, self.clock.now())
 
     async def _change_delivery(
         self, recipient: str, message_context_id: str, change: Callable[[Delivery], None]

@@ -20,9 +20,11 @@ from exchange.kernel.errors import (
     ConflictError,
     InvalidError,
     LimitExceededError,
+    MalformedError,
     NotFoundError,
 )
 from exchange.kernel.formats import PARTICIPANT_ID
+from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.participants import ListedParticipant as ListedParticipant  # what `participants` lists
 from exchange.readmodels.participants import ParticipantList
 from exchange.services.access import (
@@ -36,6 +38,8 @@ from exchange.services.access import (
 )
 
 ACTIVE, SUSPENDED = "Active", "Suspended"
+# A company's registered name fits easily; the bound keeps one registration from growing every list it is in.
+MAX_NAME_LENGTH = 200
 
 
 class InvalidClientError(Exception):
@@ -93,10 +97,13 @@ class Administration:
 
     async def register_participant(self, participant_id: str, name: str, roles: list[str]) -> Participant:
         errors = []
-        if not PARTICIPANT_ID.match(participant_id):
+        # fullmatch: `$` alone would let a trailing newline through.
+        if not PARTICIPANT_ID.fullmatch(participant_id):
             errors.append(FieldError("participantId", f"must match {PARTICIPANT_ID.pattern}"))
         if not name.strip():
             errors.append(FieldError("name", "must not be blank"))
+        elif len(name) > MAX_NAME_LENGTH:
+            errors.append(FieldError("name", f"at most {MAX_NAME_LENGTH} characters"))
         if not roles:
             errors.append(FieldError("roles", "names no role"))
         errors.extend(
@@ -116,6 +123,13 @@ class Administration:
     async def participants(self) -> list[ListedParticipant]:
         """Every registered participant, in the order they were registered (a participant just registered too)."""
         return await self._listed.all()
+
+    async def participant_page(self, item_count: int, cursor: str | None) -> Page[ListedParticipant]:
+        """A page of the participants in the order they were registered; MalformedError for a foreign cursor."""
+        try:
+            return await self._listed.page(item_count, cursor)
+        except CursorError as error:
+            raise MalformedError(str(error)) from error
 
     async def add_client(
         self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None

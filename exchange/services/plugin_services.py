@@ -38,6 +38,10 @@ class DirectoryLookups:
         await asyncio.to_thread(self._directory.refresh)
         return self._directory.nmi_responsible(nmi, day)
 
+    async def nmi_network(self, nmi: str, day: date) -> str | None:
+        await asyncio.to_thread(self._directory.refresh)
+        return self._directory.nmi_network(nmi, day)
+
     async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         await asyncio.to_thread(self._directory.refresh)
         return self._directory.generating_unit(duid)

@@ -19,10 +19,12 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import MalformedError, NotFoundError
 from exchange.kernel.paging import CursorError, Page
+from exchange.readmodels.acknowledgements import Acknowledgement, Acknowledgements
 from exchange.services.admission import OPERATOR
 from exchange.services.mailbox import Fetched
 from translog.csv_export import csv_lines
 from translog.queries import QueryError, TranslogQuery, Viewer, all_rows, related, search
+from translog.reconcile import ReconcileQuery, Reconciliation, reconcile
 
 # What a caller asks of the transaction log or of its archive; whose rows it may see is not its to say.
 TranslogSearch = TranslogQuery
@@ -32,8 +34,11 @@ ArchiveSearch = ArchiveQuery
 class ReadSide:
     """Queries over the read models and the event store. Anything the caller may not see is simply not found."""
 
-    def __init__(self, views: aiosqlite.Connection, ledger: Ledger, directory: Directory) -> None:
+    def __init__(
+        self, views: aiosqlite.Connection, ledger: Ledger, directory: Directory, acknowledgements: Acknowledgements
+    ) -> None:
         self._views = views
+        self._acknowledgements = acknowledgements
         self._ledger = ledger
         self._directory = directory
 
@@ -67,6 +72,20 @@ class ReadSide:
         if message is None or participant_id not in (message.sender_id, *message.recipients):
             raise NotFoundError(f"no payload of yours has messageContextId {message_context_id}")
         return _fetched(message)
+
+    async def acknowledgements(self, participant_id: str, message_context_id: str) -> list[Acknowledgement]:
+        """Each recipient's deletion of a message and the signature it gave, for the sender and the operator."""
+        found = await self._acknowledgements.of(message_context_id)
+        if found is None or (found.sender_id != participant_id and not (await self._viewer(participant_id)).sees_all):
+            raise NotFoundError(f"no message of yours has messageContextId {message_context_id}")
+        return found.acknowledgements
+
+    async def reconcile(self, query: ReconcileQuery) -> Reconciliation:
+        """What the caller sent or received in a range: count, digest of every id, and one page of the ids."""
+        try:
+            return await reconcile(self._views, query)
+        except CursorError as error:
+            raise MalformedError(str(error)) from error
 
     async def archive(self, participant_id: str, asked: ArchiveSearch) -> Page[dict[str, Any]]:
         """Messages delivered to the caller, newest first; MalformedError for a cursor this archive did not give."""

@@ -11,9 +11,15 @@ from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError
+from exchange.kernel.formats import PARTICIPANT_ID
 
 NMI = re.compile(r"^[A-Z0-9]{10}$")
 DUID = re.compile(r"^[A-Z0-9_]{1,10}$")
+# AEMO station ids are up to 10 characters; twice that leaves room and keeps the string bounded.
+MAX_STATION_ID_LENGTH = 20
+# The largest unit in the NEM is some 750 MW: a registered capacity beyond 10 GW is a mistake, and an unbounded
+# one makes the bid rule `dailyEnergyConstraint < capacity x 24` meaningless.
+MAX_CAPACITY_MW = 10_000.0
 
 
 class StandingDataAdmin:
@@ -26,13 +32,15 @@ class StandingDataAdmin:
         self, duid: str, participant_id: str, station_id: str, max_capacity_mw: float
     ) -> GeneratingUnit:
         errors = []
-        if not DUID.match(duid):
+        # fullmatch: `$` alone would let a trailing newline through.
+        if not DUID.fullmatch(duid):
             errors.append(FieldError("duid", "must match ^[A-Z0-9_]{1,10}$"))
         errors += await self._role_errors("participantId", participant_id, "GENERATOR")
-        if not station_id.strip():
-            errors.append(FieldError("stationId", "must not be blank"))
-        if not max_capacity_mw > 0:
-            errors.append(FieldError("maxCapacityMW", "must be more than 0"))
+        if not station_id.strip() or len(station_id) > MAX_STATION_ID_LENGTH:
+            errors.append(FieldError("stationId", f"1 to {MAX_STATION_ID_LENGTH} characters, not blank"))
+        # Written so that NaN fails too.
+        if not 0 < max_capacity_mw <= MAX_CAPACITY_MW:
+            errors.append(FieldError("maxCapacityMW", f"must be more than 0 and at most {MAX_CAPACITY_MW:,.0f}"))
         if errors:
             raise InvalidError("the DUID is not valid", errors=errors)
         unit = GeneratingUnit(duid, participant_id, station_id, max_capacity_mw)
@@ -44,7 +52,7 @@ class StandingDataAdmin:
 
     async def record_responsibility(self, nmi: str, mc: str, mdp: str, lnsp: str, from_date: str) -> MeteringPoint:
         errors = []
-        if not NMI.match(nmi):
+        if not NMI.fullmatch(nmi):
             errors.append(FieldError("nmi", "must match ^[A-Z0-9]{10}$"))
         errors += await self._role_errors("mc", mc, "MC")
         errors += await self._role_errors("mdp", mdp, "MDP")
@@ -67,6 +75,8 @@ class StandingDataAdmin:
         raise ConflictError(f"NMI {nmi} is being changed by another request; try again")
 
     async def _role_errors(self, field: str, participant_id: str, role: str) -> list[FieldError]:
+        if not PARTICIPANT_ID.fullmatch(participant_id):
+            return [FieldError(field, f"must match {PARTICIPANT_ID.pattern}")]  # not echoed: it may be megabytes
         roles = await asyncio.to_thread(self._directory.roles_of, participant_id)
         if roles is None:
             return [FieldError(field, f"{participant_id} is not a participant")]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import structlog
 
 from certs.authority import CertificateAuthority
-from certs.chain import check_issued_by, serial_hex
-from certs.errors import CertificateError
-from certs.signature import parse_signature_header, verify_detached
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
@@ -33,12 +31,34 @@ from exchange.kernel.errors import (
     RefusedError,
     ServiceError,
     SignatureRefusedError,
+    SuspendedError,
+    UnavailableError,
 )
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
+from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
+from exchange.services.signatures import ParticipantSignatures
 from flowcontrol.limits import LimitStore
 
 log = structlog.get_logger(__name__)
+
+# The `outcome` label of a refused submission, by the kind of service error (the most specific kind first).
+_REFUSAL_OUTCOMES: dict[type[ServiceError], str] = {
+    MalformedError: "malformed",
+    SignatureRefusedError: "signature_refused",
+    SuspendedError: "suspended",
+    RefusedError: "refused",
+    NotFoundError: "not_found",
+    ConflictError: "conflict",
+    InvalidError: "invalid",
+    LimitExceededError: "limit_exceeded",
+    UnavailableError: "unavailable",
+}
+
+# What a refused submission's log rows keep of what was sent: a participant id is at most 10 characters, and a
+# reason of ten field errors fits easily.
+MAX_LOGGED_RECIPIENT = 40
+MAX_LOGGED_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,8 @@ class SubmissionRequest:
     signature: str | None
     schema_version: str | None
     body: bytes
+    # When the edge began reading the request (time.perf_counter), for the submission-time histogram.
+    started: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,7 @@ class Submissions:
         self._registry = registry
         self._directory = directory
         self._authority = authority
+        self._signatures = ParticipantSignatures(directory, authority)
         self._clock = clock
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
@@ -98,7 +121,9 @@ class Submissions:
         payload_sha256 = hashlib.sha256(request.body).hexdigest()
         earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
         if earlier is not None:
-            return _resubmitted(earlier, payload_sha256)
+            resubmitted = _resubmitted(earlier, payload_sha256)
+            _count(request.business_function_id, "resubmitted")
+            return resubmitted
         function, _ = self._registry.resource(submission.business_function_id, submission.resource_id)
         try:
             acceptance = function.accept(submission, self._directory)
@@ -138,13 +163,20 @@ class Submissions:
             await self._release_quota(message, day)
             earlier = self._ledger.find(Message, message.id)
             assert earlier is not None
-            return _resubmitted(earlier, message.payload_sha256)
+            resubmitted = _resubmitted(earlier, message.payload_sha256)
+            _count(message.business_function_id, "resubmitted")
+            return resubmitted
         except BaseException:
             await self._release_quota(message, day)
             raise
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
+        _count(message.business_function_id, "accepted")
         return _receipt_of(message)
+
+    def finished(self, request: SubmissionRequest) -> None:
+        """The answer is ready: observe how long the submission took, from the moment the edge began reading it."""
+        SUBMISSION_SECONDS.labels(request.business_function_id).observe(time.perf_counter() - request.started)
 
     async def _take_quota(self, message: Message, day: date) -> None:
         if self._limits is None or not self._daily_quota:
@@ -170,6 +202,7 @@ class Submissions:
 
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
+        _count(request.business_function_id, _refusal_outcome(problem))
         if isinstance(problem, ConflictError):
             return
         context_id = request.message_context_id
@@ -179,9 +212,15 @@ class Submissions:
             resource_id=request.resource_id,
             sender_id=principal.participant_id,
             priority=_priority_of(context_id),
-            recipients=[r for r in requested_recipients(request.body) if isinstance(r, str)][:100],
+            # Each recipient and the reason are cut short: the refused body's strings are unbounded up to its 10 MB,
+            # and a rejection is kept (and shown in the log) once per requested receiver.
+            recipients=[r[:MAX_LOGGED_RECIPIENT] for r in requested_recipients(request.body) if isinstance(r, str)][
+                :100
+            ],
             status=status,
-            reason=problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]),
+            reason=(problem.detail + "".join(f"; {e.field}: {e.message}" for e in problem.errors[:10]))[
+                :MAX_LOGGED_REASON
+            ],
             size=len(request.body),
             rejected_at=self._clock.now(),
         )
@@ -257,22 +296,16 @@ class Submissions:
 
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
-        try:
-            der = parse_signature_header(request.signature or "")
-            signer = verify_detached(der, request.body)
-            check_issued_by(signer, self._authority.ca_certificate, now)
-        except CertificateError as error:
-            raise SignatureRefusedError(str(error)) from error
-        serial = serial_hex(signer)
-        certificate = self._directory.certificate(serial)
-        participant = self._directory.participant(sender)
-        if certificate is None or certificate.participant_id != sender:
-            raise SignatureRefusedError(f"certificate {serial} was not issued to {sender}")
-        if certificate.status(now) != "active":
-            raise SignatureRefusedError(f"certificate {serial} is {certificate.status(now)}")
-        if participant is None or serial not in participant.nominated:
-            raise SignatureRefusedError(f"certificate {serial} is not {sender}'s nominated primary or secondary")
-        return serial
+        return self._signatures.verify(sender, request.signature or "", request.body, now)
+
+
+def _count(business_function_id: str, outcome: str) -> None:
+    SUBMISSIONS.labels(business_function_id, outcome).inc()
+
+
+def _refusal_outcome(problem: ServiceError) -> str:
+    kinds = type(problem).__mro__
+    return next((_REFUSAL_OUTCOMES[kind] for kind in kinds if kind in _REFUSAL_OUTCOMES), "refused")
 
 
 def _priority_of(context_id: str | None) -> str | None:

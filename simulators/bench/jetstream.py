@@ -21,7 +21,14 @@ def nats_url_of(data_dir: Path) -> str | None:
     except OSError:
         return None
     match = re.search(r'^\s*listen\s*:\s*"?([^"\s]+)"?', text, re.MULTILINE)
-    return f"nats://{match.group(1)}" if match else None
+    if match is None:
+        return None
+    # The embedded server admits only its token (DIR/nats/nats.token); the bench runs as the exchange's user.
+    try:
+        token = (data_dir / "nats" / "nats.token").read_text().strip()
+    except OSError:
+        return f"nats://{match.group(1)}"
+    return f"nats://{token}@{match.group(1)}"
 
 
 async def publish_async_rate(

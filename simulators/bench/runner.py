@@ -184,10 +184,11 @@ async def _cast(config: BenchConfig, url: str, secret: str, say: Log) -> _Cast:
             client = ParticipantClient(url, await register(operator, participant_id, ["LNSP"], RECEIVER_SCOPES))
             clients.append(client)
             lnsps.append((participant_id, await client.login()))
-            # Far above what a run queues, so flow control never holds the benchmark's messages.
+            # The highest watermarks the exchange takes, far above what a run queues, so flow control never holds
+            # the benchmark's messages.
             response = await operator.http.put(
                 f"/admin/v1/participants/{participant_id}/flowcontrol/pqd",
-                json={"low": 999_999_998, "warn": 999_999_999, "high": 1_000_000_000},
+                json={"low": 9_999_998, "warn": 9_999_999, "high": 10_000_000},
                 headers=operator.headers(),
             )
             response.raise_for_status()

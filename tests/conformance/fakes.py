@@ -39,6 +39,9 @@ class FakeStandingData:
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         return None
 
+    def nmi_network(self, nmi: str, day: date) -> str | None:
+        return None
+
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         return self.units.get(duid)
 
@@ -54,6 +57,9 @@ class AsyncStanding:
 
     async def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         return self._standing.nmi_responsible(nmi, day)
+
+    async def nmi_network(self, nmi: str, day: date) -> str | None:
+        return self._standing.nmi_network(nmi, day)
 
     async def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         return self._standing.generating_unit(duid)

@@ -15,6 +15,7 @@ from tests.conformance.market import Market, queue_items
 from tests.conformance.samples import accepted, arrange, http_refused_fields, submit
 from tests.conformance.test_plugin_contract import operations_of
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ async def market(server: ServerProcess) -> AsyncIterator[Market]:
 
 
 async def test_the_catalogue_lists_the_function_as_registered(market: Market, function: BusinessFunction) -> None:
-    """GET /idx/v1/businessFunctions shows the plugin's resources, roles and watermark defaults."""
+    """GET /idx/v1/businessFunctions shows the plugin's resources, roles, signed-delete rule and watermark defaults."""
     operator = market.operator
     response = await operator.http.get("/idx/v1/businessFunctions", headers=operator.headers())
     assert response.status_code == 200, response.text
@@ -46,6 +47,7 @@ async def test_the_catalogue_lists_the_function_as_registered(market: Market, fu
         assert shown["senderRoles"] == sorted(resource.sender_roles)
         assert shown["receiverRoles"] == sorted(resource.receiver_roles)
         assert shown["schemaVersions"] == list(resource.schema_versions)
+        assert shown["signedDelete"] == resource.signed_delete
     marks = function.watermark_defaults
     assert entry["watermarkDefaults"] == {"low": marks.low, "warn": marks.warn, "high": marks.high}
 
@@ -110,12 +112,14 @@ async def test_a_token_without_the_entity_is_refused(market: Market, function: B
     role = sorted(resource.sender_roles)[0]
     client = await market.participant("NOENT", [role], ["TLS_CERTIFICATE_MANAGEMENT"])
     listed = await client.http.get(f"/{function.id}/v1/{resource.id}", headers=client.headers())
-    assert listed.status_code == 403, listed.text
+    assert_problem(listed, 403)
     if resource.accepts_submissions:
         posted = await client.http.post(f"/{function.id}/v1/{resource.id}", content=b"{}", headers=client.headers())
-        assert posted.status_code == 403, posted.text
+        assert_problem(posted, 403)
     for operation in operations_of(function):
         call = client.http.get if operation.method == "GET" else client.http.post
         response = await call(operation.path, headers=client.headers())
-        expected = 403 if operation.entity is not None else 200
-        assert response.status_code == expected, f"{operation.method} {operation.path}: {response.text}"
+        if operation.entity is not None:
+            assert_problem(response, 403)
+        else:
+            assert response.status_code == 200, f"{operation.method} {operation.path}: {response.text}"

@@ -18,7 +18,7 @@ from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import settled_queue
-from tests.problems import assert_problem
+from tests.problems import assert_oauth_error, assert_problem
 
 PATH = "/pqd/v1/bpqd"
 
@@ -98,10 +98,7 @@ async def test_bad_token_requests_answer_as_rfc_6749_says(
 
     response = await token_request(mc.http, **credentials_form(mc, **overrides))
 
-    assert response.status_code == status, response.text
-    answer = response.json()
-    assert answer["error"] == error
-    assert "access_token" not in answer
+    assert_oauth_error(response, status, error)
 
 
 async def test_a_token_request_without_grant_type_is_an_invalid_request(participants: Participants) -> None:
@@ -112,8 +109,7 @@ async def test_a_token_request_without_grant_type_is_an_invalid_request(particip
 
     response = await token_request(mc.http, **form)
 
-    assert response.status_code == 400, response.text
-    assert response.json()["error"] == "invalid_request"
+    assert_oauth_error(response, 400, "invalid_request")
 
 
 async def test_requested_entities_the_client_lacks_are_dropped_silently(participants: Participants) -> None:

@@ -107,7 +107,7 @@ async def test_an_archived_message_is_byte_identical_with_the_hubs_signature_aft
     flow: Flow, people: People
 ) -> None:
     """A deleted `both` from its queue; the archive still gives the exact bytes and the hub's x-signature."""
-    assert (await people.a.fetch(flow.ids["both"])).status_code == 404  # gone from the queue
+    assert_problem(await people.a.fetch(flow.ids["both"]), 404)  # gone from the queue
     hub = (await people.a.http.get("/certs/v1/hub")).json()["data"]
     hub_certificate = x509.load_pem_x509_certificate(hub["hubCertificate"].encode())
     for client in (people.a, people.b):

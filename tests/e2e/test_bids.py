@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from exchange.functions.bids.sample import sample_bids
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +37,29 @@ async def read_bid(client: ParticipantClient, duid: str, trading_date: str = "20
 
 
 def problem_fields(response: Any) -> list[str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return [error["field"] for error in response.json()["errors"]]
+    return [error["field"] for error in assert_problem(response, 422)["errors"]]
+
+
+def as_stored(bid: dict[str, Any], accepted: dict[str, Any], version: int) -> dict[str, Any]:
+    """The energy bid as the exchange keeps it: as sent, an absent recallPeriod as 24000, with its version's
+    number, time and the submission's referenceId (from the 200 answer `accepted`)."""
+    stored = copy.deepcopy(bid)
+    for period in stored["energyPeriods"]:
+        period.setdefault("recallPeriod", 24000)
+    stored |= {"version": version, "versionDateTime": accepted["versionDateTime"]}
+    return stored | {"referenceId": accepted["referenceId"]}
+
+
+async def delivered_bids(operator: ParticipantClient, sender: str, count: int) -> list[dict[str, Any]]:
+    """The payloads of the `count` bid messages from `sender` in the operator's queue, by their first bid's version."""
+    items = await queue_items(operator, "bid", "energy", sender, count)
+    assert len(items) == count, items
+    payloads = []
+    for item in items:
+        fetched = await operator.fetch(item["messageContextId"], bf="bid", resource="energy")
+        assert fetched.status_code == 200, fetched.text
+        payloads.append(json.loads(fetched.content))
+    return sorted(payloads, key=lambda payload: int(payload["energyBids"][0]["version"]))
 
 
 async def test_an_accepted_bid_reaches_the_operators_queue_and_the_transaction_log(
@@ -65,39 +87,61 @@ async def test_an_accepted_bid_reaches_the_operators_queue_and_the_transaction_l
     ]
 
 
-async def test_rebids_are_versions_and_the_latest_wins(market: Market) -> None:
-    """GET /bids/v1/bids answers the latest version with the history of every version."""
+async def test_rebids_are_versions_and_the_latest_wins(market: Market, operator: ParticipantClient) -> None:
+    """GET /bids/v1/bids answers the latest version as sent with the history of every version; the operator's
+    queue holds both versions, each as stored."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
     first = sample_bids([duid], reference_id="FIRST")
     for period in first["energyBids"][0]["energyPeriods"][1:3]:
         del period["recallPeriod"]
-    assert (await submit(gen, first)).status_code == 200
-    second = await submit(gen, sample_bids([duid], reference_id="SECOND", recall_period=6))
-    assert second.json()["data"]["energyBids"][0]["version"] == 2
-    read = await gen.http.get(
-        "/bids/v1/bids", params={"tradingDate": "2026-07-01", "duid": duid}, headers=gen.headers()
-    )
+    first_answer = await submit(gen, first)
+    assert first_answer.status_code == 200, first_answer.text
+    assert first_answer.json()["data"]["energyBids"] == [{"duid": duid, "tradingDate": "2026-07-01", "version": 1}]
+    second_bids = sample_bids([duid], reference_id="SECOND", recall_period=6, max_avail=350.0)
+    second = await submit(gen, second_bids)
+    assert second.status_code == 200, second.text
+    assert second.json()["data"]["energyBids"] == [{"duid": duid, "tradingDate": "2026-07-01", "version": 2}]
+
+    read = await read_bid(gen, duid)
     assert read.status_code == 200, read.text
     data = read.json()["data"]
-    assert (data["duid"], data["tradingDate"], data["latest"]["version"]) == (duid, "2026-07-01", 2)
-    assert data["latest"]["versionDateTime"] == second.json()["data"]["versionDateTime"]
+    assert (data["duid"], data["tradingDate"]) == (duid, "2026-07-01")
+    assert data["latest"] == as_stored(second_bids["energyBids"][0], second.json()["data"], 2)
     assert {p["recallPeriod"] for p in data["latest"]["energyPeriods"]} == {6}
-    assert [(h["version"], h["referenceId"]) for h in data["history"]] == [(1, "FIRST"), (2, "SECOND")]
+    versions = [(1, first_answer.json()["data"]), (2, second.json()["data"])]
+    assert data["history"] == [
+        {"version": v, "versionDateTime": answer["versionDateTime"], "referenceId": answer["referenceId"]}
+        for v, answer in versions
+    ]
+    delivered = await delivered_bids(operator, gen.participant_id, 2)
+    assert [payload["energyBids"] for payload in delivered] == [
+        [as_stored(first["energyBids"][0], first_answer.json()["data"], 1)],
+        [as_stored(second_bids["energyBids"][0], second.json()["data"], 2)],
+    ]
+    assert {payload["participantId"] for payload in delivered} == {gen.participant_id}
 
 
-async def test_an_absent_recall_period_is_stored_as_24000(market: Market) -> None:
-    """Seed 003's accepted sample: period 1 says 2, periods 2 and 3 leave it out and read back as 24000."""
+async def test_an_absent_recall_period_is_stored_as_24000(market: Market, operator: ParticipantClient) -> None:
+    """Seed 003's accepted sample: period 1 says 2, periods 2 and 3 leave it out and read back as 24000; the rest
+    of the bid is stored and delivered to the operator as sent."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
-    body = sample_bids([duid])
+    body = sample_bids([duid], reference_id="REF-ABSENT")
     for period in body["energyBids"][0]["energyPeriods"][1:3]:
         del period["recallPeriod"]
-    assert (await submit(gen, body)).status_code == 200
-    read = await gen.http.get(
-        "/bids/v1/bids", params={"tradingDate": "2026-07-01", "duid": duid}, headers=gen.headers()
-    )
-    assert [p["recallPeriod"] for p in read.json()["data"]["latest"]["energyPeriods"][:3]] == [2, 24000, 24000]
+    accepted = await submit(gen, body)
+    assert accepted.status_code == 200, accepted.text
+    stored = as_stored(body["energyBids"][0], accepted.json()["data"], 1)
+
+    read = await read_bid(gen, duid)
+    assert read.status_code == 200, read.text
+    latest = read.json()["data"]["latest"]
+    assert [p["recallPeriod"] for p in latest["energyPeriods"][:4]] == [2, 24000, 24000, 2]
+    assert latest == stored
+    [delivered] = await delivered_bids(operator, gen.participant_id, 1)
+    assert delivered["energyBids"] == [stored]
+    assert (delivered["participantId"], delivered["referenceId"]) == (gen.participant_id, "REF-ABSENT")
 
 
 @pytest.mark.parametrize(
@@ -132,20 +176,19 @@ async def test_a_bid_for_another_generators_duid_is_a_422_naming_the_duid(
     theirs, mine = await market.duid(owner, 400.0), await market.duid(other, 400.0)
     assert problem_fields(await submit(other, sample_bids([mine, theirs]))) == ["energyBids[1].duid"]
     assert await queue_items(operator, "bid", "energy", other.participant_id, 1, within=1.0) == []
-    read = await read_bid(other, mine)
-    assert read.status_code == 404
+    assert_problem(await read_bid(other, mine), 404)
 
 
 async def test_bids_need_the_entity_and_the_role(market: Market) -> None:
     """A token without BID_ENERGY is a 403, as is a participant that is not a generator."""
     gen = await market.generator(scopes=["GR_RECALL"])
-    assert (await submit(gen, sample_bids(["ANY"]))).status_code == 403
+    assert_problem(await submit(gen, sample_bids(["ANY"])), 403)
     lnsp = await market.participant("LNSP", ["LNSP"], ["BID_ENERGY"])
-    assert (await submit(lnsp, sample_bids(["ANY"]))).status_code == 403
+    assert_problem(await submit(lnsp, sample_bids(["ANY"])), 403)
 
 
 async def test_a_body_that_is_not_json_is_a_400(market: Market) -> None:
     """Malformed JSON elsewhere than a recallPeriod is a 400 problem."""
     gen = await market.generator()
     response = await submit(gen, b'{"referenceId": ')
-    assert response.status_code == 400, response.text
+    assert_problem(response, 400)

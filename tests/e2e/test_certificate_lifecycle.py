@@ -7,7 +7,6 @@ Tests that move the test clock far use `aging_server`, an exchange of their own:
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.e2e.certificates import SigningKey, certificate_of, csr_pem, issue, n
 from tests.e2e.conftest import Participants, operator_of
 from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
 from tests.harness import ServerProcess, running_server
+from tests.openssl import openssl
 from tests.problems import assert_problem
 
 DAY = 86_400
@@ -70,10 +70,6 @@ async def advance(operator: ParticipantClient, days: float, *clients: Participan
 
 def signed_with(key: SigningKey, data: dict[str, Any], body: bytes) -> str:
     return sign_detached(body, certificate_of(data), key)
-
-
-def openssl(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["openssl", *map(str, arguments)], capture_output=True, text=True, check=False)
 
 
 def openssl_verify(workdir: Path, name: str, signature: str, content: bytes, ca_pem: str) -> None:

@@ -22,6 +22,7 @@ from simulators.client import ParticipantClient, operator_client
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import wait_for_queue
 from tests.harness import ServerProcess, running_server
+from tests.openssl import openssl
 
 IDX = Path(sys.executable).parent / "idx"
 BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
@@ -33,10 +34,6 @@ def idx(*arguments: str | Path, cwd: Path | None = None) -> subprocess.Completed
     return subprocess.run(
         [str(IDX), "certs", *map(str, arguments)], capture_output=True, text=True, check=False, cwd=cwd
     )
-
-
-def openssl(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["openssl", *map(str, arguments)], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="module")

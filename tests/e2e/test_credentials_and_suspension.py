@@ -10,7 +10,7 @@ import httpx
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id
 from tests.e2e.conftest import Participants
-from tests.problems import assert_problem
+from tests.problems import assert_oauth_error, assert_problem
 
 
 async def rejection_detail(operator: ParticipantClient, context_id: str) -> str:
@@ -48,7 +48,7 @@ async def test_a_rotated_secret_is_refused_at_once(participants: Participants, o
     new = rotated.json()["data"]["clientSecret"]
     assert new != old
     refused = await mc.http.post("/oauth/token", data=token_form(mc.credentials.client_id, old))
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+    assert_oauth_error(refused, 401, "invalid_client")
     issued = await mc.http.post("/oauth/token", data=token_form(mc.credentials.client_id, new))
     assert issued.status_code == 200, issued.text
 
@@ -64,7 +64,7 @@ async def test_a_revoked_clients_live_token_gets_401(participants: Participants,
     response = await mc.list_queue()
     assert_problem(response, 401)
     again = await mc.http.post("/oauth/token", data=token_form(mc.credentials.client_id, mc.credentials.client_secret))
-    assert again.status_code == 401, again.text
+    assert_oauth_error(again, 401, "invalid_client")
     listed = await operator.http.get(clients_path(mc), headers=operator.headers())
     assert listed.status_code == 200, listed.text
     [client] = listed.json()["data"]
@@ -123,13 +123,12 @@ async def test_repeated_wrong_secrets_for_a_client_id_get_429_with_retry_after(p
     async with httpx.AsyncClient(base_url=mc.base_url) as http:
         for attempt in range(10):
             wrong = await http.post("/oauth/token", data=token_form(mc.credentials.client_id, f"guess{attempt}"))
-            assert wrong.status_code == 401, wrong.text
+            assert_oauth_error(wrong, 401, "invalid_client")
         locked = await http.post(
             "/oauth/token", data=token_form(mc.credentials.client_id, mc.credentials.client_secret)
         )
-    assert locked.status_code == 429, locked.text
+    assert_oauth_error(locked, 429, "slow_down")
     assert int(locked.headers["retry-after"]) >= 1
-    assert locked.json()["error"] == "slow_down"
 
 
 async def test_after_web_sign_out_the_session_token_gets_401(participants: Participants) -> None:

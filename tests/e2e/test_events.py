@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +21,7 @@ from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids
-from tests.e2e.read_side import ALL_SCOPES, close_code_of
+from tests.e2e.read_side import ALL_SCOPES, close_code_of, eventually
 from tests.harness import ServerProcess
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
@@ -98,11 +97,12 @@ async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: 
     response = await mc.submit(body, priority=priority)
     assert response.status_code == 200, response.text
     context_id = str(response.json()["data"]["messageContextId"])
-    deadline = time.monotonic() + 10
-    for recipient in recipients:
-        while context_id not in await queued_ids(recipient):
-            assert time.monotonic() < deadline, f"{context_id} never reached {recipient.participant_id}"
-            await asyncio.sleep(0.05)
+
+    async def in_every_queue() -> None:
+        for recipient in recipients:
+            assert context_id in await queued_ids(recipient), f"{context_id} never reached {recipient.participant_id}"
+
+    await eventually(in_every_queue)
     return context_id
 
 

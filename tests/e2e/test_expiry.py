@@ -16,6 +16,7 @@ from tests.e2e import read_side
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import flow_detail, queued_ids, submit_one
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 T = TypeVar("T")
 SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "FCTRL_STATUS", "TRANSLOG_TRANSLOG"]
@@ -79,8 +80,8 @@ async def test_a_message_left_ten_days_in_a_queue_expires_and_one_nine_days_old_
 
     await made.advance(9 * DAY + 60)  # old: 10 days and a minute in the queue; young: 9 days and a minute
     await queue_becomes(lnsp, {young}, within=EXPIRY_WITHIN)
-    assert (await lnsp.fetch(old)).status_code == 404
-    assert (await lnsp.delete(old)).status_code == 404
+    assert_problem(await lnsp.fetch(old), 404)
+    assert_problem(await lnsp.delete(old), 404)
 
     status, history = await eventually(lambda: _expired(lnsp, old))
     assert history == ["delivery_pending", "completed", "expired"], history

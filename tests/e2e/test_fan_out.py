@@ -11,14 +11,11 @@ from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids, settled_queues, wait_for_queue
+from tests.problems import assert_problem
 
 
 def assert_not_found(response: httpx.Response) -> None:
-    assert response.status_code == 404, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert problem["status"] == 404
-    assert problem["detail"] and problem["traceId"]
+    assert_problem(response, 404)
 
 
 async def send(mc: ParticipantClient, recipients: list[ParticipantClient], priority: str, seed: int) -> dict[str, Any]:

@@ -324,34 +324,50 @@ async def test_participant_status_shows_the_current_state_and_every_transition_o
     await settled(lnsp, queued=2, pending=0)
     assert (await switch(lnsp, "Stopped")).status_code == 200
 
-    status = await lnsp.http.get("/idx/v1/participantStatus", headers=lnsp.headers())
-    assert status.status_code == 200, status.text
-    rows = {(r["participantId"], r["businessFunctionId"]): r for r in status.json()["data"]}
+    async def stopped_by_hand() -> dict[tuple[str, str], Any]:
+        """The status rows once the manual stop is projected (the switch is answered before that)."""
+        status = await lnsp.http.get("/idx/v1/participantStatus", headers=lnsp.headers())
+        assert status.status_code == 200, status.text
+        rows = {(r["participantId"], r["businessFunctionId"]): r for r in status.json()["data"]}
+        mine = rows[(lnsp.participant_id, "pqd")]
+        assert (mine["messageStatus"], mine["manualStop"], mine["messageCount"]) == ("Operational", True, 2)
+        return rows
+
+    rows = await eventually(stopped_by_hand)
     mine = rows[(lnsp.participant_id, "pqd")]
-    assert (mine["messageStatus"], mine["manualStop"], mine["messageCount"]) == ("Operational", True, 2)
     assert TIMESTAMP.match(mine["since"] or ""), mine
     fresh = rows[(quiet.participant_id, "pqd")]
     assert (fresh["messageStatus"], fresh["manualStop"], fresh["messageCount"]) == ("Operational", False, 0)
     assert (mc.participant_id, "pqd") not in rows, "an MC does not receive BPQD"
 
     assert (await switch(lnsp, "Started")).status_code == 200
-    only = await lnsp.http.get(
-        "/idx/v1/participantStatus", params={"participantId": lnsp.participant_id}, headers=lnsp.headers()
-    )
-    assert [(r["participantId"], r["manualStop"]) for r in only.json()["data"]] == [(lnsp.participant_id, False)]
 
-    history = await lnsp.http.get(
-        "/idx/v1/participantStatus/history", params={"participantId": lnsp.participant_id}, headers=lnsp.headers()
-    )
-    assert history.status_code == 200, history.text
-    entries = history.json()["data"]
-    assert [(e["messageStatus"], e["manualStop"], e["messageCount"]) for e in entries] == [
-        ("Warned", False, 5),
-        ("Stopped", False, 8),
-        ("Operational", False, 2),
-        ("Operational", True, 2),
-        ("Operational", False, 2),
-    ]
+    async def started_again() -> None:
+        only = await lnsp.http.get(
+            "/idx/v1/participantStatus", params={"participantId": lnsp.participant_id}, headers=lnsp.headers()
+        )
+        assert only.status_code == 200, only.text
+        assert [(r["participantId"], r["manualStop"]) for r in only.json()["data"]] == [(lnsp.participant_id, False)]
+
+    await eventually(started_again)
+
+    async def every_transition() -> list[dict[str, Any]]:
+        """The history once the last switch is projected: five rows, oldest first."""
+        history = await lnsp.http.get(
+            "/idx/v1/participantStatus/history", params={"participantId": lnsp.participant_id}, headers=lnsp.headers()
+        )
+        assert history.status_code == 200, history.text
+        found: list[dict[str, Any]] = history.json()["data"]
+        assert [(e["messageStatus"], e["manualStop"], e["messageCount"]) for e in found] == [
+            ("Warned", False, 5),
+            ("Stopped", False, 8),
+            ("Operational", False, 2),
+            ("Operational", True, 2),
+            ("Operational", False, 2),
+        ]
+        return found
+
+    entries = await eventually(every_transition)
     assert {(e["participantId"], e["businessFunctionId"]) for e in entries} == {(lnsp.participant_id, "pqd")}
     assert all(TIMESTAMP.match(e["changedDateTime"]) for e in entries), entries
     times = [e["changedDateTime"] for e in entries]

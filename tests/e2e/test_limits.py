@@ -120,7 +120,7 @@ async def test_the_rate_counts_per_route_template_not_per_path(rated: Clients) -
     await fresh_window(15)
     for _ in range(RATE):
         response = await client.fetch(f"pqd~bpqd~m~RLX~{secrets.token_hex(8)}")
-        assert response.status_code == 404, response.text
+        assert_problem(response, 404)
     assert_too_many(await client.fetch(f"pqd~bpqd~m~RLX~{secrets.token_hex(8)}"), 60)
     response = await client.list_queue()
     assert response.status_code == 200, "the list is another route template"
@@ -241,7 +241,7 @@ async def test_a_new_market_day_on_the_test_clock_restores_the_quota(
 
     advance_clock(quota_server, 86_400)
     stale = await send(mc, lnsp, "High")
-    assert stale.status_code == 401, "tokens follow the test clock"
+    assert_problem(stale, 401)  # tokens follow the test clock
     await mc.login()
     for _ in range(2):
         response = await send(mc, lnsp, "High")

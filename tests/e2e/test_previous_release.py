@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pytest
 
 from simulators.client import Credentials, ParticipantClient, operator_client
-from tests.e2e.read_side import read_all
+from tests.e2e.read_side import eventually, read_all
 from tests.fixtures.previous_release import EXPECTED, unpack
 from tests.harness import ServerProcess, running_server
 
@@ -97,23 +95,20 @@ async def test_the_previous_releases_data_keeps_working(clients: dict[str, Parti
     for context_id in old_lnsp2:
         deleted = await lnsp2.delete(context_id)
         assert deleted.status_code == 204, deleted.text
-    deadline = time.monotonic() + 20
-    while True:
+
+    async def held_messages_entered() -> None:
         now_queued = [i["messageContextId"] for i in await all_pages(lnsp2, "/pqd/v1/bpqd")]
-        if len(now_queued) == 2 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    assert now_queued == [messages["m5"], messages["m7"]]  # held since ab1e414: High, then Medium
+        assert now_queued == [messages["m5"], messages["m7"]]  # held since ab1e414: High, then Medium
+
+    await eventually(held_messages_entered, within=20)
     assert (await lnsp1.delete(messages["m6"])).status_code == 204
     # The transaction log follows the event store on its own: wait (bounded) for the removals to show.
     wanted = {(messages["m6"], "LNSP1"): "removed"} | {(c, "LNSP2"): "removed" for c in old_lnsp2}
     wanted |= {(messages["m5"], "LNSP2"): "completed", (messages["m7"], "LNSP2"): "completed"}
-    deadline = time.monotonic() + 20
-    while True:
+
+    async def removals_logged() -> None:
         rows = await all_pages(operator, "/idx/v1/translog")
         status = {(r["messageContextId"], r["receivingParticipantId"]): r["status"] for r in rows}
-        got = {key: status.get(key) for key in wanted}
-        if got == wanted or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    assert got == wanted
+        assert {key: status.get(key) for key in wanted} == wanted
+
+    await eventually(removals_logged, within=20)

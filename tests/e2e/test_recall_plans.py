@@ -16,6 +16,7 @@ from exchange.functions.recall.sample import sample_plan
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
 from tests.harness import ServerProcess, running_server
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
 WS = "/ws/GeneratorRecall/1.0"
@@ -172,14 +173,13 @@ async def test_recall_flags_need_only_a_valid_token(market: Market, operator: Pa
     gen = await market.generator(scopes=["TRANSLOG_TRANSLOG"])
     data = await ok(gen, "getRecallFlags", {})
     assert [f["RecallFlagId"] for f in data["RecallFlags"]] == ["NRL", "UNC", "IFO"]
-    assert (await gen.http.post(f"{WS}/getRecallFlags", json={})).status_code == 401
+    assert_problem(await gen.http.post(f"{WS}/getRecallFlags", json={}), 401)
     refused = await ws(gen, "submitRecallPlan", sample_plan(gen.participant_id, "ANY"))
-    assert refused.status_code == 403
+    assert_problem(refused, 403)
 
 
 async def test_a_body_that_is_not_json_is_a_400(market: Market, operator: ParticipantClient) -> None:
     """Malformed syntax is a problem 400, never a 5xx."""
     gen = await market.generator()
     response = await gen.http.post(f"{WS}/submitRecallPlan", content=b"{", headers=gen.headers())
-    assert response.status_code == 400
-    assert response.headers["content-type"].startswith("application/problem+json")
+    assert_problem(response, 400)

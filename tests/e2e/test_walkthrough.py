@@ -11,6 +11,7 @@ from certs.signature import parse_signature_header, verify_detached
 from exchange.functions.bpqd.sample import sample_body
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.problems import assert_problem
 
 
 async def test_a_signed_message_travels_from_mc_to_lnsp_and_is_deleted(participants: Participants) -> None:
@@ -52,8 +53,8 @@ async def test_a_signed_message_travels_from_mc_to_lnsp_and_is_deleted(participa
     deleted = await lnsp.delete(context_id)
     assert deleted.status_code == 204
     assert await queued_ids(lnsp) == []
-    assert (await lnsp.fetch(context_id)).status_code == 404
-    assert (await lnsp.delete(context_id)).status_code == 404
+    assert_problem(await lnsp.fetch(context_id), 404)
+    assert_problem(await lnsp.delete(context_id), 404)
 
 
 async def test_the_receipt_is_the_hubs_signature_over_context_digest_and_time(participants: Participants) -> None:

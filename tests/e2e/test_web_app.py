@@ -33,7 +33,7 @@ from tests.e2e.browser import (
     sign_in,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import close_code_of, new_participant
+from tests.e2e.read_side import close_code_of, eventually, new_participant
 from tests.harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
@@ -257,12 +257,17 @@ async def test_a_generator_creates_clones_modifies_and_deletes_recall_plans(
     await expect(plans.locator("tbody tr[data-plan]")).to_have_count(1)
     await expect(plans).to_contain_text("OUTAGE1")
 
-    # What the browser did went through the web services: the operator's queue holds every version.
-    listed = await operator.http.get(
-        "/gr/v1/recall", params={"initiatingParticipantId": generator.participant_id}, headers=operator.headers()
-    )
-    assert listed.status_code == 200, listed.text
-    assert len([m for m in listed.json()["data"] if m["initiatingParticipantId"] == generator.participant_id]) == 4
+    # What the browser did went through the web services: the operator's queue holds every version, once each
+    # has been delivered, which happens after the browser's answer.
+    async def operator_holds_every_version() -> None:
+        listed = await operator.http.get(
+            "/gr/v1/recall", params={"initiatingParticipantId": generator.participant_id}, headers=operator.headers()
+        )
+        assert listed.status_code == 200, listed.text
+        mine = [m for m in listed.json()["data"] if m["initiatingParticipantId"] == generator.participant_id]
+        assert len(mine) == 4, mine
+
+    await eventually(operator_holds_every_version)
 
 
 async def reload_until(page: Page, test_id: str, text: str, within: float = 15.0) -> None:
@@ -325,6 +330,8 @@ async def test_sign_in_screens_and_data_follow_the_participant(
     )
     response = await page.goto("/app/recall")
     assert response is not None and response.status == 403
+    # The web app's problem page, not the API's problem JSON: a person reads it.
+    await expect(page.get_by_role("heading", name="Not available to you")).to_be_visible()
     await expect(page.locator("main")).to_contain_text("GR_RECALL")
 
     # Another LNSP's browser finds nothing of the first one's message.
@@ -335,6 +342,7 @@ async def test_sign_in_screens_and_data_follow_the_participant(
     for path in (f"/app/translog/{context_id}", f"/app/translog/{context_id}/payload", f"/app/archive/{context_id}"):
         response = await page.goto(path)
         assert response is not None and response.status == 404, path
+        await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
 
     # A form posted from another site with the session cookie changes nothing.
     cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
@@ -342,7 +350,10 @@ async def test_sign_in_screens_and_data_follow_the_participant(
         refused = await forged.post(
             "/app/flowcontrol/pqd", data={"messageDelivery": "Stopped"}, headers={"Origin": "https://evil.example"}
         )
-    assert refused.status_code == 403
+    # The web app's own answer to a foreign origin, plain text rather than a page or a problem.
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"].startswith("text/plain"), refused.headers
+    assert refused.text == "Refused: the request came from another site."
     await page.goto("/app/flowcontrol")
     await expect(page.get_by_test_id("switches-pqd")).to_have_text("2 of 2 manual switches left today")
 

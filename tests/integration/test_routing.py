@@ -19,8 +19,9 @@ from exchange.bootstrap import OPERATOR_CLIENT, Exchange, start_exchange
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.participants import Client
 from exchange.domain.topics import topic_of
+from exchange.eventstore.ledger import Ledger
 from exchange.messaging.natsserver import EmbeddedNatsServer
-from exchange.messaging.routing import QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
+from exchange.messaging.routing import DURABLE, QUEUE_RETENTION_SECONDS, STREAM, SUBJECT_PREFIX, Route
 from exchange.settings import Settings
 from tests.integration.conftest import BF, RESOURCE, make_message
 
@@ -180,6 +181,16 @@ def _route(context_id: str, position: int) -> Route:
     )
 
 
+def _record_while_down(data_dir: Path, context_id: str) -> int:
+    """Record a message (for LNSP1) with the exchange down; its position. The deliverer checks routes against it."""
+    ledger = Ledger.open_sqlite(data_dir / "events.sqlite")
+    try:
+        [recording] = ledger.save(make_message(context_id, ["LNSP1"]))
+        return recording.notification.id
+    finally:
+        ledger.close()
+
+
 async def _leave_routes_waiting(data_dir: Path, routes: list[tuple[Route, str]]) -> None:
     """With the exchange down, put routes (each with its Nats-Msg-Id) into its delivery stream.
 
@@ -214,7 +225,10 @@ async def test_route_replayed_past_the_dedupe_window_neither_duplicates_nor_lose
 
     await _leave_routes_waiting(
         data_dir,
-        [(_route("ctx-old", position), "ctx-old|LNSP1|after-the-window"), (_route("ctx-new", position + 1), "new")],
+        [
+            (_route("ctx-old", position), "ctx-old|LNSP1|after-the-window"),
+            (_route("ctx-new", _record_while_down(data_dir, "ctx-new")), "new"),
+        ],
     )
 
     async with running_exchange(data_dir) as exchange:
@@ -230,8 +244,10 @@ async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path
     async with running_exchange(data_dir) as exchange:
         await _register_participants(exchange)
 
+    position = _record_while_down(data_dir, "ctx-twice")
     await _leave_routes_waiting(
-        data_dir, [(_route("ctx-twice", 1), "ctx-twice|LNSP1"), (_route("ctx-twice", 1), "ctx-twice|LNSP1|again")]
+        data_dir,
+        [(_route("ctx-twice", position), "ctx-twice|LNSP1"), (_route("ctx-twice", position), "ctx-twice|LNSP1|again")],
     )
 
     async with running_exchange(data_dir) as exchange:
@@ -243,11 +259,22 @@ async def test_two_copies_of_a_new_route_in_one_fetch_make_one_delivery(tmp_path
 async def test_stopped_deliverer_lets_the_exchange_stop_promptly(tmp_path: Path) -> None:
     """Stopping the deliverer releases its pull subscription, so the NATS connection still drains at once later."""
     exchange = await start_exchange(Settings(data_dir=tmp_path / "data"))
+
+    async def pull_requests_waiting() -> int:
+        return int((await exchange.js.consumer_info(STREAM, DURABLE)).num_waiting or 0)
+
+    async def in_a_lingering_fetch() -> bool:
+        """the deliverer has a pull request waiting at the server (one that expires after 1 s)"""
+        return await pull_requests_waiting() > 0
+
+    async def fetch_answered() -> bool:
+        """the server has answered (expired) the cancelled fetch's pull request"""
+        return await pull_requests_waiting() == 0
+
     try:
-        await asyncio.sleep(0.5)  # the deliverer is now in a lingering fetch (a pull request that expires in 1 s)
+        await _eventually(in_a_lingering_fetch)
         await exchange.deliverer.stop()
-        # Long enough for the server to answer the cancelled fetch's pull request (it expires after 1 s).
-        await asyncio.sleep(1.5)
+        await _eventually(fetch_answered)
         # A stuck drain would wait 30 s by default; 3 s bounds the cost of this test failing.
         exchange.nc.options["drain_timeout"] = 3
     finally:

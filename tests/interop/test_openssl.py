@@ -1,6 +1,5 @@
 """The exchange's certificates and signatures interoperate with the openssl command line."""
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by
 from certs.errors import CsrRejectedError
 from certs.signature import parse_signature_header, read_signature, sign_detached, verify_detached
+from tests.openssl import openssl
 
 pytestmark = [
     pytest.mark.interop,
@@ -21,10 +21,6 @@ pytestmark = [
 # Plain -CAfile, no -purpose: the certificates themselves must satisfy openssl's default smimesign purpose.
 _VERIFY = ["cms", "-verify", "-binary", "-inform", "DER"]
 BODY = b'{"header": {"messageId": "m-1"},\n "data": [1, 2, 3]}\n'
-
-
-def _openssl(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["openssl", *map(str, arguments)], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +43,7 @@ def participant(workdir: Path, authority: CertificateAuthority, now: datetime) -
     """An openssl-made key and CSR for MC1, certified by the exchange: (certificate path, key path)."""
     key, csr, certificate = workdir / "mc1.key", workdir / "mc1.csr", workdir / "mc1.pem"
     subject = "/CN=MC1-openssl/O=Metering Co"
-    made = _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr)
+    made = openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", csr)
     assert made.returncode == 0, made.stderr
     issued = authority.issue(csr.read_bytes(), "MC1", now)
     certificate.write_bytes(issued.public_bytes(serialization.Encoding.PEM))
@@ -59,7 +55,7 @@ def _verify_with_openssl(authority: CertificateAuthority, workdir: Path, header:
     signature.write_bytes(parse_signature_header(header))
     body.write_bytes(BODY)
     ca.write_text(authority.ca_pem())
-    verified = _openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
+    verified = openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
     assert verified.returncode == 0, verified.stderr
 
 
@@ -75,7 +71,7 @@ def _openssl_signed(workdir, participant, stem, outform):
     body, signature = workdir / f"{stem}-body.json", workdir / f"openssl-sig.{outform.lower()}"
     body.write_bytes(BODY)
     sign = ["cms", "-sign", "-binary", "-outform", outform, "-signer", certificate, "-inkey", key]
-    signed = _openssl(*sign, "-in", body, "-out", signature)
+    signed = openssl(*sign, "-in", body, "-out", signature)
     assert signed.returncode == 0, signed.stderr
     return signature
 
@@ -108,7 +104,7 @@ def test_openssl_refuses_a_signature_over_other_content(authority, workdir):
     signature.write_bytes(parse_signature_header(authority.sign(b"something else")))
     body.write_bytes(BODY)
     ca.write_text(authority.ca_pem())
-    verified = _openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
+    verified = openssl(*_VERIFY, "-in", signature, "-content", body, "-CAfile", ca, "-out", "/dev/null")
     # The content check itself fails (exit 4, "content verify error"), not the reading of the files or the chain.
     assert verified.returncode == 4, verified.stderr
     assert "CMS_SignerInfo_verify_content:verification failure" in verified.stderr, verified.stderr
@@ -137,7 +133,7 @@ def test_an_openssl_pem_signature_is_read_and_verified(workdir, participant):
 def test_an_openssl_ec_p256_key_signs_in_both_directions(workdir, authority, now):
     """An EC P-256 CSR from openssl is issued; openssl's ECDSA CMS verifies here, ours verifies in openssl."""
     key, csr = workdir / "ec.key", workdir / "ec.csr"
-    made = _openssl(
+    made = openssl(
         "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-subj", "/CN=MC1-ec", "-keyout", key, "-out", csr,
     )  # fmt: skip
@@ -148,7 +144,7 @@ def test_an_openssl_ec_p256_key_signs_in_both_directions(workdir, authority, now
     body, signature = workdir / "ec-body.json", workdir / "ec-sig.der"
     body.write_bytes(BODY)
     sign = ["cms", "-sign", "-binary", "-outform", "DER", "-signer", certificate_path, "-inkey", key]
-    assert _openssl(*sign, "-in", body, "-out", signature).returncode == 0
+    assert openssl(*sign, "-in", body, "-out", signature).returncode == 0
     assert verify_detached(signature.read_bytes(), BODY) == certificate
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
     assert isinstance(private, ec.EllipticCurvePrivateKey)
@@ -158,9 +154,7 @@ def test_an_openssl_ec_p256_key_signs_in_both_directions(workdir, authority, now
 def test_an_openssl_rsa_1024_csr_is_refused(workdir, authority, now):
     """`openssl req -newkey rsa:1024` makes a CSR the exchange refuses, naming the key size."""
     key, csr = workdir / "weak.key", workdir / "weak.csr"
-    made = _openssl(
-        "req", "-new", "-newkey", "rsa:1024", "-nodes", "-subj", "/CN=MC1-weak", "-keyout", key, "-out", csr
-    )
+    made = openssl("req", "-new", "-newkey", "rsa:1024", "-nodes", "-subj", "/CN=MC1-weak", "-keyout", key, "-out", csr)
     assert made.returncode == 0, made.stderr
     with pytest.raises(CsrRejectedError, match="RSA 1024-bit keys are too short"):
         authority.issue(csr.read_bytes(), "MC1", now)

@@ -8,6 +8,7 @@ from typing import Final
 from exchange.functions.base import OperatedFunction
 from exchange.functions.bids.conformance import conformance_sample
 from exchange.functions.bids.sample import sample_body
+from exchange.functions.bids.schema import SubmitBids
 from exchange.functions.bids.service import EnergyBids
 from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import (
@@ -59,6 +60,13 @@ class EnergyBidding(OperatedFunction):
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         bids = EnergyBids(services)
         return [
-            Operation("POST", SUBMIT_PATH, self.entity, "Submit energy bids", bids.submit_bids),
-            Operation("GET", "/bids/v1/bids", self.entity, "The latest bid of a DUID for a day", bids.bids),
+            Operation("POST", SUBMIT_PATH, self.entity, "Submit energy bids", bids.submit_bids, request=SubmitBids),
+            Operation(
+                "GET",
+                "/bids/v1/bids",
+                self.entity,
+                "The latest bid of a DUID for a day",
+                bids.bids,
+                query={"duid": "The DUID", "tradingDate": "The trading day (YYYY-MM-DD)"},
+            ),
         ]

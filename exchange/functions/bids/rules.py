@@ -5,7 +5,6 @@ Pure: the decoded submission, the caller and the DUIDs' standing data in, the br
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
@@ -19,6 +18,25 @@ from exchange.functions.protocol import GeneratingUnitInfo
 MAX_ERRORS = 100
 DIRECTIONS = ("GEN", "LOAD")
 HOURS_PER_DAY = 24
+
+# Every number and string of a bid is bounded (API.md "Energy bids"), so that nothing absurd is stored and
+# delivered to the operator. Prices: from the NEM's market price floor (-1,000 $/MWh) to 25,000 $/MWh, above the
+# market price cap (20,300 $/MWh for 2025-26) with room for its yearly indexation.
+PRICE_FLOOR = -1000.0
+PRICE_CEILING = 25_000.0
+# Quantities in MW (availabilities, fixed load) and ramp rates in MW/min: no NEM unit comes near 10 GW (the
+# largest is some 750 MW), and the standing data registers no unit larger (exchange.services.standing_data).
+MAX_MW = 10_000.0
+# An energy limit or daily constraint in MWh: a day at the largest capacity.
+MAX_MWH = MAX_MW * HOURS_PER_DAY
+# Hours: seed 003 stores an absent recallPeriod as 24,000 hours, the longest it knows.
+MAX_RECALL_PERIOD_HOURS = 24_000
+MAX_DUID_LENGTH = 10
+MAX_REFERENCE_ID_LENGTH = 100
+MAX_AUTHORISED_BY_LENGTH = 100
+MAX_COMMENTS_LENGTH = 1000
+# AEMO caps a rebid explanation at 500 characters.
+MAX_REBID_EXPLANATION_LENGTH = 500
 
 
 def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
@@ -35,6 +53,13 @@ def submission_errors(
     """Every broken rule of a submission by `caller`; `units` holds the standing data of each DUID it names."""
     if not submission.reference_id.strip():
         yield FieldError("referenceId", "must not be blank")
+    yield from _length_errors(
+        (
+            ("referenceId", submission.reference_id, MAX_REFERENCE_ID_LENGTH),
+            ("comments", submission.comments, MAX_COMMENTS_LENGTH),
+            ("authorisedBy", submission.authorised_by, MAX_AUTHORISED_BY_LENGTH),
+        )
+    )
     if not submission.energy_bids:
         yield FieldError("energyBids", "holds no energy bid")
     seen: dict[tuple[str, str], int] = {}
@@ -51,7 +76,11 @@ def submission_errors(
 
 def bid_errors(bid: EnergyBid, path: str, caller: str, unit: GeneratingUnitInfo | None) -> Iterator[FieldError]:
     """The broken rules of one energy bid found at `path`."""
-    if unit is None or unit.participant_id != caller:
+    if len(bid.duid) > MAX_DUID_LENGTH:
+        # Not echoed: it may be megabytes.
+        yield FieldError(f"{path}.duid", f"must be at most {MAX_DUID_LENGTH} characters")
+        unit = None
+    elif unit is None or unit.participant_id != caller:
         # The same answer for an unknown DUID and another generator's: existence is not revealed.
         yield FieldError(f"{path}.duid", f"DUID {bid.duid} is not registered to {caller}")
         unit = None
@@ -60,12 +89,14 @@ def bid_errors(bid: EnergyBid, path: str, caller: str, unit: GeneratingUnitInfo 
     if len(bid.prices) != BANDS:
         yield FieldError(f"{path}.prices", f"holds {len(bid.prices)} prices where {BANDS} are due")
     for index, price in enumerate(bid.prices):
-        if not math.isfinite(price):
-            yield FieldError(f"{path}.prices[{index}]", "must be a finite number")
+        # Written so that NaN fails too.
+        if not PRICE_FLOOR <= price <= PRICE_CEILING:
+            yield FieldError(f"{path}.prices[{index}]", f"must be {PRICE_FLOOR:,.0f} to {PRICE_CEILING:,.0f} $/MWh")
+    yield from _length_errors(((f"{path}.rebidExplanation", bid.rebid_explanation, MAX_REBID_EXPLANATION_LENGTH),))
     constraint = bid.daily_energy_constraint
     if constraint is not None:
-        if not math.isfinite(constraint) or constraint < 0:
-            yield FieldError(f"{path}.dailyEnergyConstraint", "must be a finite number of at least 0")
+        if not 0 <= constraint <= MAX_MWH:
+            yield FieldError(f"{path}.dailyEnergyConstraint", f"must be 0 to {MAX_MWH:,.0f} MWh")
         elif unit is not None and constraint >= unit.max_capacity_mw * HOURS_PER_DAY:
             ceiling = unit.max_capacity_mw * HOURS_PER_DAY
             yield FieldError(
@@ -95,22 +126,23 @@ def periods_errors(periods: list[EnergyPeriod], path: str) -> Iterator[FieldErro
 
 
 def period_errors(period: EnergyPeriod, path: str) -> Iterator[FieldError]:
-    """The broken rules of one period: quantities finite and not negative, ten bands, a numeric recallPeriod."""
-    for name, value in (
-        ("maxAvail", period.max_avail),
-        ("rampUpRate", period.ramp_up_rate),
-        ("rampDownRate", period.ramp_down_rate),
-        ("pasaAvail", period.pasa_avail),
-        ("fixedLoad", period.fixed_load),
-        ("energyLimit", period.energy_limit),
+    """The broken rules of one period: quantities in range, ten bands, a numeric recallPeriod in range."""
+    for name, value, most, unit in (
+        ("maxAvail", period.max_avail, MAX_MW, "MW"),
+        ("rampUpRate", period.ramp_up_rate, MAX_MW, "MW/min"),
+        ("rampDownRate", period.ramp_down_rate, MAX_MW, "MW/min"),
+        ("pasaAvail", period.pasa_avail, MAX_MW, "MW"),
+        ("fixedLoad", period.fixed_load, MAX_MW, "MW"),
+        ("energyLimit", period.energy_limit, MAX_MWH, "MWh"),
     ):
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            yield FieldError(f"{path}.{name}", "must be a finite number of at least 0")
+        # Written so that NaN fails too.
+        if value is not None and not 0 <= value <= most:
+            yield FieldError(f"{path}.{name}", f"must be 0 to {most:,.0f} {unit}")
     if len(period.band_avail) != BANDS:
         yield FieldError(f"{path}.bandAvail", f"holds {len(period.band_avail)} values where {BANDS} are due")
     for index, value in enumerate(period.band_avail):
-        if not (math.isfinite(value) and value >= 0):
-            yield FieldError(f"{path}.bandAvail[{index}]", "must be a finite number of at least 0")
+        if not 0 <= value <= MAX_MW:
+            yield FieldError(f"{path}.bandAvail[{index}]", f"must be 0 to {MAX_MW:,.0f} MW")
     problem = recall_period_problem(period.recall_period)
     if problem is not None:
         yield FieldError(f"{path}.recallPeriod", f"period {period.period_id}: recallPeriod {problem}")
@@ -132,6 +164,13 @@ def recall_period_problem(value: Any) -> str | None:
         return f"is the string {value!r}, not a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"must be a number of hours, not {type(value).__name__}"
-    if not math.isfinite(value) or value < 0:
-        return "must be a finite number of hours of at least 0"
+    if not 0 <= value <= MAX_RECALL_PERIOD_HOURS:
+        return f"must be a number of hours of at least 0 and at most {MAX_RECALL_PERIOD_HOURS:,}"
     return None
+
+
+def _length_errors(fields: Iterable[tuple[str, str | None, int]]) -> Iterator[FieldError]:
+    """Each string longer than its bound (a missing optional one is fine)."""
+    for path, value, most in fields:
+        if value is not None and len(value) > most:
+            yield FieldError(path, f"must be at most {most:,} characters")

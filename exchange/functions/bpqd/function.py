@@ -62,7 +62,7 @@ class BasicPowerQualityData(SampledFunction):
         errors = first_errors(
             chain(
                 header_errors(header, submission, BPQD_RESOURCE, standing),
-                body_errors(envelope.data.transactions, submission.sender_id, standing),
+                body_errors(envelope.data.transactions, submission.sender_id, recipients, standing),
             )
         )
         if errors:

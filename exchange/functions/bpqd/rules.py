@@ -29,6 +29,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "current": (0.0, 10000.0),
     "phaseAngle": (-180.0, 180.0),
 }
+# The strings of a reading are bounded like its numbers: MSATS meter serial numbers are at most 12 characters (20
+# leaves room), and a transaction id is an id, not a document.
+MAX_METER_SERIAL_LENGTH = 20
+MAX_TRANSACTION_ID_LENGTH = 100
 
 
 def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
@@ -39,31 +43,39 @@ def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[
     return [*found[:limit], FieldError("data", f"more errors follow; only the first {limit} are reported")]
 
 
-def body_errors(transactions: Sequence[Transaction], sender: str, standing: StandingData) -> Iterator[FieldError]:
-    """Every broken rule of the transactions of an envelope sent by `sender`."""
+def body_errors(
+    transactions: Sequence[Transaction], sender: str, recipients: Sequence[str], standing: StandingData
+) -> Iterator[FieldError]:
+    """Every broken rule of the transactions of an envelope sent by `sender` to `recipients`."""
     if not transactions:
         yield FieldError("data.transactions", "holds no transaction")
     for index, transaction in enumerate(transactions):
-        yield from transaction_errors(transaction, f"data.transactions[{index}]", sender, standing)
+        yield from transaction_errors(transaction, f"data.transactions[{index}]", sender, recipients, standing)
 
 
 def transaction_errors(
-    transaction: Transaction, path: str, sender: str, standing: StandingData
+    transaction: Transaction, path: str, sender: str, recipients: Sequence[str], standing: StandingData
 ) -> Iterator[FieldError]:
     """The broken rules of one transaction found at `path`."""
+    if not transaction.transaction_id.strip() or len(transaction.transaction_id) > MAX_TRANSACTION_ID_LENGTH:
+        yield FieldError(f"{path}.transactionId", f"must be 1 to {MAX_TRANSACTION_ID_LENGTH} characters")
     if not is_timestamp(transaction.transaction_date_time):
         yield FieldError(f"{path}.transactionDateTime", "must be an ISO 8601 timestamp with an offset")
     if not transaction.nmi_details:
         yield FieldError(f"{path}.nmiDetails", "holds no NMI detail")
     for index, detail in enumerate(transaction.nmi_details):
-        yield from nmi_detail_errors(detail, f"{path}.nmiDetails[{index}]", sender, standing)
+        yield from nmi_detail_errors(detail, f"{path}.nmiDetails[{index}]", sender, recipients, standing)
 
 
-def nmi_detail_errors(detail: NmiDetail, path: str, sender: str, standing: StandingData) -> Iterator[FieldError]:
+def nmi_detail_errors(
+    detail: NmiDetail, path: str, sender: str, recipients: Sequence[str], standing: StandingData
+) -> Iterator[FieldError]:
     """The broken rules of one NMI's day of readings found at `path`."""
-    yield from _nmi_errors(detail, path, sender, standing)
+    yield from _nmi_errors(detail, path, sender, recipients, standing)
     if not detail.meter_serial_number.strip():
         yield FieldError(f"{path}.meterSerialNumber", "must not be blank")
+    elif len(detail.meter_serial_number) > MAX_METER_SERIAL_LENGTH:
+        yield FieldError(f"{path}.meterSerialNumber", f"must be at most {MAX_METER_SERIAL_LENGTH} characters")
     expected_count: int | None = None
     if detail.interval_length in INTERVAL_LENGTHS:
         expected_count = MINUTES_PER_DAY // detail.interval_length
@@ -118,7 +130,9 @@ def value_errors(
             yield FieldError(f"{path}[{index}]", f"{value} is outside {low:g} to {high:g}")
 
 
-def _nmi_errors(detail: NmiDetail, path: str, sender: str, standing: StandingData) -> Iterator[FieldError]:
+def _nmi_errors(
+    detail: NmiDetail, path: str, sender: str, recipients: Sequence[str], standing: StandingData
+) -> Iterator[FieldError]:
     # fullmatch: `$` alone would let a trailing newline through.
     if not NMI_PATTERN.fullmatch(detail.nmi):
         # A malformed NMI has no checksum and no standing data worth asking about.
@@ -126,7 +140,13 @@ def _nmi_errors(detail: NmiDetail, path: str, sender: str, standing: StandingDat
         return
     if detail.nmi_checksum is not None and detail.nmi_checksum != nmi_checksum(detail.nmi):
         yield FieldError(f"{path}.nmiChecksum", f"{detail.nmi_checksum!r} is not the checksum of NMI {detail.nmi}")
+    day = detail.reading_date.isoformat()
     responsible = standing.nmi_responsible(detail.nmi, detail.reading_date)
     if responsible is not None and sender not in responsible:
-        day = detail.reading_date.isoformat()
         yield FieldError(f"{path}.nmi", f"{sender} is not the MC or MDP of NMI {detail.nmi} on {day}")
+    # Customer data goes only to the NMI's own network (API.md "Fine points", meter churn).
+    network = standing.nmi_network(detail.nmi, detail.reading_date)
+    if network is not None and (strangers := sorted(set(recipients) - {network})):
+        yield FieldError(
+            f"{path}.nmi", f"NMI {detail.nmi} is on {network}'s network on {day}, not {', '.join(strangers)}'s"
+        )

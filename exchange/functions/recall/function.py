@@ -14,6 +14,7 @@ from exchange.functions.protocol import (
 )
 from exchange.functions.recall.conformance import conformance_sample
 from exchange.functions.recall.domain import RecallBook
+from exchange.functions.recall.request import RecallPlanFilter, SubmitRecallPlanBody
 from exchange.functions.recall.sample import sample_body
 from exchange.functions.recall.service import RecallPlans
 from exchange.functions.services import Operation, PluginServices
@@ -75,9 +76,28 @@ class GeneratorRecall(OperatedFunction):
         entity = self.entity
         return [
             Operation(
-                "POST", f"{BASE_PATH}/submitRecallPlan", entity, "Submit a recall plan", plans.submit_recall_plan
+                "POST",
+                f"{BASE_PATH}/submitRecallPlan",
+                entity,
+                "Submit a recall plan",
+                plans.submit_recall_plan,
+                request=SubmitRecallPlanBody,
             ),
-            Operation("POST", f"{BASE_PATH}/listRecallPlans", entity, "List recall plans", plans.list_recall_plans),
-            Operation("POST", f"{BASE_PATH}/getRecallPlan", entity, "Get a recall plan", plans.get_recall_plan),
+            Operation(
+                "POST",
+                f"{BASE_PATH}/listRecallPlans",
+                entity,
+                "List recall plans",
+                plans.list_recall_plans,
+                request=RecallPlanFilter,
+            ),
+            Operation(
+                "POST",
+                f"{BASE_PATH}/getRecallPlan",
+                entity,
+                "Get a recall plan",
+                plans.get_recall_plan,
+                request=RecallPlanFilter,
+            ),
             Operation("POST", f"{BASE_PATH}/getRecallFlags", None, "List the recall flags", plans.get_recall_flags),
         ]

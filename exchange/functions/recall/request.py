@@ -19,6 +19,12 @@ from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.errors import MalformedBodyError
 
 PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
+# Every string and list a plan keeps is bounded, so that no submission can store megabytes of it.
+MAX_DESCRIPTION_LENGTH = 1000
+MAX_DUID_LENGTH = 10  # AEMO DUIDs, as the standing data registers them
+MAX_PARTICIPANT_ID_LENGTH = 10
+# Daily entries for more than the two years a recall time may reach (rules.MAX_RECALL_MINUTES) with room to spare.
+MAX_ENTRIES = 1000
 STAGE_FIELDS = ("RecallMinutesStart", "RecallMinutesEnd", "MW")
 
 
@@ -61,6 +67,48 @@ class PlanSubmission:
     duid: str | None
     entries: list[Entry] | None  # None: no RecallPlanEntries given (a clone copies its source's)
     cloned_from: str | None
+
+
+# The request bodies as types, for the OpenAPI document: `read_plan` reads them field by field instead, so that one
+# answer names every problem.
+
+
+class RecallPlanEntryBody(msgspec.Struct, rename="pascal"):
+    """One entry of a SubmitRecallPlan body; a stage's quantities may be left out under its recall flag."""
+
+    start_date: str
+    end_date: str
+    stage1_recall_minutes_start: float | None = None
+    stage1_recall_minutes_end: float | None = None
+    stage1_mw: float | None = msgspec.field(default=None, name="Stage1MW")
+    stage1_recall_flag: str | None = None
+    stage2_recall_minutes_start: float | None = None
+    stage2_recall_minutes_end: float | None = None
+    stage2_mw: float | None = msgspec.field(default=None, name="Stage2MW")
+    stage2_recall_flag: str | None = None
+
+
+class SubmitRecallPlanBody(msgspec.Struct, rename="pascal"):
+    """A SubmitRecallPlan body: RecallPlanEntries replaces the plan's entries (empty: deletes it), or is left out
+    of a clone."""
+
+    outage_plan_id: str
+    duid: str = msgspec.field(name="DUID")
+    participant_id: str | None = None
+    outage_plan_description: str | None = None
+    cloned_from_outage_plan_id: str | None = None
+    recall_plan_entries: list[RecallPlanEntryBody] | None = None
+
+
+class RecallPlanFilter(msgspec.Struct, rename="pascal"):
+    """A ListRecallPlans or GetRecallPlan body (GetRecallPlan needs OutagePlanId)."""
+
+    participant_id: str | None = None
+    station_id: str | None = None
+    duid: str | None = msgspec.field(default=None, name="DUID")
+    outage_plan_id: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
 
 
 class _Reader:
@@ -147,16 +195,30 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
     """A SubmitRecallPlan body as values, with every field that could not be read named."""
     reader = _Reader()
     participant_id = reader.text(body, "ParticipantId", required=False)
+    if participant_id is not None and len(participant_id) > MAX_PARTICIPANT_ID_LENGTH:
+        reader.fail(0, "ParticipantId", f"ParticipantId must be at most {MAX_PARTICIPANT_ID_LENGTH} characters")
+        participant_id = None
     plan_id = reader.text(body, "OutagePlanId", required=True)
-    if plan_id is not None and not PLAN_ID.match(plan_id):
+    if plan_id is not None and not PLAN_ID.fullmatch(plan_id):
         reader.fail(0, "OutagePlanId", "OutagePlanId must be 1 to 40 letters or digits")
         plan_id = None
     description = body.get("OutagePlanDescription")
     if description is not None and not isinstance(description, str):
         reader.fail(0, "OutagePlanDescription", "OutagePlanDescription must be a string")
         description = None
+    elif description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        reader.fail(
+            0, "OutagePlanDescription", f"OutagePlanDescription must be at most {MAX_DESCRIPTION_LENGTH} characters"
+        )
+        description = None
     duid = reader.text(body, "DUID", required=True)
+    if duid is not None and len(duid) > MAX_DUID_LENGTH:
+        reader.fail(0, "DUID", f"DUID must be at most {MAX_DUID_LENGTH} characters")
+        duid = None
     cloned_from = reader.text(body, "ClonedFromOutagePlanId", required=False)
+    if cloned_from is not None and not PLAN_ID.fullmatch(cloned_from):
+        reader.fail(0, "ClonedFromOutagePlanId", "ClonedFromOutagePlanId must be 1 to 40 letters or digits")
+        cloned_from = None
     raw_entries = body.get("RecallPlanEntries")
     entries: list[Entry] | None = None
     if raw_entries is None:
@@ -164,6 +226,8 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
             reader.fail(0, "RecallPlanEntries", "RecallPlanEntries is required (an empty list deletes the plan)")
     elif not isinstance(raw_entries, list):
         reader.fail(0, "RecallPlanEntries", "RecallPlanEntries must be a list")
+    elif len(raw_entries) > MAX_ENTRIES:
+        reader.fail(0, "RecallPlanEntries", f"RecallPlanEntries holds more than {MAX_ENTRIES} entries")
     else:
         entries = []
         for number, raw in enumerate(raw_entries, start=1):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.params import Body
+from litestar.params import Body, QueryParameter
 
 from exchange.domain.participants import Participant
 from exchange.http.auth import requires_token
@@ -29,6 +29,18 @@ class ParticipantView(msgspec.Struct, rename="camel"):
     participant_id: str
     name: str
     roles: list[str]
+
+
+class PageMeta(msgspec.Struct, rename="camel"):
+    item_count: int
+    next_cursor: str | None
+    total_records: int
+    total_pages: int
+
+
+class ParticipantPage(msgspec.Struct):
+    data: list[ParticipantView]
+    meta: PageMeta
 
 
 class ClientView(msgspec.Struct, rename="camel"):
@@ -93,9 +105,16 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         participant = await admin.register_participant(data.participant_id, data.name, data.roles)
         return {"data": _view(participant)}
 
-    @get("/participants", summary="List participants")
-    async def participants() -> dict[str, list[ParticipantView]]:
-        return {"data": [_view(p) for p in await admin.participants()]}
+    @get("/participants", summary="List participants, in the order they were registered")
+    async def participants(
+        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
+        cursor: str | None = None,
+    ) -> ParticipantPage:
+        page = await admin.participant_page(item_count, cursor)
+        pages = -(-page.total_records // item_count)
+        return ParticipantPage(
+            [_view(p) for p in page.items], PageMeta(len(page.items), page.next_cursor, page.total_records, pages)
+        )
 
     @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
     async def add_client(

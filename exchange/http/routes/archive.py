@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from exchange.http.auth import requires_token
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.queries import FunctionId, ItemCount, ResourceId
 from exchange.http.responses import page_meta, payload_response
 from exchange.http.routes.messages import parse_timestamp
@@ -19,8 +20,8 @@ def archive_router(read_side: ReadSide) -> Router:
     @get("/archive", summary="Messages delivered to you, newest first")
     async def archive(
         principal: Principal,
-        start_date_time: Annotated[str | None, Parameter(query="startDateTime")] = None,
-        end_date_time: Annotated[str | None, Parameter(query="endDateTime")] = None,
+        start_date_time: Annotated[str | None, QueryParameter(name="startDateTime")] = None,
+        end_date_time: Annotated[str | None, QueryParameter(name="endDateTime")] = None,
         business_function_id: FunctionId = None,
         business_function_resource_id: ResourceId = None,
         item_count: ItemCount = 100,
@@ -40,7 +41,11 @@ def archive_router(read_side: ReadSide) -> Router:
             "meta": page_meta(page, item_count),
         }
 
-    @get("/archive/{messageContextId:str}", summary="A delivered payload, with the hub's re-signature")
+    @get(
+        "/archive/{messageContextId:str}",
+        summary="A delivered payload, with the hub's re-signature",
+        responses=JSON_PAYLOAD,
+    )
     async def item(
         request: Request[Any, Any, Any],
         principal: Principal,

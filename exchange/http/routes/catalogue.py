@@ -16,6 +16,7 @@ class ResourceEntry(msgspec.Struct, rename="camel"):
     queue_retention_days: int
     sender_roles: list[str]
     receiver_roles: list[str]
+    signed_delete: str
 
 
 class WatermarkEntry(msgspec.Struct):
@@ -49,6 +50,7 @@ def catalogue_router(registry: Registry) -> Router:
                             r.queue_retention_days,
                             sorted(r.sender_roles),
                             sorted(r.receiver_roles),
+                            r.signed_delete,
                         )
                         for r in f.resources
                     ],

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
-from litestar import Router, get, post, put
+from litestar import Response, Router, get, post, put
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body
 
@@ -137,6 +137,14 @@ def certificates_router(certificates: Certificates) -> Router:
             )
         }
 
+    @get(
+        "/crl",
+        summary="The exchange CA's current certificate revocation list, DER (no token)",
+        media_type="application/pkix-crl",
+    )
+    async def crl() -> Response[bytes]:
+        return Response(await certificates.revocation_list(), media_type="application/pkix-crl")
+
     needs_token = Router(
         path="/",
         route_handlers=[
@@ -152,4 +160,4 @@ def certificates_router(certificates: Certificates) -> Router:
         ],
         opt=requires_token(ENTITY),
     )
-    return Router(path="/certs/v1", route_handlers=[needs_token, hub], tags=["certificates"])
+    return Router(path="/certs/v1", route_handlers=[needs_token, hub, crl], tags=["certificates"])

@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
 from exchange.http.body import read_json_body
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.problems import problem_of
 from exchange.http.queries import FromDateTime, ItemCount, ToDateTime
 from exchange.http.responses import PageMeta, page_meta, payload_response
@@ -77,7 +78,11 @@ def messages_router(
             Parameter(header="x-messageContextId", description="bf~resource~h|m|l~PARTICIPANT~uniqueId"),
         ] = None,
         signature: Annotated[
-            str | None, Parameter(header="x-signature", description="RSA-SHA256;<base64 DER CMS, detached>")
+            str | None,
+            Parameter(
+                header="x-signature",
+                description="RSA-SHA256;<base64 DER CMS, detached>, or ECDSA-SHA256;<...> for an EC P-256 signer",
+            ),
         ] = None,
         schema_version: Annotated[
             str | None,
@@ -106,6 +111,8 @@ def messages_router(
         except ServiceError as problem:
             await submissions.refuse(principal, submission, problem, problem_of(problem).status)
             raise
+        finally:
+            submissions.finished(submission)
         return {
             "data": ReceiptView(
                 receipt.message_context_id,
@@ -139,7 +146,12 @@ def messages_router(
             meta=page_meta(page, item_count),
         )
 
-    @get("/{messageContextId:str}", operation_id=f"get_{key}", summary="Fetch a message from your queue")
+    @get(
+        "/{messageContextId:str}",
+        operation_id=f"get_{key}",
+        summary="Fetch a message from your queue",
+        responses=JSON_PAYLOAD,
+    )
     async def fetch(
         request: Request[Any, Any, Any],
         principal: Principal,
@@ -149,10 +161,24 @@ def messages_router(
         fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
         return await payload_response(request, fetched)
 
-    @delete("/{messageContextId:str}", operation_id=f"delete_{key}", summary="Delete a message from your queue")
-    async def remove(principal: Principal, messageContextId: str) -> None:  # noqa: N803
+    @delete(
+        "/{messageContextId:str}",
+        operation_id=f"delete_{key}",
+        summary="Delete a message from your queue",
+        description="x-signature, when given: your signature over messageContextId|payloadSha256 (proof of receipt).",
+    )
+    async def remove(
+        principal: Principal,
+        messageContextId: str,  # noqa: N803
+        signature: Annotated[
+            str | None,
+            Parameter(
+                header="x-signature", description="RSA-SHA256;<base64 DER CMS over messageContextId|payloadSha256>"
+            ),
+        ] = None,
+    ) -> None:
         structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
-        await mailbox.delete(principal.participant_id, bf, res, messageContextId)
+        await mailbox.delete(principal.participant_id, bf, res, messageContextId, signature)
 
     handlers = [list_messages, fetch, remove]
     if resource.accepts_submissions:

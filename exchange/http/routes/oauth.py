@@ -6,15 +6,43 @@ import base64
 import binascii
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, post
+from litestar.openapi import ResponseSpec
 
 from exchange.kernel.errors import LimitExceededError
 from exchange.services.access import TOKEN_LIFETIME
 from exchange.services.participants import Administration, InvalidClientError
 
 
+class IssuedToken(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class OAuthError(msgspec.Struct):
+    """RFC 6749's error answer (section 5.2), not a problem: OAuth clients read this shape."""
+
+    error: str
+    error_description: str
+
+
+def _oauth_error(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=OAuthError, description=description, generate_examples=False)
+
+
+ANSWERS = {
+    200: ResponseSpec(data_container=IssuedToken, description="A bearer token", generate_examples=False),
+    400: _oauth_error("invalid_request or unsupported_grant_type"),
+    401: _oauth_error("invalid_client: unknown client or wrong secret"),
+    429: _oauth_error("slow_down: too many failed attempts for this client or address (Retry-After)"),
+}
+
+
 def oauth_router(admin: Administration) -> Router:
-    @post("/token", status_code=200, summary="Exchange client credentials for a bearer token")
+    @post("/token", status_code=200, summary="Exchange client credentials for a bearer token", responses=ANSWERS)
     async def token(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         form = await request.form()
         client_id, secret = form.get("client_id"), form.get("client_secret")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import Request, Response, route
-from litestar.handlers import HTTPRouteHandler
+from litestar import Request, Response, Router, route
+from litestar.di import Provide
+from litestar.params import Parameter
 
 from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
@@ -17,7 +18,7 @@ from exchange.services.access import Principal
 from exchange.services.admission import Admission
 
 
-def operation_handler(operation: Operation, admission: Admission, name: str) -> HTTPRouteHandler:
+def operation_handler(operation: Operation, admission: Admission, name: str) -> Router:
     async def handle(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
         roles = await admission.roles_of(principal.participant_id)
         body = await request.body()
@@ -30,11 +31,30 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
             raise InvalidError("the request breaks a rule of its business function", errors=error.errors) from error
         return Response(answer.body, status_code=answer.status)
 
-    return route(
+    handler = route(
         operation.path,
         http_method=[operation.method],
         operation_id=name,
         summary=operation.summary,
         status_code=200,
         opt=requires_token(operation.entity),
+        dependencies=documented_body(operation.request),
     )(handle)
+    query = {
+        parameter: Parameter(str, query=parameter, required=True, description=description)
+        for parameter, description in operation.query.items()
+    }
+    return Router("/", route_handlers=[handler], parameters=query)
+
+
+def documented_body(body_type: type | None) -> dict[str, Provide] | None:
+    """A dependency that only describes the body: Litestar documents the `data` of a handler's dependencies, and
+    never calls one the handler does not take, so the operation still reads (and judges) the raw body itself."""
+    if body_type is None:
+        return None
+
+    def body(data: Any) -> None:
+        raise AssertionError("documents the request body; never called")
+
+    body.__annotations__ = {"data": body_type, "return": None}
+    return {"documented_body": Provide(body, sync_to_thread=False)}

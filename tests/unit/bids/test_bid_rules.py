@@ -252,3 +252,74 @@ def test_optional_fields_may_be_left_out(standing: FakeStandingData) -> None:
     for period in bids["energyBids"][0]["energyPeriods"]:
         del period["pasaAvail"], period["recallPeriod"]
     assert check(msgspec.json.encode(bids), standing) == []
+
+
+def set_prices(value: float) -> Any:
+    def mutate(bids: dict[str, Any]) -> None:
+        bids["energyBids"][0]["prices"][4] = value
+
+    return mutate
+
+
+HUGE = 1e23
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (set_prices(HUGE), "energyBids[0].prices[4]"),
+        (set_prices(25_000.01), "energyBids[0].prices[4]"),
+        (set_prices(-1000.01), "energyBids[0].prices[4]"),
+        (set_period(3, "rampUpRate", HUGE), f"{PERIOD3}.rampUpRate"),
+        (set_period(3, "rampDownRate", 10_001), f"{PERIOD3}.rampDownRate"),
+        (set_period(3, "maxAvail", HUGE), f"{PERIOD3}.maxAvail"),
+        (set_period(3, "bandAvail", [0.0] * 9 + [HUGE]), f"{PERIOD3}.bandAvail[9]"),
+        (set_period(3, "pasaAvail", HUGE), f"{PERIOD3}.pasaAvail"),
+        (set_period(3, "fixedLoad", HUGE), f"{PERIOD3}.fixedLoad"),
+        (set_period(3, "energyLimit", HUGE), f"{PERIOD3}.energyLimit"),
+        (set_period(3, "recallPeriod", 24_001), f"{PERIOD3}.recallPeriod"),
+        (set_bid("dailyEnergyConstraint", HUGE), "energyBids[0].dailyEnergyConstraint"),
+        (set_bid("rebidExplanation", "x" * 501), "energyBids[0].rebidExplanation"),
+        (set_bid("duid", "D" * 2_000_000), "energyBids[0].duid"),
+        (lambda b: b.update(referenceId="R" * 101), "referenceId"),
+        (lambda b: b.update(comments="c" * 1001), "comments"),
+        (lambda b: b.update(authorisedBy="a" * 101), "authorisedBy"),
+    ],
+    ids=[
+        "price-1e23",
+        "price-above-ceiling",
+        "price-below-floor",
+        "ramp-up-1e23",
+        "ramp-down-above-10-GW",
+        "max-avail-1e23",
+        "band-avail-1e23",
+        "pasa-avail-1e23",
+        "fixed-load-1e23",
+        "energy-limit-1e23",
+        "recall-period-above-24000-hours",
+        "daily-energy-constraint-1e23",
+        "rebid-explanation-501-characters",
+        "duid-2-MB",
+        "reference-id-101-characters",
+        "comments-1001-characters",
+        "authorised-by-101-characters",
+    ],
+)
+def test_every_number_and_string_of_a_bid_has_a_range_and_one_outside_it_is_named(
+    standing: FakeStandingData, mutate: Any, field: str
+) -> None:
+    """A price, quantity, ramp rate, recall period or string beyond its bound rejects the bid naming that field only."""
+    errors = check(changed(mutate), standing)
+    assert [f for f, _ in errors] == [field]
+    assert len(errors[0][1]) < 200  # the message does not echo what was sent
+
+
+def test_the_bounds_themselves_are_accepted(standing: FakeStandingData) -> None:
+    """The market price floor, the price ceiling and the longest recall period are valid."""
+
+    def at_bounds(bids: dict[str, Any]) -> None:
+        bids["energyBids"][0]["prices"][0] = -1000.0
+        bids["energyBids"][0]["prices"][9] = 25_000.0
+        bids["energyBids"][0]["energyPeriods"][0]["recallPeriod"] = 24_000
+
+    assert check(changed(at_bounds), standing) == []

@@ -41,6 +41,10 @@ class FakeStandingData:
             responsible = responsible | in_force[-2][1]
         return responsible
 
+    def nmi_network(self, nmi: str, day: date) -> str | None:
+        # These records name no LNSP: the network rule has its tests on the services (tests/unit/services).
+        return None
+
 
 MakeSubmission = Callable[..., Submission]
 

@@ -128,6 +128,17 @@ MUTATIONS = [
         f"{P_TRANSACTION}.transactionType",
     ),
     case("missing-field", deleting((*DETAIL, "meterSerialNumber")), PATH_DETAIL),
+    case(
+        "meter-serial-21",
+        setting((*DETAIL, "meterSerialNumber"), "M" * 21),
+        f"{PATH_DETAIL}.meterSerialNumber",
+    ),
+    case(
+        "transaction-id-101",
+        setting((*TRANSACTION, "transactionId"), "T" * 101),
+        f"{P_TRANSACTION}.transactionId",
+    ),
+    case("transaction-id-blank", setting((*TRANSACTION, "transactionId"), " "), f"{P_TRANSACTION}.transactionId"),
     case("voltage-as-string", setting((*PHASE0, "voltage"), "240.1"), f"{PATH_PHASE0}.voltage"),
     case("interval-as-string", setting((*DETAIL, "intervalLength"), "5"), f"{PATH_DETAIL}.intervalLength"),
     case(

@@ -31,6 +31,15 @@ def test_refuses_an_rsa_1024_key_naming_its_size(make_csr):
     assert caught.value.reason == str(caught.value)
 
 
+def test_refuses_an_rsa_key_over_4096_bits_naming_its_size(make_csr):
+    """RSA keys over 4096 bits (RSA-16384 was accepted once) cost every verification dearly and are refused."""
+    # 4104 bits: just over the bound, and far quicker to generate than RSA-16384.
+    long_key = rsa.generate_private_key(public_exponent=65537, key_size=4104)
+    with pytest.raises(CsrRejectedError) as caught:
+        load_and_check_csr(make_csr(long_key), "MC1")
+    assert str(caught.value).startswith("RSA 4104-bit keys are too long")
+
+
 def test_refuses_an_ec_p384_key(make_csr):
     """Only P-256 is accepted among elliptic curves."""
     with pytest.raises(CsrRejectedError, match="secp384r1"):

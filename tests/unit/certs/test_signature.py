@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 from certs.chain import check_issued_by
 from certs.errors import ChainError, SignatureFormatError, SignatureInvalidError
 from certs.signature import (
+    EC_SCHEME,
+    RSA_SCHEME,
     format_signature,
     parse_signature_header,
     read_signature,
     sign_detached,
     verify_detached,
+    verify_signature_file,
+    verify_signature_header,
 )
 from tests.crafted_cms import by_key_identifier, crafted
 
@@ -158,11 +162,35 @@ def test_two_signers_are_refused(rsa_participant, ec_participant):
 
 @pytest.mark.parametrize(
     "value",
-    ["", "RSA-SHA256", "RSA-SHA256;", "RSA-SHA1;AAAA", "rsa-sha256;AAAA", "RSA-SHA256;not base64!"],
-    ids=["empty", "no-separator", "no-data", "other-scheme", "lower-case", "bad-base64"],
+    [
+        "",
+        "RSA-SHA256",
+        "RSA-SHA256;",
+        "RSA-SHA1;AAAA",
+        "rsa-sha256;AAAA",
+        "RSA-SHA256;not base64!",
+        "RSA-SHA256 ;AAAA",
+        "RSA-SHA256; AAAA",
+        " ECDSA-SHA256;AAAA",
+        "ECDSA-SHA256;AAAA ",
+        "AAAA",
+    ],
+    ids=[
+        "empty",
+        "no-separator",
+        "no-data",
+        "other-scheme",
+        "lower-case",
+        "bad-base64",
+        "space-before-separator",
+        "space-after-separator",
+        "leading-space",
+        "trailing-space",
+        "bare-base64",
+    ],
 )
 def test_malformed_header_values_are_refused(value):
-    """Only `RSA-SHA256;` followed by base64 is a signature header."""
+    """Only `RSA-SHA256;` or `ECDSA-SHA256;` followed by base64, exactly, is a signature header."""
     with pytest.raises(SignatureFormatError):
         parse_signature_header(value)
 
@@ -262,3 +290,27 @@ def test_read_signature_refuses_anything_else():
     """Text that is none of the three forms is a SignatureFormatError."""
     with pytest.raises(SignatureFormatError):
         read_signature(b"hello")
+
+
+def test_each_key_type_signs_with_its_own_prefix_and_verifies_only_under_it(rsa_participant, ec_participant):
+    """RSA signs `RSA-SHA256;`, EC P-256 `ECDSA-SHA256;`; the other prefix on the same CMS is refused."""
+    for (certificate, key), own, other in (
+        (rsa_participant, RSA_SCHEME, EC_SCHEME),
+        (ec_participant, EC_SCHEME, RSA_SCHEME),
+    ):
+        header = sign_detached(BODY, certificate, key)
+        assert header.startswith(f"{own};")
+        assert verify_signature_header(header, BODY) == certificate
+        with pytest.raises(SignatureInvalidError, match="prefix"):
+            verify_signature_header(other + header.removeprefix(own), BODY)
+
+
+def test_a_signature_file_in_header_form_must_carry_its_signers_prefix(rsa_participant, ec_participant):
+    """`idx certs verify` reads PEM, DER or the header form; the header form's prefix must match the key."""
+    certificate, key = ec_participant
+    header = sign_detached(BODY, certificate, key)
+    der = parse_signature_header(header)
+    for form in (header.encode() + b"\n", der):
+        assert verify_signature_file(form, BODY) == certificate
+    with pytest.raises(SignatureInvalidError, match="prefix"):
+        verify_signature_file((RSA_SCHEME + header.removeprefix(EC_SCHEME)).encode(), BODY)

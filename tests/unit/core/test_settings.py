@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from exchange.cli import serve
 from exchange.settings import Settings, env_var
@@ -41,3 +42,12 @@ def test_an_environment_variable_is_idx_and_the_field_in_capitals() -> None:
 def test_the_operator_secret_stays_out_of_the_settings_repr() -> None:
     """Settings are logged; the operator's secret is not."""
     assert "hunter2" not in repr(Settings(data_dir=Path("/tmp/x"), operator_secret="hunter2"))
+
+
+@pytest.mark.parametrize("value", ["9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000"])
+def test_a_metrics_bind_that_is_not_host_and_port_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    """`--metrics-bind` is refused before anything starts unless it is HOST:PORT."""
+    result = CliRunner().invoke(serve, ["--data-dir", str(tmp_path), "--metrics-bind", value])
+    assert result.exit_code == 2
+    assert "HOST:PORT" in result.output
+    assert list(tmp_path.iterdir()) == []

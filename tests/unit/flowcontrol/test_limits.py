@@ -195,3 +195,53 @@ def test_the_market_day_runs_from_midnight_utc_plus_ten(now: datetime, day: date
     """Market midnight is 14:00 UTC; the wait to it is rounded up to whole seconds, at least one."""
     assert market_day(now) == day
     assert seconds_until_next_market_day(now) == seconds
+
+
+async def test_a_manual_switch_limit_of_zero_is_off(connect: Connect) -> None:
+    """With no allowance configured, every manual stop and start is allowed."""
+    store = LimitStore(await connect())
+    for _ in range(3):
+        assert await store.take_manual_switch("LNSP1", "pqd", DAY, limit=0)
+
+
+async def test_the_manual_switches_of_a_day_are_counted_from_zero_on_a_fresh_store(connect: Connect) -> None:
+    """Reading the count first creates the tables; a day without switches is 0, each switch adds one."""
+    store = LimitStore(await connect())
+    assert await store.manual_switches("LNSP1", "pqd", DAY) == 0
+
+    await store.take_manual_switch("LNSP1", "pqd", DAY)
+
+    assert await store.manual_switches("LNSP1", "pqd", DAY) == 1
+    assert await store.manual_switches("LNSP1", "pqd", DAY + timedelta(days=1)) == 0
+
+
+async def test_a_release_inside_the_callers_own_transaction_leaves_the_commit_to_the_caller(tmp_path: Path) -> None:
+    """In implicit-transaction mode a release joins the caller's open transaction; rolling it back undoes it."""
+    async with aiosqlite.connect(tmp_path / "limits.sqlite") as db:
+        store = LimitStore(db)
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is None
+        await db.execute("CREATE TABLE caller_own (x INTEGER)")
+        await db.execute("INSERT INTO caller_own VALUES (1)")
+        assert db.in_transaction
+
+        await store.release_quota("MDP1", "Low", DAY)
+        assert db.in_transaction
+        await db.rollback()
+
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is not None
+
+
+async def test_a_take_inside_the_callers_own_transaction_leaves_the_commit_to_the_caller(tmp_path: Path) -> None:
+    """The take and the pruning of old days join the caller's open transaction; rolling it back undoes the take."""
+    async with aiosqlite.connect(tmp_path / "limits.sqlite") as db:
+        store = LimitStore(db)
+        await store.create_tables()
+        await db.execute("CREATE TABLE caller_own (x INTEGER)")
+        await db.execute("INSERT INTO caller_own VALUES (1)")
+
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is None
+        assert db.in_transaction
+        await db.rollback()
+
+        assert list(await db.execute_fetchall("SELECT count(*) FROM caller_own")) == [(0,)]
+        assert await store.take_quota("MDP1", "Low", DAY, QUOTAS, now=NOON) is None

@@ -192,3 +192,22 @@ def test_with_low_zero_a_stopped_queue_stays_stopped_even_when_empty() -> None:
         state, _ = arrive(state, item(n))
     state, _ = remove(state, 2)
     assert (state.count, state.status, len(state.pending)) == (0, "Stopped", 1)
+
+
+def test_a_fresh_queue_is_not_manually_stopped_so_switching_delivery_on_changes_nothing() -> None:
+    state = FlowState.initial(SMALL)
+
+    assert state.manual_stop is False
+    assert set_manual_stop(state, False) == (state, ())
+
+
+def test_a_manual_stop_reports_the_count_in_the_queue_when_it_happened() -> None:
+    state = FlowState.initial(SMALL)
+    for n in range(3):
+        state, _ = arrive(state, item(n))
+
+    state, effects = set_manual_stop(state, True)
+    _, restarted = set_manual_stop(state, False)
+
+    assert effects == (ManualStopChanged(True, 3),)
+    assert restarted == (ManualStopChanged(False, 3),)

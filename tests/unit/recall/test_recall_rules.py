@@ -251,3 +251,46 @@ def test_days_are_calendar_days_of_market_time() -> None:
     submission, errors = read_plan(plan)
     assert errors == [] and submission.entries is not None
     assert (submission.entries[0].start, submission.entries[0].end) == (date(2026, 7, 1), date(2026, 7, 7))
+
+
+def test_recall_mw_and_minutes_of_1e23_are_refused_naming_each(standing: FakeStandingData) -> None:
+    """Huge quantities are named on their own entry fields (stage 2 being larger still, no order rule is broken)."""
+    changes = {"Stage1MW": 1e23, "Stage1RecallMinutesStart": 1e23, "Stage2MW": 1e24, "Stage2RecallMinutesStart": 1e24}
+    errors = named(check(with_entry(1, **changes), standing))
+    assert sorted(errors) == [
+        (1, "Stage1MW"),
+        (1, "Stage1RecallMinutesStart"),
+        (1, "Stage2MW"),
+        (1, "Stage2RecallMinutesStart"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"OutagePlanDescription": "d" * 1001}, "OutagePlanDescription"),
+        ({"DUID": "D" * 2_000_000}, "DUID"),
+        ({"ParticipantId": "G" * 11}, "ParticipantId"),
+        ({"ClonedFromOutagePlanId": "P" * 41}, "ClonedFromOutagePlanId"),
+        ({"OutagePlanId": "PLAN1\n"}, "OutagePlanId"),
+    ],
+    ids=["description-1001", "duid-2-MB", "participant-id-11", "cloned-from-41", "plan-id-trailing-newline"],
+)
+def test_every_string_of_a_plan_is_bounded(standing: FakeStandingData, changes: dict[str, Any], field: str) -> None:
+    """A string beyond its bound is one plan-level error naming it, without echoing it."""
+    plan = {**sample_plan("GEN1", "DUID1"), **changes}
+    errors = check(plan, standing)
+    assert named(errors) == [(0, field)]
+    assert len(errors[0].message) < 200
+
+
+def test_a_plan_of_more_than_1000_entries_is_refused(standing: FakeStandingData) -> None:
+    """RecallPlanEntries is bounded too; 1,000 contiguous entries are accepted."""
+    entry = sample_plan("GEN1", "DUID1")["RecallPlanEntries"][0]
+    start = date(2026, 1, 1).toordinal()
+    days = [date.fromordinal(start + n).isoformat() for n in range(1001)]
+    entries = [{**entry, "StartDate": day, "EndDate": day} for day in days]
+
+    assert check({**sample_plan("GEN1", "DUID1"), "RecallPlanEntries": entries[:1000]}, standing) == []
+    too_many = check({**sample_plan("GEN1", "DUID1"), "RecallPlanEntries": entries}, standing)
+    assert named(too_many) == [(0, "RecallPlanEntries")]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from cryptography import x509
 
+from archive.projection import ArchiveProjection
+from certs.crl import load_crl
 from certs.participant import build_csr, new_signing_key
 from exchange.kernel.errors import ConflictError, InvalidError, NotFoundError, SignatureRefusedError
 from exchange.services.certificates import Certificates
@@ -193,3 +196,63 @@ async def test_another_participants_certificate_is_indistinguishable_from_a_miss
         with pytest.raises(NotFoundError):
             await certificates.reissue(mc.participant_id, serial, csr(mc))
     assert (await certificates.get(other.participant_id, other.serial)).status == "active"
+
+
+async def test_the_crl_lists_a_certificate_as_soon_as_its_revocation_is_answered(
+    market: Market, certificates: Certificates
+) -> None:
+    mc = await market.participant("MC", ["MC"])
+    other = await market.participant("MC", ["MC"])
+    assert list(load_crl(await certificates.revocation_list())) == []
+
+    await certificates.revoke(mc.participant_id, mc.serial, "key compromise")
+
+    crl = load_crl(await certificates.revocation_list())
+    assert [format(entry.serial_number, "x") for entry in crl] == [mc.serial]
+    assert other.serial != mc.serial
+
+
+async def test_the_crl_lists_revocations_committed_by_another_process(
+    market: Market, certificates: Certificates
+) -> None:
+    """A revocation that reached the event store some other way still makes a new CRL when one is asked for."""
+    mc = await market.participant("MC", ["MC"])
+    await certificates.revocation_list()
+    another_process = Certificates(
+        market.services.ledger, market.services.committer, market.services.authority, market.services.clock
+    )
+    await another_process.revoke(mc.participant_id, mc.serial, "key compromise")
+
+    crl = load_crl(await certificates.revocation_list())
+    assert [format(entry.serial_number, "x") for entry in crl] == [mc.serial]
+
+
+async def test_the_crl_is_made_anew_once_a_day_old_and_not_before(
+    market: Market, certificates: Certificates, clock: SettableClock
+) -> None:
+    first = await certificates.revocation_list()
+    clock.advance(days(0.5))
+    assert await certificates.revocation_list() == first
+    clock.advance(days(0.5))
+
+    renewed = load_crl(await certificates.revocation_list())
+
+    assert renewed.last_update_utc > load_crl(first).last_update_utc
+    number = renewed.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    assert number > load_crl(first).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+async def test_housekeeping_renews_a_day_old_crl(
+    market: Market, certificates: Certificates, clock: SettableClock
+) -> None:
+    # Housekeeping also purges the archive, whose view `build_services` alone does not follow.
+    await market.services.views.executescript(ArchiveProjection().schema)
+    await certificates.revocation_list()
+    clock.advance(days(1))
+    round_at = clock.now()
+
+    await market.services.housekeeper.run_once()
+
+    clock.advance(60)
+    current = load_crl(await certificates.revocation_list())
+    assert current.last_update_utc == round_at.replace(microsecond=0)

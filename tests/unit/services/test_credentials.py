@@ -86,12 +86,13 @@ async def test_an_unknown_client_id_takes_as_long_to_refuse_as_a_wrong_secret(ma
     _, client_id, _ = await new_client(market)
 
     async def slowest_refusal(candidate: str) -> float:
+        # CPU time of this process, not wall time: other work on a busy machine does not count, scrypt does.
         times = []
-        for _ in range(3):
-            began = time.perf_counter()
+        for _ in range(5):
+            began = time.process_time()
             with pytest.raises(InvalidClientError):
                 await market.services.admin.token(candidate, "wrong", None)
-            times.append(time.perf_counter() - began)
+            times.append(time.process_time() - began)
         return min(times)
 
     await slowest_refusal("warm-up-unknown")  # the unknown-id hash is made on first use

@@ -4,10 +4,12 @@ below the low one, in priority then submission order; a manual stop holds them t
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from exchange.bootstrap import Services
-from exchange.domain.messages import Delivery
+from exchange.domain.messages import Delivery, Message
 from exchange.domain.topics import topic_of
+from exchange.messaging.routing import routes_of
 from tests.unit.services.conftest import Market, Member
 
 QUEUED = topic_of(Delivery, "Queued")
@@ -102,3 +104,41 @@ async def test_messages_for_another_recipient_pass_a_stopped_queue(market: Marke
     context_id = await market.send(mc, other)
 
     assert await market.queued(other) == [context_id]
+
+
+async def test_a_route_to_someone_the_message_does_not_name_is_dropped(market: Market, services: Services) -> None:
+    """A forged route (NATS is no source of truth) naming a third party gets it nothing; the real one still works."""
+    mc, lnsp = await sender_and_receiver(market, (8000, 9000, 10000))
+    outsider = await market.participant("LNSP", ["LNSP"], enrol=False)
+    context_id = await market.send(mc, lnsp)
+    submitted = await asyncio.to_thread(services.ledger.notifications, 0, 10_000, (topic_of(Message, "Submitted"),))
+    genuine = routes_of(submitted[-1].id, services.ledger.decode(submitted[-1]))[0]
+
+    await services.gate.arrive([replace(genuine, recipient=outsider.participant_id)])
+
+    assert await market.queued(outsider) == []
+    assert await market.pending(outsider) == 0
+    assert await market.queued(lnsp) == [context_id]
+
+
+async def test_a_route_that_changes_what_was_recorded_or_names_no_message_is_dropped(
+    market: Market, services: Services
+) -> None:
+    """A route raising the recorded priority, or naming a message never submitted, is not queued."""
+    mc, lnsp = await sender_and_receiver(market, (8000, 9000, 10000))
+    receipt = await market.submit(mc, market.body(mc, [lnsp], priority="Low"), priority="Low")
+    submitted = await asyncio.to_thread(services.ledger.notifications, 0, 10_000, (topic_of(Message, "Submitted"),))
+    genuine = routes_of(submitted[-1].id, services.ledger.decode(submitted[-1]))[0]
+    assert genuine.message_context_id == receipt.message_context_id
+
+    await services.gate.arrive(
+        [
+            replace(genuine, priority="High"),
+            replace(genuine, message_context_id="never-submitted"),
+        ]
+    )
+
+    assert await market.queued(lnsp) == []
+    assert await market.pending(lnsp) == 0
+    await services.gate.arrive([genuine])
+    assert await market.queued(lnsp) == [receipt.message_context_id]

@@ -89,3 +89,26 @@ async def test_watermarks_of_an_unknown_participant_or_function_are_not_found(ma
         await flow.set_watermarks("NOSUCH9", "pqd", 1, 2, 3)
     with pytest.raises(NotFoundError):
         await flow.set_watermarks(lnsp.participant_id, "nosuch", 1, 2, 3)
+
+
+@pytest.mark.parametrize("field", ["low", "warn", "high"])
+async def test_a_watermark_beyond_ten_million_is_refused_naming_it_and_stores_nothing(
+    market: Market, lnsp: Member, field: str
+) -> None:
+    """A watermark too large for the stores is a 422 naming the field; status still answers with the defaults."""
+    watermarks = {"low": 1, "warn": 2, "high": 3, field: 99999999999999999999999}
+    with pytest.raises(InvalidError) as refused:
+        await market.services.flow.set_watermarks(lnsp.participant_id, "pqd", **watermarks)
+
+    assert [error.field for error in refused.value.errors] == [field]
+    assert [row.business_function_id for row in await market.services.flow.participant_status(None)] == ["pqd"]
+    state, _ = await market.services.gate.state(lnsp.participant_id, "pqd")
+    assert state.watermarks.high == 10000
+
+
+async def test_watermarks_up_to_ten_million_are_accepted(market: Market, lnsp: Member) -> None:
+    """The largest watermark allowed is stored and read back."""
+    await market.services.flow.set_watermarks(lnsp.participant_id, "pqd", 9_999_998, 9_999_999, 10_000_000)
+
+    state, _ = await market.services.gate.state(lnsp.participant_id, "pqd")
+    assert state.watermarks.high == 10_000_000

@@ -114,3 +114,36 @@ async def test_an_nmi_record_names_participants_in_their_roles(market_with_nmi: 
         )
 
     assert [e.field for e in refused.value.errors] == ["mc", "mdp", "lnsp"]
+
+
+async def test_readings_sent_to_another_network_than_the_nmis_lnsp_are_refused_naming_the_nmi(
+    churn: Churn,
+) -> None:
+    """The NMI is on LNSP1's network: readings also addressed to another LNSP are a 422 on `...nmiDetails[0].nmi`."""
+    market = churn.market
+    other = await market.participant("LNSP", ["LNSP"], enrol=False)
+    for recipients in ([other], [churn.lnsp, other]):
+        body = market.body_for_nmi(churn.mc, recipients, NMI, "2026-07-01")
+        with pytest.raises(InvalidError) as refused:
+            await market.submit(churn.mc, body)
+        [error] = refused.value.errors
+        assert error.field == NMI_FIELD
+        assert churn.lnsp.participant_id in error.message and other.participant_id in error.message
+    assert await market.messages() == 0
+
+
+async def test_the_network_that_counts_is_the_one_of_the_record_in_force_on_the_reading_date(
+    market_with_nmi: Churn,
+) -> None:
+    """After the NMI moves to another LNSP, readings of earlier days go to the old one and later days to the new."""
+    churn, market = market_with_nmi, market_with_nmi.market
+    moved_to = await market.participant("LNSP", ["LNSP"], enrol=False)
+    ids = churn.mc.participant_id, churn.old.participant_id
+    await market.services.standing.record_responsibility(NMI, *ids, churn.lnsp.participant_id, "2026-01-01")
+    await market.services.standing.record_responsibility(NMI, *ids, moved_to.participant_id, CHURN_DAY)
+
+    await market.submit(churn.mc, market.body_for_nmi(churn.mc, [churn.lnsp], NMI, "2026-07-01"))
+    await market.submit(churn.mc, market.body_for_nmi(churn.mc, [moved_to], NMI, CHURN_DAY))
+    with pytest.raises(InvalidError):
+        await market.submit(churn.mc, market.body_for_nmi(churn.mc, [churn.lnsp], NMI, CHURN_DAY))
+    assert await market.messages() == 2

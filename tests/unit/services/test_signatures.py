@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from certs.signature import format_signature, sign_detached
+from certs.signature import EC_SCHEME, RSA_SCHEME, format_signature, scheme_of, sign_detached
 from exchange.kernel.errors import SignatureRefusedError
 from tests.crafted_cms import foreign_certificate
 from tests.unit.services.conftest import Market, Member, SettableClock, certificate_of
@@ -32,7 +32,17 @@ def cms(body: bytes, sender: Member, *, detached: bool, digest: hashes.HashAlgor
         .add_signer(sender.certificate, sender.key, digest)
         .sign(serialization.Encoding.DER, options)
     )
-    return format_signature(der)
+    return format_signature(der, scheme_of(sender.key))
+
+
+def prefixed(make: Callable[[str, str], str]) -> SignatureBuilder:
+    """The sender's good signature with its prefix and base64 put together by `make` instead."""
+
+    async def build(market: Market, sender: Member, body: bytes) -> str:
+        prefix, _, encoded = sender.sign(body).partition(";")
+        return make(prefix, encoded)
+
+    return build
 
 
 async def over_another_body(market: Market, sender: Member, body: bytes) -> str:
@@ -115,6 +125,11 @@ REFUSED: list[tuple[str, SignatureBuilder]] = [
     ("RSA-SHA256 scheme, nothing after it", fixed("RSA-SHA256;")),
     ("RSA-SHA256 scheme, base64 of non-CMS", fixed("RSA-SHA256;" + base64.b64encode(b"not DER CMS").decode())),
     ("no scheme", fixed("abc")),
+    ("bare base64 of a good CMS", prefixed(lambda prefix, encoded: encoded)),
+    ("a space before the ';'", prefixed(lambda prefix, encoded: f"{prefix} ;{encoded}")),
+    ("a space after the ';'", prefixed(lambda prefix, encoded: f"{prefix}; {encoded}")),
+    ("lower-case prefix", prefixed(lambda prefix, encoded: f"{prefix.lower()};{encoded}")),
+    ("EC signer, RSA prefix", prefixed(lambda prefix, encoded: f"{RSA_SCHEME};{encoded}")),
 ]
 
 
@@ -185,3 +200,52 @@ async def test_an_rsa_certificate_signs_as_well_as_an_ec_one(market: Market) -> 
     receipt = await market.submit(sender, body, signature=sign_detached(body, certificate_of(issued), key))
 
     assert receipt.message_context_id.startswith(f"pqd~bpqd~m~{sender.participant_id}~")
+
+
+async def test_an_ec_signer_writes_ecdsa_sha256_and_an_rsa_signer_rsa_sha256_and_not_the_other(
+    market: Market,
+) -> None:
+    """Each key type has its own prefix: the right one is accepted, the other refused, for RSA and EC signers."""
+    lnsp = await market.participant("LNSP", ["LNSP"], enrol=False)
+    ec_sender = await market.participant("MC", ["MC"])
+    rsa_sender = await market.participant("MC", ["MC"], enrol=False)
+    key, issued = await market.issue(rsa_sender, elliptic=False)
+    await market.services.certificates.nominate(rsa_sender.participant_id, issued.serial_number, None)
+    rsa_sender.key, rsa_sender.certificate = key, certificate_of(issued)
+
+    for sender, own, other in ((ec_sender, EC_SCHEME, RSA_SCHEME), (rsa_sender, RSA_SCHEME, EC_SCHEME)):
+        body = market.body(sender, [lnsp])
+        signature = sender.sign(body)
+        assert signature.startswith(f"{own};")
+        with pytest.raises(SignatureRefusedError, match="prefix"):
+            await market.submit(sender, body, signature=other + signature.removeprefix(own))
+        await market.submit(sender, body, signature=signature)
+    assert await market.messages() == 2
+
+
+async def test_the_refusal_of_a_valid_signature_by_the_wrong_certificate_says_what_is_wrong_with_it(
+    market: Market,
+) -> None:
+    """Another's certificate, an unnominated one and a revoked one are each named as such."""
+    sender = await market.participant("MC", ["MC"])
+    lnsp = await market.participant("LNSP", ["LNSP"], enrol=False)
+    body = market.body(sender, [lnsp])
+    other = await market.participant("MC", ["MC"])
+    key, unnominated = await market.issue(sender)
+    me = sender.participant_id
+    wrong = {
+        f"certificate {other.serial} was not issued to {me}": other.sign(body),
+        f"certificate {unnominated.serial_number} is not {me}'s nominated primary or secondary": sign_detached(
+            body, certificate_of(unnominated), key
+        ),
+    }
+    for detail, signature in wrong.items():
+        with pytest.raises(SignatureRefusedError) as refused:
+            await market.submit(sender, body, signature=signature)
+        assert refused.value.detail == detail
+
+    await market.services.certificates.revoke(sender.participant_id, sender.serial, "key compromise")
+    with pytest.raises(SignatureRefusedError) as revoked:
+        await market.submit(sender, body)
+
+    assert revoked.value.detail == f"certificate {sender.serial} is revoked"

@@ -1,0 +1,53 @@
+"""Checking a participant's detached signature: the one place that decides whose signature the exchange accepts.
+
+A submission's `x-signature` over its body and a recipient's `x-signature` over `messageContextId|payloadSha256` on
+a DELETE pass the same checks: a detached CMS SignedData that verifies, by a certificate the exchange CA issued to
+that participant, valid and not revoked now, and nominated as its primary or secondary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from certs.authority import CertificateAuthority
+from certs.chain import check_issued_by, serial_hex
+from certs.errors import CertificateError
+from certs.signature import verify_signature_header
+from exchange.eventstore.directory import Directory
+from exchange.kernel.errors import SignatureRefusedError
+
+
+class ParticipantSignatures:
+    """Verifies signatures against the exchange CA and the participants' nominated certificates."""
+
+    def __init__(self, directory: Directory, authority: CertificateAuthority) -> None:
+        self._directory = directory
+        self._authority = authority
+
+    def refresh(self) -> None:
+        """Take in every nomination and revocation committed so far. Thread-safe; blocks on the event store."""
+        self._directory.refresh()
+
+    def verify(self, participant_id: str, signature: str, content: bytes, now: datetime) -> str:
+        """The serial of `participant_id`'s nominated, active certificate that signed exactly `content`.
+
+        Raises SignatureRefusedError for anything else. Reads standing data as the directory holds it: callers
+        refresh the directory first when changes committed just before must apply.
+        """
+        try:
+            signer = verify_signature_header(signature, content)
+            check_issued_by(signer, self._authority.ca_certificate, now)
+        except CertificateError as error:
+            raise SignatureRefusedError(str(error)) from error
+        serial = serial_hex(signer)
+        certificate = self._directory.certificate(serial)
+        participant = self._directory.participant(participant_id)
+        if certificate is None or certificate.participant_id != participant_id:
+            raise SignatureRefusedError(f"certificate {serial} was not issued to {participant_id}")
+        if certificate.status(now) != "active":
+            raise SignatureRefusedError(f"certificate {serial} is {certificate.status(now)}")
+        if participant is None or serial not in participant.nominated:
+            raise SignatureRefusedError(
+                f"certificate {serial} is not {participant_id}'s nominated primary or secondary"
+            )
+        return serial
