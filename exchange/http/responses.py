@@ -1,16 +1,22 @@
-"""Response shapes more than one route answers: views in camelCase, the paging meta, a payload that may go gzipped."""
+"""Response shapes more than one route answers: views in camelCase, the paging meta, a payload that may go gzipped,
+and the route that answers such a payload."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast, get_type_hints
 
 import msgspec
-from litestar import Request, Response
+import structlog
+from litestar import Request, Response, get
+from litestar.handlers import HTTPRouteHandler
 
 from exchange.http.body import accepts_gzip, gzip_bytes
+from exchange.http.openapi import JSON_PAYLOAD
 from exchange.kernel.paging import Page
+from exchange.services.access import Principal
 from exchange.services.mailbox import Fetched
 
 T = TypeVar("T")
@@ -54,3 +60,27 @@ async def payload_response(
         payload = await asyncio.to_thread(gzip_bytes, payload)
         headers["Content-Encoding"] = "gzip"
     return Response(payload, media_type="application/json", headers=headers)
+
+
+def payload_route(
+    path: str,
+    name: str,
+    find: Callable[[str, str], Awaitable[Fetched]],
+    *,
+    names_sender: bool = True,
+    **options: Any,
+) -> HTTPRouteHandler:
+    """`GET path`, a path ending in `{messageContextId:str}`: the payload `find(participant, messageContextId)` gives
+    the caller, answered by `payload_response`. `options` go to Litestar's `get` (summary, operation_id)."""
+
+    async def handler(
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        messageContextId: str,  # noqa: N803
+    ) -> Response[bytes]:
+        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
+        found = await find(principal.participant_id, messageContextId)
+        return await payload_response(request, found, names_sender=names_sender)
+
+    handler.__name__ = name  # the handler's name in logs and in Litestar's registry
+    return get(path, responses=JSON_PAYLOAD, **options)(handler)

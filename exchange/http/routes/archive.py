@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get
+from litestar import Router, get
 from litestar.params import QueryParameter
 
 from exchange.http.auth import requires_token
-from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.queries import FunctionId, ItemCount, ResourceId
-from exchange.http.responses import page_meta, payload_response
+from exchange.http.responses import page_meta, payload_route
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ArchiveSearch, ReadSide
@@ -41,18 +40,12 @@ def archive_router(read_side: ReadSide) -> Router:
             "meta": page_meta(page, item_count),
         }
 
-    @get(
+    item = payload_route(
         "/archive/{messageContextId:str}",
+        "item",
+        read_side.archived_payload,
         summary="A delivered payload, with the hub's re-signature",
-        responses=JSON_PAYLOAD,
     )
-    async def item(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        found = await read_side.archived_payload(principal.participant_id, messageContextId)
-        return await payload_response(request, found)
 
     return Router(
         path="/idx/v1",

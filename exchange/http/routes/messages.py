@@ -9,20 +9,19 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Router, delete, get, post
 from litestar.params import Parameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
 from exchange.http.body import read_json_body
-from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.problems import problem_of
 from exchange.http.queries import FromDateTime, ItemCount, ToDateTime
-from exchange.http.responses import PageMeta, page_meta, payload_response
+from exchange.http.responses import PageMeta, page_meta, payload_route
 from exchange.kernel.errors import MalformedError, ServiceError
 from exchange.readmodels.queue import QueueItem
 from exchange.services.access import Principal
-from exchange.services.mailbox import Mailbox
+from exchange.services.mailbox import Fetched, Mailbox
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
 
 
@@ -146,20 +145,16 @@ def messages_router(
             meta=page_meta(page, item_count),
         )
 
-    @get(
+    async def fetched(participant_id: str, message_context_id: str) -> Fetched:
+        return await mailbox.fetch(participant_id, bf, res, message_context_id)
+
+    fetch = payload_route(
         "/{messageContextId:str}",
+        "fetch",
+        fetched,
         operation_id=f"get_{key}",
         summary="Fetch a message from your queue",
-        responses=JSON_PAYLOAD,
     )
-    async def fetch(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
-        fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
-        return await payload_response(request, fetched)
 
     @delete(
         "/{messageContextId:str}",

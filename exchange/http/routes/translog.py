@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Router, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from exchange.http.auth import requires_token
-from exchange.http.openapi import JSON_PAYLOAD
 from exchange.http.queries import FromDateTime, FunctionId, ItemCount, ResourceId, ToDateTime
-from exchange.http.responses import page_meta, payload_response
+from exchange.http.responses import page_meta, payload_route
 from exchange.http.routes.messages import parse_timestamp
 from exchange.kernel.clock import iso
 from exchange.services.access import Principal
@@ -83,18 +82,13 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
         # Where the receipt's acceptance sits in the Merkle log, once a signed tree head covers it (else null).
         return {"data": {**found, "leafIndex": await verifiable_log.leaf_index(messageContextId)}}
 
-    @get(
+    payload = payload_route(
         "/translog/{messageContextId:str}/payload",
+        "payload",
+        read_side.transaction_payload,
+        names_sender=False,
         summary="The payload, to its sender and receivers only",
-        responses=JSON_PAYLOAD,
     )
-    async def payload(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        found = await read_side.transaction_payload(principal.participant_id, messageContextId)
-        return await payload_response(request, found, names_sender=False)
 
     @get(
         "/translog/{messageContextId:str}/acknowledgements",
