@@ -34,6 +34,15 @@ def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+@pytest.fixture
+async def made() -> AsyncIterator[list[ParticipantClient]]:
+    """The clients a test opens, closed after it (modules with participants of their own shape override it)."""
+    clients: list[ParticipantClient] = []
+    yield clients
+    for client in clients:
+        await client.close()
+
+
 @asynccontextmanager
 async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
     """The operator's client on `server`, logged in, closed at the end."""

@@ -40,6 +40,18 @@ async def new_participant(
     return client
 
 
+async def small_market(
+    server: ServerProcess, made: list[ParticipantClient], prefix: str, lnsps: str
+) -> tuple[ParticipantClient, ParticipantClient, list[ParticipantClient]]:
+    """The operator, an enrolled MC and one LNSP per letter of `lnsps`, ids starting with `prefix`; all in `made`."""
+    operator = await operator_client(server.base_url, server.operator_secret)
+    made.append(operator)
+    mc = await new_participant(server, operator, f"{prefix}MC", ["MC"], enrol=True)
+    receivers = [await new_participant(server, operator, f"{prefix}{x}", ["LNSP"]) for x in lnsps]
+    made += [mc, *receivers]
+    return operator, mc, receivers
+
+
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0, every: float = 0.1) -> T:
     """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
     deadline = time.monotonic() + within

@@ -9,18 +9,17 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 import websockets
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import ParticipantClient, new_context_id, operator_client
+from simulators.client import ParticipantClient, new_context_id
 from tests.e2e import read_side
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import new_participant
+from tests.e2e.read_side import small_market
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -79,32 +78,12 @@ def idx_rebuild(view: str, data_dir: Path) -> None:
     assert f"{view} rebuilt up to position" in done.stdout
 
 
-async def cast(
-    server: ServerProcess, made: list[ParticipantClient], prefix: str, lnsps: str
-) -> tuple[ParticipantClient, ParticipantClient, list[ParticipantClient]]:
-    """The operator, an enrolled MC and one LNSP per letter of `lnsps`, ids starting with `prefix`; all in `made`."""
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, f"{prefix}MC", ["MC"], enrol=True)
-    receivers = [await new_participant(server, operator, f"{prefix}{x}", ["LNSP"]) for x in lnsps]
-    made += [mc, *receivers]
-    return operator, mc, receivers
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[ParticipantClient]]:
-    clients: list[ParticipantClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
-
-
 async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
     crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """After accepted, rejected, retrieved and deleted messages, `idx rebuild` of each view leaves it identical."""
     server = crash_server
-    operator, mc, (a, b) = await cast(server, made, "RB", "AB")
+    operator, mc, (a, b) = await small_market(server, made, "RB", "AB")
 
     sent = {}
     for seed, (name, recipients) in enumerate([("both", [a, b]), ("only_b", [b]), ("only_a", [a])]):
@@ -167,7 +146,7 @@ async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
 ) -> None:
     """100 concurrent messages to two LNSPs, kill -9 after the last 200, restart: 200 completed rows, once each."""
     server = crash_server
-    operator, mc, lnsps = await cast(server, made, "KL", "AB")
+    operator, mc, lnsps = await small_market(server, made, "KL", "AB")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     prepared = []
     for seed in range(MESSAGES):
@@ -223,7 +202,7 @@ async def test_notification_sequences_survive_kill_9_without_gaps_or_repeats(
 ) -> None:
     """50 concurrent messages, kill -9 right after the last 200, restart: `since=0` replays 1..50, each message once."""
     server = crash_server
-    _, mc, (lnsp,) = await cast(server, made, "KN", "L")
+    _, mc, (lnsp,) = await small_market(server, made, "KN", "L")
     count = MESSAGES // 2
     bodies = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(count)]
     responses = await asyncio.gather(*(mc.submit(body) for body in bodies))
