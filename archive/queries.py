@@ -14,7 +14,8 @@ from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_curso
 
 @dataclass(frozen=True)
 class ArchiveQuery:
-    recipient: str
+    """What a recipient asks of its archive (the recipient is given apart)."""
+
     start: datetime | None = None
     end: datetime | None = None
     business_function_id: str | None = None
@@ -23,10 +24,10 @@ class ArchiveQuery:
     cursor: str | None = None
 
 
-async def list_archive(db: aiosqlite.Connection, query: ArchiveQuery) -> Page[dict[str, Any]]:
+async def list_archive(db: aiosqlite.Connection, recipient: str, query: ArchiveQuery) -> Page[dict[str, Any]]:
     """Items delivered to the caller, newest first."""
     where = Where()
-    where.add("recipient = ?", query.recipient)
+    where.add("recipient = ?", recipient)
     where.equals("business_function_id", query.business_function_id)
     where.equals("resource_id", query.resource_id)
     where.between("delivered_at", query.start, query.end)

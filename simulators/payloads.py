@@ -22,25 +22,16 @@ def bpqd_body(
     nmi: str | None = None,
 ) -> bytes:
     """A valid BPQD envelope as bytes; `nmi` replaces the first NMI (for standing-data scenarios)."""
+    options: dict[str, Any] = {
+        "priority": priority,
+        "nmis": shape.nmis,
+        "interval_length": shape.interval_length,
+        "reading_date": reading_date,
+        "seed": seed,
+    }
     if shape.phases == 3 and nmi is None:
-        return sample_body(
-            sender,
-            recipients,
-            priority=priority,
-            nmis=shape.nmis,
-            interval_length=shape.interval_length,
-            reading_date=reading_date,
-            seed=seed,
-        )
-    envelope: dict[str, Any] = sample_envelope(
-        sender,
-        recipients,
-        priority=priority,
-        nmis=shape.nmis,
-        interval_length=shape.interval_length,
-        reading_date=reading_date,
-        seed=seed,
-    )
+        return sample_body(sender, recipients, **options)
+    envelope: dict[str, Any] = sample_envelope(sender, recipients, **options)
     for detail in envelope["data"]["transactions"][0]["nmiDetails"]:
         detail["phases"] = detail["phases"][: shape.phases]
     if nmi is not None:

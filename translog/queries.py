@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +53,8 @@ class Viewer:
 
 @dataclass(frozen=True)
 class TranslogQuery:
-    viewer: Viewer
+    """What a caller asks of the log; whose rows it may see is the `Viewer`'s, given apart."""
+
     equals: dict[str, str] = field(default_factory=dict)
     priority: str | None = None
     from_date_time: datetime | None = None
@@ -73,8 +74,8 @@ def visibility(viewer: Viewer) -> tuple[str, list[Any]]:
     )
 
 
-def _where(query: TranslogQuery) -> Where:
-    clause, params = visibility(query.viewer)
+def _where(viewer: Viewer, query: TranslogQuery) -> Where:
+    clause, params = visibility(viewer)
     where = Where()
     where.add(clause, *params)
     for name, value in query.equals.items():
@@ -92,8 +93,8 @@ def _order(sort: str) -> tuple[str, bool]:
     return COLUMNS[name], descending
 
 
-async def search(db: aiosqlite.Connection, query: TranslogQuery) -> Page[dict[str, Any]]:
-    where = _where(query)
+async def search(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuery) -> Page[dict[str, Any]]:
+    where = _where(viewer, query)
     column, descending = _order(query.sort)
     async with db.execute(f"SELECT count(*) FROM translog_rows WHERE {where.sql}", where.params) as cursor:  # noqa: S608
         total = int((await cursor.fetchone() or [0])[0])
@@ -117,11 +118,11 @@ async def search(db: aiosqlite.Connection, query: TranslogQuery) -> Page[dict[st
     return Page([row_view(r) for r in rows], next_cursor, total)
 
 
-async def all_rows(db: aiosqlite.Connection, query: TranslogQuery) -> AsyncIterator[dict[str, Any]]:
+async def all_rows(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuery) -> AsyncIterator[dict[str, Any]]:
     """Every row of the query in its sort order, a page at a time (for CSV)."""
     cursor = None
     while True:
-        page = await search(db, TranslogQuery(**{**query.__dict__, "item_count": 500, "cursor": cursor}))
+        page = await search(db, viewer, replace(query, item_count=500, cursor=cursor))
         for row in page.items:
             yield row
         if page.next_cursor is None:

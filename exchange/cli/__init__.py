@@ -7,9 +7,9 @@ import contextlib
 import os
 import signal
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -19,6 +19,8 @@ from exchange.cli.sample import sample
 from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
 from exchange.settings import Settings, env_var
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 def _host_port(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
@@ -44,156 +46,91 @@ def main() -> None:
     """An industry data exchange for electricity markets."""
 
 
+# The files the TLS options name: each must exist and be a file.
+_PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[_Command], _Command]:
+    """The `serve` option of one setting: `--the-name`, its `IDX_` variable and its default, all from Settings."""
+    if hasattr(Settings, setting):  # a field without a default (data_dir) is no class attribute
+        attrs.setdefault("default", getattr(Settings, setting))
+    declarations = (flag, setting) if flag else ("--" + setting.replace("_", "-"),)
+    return click.option(*declarations, envvar=env_var(setting), **attrs)
+
+
 @main.command()
-@click.option(
-    "--data-dir",
-    envvar=env_var("data_dir"),
+@_setting_option(
+    "data_dir",
     type=click.Path(path_type=Path),
     required=True,
     help="Where the event store, read models, JetStream and keys live.",
 )
-@click.option("--host", envvar=env_var("host"), default=Settings.host, show_default=True)
-@click.option("--port", envvar=env_var("port"), default=Settings.port, show_default=True, type=int)
-@click.option(
-    "--nats-url", envvar=env_var("nats_url"), default=Settings.nats_url, help="Use this NATS instead of starting one."
+@_setting_option("host", show_default=True)
+@_setting_option("port", show_default=True, type=int)
+@_setting_option("nats_url", help="Use this NATS instead of starting one.")
+@_setting_option("database_url", help="Use this database instead of SQLite under the data directory.")
+@_setting_option(
+    "rate_limit", show_default=True, type=int, help="Requests per minute per participant and endpoint (0 = off)."
 )
-@click.option(
-    "--database-url",
-    envvar=env_var("database_url"),
-    default=Settings.database_url,
-    help="Use this database instead of SQLite under the data directory.",
-)
-@click.option(
-    "--rate-limit",
-    envvar=env_var("rate_limit"),
-    default=Settings.rate_limit,
-    show_default=True,
-    type=int,
-    help="Requests per minute per participant and endpoint (0 = off).",
-)
-@click.option(
-    "--daily-quota",
-    envvar=env_var("daily_quota"),
+@_setting_option(
+    "daily_quota",
     default=",".join(map(str, Settings.daily_quota)),
     show_default=True,
     callback=_quota,
     help="Messages per sender per day: High,Medium,Low.",
 )
-@click.option(
-    "--certificate-warning-days",
-    envvar=env_var("certificate_warning_days"),
-    default=Settings.certificate_warning_days,
+@_setting_option(
+    "certificate_warning_days",
     show_default=True,
     type=click.IntRange(1, 365),
     help="Warn a participant this many days before one of its certificates expires.",
 )
-@click.option(
-    "--test-clock",
-    envvar=env_var("test_clock"),
-    is_flag=True,
-    default=Settings.test_clock,
-    help="Enable POST /admin/v1/clock.",
-)
+@_setting_option("test_clock", is_flag=True, help="Enable POST /admin/v1/clock.")
 @click.option("--demo", is_flag=True, help="Create demo participants and print their credentials.")
-@click.option(
-    "--environment",
-    envvar=env_var("environment"),
-    default=Settings.environment,
+@_setting_option(
+    "environment",
     show_default=True,
     help="Name shown on every web app screen: Production (grey border), Pre-production (green), other (amber).",
 )
-@click.option(
-    "--plugin",
+@_setting_option(
     "plugins",
-    envvar=env_var("plugins"),
-    default=Settings.plugins,
+    flag="--plugin",
     multiple=True,
     help="A business function to serve besides the installed ones, as module:attribute; repeat for several "
     "(IDX_PLUGINS: separated by spaces).",
 )
-@click.option("--log-level", envvar=env_var("log_level"), default=Settings.log_level, show_default=True)
-@click.option(
-    "--operator-secret",
-    envvar=env_var("operator_secret"),
-    default=Settings.operator_secret,
+@_setting_option("log_level", show_default=True)
+@_setting_option(
+    "operator_secret",
     help="The operator client's secret on first start (default: random); written to DATA_DIR/operator.secret.",
 )
-@click.option(
-    "--tls-cert",
-    envvar=env_var("tls_cert"),
-    default=Settings.tls_cert,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@_setting_option(
+    "tls_cert",
+    type=_PEM_FILE,
     help="Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key. Without it: plain HTTP.",
 )
-@click.option(
-    "--tls-key",
-    envvar=env_var("tls_key"),
-    default=Settings.tls_key,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The private key (PEM) of --tls-cert.",
-)
-@click.option(
-    "--tls-client-ca",
-    envvar=env_var("tls_client_ca"),
-    default=Settings.tls_client_ca,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@_setting_option("tls_key", type=_PEM_FILE, help="The private key (PEM) of --tls-cert.")
+@_setting_option(
+    "tls_client_ca",
+    type=_PEM_FILE,
     help="Mutual TLS: refuse every client without a certificate this CA (PEM) issued. Needs --tls-cert.",
 )
-@click.option(
-    "--metrics-bind",
-    envvar=env_var("metrics_bind"),
-    default=Settings.metrics_bind,
+@_setting_option(
+    "metrics_bind",
     callback=_host_port,
     help="Serve /metrics on this HOST:PORT (plain HTTP) instead of on the public port.",
 )
-def serve(
-    data_dir: Path,
-    host: str,
-    port: int,
-    nats_url: str | None,
-    database_url: str | None,
-    rate_limit: int,
-    daily_quota: tuple[int, int, int],
-    certificate_warning_days: int,
-    test_clock: bool,
-    demo: bool,
-    environment: str,
-    plugins: tuple[str, ...],
-    log_level: str,
-    operator_secret: str | None,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-    tls_client_ca: Path | None,
-    metrics_bind: str | None,
-) -> None:
+def serve(**options: Any) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
-    if database_url is not None:
+    # The options are named after the settings, so they make the Settings as they are.
+    settings = Settings(**{**options, "data_dir": options["data_dir"].resolve()})
+    if settings.database_url is not None:
         raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
-    if (tls_cert is None) != (tls_key is None):
+    if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("give --tls-cert and --tls-key together")
-    if tls_client_ca is not None and tls_cert is None:
+    if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
-    configure_logging(log_level.upper())
-    settings = Settings(
-        data_dir=data_dir.resolve(),
-        host=host,
-        port=port,
-        nats_url=nats_url,
-        database_url=database_url,
-        rate_limit=rate_limit,
-        daily_quota=daily_quota,
-        certificate_warning_days=certificate_warning_days,
-        test_clock=test_clock,
-        demo=demo,
-        environment=environment,
-        plugins=plugins,
-        log_level=log_level,
-        operator_secret=operator_secret,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        tls_client_ca=tls_client_ca,
-        metrics_bind=metrics_bind,
-    )
+    configure_logging(settings.log_level.upper())
     # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
     # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
     os.umask(0o077)

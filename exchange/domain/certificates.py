@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -10,7 +11,8 @@ from eventsourcing.domain import Aggregate, event
 from exchange.domain import ids
 
 
-class Certificate(Aggregate):
+@dataclass(eq=False, repr=False)
+class Certificate(Aggregate, created_event_name="Issued"):
     """A participant certificate, from issue to expiry or revocation.
 
     A renewal or reissue is a new Certificate whose Issued event names its predecessor (`renewal_of` or
@@ -18,34 +20,24 @@ class Certificate(Aggregate):
     active until it expires or is revoked.
     """
 
+    # The fields up to `reissue_of` are those of the stored Issued event (eventsourcing builds it from the
+    # dataclass's __init__): rename none of them.
+    serial_number: str
+    participant_id: str
+    pem: str
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime
+    renewal_of: str | None = None
+    reissue_of: str | None = None
+    successors: list[str] = field(default_factory=list, init=False)
+    revoked_at: datetime | None = field(default=None, init=False)
+    revocation_reason: str | None = field(default=None, init=False)
+    expiry_warned_at: datetime | None = field(default=None, init=False)
+
     @staticmethod
     def create_id(serial_number: str) -> UUID:
         return ids.certificate_id(serial_number)
-
-    @event("Issued")
-    def __init__(
-        self,
-        serial_number: str,
-        participant_id: str,
-        pem: str,
-        not_before: datetime,
-        not_after: datetime,
-        issued_at: datetime,
-        renewal_of: str | None = None,
-        reissue_of: str | None = None,
-    ) -> None:
-        self.serial_number = serial_number
-        self.participant_id = participant_id
-        self.pem = pem
-        self.not_before = not_before
-        self.not_after = not_after
-        self.issued_at = issued_at
-        self.renewal_of = renewal_of
-        self.reissue_of = reissue_of
-        self.successors: list[str] = []
-        self.revoked_at: datetime | None = None
-        self.revocation_reason: str | None = None
-        self.expiry_warned_at: datetime | None = None
 
     @event("Renewed")
     def record_renewal(self, successor: str, renewed_at: datetime) -> None:

@@ -1,7 +1,13 @@
-"""A submitted message and its delivery to each recipient: the immutable record of the exchange."""
+"""A submitted message and its delivery to each recipient: the immutable record of the exchange.
+
+The aggregates are declared as dataclasses: eventsourcing builds each created event ("Submitted",
+"Queued", "Held") from the generated ``__init__``, so the fields below are the stored events' fields,
+by name, for ever. Rename none of them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,88 +17,67 @@ from eventsourcing.domain import Aggregate, event
 from exchange.domain import ids
 
 
-class Message(Aggregate):
+@dataclass(eq=False, repr=False)
+class Message(Aggregate, created_event_name="Submitted"):
     """One accepted submission. It never changes: deliveries carry the lifecycle per recipient."""
+
+    message_context_id: str
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: str
+    message_id: str
+    message_type: str
+    schema_version: str
+    recipients: list[str]
+    payload: bytes
+    payload_sha256: str
+    signature: str
+    signer_serial: str
+    received_at: datetime
+    receipt: str
+    # The hub's re-signature of the payload, handed out with it (queue and archive) ever after.
+    hub_signature: str
 
     @staticmethod
     def create_id(message_context_id: str) -> UUID:
         return ids.message_id(message_context_id)
 
-    @event("Submitted")
-    def __init__(
-        self,
-        message_context_id: str,
-        business_function_id: str,
-        resource_id: str,
-        sender_id: str,
-        priority: str,
-        message_id: str,
-        message_type: str,
-        schema_version: str,
-        recipients: list[str],
-        payload: bytes,
-        payload_sha256: str,
-        signature: str,
-        signer_serial: str,
-        received_at: datetime,
-        receipt: str,
-        hub_signature: str,
-    ) -> None:
-        self.message_context_id = message_context_id
-        self.business_function_id = business_function_id
-        self.resource_id = resource_id
-        self.sender_id = sender_id
-        self.priority = priority
-        self.message_id = message_id
-        self.message_type = message_type
-        self.schema_version = schema_version
-        self.recipients = recipients
-        self.payload = payload
-        self.payload_sha256 = payload_sha256
-        self.signature = signature
-        self.signer_serial = signer_serial
-        self.received_at = received_at
-        self.receipt = receipt
-        # The hub's re-signature of the payload, handed out with it (queue and archive) ever after.
-        self.hub_signature = hub_signature
+
+@dataclass
+class MessageFacts:
+    """What a route and a delivery, queued or held, know of the message they carry to one recipient."""
+
+    message_context_id: str
+    recipient: str
+    business_function_id: str
+    resource_id: str
+    sender_id: str
+    priority: str
+    message_type: str
+    size: int
+    submitted_at: datetime
 
 
-class Delivery(Aggregate):
+@dataclass
+class RoutedMessage(MessageFacts):
+    """The facts a queued and a held delivery both record: the message's, and its place in the log."""
+
+    submission_position: int
+
+
+@dataclass(eq=False, repr=False)
+class Delivery(RoutedMessage, Aggregate, created_event_name="Queued"):
     """A message in one recipient's queue: queued, retrieved, then removed or expired."""
+
+    queued_at: datetime
+    retrieved_count: int = field(default=0, init=False)
+    removed_at: datetime | None = field(default=None, init=False)
+    recipient_signature: str | None = field(default=None, init=False)
 
     @staticmethod
     def create_id(message_context_id: str, recipient: str) -> UUID:
         return ids.delivery_id(message_context_id, recipient)
-
-    @event("Queued")
-    def __init__(
-        self,
-        message_context_id: str,
-        recipient: str,
-        business_function_id: str,
-        resource_id: str,
-        sender_id: str,
-        priority: str,
-        message_type: str,
-        size: int,
-        submitted_at: datetime,
-        submission_position: int,
-        queued_at: datetime,
-    ) -> None:
-        self.message_context_id = message_context_id
-        self.recipient = recipient
-        self.business_function_id = business_function_id
-        self.resource_id = resource_id
-        self.sender_id = sender_id
-        self.priority = priority
-        self.message_type = message_type
-        self.size = size
-        self.submitted_at = submitted_at
-        self.submission_position = submission_position
-        self.queued_at = queued_at
-        self.retrieved_count = 0
-        self.removed_at: datetime | None = None
-        self.recipient_signature: str | None = None
 
     @property
     def in_queue(self) -> bool:
@@ -127,40 +112,16 @@ class Delivery(Aggregate):
         self.removed_at = expired_at
 
 
-class PendingDelivery(Aggregate):
+@dataclass(eq=False, repr=False)
+class PendingDelivery(RoutedMessage, Aggregate, created_event_name="Held"):
     """A message held by flow control (`delivery_pending`) until its recipient's queue takes it."""
+
+    held_at: datetime
+    released_at: datetime | None = field(default=None, init=False)
 
     @staticmethod
     def create_id(message_context_id: str, recipient: str) -> UUID:
         return ids.pending_delivery_id(message_context_id, recipient)
-
-    @event("Held")
-    def __init__(
-        self,
-        message_context_id: str,
-        recipient: str,
-        business_function_id: str,
-        resource_id: str,
-        sender_id: str,
-        priority: str,
-        message_type: str,
-        size: int,
-        submitted_at: datetime,
-        submission_position: int,
-        held_at: datetime,
-    ) -> None:
-        self.message_context_id = message_context_id
-        self.recipient = recipient
-        self.business_function_id = business_function_id
-        self.resource_id = resource_id
-        self.sender_id = sender_id
-        self.priority = priority
-        self.message_type = message_type
-        self.size = size
-        self.submitted_at = submitted_at
-        self.submission_position = submission_position
-        self.held_at = held_at
-        self.released_at: datetime | None = None
 
     @event("Released")
     def release(self, released_at: datetime) -> None:

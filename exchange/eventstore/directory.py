@@ -65,20 +65,10 @@ class Directory:
                 self._position = changes[-1].id if len(changes) == self._batch else stop
 
     def participant(self, participant_id: str) -> Participant | None:
-        participant_key = Participant.create_id(participant_id)
-        found = self._find(Participant, participant_key)
-        if found is None:
-            self.refresh()  # perhaps registered a moment ago, by any process
-            found = self._find(Participant, participant_key)
-        return found
+        return self._find_fresh(Participant, Participant.create_id(participant_id))
 
     def client(self, client_id: str) -> Client | None:
-        client_key = Client.create_id(client_id)
-        found = self._find(Client, client_key)
-        if found is None:
-            self.refresh()  # perhaps added a moment ago, by any process
-            found = self._find(Client, client_key)
-        return found
+        return self._find_fresh(Client, Client.create_id(client_id))
 
     def clients_of(self, participant_id: str) -> list[Client]:
         """The participant's clients, oldest first."""
@@ -113,6 +103,14 @@ class Directory:
         if unit is None:
             return None
         return GeneratingUnitInfo(unit.duid, unit.participant_id, unit.station_id, unit.max_capacity_mw)
+
+    def _find_fresh(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate, refreshing first when it is not known yet: perhaps added a moment ago, by any process."""
+        found = self._find(cls, aggregate_id)
+        if found is None:
+            self.refresh()
+            found = self._find(cls, aggregate_id)
+        return found
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         found = self._aggregates.get(aggregate_id)

@@ -60,7 +60,7 @@ def header_errors(
         errors.append(FieldError("data.header.market", f"{shown(header.market)!r} is not a market code"))
     if not header.message_id.strip() or len(header.message_id) > 100:
         errors.append(FieldError("data.header.messageId", "must be 1 to 100 characters"))
-    if not _is_timestamp(header.message_date_time):
+    if not is_timestamp(header.message_date_time):
         errors.append(FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset"))
     errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing))
     return errors
@@ -91,7 +91,8 @@ def shown(value: str, most: int = 40) -> str:
     return value if len(value) <= most else value[:most] + "..."
 
 
-def _is_timestamp(value: str) -> bool:
+def is_timestamp(value: str) -> bool:
+    """An ISO 8601 date-time with its offset, as IDX envelopes write them."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -11,18 +11,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from exchange.kernel.errors import (
-    ConflictError,
-    InvalidError,
-    LimitExceededError,
-    MalformedError,
-    NotFoundError,
-    RefusedError,
-    ServiceError,
-    SignatureRefusedError,
-    SuspendedError,
-    UnavailableError,
-)
+from exchange.kernel import errors as service_errors
+from exchange.kernel.errors import ServiceError
 
 log = structlog.get_logger(__name__)
 
@@ -59,19 +49,19 @@ class Problem:
 
 # Looked up along the error's class hierarchy, most specific first.
 PROBLEMS: dict[type[ServiceError], Problem] = {
-    MalformedError: Problem(400, "bad-request", "Bad request"),
+    service_errors.MalformedError: Problem(400, "bad-request", "Bad request"),
     UnauthorizedError: Problem(401, "unauthorized", "Missing or invalid bearer token"),
-    RefusedError: Problem(403, "forbidden", "Not allowed"),
-    SignatureRefusedError: Problem(403, "signature", "Signature refused"),
-    SuspendedError: Problem(403, "suspended", "Participant suspended"),
-    NotFoundError: Problem(404, "not-found", "Not found"),
-    ConflictError: Problem(409, "conflict", "Conflict"),
+    service_errors.RefusedError: Problem(403, "forbidden", "Not allowed"),
+    service_errors.SignatureRefusedError: Problem(403, "signature", "Signature refused"),
+    service_errors.SuspendedError: Problem(403, "suspended", "Participant suspended"),
+    service_errors.NotFoundError: Problem(404, "not-found", "Not found"),
+    service_errors.ConflictError: Problem(409, "conflict", "Conflict"),
     PayloadTooLargeError: Problem(413, "payload-too-large", "Payload too large"),
     UnsupportedMediaTypeError: Problem(415, "unsupported-media-type", "Unsupported content encoding"),
-    InvalidError: Problem(422, "validation", "The request breaks a rule"),
+    service_errors.InvalidError: Problem(422, "validation", "The request breaks a rule"),
     HeadersTooLargeError: Problem(431, "headers-too-large", "Request header fields too large"),
-    LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
-    UnavailableError: Problem(503, "unavailable", "Service unavailable"),
+    service_errors.LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
+    service_errors.UnavailableError: Problem(503, "unavailable", "Service unavailable"),
 }
 INTERNAL = Problem(500, "internal", "Internal error")
 
@@ -84,7 +74,7 @@ def problem_of(error: ServiceError) -> Problem:
 
 
 def headers_of(error: ServiceError) -> dict[str, str]:
-    if isinstance(error, LimitExceededError):
+    if isinstance(error, service_errors.LimitExceededError):
         return {"Retry-After": str(math.ceil(error.retry_after))}
     if isinstance(error, UnauthorizedError):
         return {"WWW-Authenticate": 'Bearer realm="idx"'}
@@ -142,7 +132,7 @@ def on_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Respon
         errors = [{"field": _field(item), "message": str(item.get("message", ""))} for item in items]
         if any(item.get("source") == "body" for item in items):
             # Well-formed JSON that breaks the body's schema is a 422, as for every other rule.
-            problem = PROBLEMS[InvalidError]
+            problem = PROBLEMS[service_errors.InvalidError]
     return problem_response(problem, error.detail, errors=errors, headers=error.headers)
 
 

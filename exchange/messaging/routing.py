@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -21,7 +21,7 @@ import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from exchange.domain.messages import Message
+from exchange.domain.messages import Message, MessageFacts
 from exchange.domain.topics import topic_of
 from exchange.kernel.tasks import cancel_and_wait
 from exchange.messaging.streams import ensure_file_stream
@@ -36,18 +36,10 @@ SUBJECT_PREFIX = "idx.deliver"
 QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
 
 
-class Route(msgspec.Struct, frozen=True):
-    """One message on its way to one recipient."""
+@dataclass
+class Route(MessageFacts):
+    """One message on its way to one recipient (msgspec encodes it as the JSON object of its fields)."""
 
-    message_context_id: str
-    recipient: str
-    business_function_id: str
-    resource_id: str
-    sender_id: str
-    priority: str
-    message_type: str
-    size: int
-    submitted_at: datetime
     position: int
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 from exchange.eventstore.directory import Directory
@@ -14,22 +15,15 @@ from flowcontrol.limits import LimitStore
 OPERATOR = "OPERATOR"
 
 
+@dataclass(eq=False)
 class Admission:
     """Verifies tokens, counts requests against the rate limit, checks entities, and knows each caller's roles."""
 
-    def __init__(
-        self,
-        tokens: TokenIssuer,
-        clock: Clock,
-        directory: Directory,
-        limits: LimitStore | None = None,
-        rate_limit: int = 0,
-    ) -> None:
-        self._tokens = tokens
-        self._clock = clock
-        self._directory = directory
-        self._limits = limits
-        self._rate_limit = rate_limit
+    tokens: TokenIssuer
+    clock: Clock
+    directory: Directory
+    limits: LimitStore | None = None
+    rate_limit: int = 0
 
     def verify(self, token: str) -> Principal:
         """The principal a bearer token stands for: `TokenError` when it is malformed, forged, expired, given up
@@ -37,11 +31,11 @@ class Admission:
 
         Both are read from the standing-data cache, which the revoking and suspending use cases bring up to date
         before they answer: a check on every request that costs no read of the store."""
-        principal = self._tokens.verify(token, self._now())
-        client = self._directory.client(principal.client_id)
+        principal = self.tokens.verify(token, self._now())
+        client = self.directory.client(principal.client_id)
         if client is not None and client.revoked:
             raise TokenError(f"the client {principal.client_id} was revoked")
-        participant = self._directory.participant(principal.participant_id)
+        participant = self.directory.participant(principal.participant_id)
         if participant is not None and participant.suspended:
             raise SuspendedError(
                 f"{principal.participant_id} is suspended: {participant.suspension_reason or 'no reason given'}"
@@ -56,22 +50,22 @@ class Admission:
 
     async def roles_of(self, participant_id: str) -> frozenset[str]:
         """The roles a participant is registered with (none for one that is not registered)."""
-        return await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
+        return await asyncio.to_thread(self.directory.roles_of, participant_id) or frozenset()
 
     async def _count(self, principal: Principal, route: str) -> None:
         """Every request counts in a fixed 60-second window per participant and route template."""
-        if self._limits is None or not self._rate_limit or self._is_operator(principal.participant_id):
+        if self.limits is None or not self.rate_limit or self._is_operator(principal.participant_id):
             return
-        retry_after = await self._limits.hit_rate(principal.participant_id, route, self._now(), self._rate_limit)
+        retry_after = await self.limits.hit_rate(principal.participant_id, route, self._now(), self.rate_limit)
         if retry_after is not None:
             raise LimitExceededError(
-                f"more than {self._rate_limit} requests a minute to {route}",
+                f"more than {self.rate_limit} requests a minute to {route}",
                 retry_after=retry_after,
             )
 
     def _is_operator(self, participant_id: str) -> bool:
         # Synchronous on purpose: the standing-data cache answers a registered participant from memory.
-        return OPERATOR in (self._directory.roles_of(participant_id) or frozenset())
+        return OPERATOR in (self.directory.roles_of(participant_id) or frozenset())
 
     def _now(self) -> datetime:
-        return self._clock.now()
+        return self.clock.now()

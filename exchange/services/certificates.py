@@ -95,38 +95,33 @@ class PublishedHub:
     previous_hub_certificates: list[str]
 
 
+@dataclass(eq=False)
 class Certificates:
-    def __init__(
-        self,
-        ledger: Ledger,
-        committer: GroupCommit,
-        authority: CertificateAuthority,
-        clock: Clock,
-        lifetime_days: int = 1095,
-        expiry_warning_days: int = 30,
-        directory: Directory | None = None,
-    ) -> None:
-        self._directory = directory or Directory(ledger)
+    ledger: Ledger
+    committer: GroupCommit
+    authority: CertificateAuthority
+    clock: Clock
+    lifetime_days: int = 1095
+    expiry_warning_days: int = 30
+    # The standing-data cache the CRL is made from: the composition root's shared one, else one of its own.
+    directory: Directory | None = None
+
+    def __post_init__(self) -> None:
+        self._directory = self.directory or Directory(self.ledger)
         self._crl: RevocationList | None = None
         self._crl_lock = asyncio.Lock()
-        self._ledger = ledger
-        self._committer = committer
-        self._authority = authority
-        self._clock = clock
-        self._lifetime_days = lifetime_days
-        self._expiry_warning = timedelta(days=expiry_warning_days)
 
     @property
-    def expiry_warning_days(self) -> int:
-        return self._expiry_warning.days
+    def _expiry_warning(self) -> timedelta:
+        return timedelta(days=self.expiry_warning_days)
 
     async def issue(self, participant_id: str, csr_pem: str) -> CertificateView:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
-            now = self._clock.now()
+            now = self.clock.now()
             certificate = await self._new_certificate(participant_id, csr_pem, now)
             participant.add_certificate(certificate.serial_number)
-            await self._committer.save(certificate, participant)
+            await self.committer.save(certificate, participant)
             return self._view(certificate, participant, now)
 
         return await _retrying(attempt)
@@ -137,7 +132,7 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             old = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             status = old.status(now)
             if status != "active":
                 raise ConflictError(f"certificate {old.serial_number} is {status}; only an active one can be renewed")
@@ -150,7 +145,7 @@ class Certificates:
             new = await self._new_certificate(participant_id, csr_pem, now, renewal_of=old.serial_number)
             old.record_renewal(new.serial_number, now)
             participant.add_certificate(new.serial_number)
-            await self._committer.save(new, old, participant)
+            await self.committer.save(new, old, participant)
             return self._view(new, participant, now)
 
         return await _retrying(attempt)
@@ -161,7 +156,7 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             old = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             if now > old.not_after:
                 raise ConflictError(
                     f"certificate {old.serial_number} expired at {iso(old.not_after)}; there is no term left to "
@@ -172,7 +167,7 @@ class Certificates:
             )
             old.record_reissue(new.serial_number, now)
             participant.add_certificate(new.serial_number)
-            await self._committer.save(new, old, participant)
+            await self.committer.save(new, old, participant)
             return self._view(new, participant, now)
 
         return await _retrying(attempt)
@@ -190,10 +185,10 @@ class Certificates:
         async def attempt() -> CertificateView:
             participant = await self._participant(participant_id)
             certificate = await self._certificate(participant_id, serial_number)
-            now = self._clock.now()
+            now = self.clock.now()
             if certificate.revoked_at is None:
                 certificate.revoke(reason, now)
-                await self._committer.save(certificate)
+                await self.committer.save(certificate)
             return self._view(certificate, participant, now)
 
         view = await _retrying(attempt)
@@ -205,14 +200,14 @@ class Certificates:
         async with self._crl_lock:
             await asyncio.to_thread(self._directory.refresh)
             revoked = {c.serial_number: c.revoked_at for c in self._directory.revoked_certificates()}
-            now = self._clock.now()
+            now = self.clock.now()
             current = self._crl
             if current is not None and current.revoked == frozenset(revoked) and now - current.made_at < CRL_REFRESH:
                 return current.der
             # CRL numbers must grow; milliseconds since the epoch do, and survive a restart, unlike a counter.
             number = max(int(now.timestamp() * 1000), current.number + 1 if current else 0)
             entries = [RevokedEntry(int(serial, 16), at) for serial, at in revoked.items() if at is not None]
-            crl = await asyncio.to_thread(self._authority.revocation_list, entries, now, number)
+            crl = await asyncio.to_thread(self.authority.revocation_list, entries, now, number)
             self._crl = RevocationList(crl.public_bytes(Encoding.DER), frozenset(revoked), now, number)
             return self._crl.der
 
@@ -226,7 +221,7 @@ class Certificates:
         except CursorError as error:
             raise MalformedError(str(error)) from error
         serials = participant.certificates[start : start + item_count]
-        now = self._clock.now()
+        now = self.clock.now()
         found = [await self._certificate(participant_id, serial) for serial in serials]
         end = start + len(serials)
         return Page(
@@ -238,12 +233,12 @@ class Certificates:
     async def get(self, participant_id: str, serial_number: str) -> CertificateView:
         participant = await self._participant(participant_id)
         certificate = await self._certificate(participant_id, serial_number)
-        return self._view(certificate, participant, self._clock.now())
+        return self._view(certificate, participant, self.clock.now())
 
     async def status(self, participant_id: str) -> list[CertificateWarning]:
         """Certificates expiring within the warning window, and nominated ones that can no longer sign."""
         participant = await self._participant(participant_id)
-        now = self._clock.now()
+        now = self.clock.now()
         warnings = []
         for serial in participant.certificates:
             certificate = await self._certificate(participant_id, serial)
@@ -273,7 +268,7 @@ class Certificates:
 
         async def attempt() -> dict[str, str | None]:
             participant = await self._participant(participant_id)
-            now = self._clock.now()
+            now = self.clock.now()
             errors = []
             for field, serial in (("primary", primary), ("secondary", secondary)):
                 if serial is None:
@@ -288,7 +283,7 @@ class Certificates:
             if errors:
                 raise InvalidError("the nomination was refused", errors=errors)
             participant.nominate(primary=primary, secondary=secondary)
-            await self._committer.save(participant)
+            await self.committer.save(participant)
             return {"primary": primary, "secondary": secondary}
 
         return await _retrying(attempt)
@@ -299,9 +294,9 @@ class Certificates:
 
     def hub(self) -> PublishedHub:
         return PublishedHub(
-            ca_certificate=self._authority.ca_pem(),
-            hub_certificate=self._authority.hub_pem(),
-            previous_hub_certificates=self._authority.previous_hub_pems(),
+            ca_certificate=self.authority.ca_pem(),
+            hub_certificate=self.authority.hub_pem(),
+            previous_hub_certificates=self.authority.previous_hub_pems(),
         )
 
     async def _new_certificate(
@@ -316,11 +311,11 @@ class Certificates:
     ) -> Certificate:
         try:
             issued: x509.Certificate = await asyncio.to_thread(
-                self._authority.issue,
+                self.authority.issue,
                 csr_pem.encode(),
                 participant_id,
                 now,
-                self._lifetime_days,
+                self.lifetime_days,
                 not_after=not_after,
             )
         except CsrRejectedError as error:
@@ -337,13 +332,13 @@ class Certificates:
         )
 
     async def _participant(self, participant_id: str) -> Participant:
-        participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
+        participant = await asyncio.to_thread(self.ledger.find, Participant, Participant.create_id(participant_id))
         if participant is None:
             raise NotFoundError(f"participant {participant_id} does not exist")
         return participant
 
     async def _find(self, serial: str) -> Certificate | None:
-        return await asyncio.to_thread(self._ledger.find, Certificate, Certificate.create_id(serial))
+        return await asyncio.to_thread(self.ledger.find, Certificate, Certificate.create_id(serial))
 
     async def _certificate(self, participant_id: str, serial: str) -> Certificate:
         normalised = _normalised(serial)
@@ -356,7 +351,7 @@ class Certificates:
         return CertificateView(
             serial_number=certificate.serial_number,
             certificate=certificate.pem,
-            chain=certificate.pem + self._authority.ca_pem(),
+            chain=certificate.pem + self.authority.ca_pem(),
             not_before=iso(certificate.not_before),
             not_after=iso(certificate.not_after),
             status=certificate.status(now),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ import structlog
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.flow import FlowControl
-from exchange.domain.messages import Delivery, Message, PendingDelivery
+from exchange.domain.messages import Delivery, Message, MessageFacts, PendingDelivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -28,19 +29,7 @@ from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.metrics import DELIVERY_LAG
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
-from flowcontrol.state import (
-    Effects,
-    FlowState,
-    Hold,
-    ManualStopChanged,
-    PendingItem,
-    Queue,
-    StatusChanged,
-    arrive,
-    remove,
-    set_manual_stop,
-    set_watermarks,
-)
+from flowcontrol import state as flow
 from flowcontrol.watermarks import Watermarks
 
 log = structlog.get_logger(__name__)
@@ -48,31 +37,24 @@ log = structlog.get_logger(__name__)
 Key = tuple[str, str]  # (participant, business function)
 
 
+@dataclass(eq=False)
 class DeliveryGate:
     """Decides, per recipient and business function, whether a message enters the queue now or waits."""
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        committer: GroupCommit,
-        views: aiosqlite.Connection,
-        queue: Projector,
-        registry: Registry,
-        clock: Clock,
-        on_recorded: Callable[[], None],
-    ) -> None:
-        self._ledger = ledger
-        self._committer = committer
-        self._views = views
-        self._queue = queue
-        self._registry = registry
-        self._clock = clock
-        self._on_recorded = on_recorded
-        self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._settling: dict[Key, asyncio.Task[None]] = {}
+    ledger: Ledger
+    committer: GroupCommit
+    views: aiosqlite.Connection
+    queue: Projector
+    registry: Registry
+    clock: Clock
+    on_recorded: Callable[[], None]
+    _locks: defaultdict[Key, asyncio.Lock] = field(
+        init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
+    )
+    _settling: dict[Key, asyncio.Task[None]] = field(init=False, repr=False, default_factory=dict)
 
     def default_watermarks(self, business_function_id: str) -> Watermarks:
-        defaults = self._registry.function(business_function_id).watermark_defaults
+        defaults = self.registry.function(business_function_id).watermark_defaults
         return Watermarks(defaults.low, defaults.warn, defaults.high)
 
     async def arrive(self, routes: Sequence[Route]) -> None:
@@ -86,10 +68,10 @@ class DeliveryGate:
         for key, arrivals in by_key.items():
             async with self._locks[key]:
                 state, control = await self._load(key)
-                effects: Effects = ()
+                effects: flow.Effects = ()
                 for route in arrivals:
-                    item = PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
-                    state, more = arrive(state, item)
+                    item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
+                    state, more = flow.arrive(state, item)
                     effects += more
                 await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
 
@@ -113,7 +95,7 @@ class DeliveryGate:
                 # Callers from now on may have removed messages after this recount reads: they need another.
                 self._forget_recount(key)
                 state, control = await self._load(key)
-                state, effects = remove(state, 0)
+                state, effects = flow.remove(state, 0)
                 await self._record(key, control, state, effects, {})
         finally:
             self._forget_recount(key)
@@ -122,11 +104,11 @@ class DeliveryGate:
         if self._settling.get(key) is asyncio.current_task():
             del self._settling[key]
 
-    async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> FlowState:
+    async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> flow.FlowState:
         key = (participant_id, business_function_id)
         async with self._locks[key]:
             state, control = await self._load(key)
-            state, effects = set_manual_stop(state, stopped)
+            state, effects = flow.set_manual_stop(state, stopped)
             await self._record(key, control, state, effects, {})
             return state
 
@@ -135,16 +117,16 @@ class DeliveryGate:
         async with self._locks[key]:
             state, control = await self._load(key)
             control = control or self._open(key, state.watermarks)
-            control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self._clock.now())
-            state, effects = set_watermarks(state, watermarks)
+            control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self.clock.now())
+            state, effects = flow.set_watermarks(state, watermarks)
             await self._record(key, control, state, effects, {})
 
-    async def state(self, participant_id: str, business_function_id: str) -> tuple[FlowState, FlowControl | None]:
+    async def state(self, participant_id: str, business_function_id: str) -> tuple[flow.FlowState, FlowControl | None]:
         """The current state as stored, for the flow-control API."""
         return await self._load((participant_id, business_function_id))
 
     async def queued_count(self, participant_id: str, business_function_id: str, resource_id: str) -> int:
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ? AND resource_id = ?",
             (participant_id, business_function_id, resource_id),
         ) as cursor:
@@ -158,31 +140,31 @@ class DeliveryGate:
         if resource_id is not None:
             sql += " AND resource_id = ?"
             params.append(resource_id)
-        async with self._views.execute(sql, params) as cursor:
+        async with self.views.execute(sql, params) as cursor:
             return int((await cursor.fetchone() or [0])[0])
 
-    async def _load(self, key: Key) -> tuple[FlowState, FlowControl | None]:
+    async def _load(self, key: Key) -> tuple[flow.FlowState, FlowControl | None]:
         participant, function = key
         # Counting from the views is exact once they include every event committed so far.
-        await self._queue.wait_for(await asyncio.to_thread(self._ledger.last_position))
-        control = await asyncio.to_thread(self._ledger.find, FlowControl, FlowControl.create_id(participant, function))
+        await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
+        control = await asyncio.to_thread(self.ledger.find, FlowControl, FlowControl.create_id(participant, function))
         if control is None:
             watermarks, status, manual_stop = self.default_watermarks(function), "Operational", False
         else:
             watermarks = Watermarks(control.low, control.warn, control.high)
             status, manual_stop = control.status, control.manual_stop
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ?", key
         ) as cursor:
             count = int((await cursor.fetchone() or [0])[0])
         # A release never takes more than High of them, so that is all the state machine needs to see.
-        async with self._views.execute(
+        async with self.views.execute(
             "SELECT message_context_id, priority_rank, position FROM pending_items "
             "WHERE recipient = ? AND business_function_id = ? ORDER BY priority_rank, position LIMIT ?",
             (*key, watermarks.high + 1),
         ) as cursor:
-            pending = tuple(PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
-        state = FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
+            pending = tuple(flow.PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
+        state = flow.FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
         return state, control
 
     def _open(self, key: Key, watermarks: Watermarks) -> FlowControl:
@@ -192,40 +174,40 @@ class DeliveryGate:
         self,
         key: Key,
         control: FlowControl | None,
-        state: FlowState,
-        effects: Effects,
+        state: flow.FlowState,
+        effects: flow.Effects,
         arrivals: dict[str, Route],
     ) -> None:
-        now = self._clock.now()
+        now = self.clock.now()
         recipient = key[0]
         changed: list[Aggregate] = []
         for effect in effects:
-            if isinstance(effect, Queue):
+            if isinstance(effect, flow.Queue):
                 route = arrivals.get(effect.key)
                 if route is not None:
                     changed.append(_queued_from_route(route, now))
                 else:
                     changed.extend(await self._release(effect.key, recipient, now))
-            elif isinstance(effect, Hold):
+            elif isinstance(effect, flow.Hold):
                 changed.append(_held_from_route(arrivals[effect.key], now))
-            elif isinstance(effect, StatusChanged):
+            elif isinstance(effect, flow.StatusChanged):
                 control = control or self._open(key, state.watermarks)
                 control.change_status(effect.new, effect.count, at=now)
-            elif isinstance(effect, ManualStopChanged):
+            elif isinstance(effect, flow.ManualStopChanged):
                 control = control or self._open(key, state.watermarks)
                 control.switch_delivery(effect.stopped, effect.count, at=now)
         if control is not None and control.pending_events:
             changed.append(control)
         if changed:
-            await self._committer.save(*changed)
-            self._on_recorded()
+            await self.committer.save(*changed)
+            self.on_recorded()
             for queued in changed:
                 if isinstance(queued, Delivery):
                     DELIVERY_LAG.observe((queued.queued_at - queued.submitted_at).total_seconds())
 
     async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
         pending = await asyncio.to_thread(
-            self._ledger.find, PendingDelivery, PendingDelivery.create_id(message_context_id, recipient)
+            self.ledger.find, PendingDelivery, PendingDelivery.create_id(message_context_id, recipient)
         )
         if pending is None or pending.released_at is not None:
             return []
@@ -241,7 +223,7 @@ class DeliveryGate:
         """
         genuine = []
         for route in routes:
-            message = self._ledger.find(Message, Message.create_id(route.message_context_id))
+            message = self.ledger.find(Message, Message.create_id(route.message_context_id))
             if (
                 message is not None
                 and route.recipient in message.recipients
@@ -260,7 +242,7 @@ class DeliveryGate:
 
     def _not_yet_handled(self, routes: Sequence[Route]) -> list[Route]:
         """Routes whose message is neither queued nor held for its recipient yet (a route can come twice)."""
-        recorder = self._ledger.recorder
+        recorder = self.ledger.recorder
         fresh = []
         for route in routes:
             ids = (
@@ -272,22 +254,10 @@ class DeliveryGate:
         return fresh
 
 
-# What a delivery knows of its message, whether it comes from a route or from a held delivery.
-_FACTS = (
-    "message_context_id",
-    "recipient",
-    "business_function_id",
-    "resource_id",
-    "sender_id",
-    "priority",
-    "message_type",
-    "size",
-    "submitted_at",
-)
-
-
 def _facts(source: Route | PendingDelivery, submission_position: int) -> dict[str, Any]:
-    return {**{name: getattr(source, name) for name in _FACTS}, "submission_position": submission_position}
+    """What a delivery records of its message, whether it comes from a route or from a held delivery."""
+    facts = {name: getattr(source, name) for name in MessageFacts.__dataclass_fields__}
+    return {**facts, "submission_position": submission_position}
 
 
 def _queued_from_route(route: Route, now: datetime) -> Delivery:

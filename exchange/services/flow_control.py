@@ -66,29 +66,20 @@ class ParticipantStatus:
     participant_status: str = "Active"
 
 
+@dataclass(eq=False)
 class FlowControls:
-    def __init__(
-        self,
-        gate: DeliveryGate,
-        registry: Registry,
-        directory: Directory,
-        admin: Administration,
-        changes: FlowHistory,
-        limits: LimitStore,
-        clock: Clock,
-    ) -> None:
-        self._gate = gate
-        self._registry = registry
-        self._directory = directory
-        self._admin = admin
-        self._changes = changes
-        self._limits = limits
-        self._clock = clock
+    gate: DeliveryGate
+    registry: Registry
+    directory: Directory
+    admin: Administration
+    changes: FlowHistory
+    limits: LimitStore
+    clock: Clock
 
     async def functions_of(self, participant_id: str) -> list[str]:
         """Business functions this participant receives, so has a queue (and flow control) for."""
-        roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
-        return [f.id for f in self._registry.receiver_functions(roles)]
+        roles = await asyncio.to_thread(self.directory.roles_of, participant_id) or frozenset()
+        return [f.id for f in self.registry.receiver_functions(roles)]
 
     async def breaches(self, participant_id: str, expand: bool) -> list[FlowItem]:
         items = [await self.item(participant_id, bf) for bf in await self.functions_of(participant_id)]
@@ -97,32 +88,32 @@ class FlowControls:
         return [i for i in items if i.message_status != "Operational" or i.manual_stop]
 
     async def item(self, participant_id: str, business_function_id: str) -> FlowItem:
-        state, control = await self._gate.state(participant_id, business_function_id)
+        state, control = await self.gate.state(participant_id, business_function_id)
         return _item(business_function_id, state, control)
 
     async def detail(self, participant_id: str, business_function_id: str) -> FlowDetail:
         await self._require_function(participant_id, business_function_id)
         item = await self.item(participant_id, business_function_id)
-        pending = await self._gate.pending_count(participant_id, business_function_id)
+        pending = await self.gate.pending_count(participant_id, business_function_id)
         resources = [
             ResourceCounts(
                 resource.id,
-                await self._gate.queued_count(participant_id, business_function_id, resource.id),
-                await self._gate.pending_count(participant_id, business_function_id, resource.id),
+                await self.gate.queued_count(participant_id, business_function_id, resource.id),
+                await self.gate.pending_count(participant_id, business_function_id, resource.id),
             )
-            for resource in self._registry.function(business_function_id).resources
+            for resource in self.registry.function(business_function_id).resources
         ]
-        used = await self._limits.manual_switches(participant_id, business_function_id, market_day(self._clock.now()))
+        used = await self.limits.manual_switches(participant_id, business_function_id, market_day(self.clock.now()))
         return FlowDetail(item, pending, resources, used, MANUAL_SWITCHES_PER_DAY)
 
     async def switch(self, participant_id: str, business_function_id: str, delivery: str) -> FlowItem:
         await self._require_function(participant_id, business_function_id)
-        state, _ = await self._gate.state(participant_id, business_function_id)
+        state, _ = await self.gate.state(participant_id, business_function_id)
         if state.manual_stop == (delivery == "Stopped"):
             # Asking for what is already so changes nothing, so it does not use up one of the day's switches.
             return await self.item(participant_id, business_function_id)
-        now = self._clock.now()
-        allowed = await self._limits.take_manual_switch(
+        now = self.clock.now()
+        allowed = await self.limits.take_manual_switch(
             participant_id, business_function_id, market_day(now), MANUAL_SWITCHES_PER_DAY
         )
         if not allowed:
@@ -130,13 +121,13 @@ class FlowControls:
                 f"delivery of {business_function_id} was switched {MANUAL_SWITCHES_PER_DAY} times today already",
                 retry_after=int(seconds_until_next_market_day(now)),
             )
-        await self._gate.switch(participant_id, business_function_id, stopped=delivery == "Stopped")
+        await self.gate.switch(participant_id, business_function_id, stopped=delivery == "Stopped")
         return await self.item(participant_id, business_function_id)
 
     async def set_watermarks(
         self, participant_id: str, business_function_id: str, low: int, warn: int, high: int
     ) -> None:
-        if await asyncio.to_thread(self._directory.participant, participant_id) is None:
+        if await asyncio.to_thread(self.directory.participant, participant_id) is None:
             raise NotFoundError(f"participant {participant_id} does not exist")
         out_of_range = [
             FieldError(name, f"must be 0 to {MAX_WATERMARK:,}")
@@ -146,25 +137,25 @@ class FlowControls:
         if out_of_range:
             raise InvalidError("a watermark is out of range", errors=out_of_range)
         try:
-            self._registry.function(business_function_id)
+            self.registry.function(business_function_id)
             watermarks = Watermarks(low, warn, high)
         except UnknownFunctionError as error:
             raise NotFoundError(str(error)) from error
         except ValueError as error:
             raise InvalidError(str(error), errors=[FieldError("low", "must satisfy 0 <= low < warn < high")]) from error
-        await self._gate.set_watermarks(participant_id, business_function_id, watermarks)
+        await self.gate.set_watermarks(participant_id, business_function_id, watermarks)
 
     async def participant_status(self, participant_id: str | None) -> list[ParticipantStatus]:
         """Every participant that receives a business function, for those functions (operational information)."""
-        participants = [p.participant_id for p in await self._admin.participants()]
+        participants = [p.participant_id for p in await self.admin.participants()]
         if participant_id is not None:
             participants = [p for p in participants if p == participant_id]
         rows = []
         for participant in participants:
-            registered = await asyncio.to_thread(self._directory.participant, participant)
+            registered = await asyncio.to_thread(self.directory.participant, participant)
             standing = "Suspended" if registered is not None and registered.suspended else "Active"
             for function_id in await self.functions_of(participant):
-                state, control = await self._gate.state(participant, function_id)
+                state, control = await self.gate.state(participant, function_id)
                 since = control.since if control else None
                 rows.append(
                     ParticipantStatus(
@@ -181,7 +172,7 @@ class FlowControls:
         end: datetime | None,
     ) -> list[FlowChange]:
         """Every status change and manual stop or start, oldest first."""
-        return await self._changes.search(participant_id, business_function_id, start, end)
+        return await self.changes.search(participant_id, business_function_id, start, end)
 
     async def _require_function(self, participant_id: str, business_function_id: str) -> None:
         if business_function_id not in await self.functions_of(participant_id):

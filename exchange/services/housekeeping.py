@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import aiosqlite
@@ -22,33 +23,21 @@ from exchange.services.expiry_watch import ExpiryWatch
 log = structlog.get_logger(__name__)
 
 
+@dataclass(eq=False)
 class Housekeeper:
     """Every `interval` seconds, records what retention requires, reading the exchange's one clock."""
 
-    def __init__(
-        self,
-        views: aiosqlite.Connection,
-        ledger: Ledger,
-        committer: GroupCommit,
-        registry: Registry,
-        clock: Clock,
-        on_expired: Callable[[str, str], Awaitable[None]],
-        interval: float,
-        certificate_watch: ExpiryWatch | None = None,
-        *,
-        revocation_list: Callable[[], Awaitable[object]] | None = None,
-    ) -> None:
-        # Asked for on every round, it makes a new CRL once the last one is a day old.
-        self._revocation_list = revocation_list
-        self._certificate_watch = certificate_watch
-        self._views = views
-        self._ledger = ledger
-        self._on_expired = on_expired
-        self._committer = committer
-        self._registry = registry
-        self._clock = clock
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+    views: aiosqlite.Connection
+    ledger: Ledger
+    committer: GroupCommit
+    registry: Registry
+    clock: Clock
+    on_expired: Callable[[str, str], Awaitable[None]]
+    interval: float
+    certificate_watch: ExpiryWatch | None = None
+    # Asked for on every round, it makes a new CRL once the last one is a day old.
+    revocation_list: Callable[[], Awaitable[object]] | None = field(default=None, kw_only=True)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="housekeeping")
@@ -59,20 +48,20 @@ class Housekeeper:
     async def run_once(self) -> int:
         """Record the expiries and purges due now; returns how many queue entries and archive items they remove."""
         removed = await self.expire_queues() + await self.purge_archive()
-        if self._certificate_watch is not None:
-            await self._certificate_watch.run_once()
-        if self._revocation_list is not None:
-            await self._revocation_list()
+        if self.certificate_watch is not None:
+            await self.certificate_watch.run_once()
+        if self.revocation_list is not None:
+            await self.revocation_list()
         return removed
 
     async def expire_queues(self) -> int:
         """Messages left in a queue past the resource's queue retention leave it as `expired`."""
         expired = 0
-        now = self._clock.now()
-        for function in self._registry:
+        now = self.clock.now()
+        for function in self.registry:
             for resource in function.resources:
                 cutoff = now - timedelta(days=resource.queue_retention_days)
-                async with self._views.execute(
+                async with self.views.execute(
                     "SELECT message_context_id, recipient FROM queue_items "
                     "WHERE business_function_id = ? AND resource_id = ? AND queued_at < ? LIMIT 1000",
                     (function.id, resource.id, utc_key(cutoff)),
@@ -81,39 +70,39 @@ class Housekeeper:
                 recipients = set()
                 for message_context_id, recipient in due:
                     delivery = await asyncio.to_thread(
-                        self._ledger.find, Delivery, Delivery.create_id(message_context_id, recipient)
+                        self.ledger.find, Delivery, Delivery.create_id(message_context_id, recipient)
                     )
                     if delivery is None or not delivery.in_queue:
                         continue
                     delivery.expire(expired_at=now)
                     try:
-                        await self._committer.save(delivery)
+                        await self.committer.save(delivery)
                     except ConcurrencyError:
                         continue  # deleted a moment ago by its recipient
                     expired += 1
                     recipients.add(recipient)
                 for recipient in recipients:
-                    await self._on_expired(recipient, function.id)
+                    await self.on_expired(recipient, function.id)
                 if due:
                     log.info("queue_expired", businessFunctionId=function.id, messages=len(due))
         return expired
 
     async def purge_archive(self) -> int:
         purged = 0
-        for function in self._registry:
+        for function in self.registry:
             for resource in function.resources:
                 purge = await due_for_purge(
-                    self._views, function.id, resource.id, resource.retention_days, self._clock.now()
+                    self.views, function.id, resource.id, resource.retention_days, self.clock.now()
                 )
                 if purge is not None:
-                    await self._committer.save(purge)
+                    await self.committer.save(purge)
                     purged += len(purge.delivery_ids)
                     log.info("archive_purged", businessFunctionId=function.id, items=len(purge.delivery_ids))
         return purged
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.interval)
             try:
                 await self.run_once()
             except Exception:

@@ -39,28 +39,18 @@ class Fetched:
     sender_id: str
 
 
+@dataclass(eq=False)
 class Mailbox:
     """Queue use cases. Anything not in the caller's own queue is simply not found."""
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        committer: GroupCommit,
-        views: aiosqlite.Connection,
-        queue_projector: Projector,
-        clock: Clock,
-        on_removed: Callable[[str, str], Awaitable[None]],
-        registry: Registry,
-        signatures: ParticipantSignatures,
-    ) -> None:
-        self._registry = registry
-        self._signatures = signatures
-        self._on_removed = on_removed
-        self._ledger = ledger
-        self._committer = committer
-        self._views = views
-        self._queue = queue_projector
-        self._clock = clock
+    ledger: Ledger
+    committer: GroupCommit
+    views: aiosqlite.Connection
+    queue_projector: Projector
+    clock: Clock
+    on_removed: Callable[[str, str], Awaitable[None]]
+    registry: Registry
+    signatures: ParticipantSignatures
 
     async def list(
         self,
@@ -79,14 +69,14 @@ class Mailbox:
             recipient, business_function_id, resource_id, priority, from_date_time, to_date_time, item_count, cursor
         )
         try:
-            return await list_queue(self._views, query)
+            return await list_queue(self.views, query)
         except CursorError as error:
             raise MalformedError(str(error)) from error
 
     async def fetch(self, recipient: str, bf: str, resource: str, message_context_id: str) -> Fetched:
         await self._require_queued(recipient, bf, resource, message_context_id)
         message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
-        await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self._clock.now()))
+        await self._change_delivery(recipient, message_context_id, lambda d: d.retrieve(retrieved_at=self.clock.now()))
         return Fetched(message.payload, message.hub_signature, message.signature, message.sender_id)
 
     async def delete(
@@ -98,7 +88,7 @@ class Mailbox:
         if signature is not None:
             message = await self._find(Message, Message.create_id(message_context_id), message_context_id)
             await asyncio.to_thread(self._verify_acknowledgement, recipient, message, signature)
-        elif self._registry.resource(bf, resource)[1].signed_delete == "required":
+        elif self.registry.resource(bf, resource)[1].signed_delete == "required":
             raise InvalidError(
                 f"{bf}/{resource} requires signed deletes",
                 errors=[
@@ -111,17 +101,17 @@ class Mailbox:
         position = await self._change_delivery(
             recipient,
             message_context_id,
-            lambda d: d.remove(removed_at=self._clock.now(), recipient_signature=signature),
+            lambda d: d.remove(removed_at=self.clock.now(), recipient_signature=signature),
         )
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
-        await self._queue.wait_for(position)
-        await self._on_removed(recipient, bf)
+        await self.queue_projector.wait_for(position)
+        await self.on_removed(recipient, bf)
 
     def _verify_acknowledgement(self, recipient: str, message: Message, signature: str) -> None:
         # Nominations and revocations committed before this request apply to it, as for a submission.
-        self._signatures.refresh()
+        self.signatures.refresh()
         acknowledged = f"{message.message_context_id}|{message.payload_sha256}".encode()
-        self._signatures.verify(recipient, signature, acknowledged, self._clock.now())
+        self.signatures.verify(recipient, signature, acknowledged, self.clock.now())
 
     async def _change_delivery(
         self, recipient: str, message_context_id: str, change: Callable[[Delivery], None]
@@ -135,18 +125,18 @@ class Mailbox:
                 raise NotFoundError(f"{message_context_id} is not in your queue")
             change(delivery)
             try:
-                recordings = await self._committer.save(delivery)
+                recordings = await self.committer.save(delivery)
             except ConcurrencyError:
                 continue
             return recordings[-1].notification.id
         raise ConflictError(f"{message_context_id} is being changed by another request; try again")
 
     async def _require_queued(self, recipient: str, bf: str, resource: str, message_context_id: str) -> None:
-        if not await is_queued(self._views, recipient, message_context_id, bf, resource):
+        if not await is_queued(self.views, recipient, message_context_id, bf, resource):
             raise NotFoundError(f"{message_context_id} is not in your queue")
 
     async def _find(self, cls: type[A], aggregate_id: UUID, context_id: str) -> A:
-        found = await asyncio.to_thread(self._ledger.find, cls, aggregate_id)
+        found = await asyncio.to_thread(self.ledger.find, cls, aggregate_id)
         if found is None:
             raise NotFoundError(f"{context_id} is not in your queue")
         return found

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 import aiosqlite
@@ -27,28 +26,9 @@ from translog.csv_export import csv_lines
 from translog.queries import QueryError, TranslogQuery, Viewer, all_rows, related, search
 from translog.reconcile import ReconcileQuery, Reconciliation, reconcile
 
-
-@dataclass(frozen=True)
-class TranslogSearch:
-    """What a caller asks of the transaction log; whose rows it may see is not its to say."""
-
-    equals: dict[str, str] = field(default_factory=dict)
-    priority: str | None = None
-    from_date_time: datetime | None = None
-    to_date_time: datetime | None = None
-    sort: str = "-createdDateTime"
-    item_count: int = 100
-    cursor: str | None = None
-
-
-@dataclass(frozen=True)
-class ArchiveSearch:
-    start: datetime | None = None
-    end: datetime | None = None
-    business_function_id: str | None = None
-    resource_id: str | None = None
-    item_count: int = 100
-    cursor: str | None = None
+# What a caller asks of the transaction log or of its archive; whose rows it may see is not its to say.
+TranslogSearch = TranslogQuery
+ArchiveSearch = ArchiveQuery
 
 
 class ReadSide:
@@ -64,20 +44,20 @@ class ReadSide:
 
     async def translog(self, participant_id: str, asked: TranslogSearch) -> Page[dict[str, Any]]:
         """One page of the transactions the caller may see; MalformedError for a bad sort or cursor."""
-        query = await self._query(participant_id, asked)
+        viewer = await self._viewer(participant_id)
         try:
-            return await search(self._views, query)
+            return await search(self._views, viewer, asked)
         except QueryError as error:
             raise MalformedError(str(error)) from error
 
     async def translog_csv(self, participant_id: str, asked: TranslogSearch) -> AsyncIterator[str]:
         """Every matching transaction as CSV lines, checked before the first line so a bad query is still a 400."""
-        query = await self._query(participant_id, asked)
+        viewer = await self._viewer(participant_id)
         try:
-            await search(self._views, replace(query, item_count=1))
+            await search(self._views, viewer, replace(asked, item_count=1))
         except QueryError as error:
             raise MalformedError(str(error)) from error
-        return csv_lines(all_rows(self._views, query))
+        return csv_lines(all_rows(self._views, viewer, asked))
 
     async def transaction(self, participant_id: str, message_context_id: str) -> dict[str, Any]:
         """The rows of one message the caller may see, and their history."""
@@ -109,17 +89,8 @@ class ReadSide:
 
     async def archive(self, participant_id: str, asked: ArchiveSearch) -> Page[dict[str, Any]]:
         """Messages delivered to the caller, newest first; MalformedError for a cursor this archive did not give."""
-        query = ArchiveQuery(
-            participant_id,
-            asked.start,
-            asked.end,
-            asked.business_function_id,
-            asked.resource_id,
-            asked.item_count,
-            asked.cursor,
-        )
         try:
-            return await list_archive(self._views, query)
+            return await list_archive(self._views, participant_id, asked)
         except CursorError as error:
             raise MalformedError(str(error)) from error
 
@@ -131,18 +102,6 @@ class ReadSide:
         if message is None:
             raise NotFoundError(f"{message_context_id} is not in your archive")
         return _fetched(message)
-
-    async def _query(self, participant_id: str, asked: TranslogSearch) -> TranslogQuery:
-        return TranslogQuery(
-            viewer=await self._viewer(participant_id),
-            equals=asked.equals,
-            priority=asked.priority,
-            from_date_time=asked.from_date_time,
-            to_date_time=asked.to_date_time,
-            sort=asked.sort,
-            item_count=asked.item_count,
-            cursor=asked.cursor,
-        )
 
     async def _viewer(self, participant_id: str) -> Viewer:
         roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()

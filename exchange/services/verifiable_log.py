@@ -7,7 +7,7 @@ arrive, so that one RSA signature covers every leaf added since the last head, w
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosqlite
 import structlog
@@ -50,26 +50,18 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
+@dataclass(eq=False)
 class VerifiableLog:
     """Signs tree heads of the Merkle log and answers proofs from its stored blocks."""
 
-    def __init__(
-        self,
-        views: aiosqlite.Connection,
-        projector: Projector,
-        authority: CertificateAuthority,
-        clock: Clock,
-        directory: Directory,
-        interval: float,
-    ) -> None:
-        self._views = views
-        self._projector = projector
-        self._authority = authority
-        self._clock = clock
-        self._directory = directory
-        self._interval = interval
-        self._signing = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+    views: aiosqlite.Connection
+    projector: Projector
+    authority: CertificateAuthority
+    clock: Clock
+    directory: Directory
+    interval: float
+    _signing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tree-heads")
@@ -79,12 +71,12 @@ class VerifiableLog:
 
     async def sign_tree_head(self) -> TreeHead:
         """Catch the log up with the event store, then sign its head if it grew (the tests' and tools' way in)."""
-        await self._projector.wait_for_latest()
+        await self.projector.wait_for_latest()
         return await self._sign_new_leaves()
 
     async def tree_head(self) -> TreeHead:
         """The latest signed tree head."""
-        head = await latest_head(self._views)
+        head = await latest_head(self.views)
         if head is None:
             head = await self._sign_new_leaves()
         return head
@@ -110,7 +102,7 @@ class VerifiableLog:
                 "no signed tree head of that size",
                 errors=[FieldError("treeSize", f"must be between 1 and the latest signed size, {signed}")],
             )
-        found = await find_leaf(self._views, message_context_id, kind, recipient)
+        found = await find_leaf(self.views, message_context_id, kind, recipient)
         unseen = NotFoundError(f"no {kind} leaf of yours for {message_context_id} in a signed tree head of {size}")
         if (
             found is None
@@ -118,7 +110,7 @@ class VerifiableLog:
             or not await self._may_see(participant_id, message_context_id, recipient)
         ):
             raise unseen
-        path = await from_blocks(self._views, lambda blocks: merkle.inclusion_path(found.index, size, blocks))
+        path = await from_blocks(self.views, lambda blocks: merkle.inclusion_path(found.index, size, blocks))
         return InclusionProof(found.index, found.leaf, size, path)
 
     async def consistency(self, first: int, second: int) -> ConsistencyProof:
@@ -133,42 +125,42 @@ class VerifiableLog:
             errors.append(FieldError("first", "must not be larger than second"))
         if errors:
             raise InvalidError("no consistency proof between those tree sizes", errors=errors)
-        proof = await from_blocks(self._views, lambda blocks: merkle.consistency_proof(first, second, blocks))
+        proof = await from_blocks(self.views, lambda blocks: merkle.consistency_proof(first, second, blocks))
         return ConsistencyProof(first, second, proof)
 
     async def _provable(self) -> int:
         """The largest tree size a proof may be asked of: the latest signed head's, or the log's if it holds fewer
         leaves (only when it was cut down behind the hub's back: the proofs then no longer match the head)."""
-        return min((await self.tree_head()).tree_size, await tree_size(self._views))
+        return min((await self.tree_head()).tree_size, await tree_size(self.views))
 
     async def leaf_index(self, message_context_id: str) -> int | None:
         """Where a message's `accepted` leaf is, once a signed tree head covers it."""
-        head = await latest_head(self._views)
-        found = await find_leaf(self._views, message_context_id, "accepted", None)
+        head = await latest_head(self.views)
+        found = await find_leaf(self.views, message_context_id, "accepted", None)
         if head is None or found is None or found.index >= head.tree_size:
             return None
         return found.index
 
     async def _may_see(self, participant_id: str, message_context_id: str, recipient: str | None) -> bool:
         """The operator sees every leaf; the sender those of its message; a recipient its own and the acceptance."""
-        roles = await asyncio.to_thread(self._directory.roles_of, participant_id) or frozenset()
+        roles = await asyncio.to_thread(self.directory.roles_of, participant_id) or frozenset()
         if OPERATOR in roles:
             return True
-        party = await party_of(self._views, message_context_id, participant_id)
+        party = await party_of(self.views, message_context_id, participant_id)
         return party == "sender" or (party == "recipient" and recipient in (None, participant_id))
 
     async def _sign_new_leaves(self) -> TreeHead:
         async with self._signing:
-            head = await latest_head(self._views)
-            size = await tree_size(self._views)
+            head = await latest_head(self.views)
+            size = await tree_size(self.views)
             if head is not None and size <= head.tree_size:
                 return head
-            root = await from_blocks(self._views, lambda blocks: merkle.root_hash(size, blocks))
-            timestamp = iso(self._clock.now())
-            signature = await asyncio.to_thread(self._authority.sign, signed_text(size, root, timestamp))
-            await record_head(self._views, TreeHead(size, root, timestamp, signature))
+            root = await from_blocks(self.views, lambda blocks: merkle.root_hash(size, blocks))
+            timestamp = iso(self.clock.now())
+            signature = await asyncio.to_thread(self.authority.sign, signed_text(size, root, timestamp))
+            await record_head(self.views, TreeHead(size, root, timestamp, signature))
             # Another process on this file may have signed the same size first: its head is the one kept.
-            made = await latest_head(self._views)
+            made = await latest_head(self.views)
             assert made is not None
             return made
 
@@ -180,4 +172,4 @@ class VerifiableLog:
                 raise
             except Exception:
                 log.exception("tree_head_failed")
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.interval)

@@ -106,3 +106,13 @@ class FakeServices:
         self.delivered.append(outbound)
         digest = hashlib.sha256(outbound.payload).hexdigest()
         return Delivered(outbound.message_context_id, self.clock.isoformat(), digest, "receipt")
+
+
+def two_generators(duid1_mw: float) -> FakeStandingData:
+    """GEN1 owns DUID1 (`duid1_mw` at STATION1) and DUID2 (300 MW at STATION2); GEN2 owns DUID3; and the operator."""
+    data = FakeStandingData()
+    data.add_unit("DUID1", "GEN1", "STATION1", duid1_mw)
+    data.add_unit("DUID2", "GEN1", "STATION2", 300.0)
+    data.add_unit("DUID3", "GEN2", "STATION3", 500.0)
+    data.participants["OPERATOR"] = frozenset({"OPERATOR"})
+    return data

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Self
 
 import pytest
 
 from simulators.client import ParticipantClient, operator_client, register
+from tests.conformance.market import Market
+from tests.e2e.read_side import Cast, People, logged_in
 from tests.harness import ServerProcess, running_server
 
 PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
@@ -21,37 +26,99 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
+def crash_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """An exchange of one test's own, which the test may stop, kill (-9) and start again."""
+    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def made() -> AsyncIterator[list[ParticipantClient]]:
+    """The clients a test opens, closed after it (modules with participants of their own shape override it)."""
+    clients: list[ParticipantClient] = []
+    yield clients
+    for client in clients:
+        await client.close()
+
+
+@asynccontextmanager
+async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
+    """The operator's client on `server`, logged in, closed at the end."""
     client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
+    async with operator_of(server) as client:
+        yield client
+
+
+@pytest.fixture
+async def people(flow: Cast) -> AsyncIterator[People]:
+    """The clients of the module's read-side flow (its `flow` fixture), logged in for one test."""
+    async with logged_in(flow) as people:
+        yield people
+
+
+@pytest.fixture
+async def market(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Market]:
+    """Generators, DUIDs and the operator's queue on the module's server, for the plugins' journeys."""
+    made = Market(server, operator)
+    yield made
+    await made.close()
 
 
 class Participants:
-    """Makes enrolled participants with fresh ids, so tests sharing a server never see each other's queues."""
+    """Makes participants with fresh ids, so tests sharing a server never see each other's queues.
 
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self._server = server
-        self._operator = operator
-        self._clients: list[ParticipantClient] = []
+    Each holds `scopes` and is enrolled when `enrol`, unless `new` is told otherwise; all are closed at the end.
+    """
 
-    async def new(self, prefix: str, roles: list[str], *, enrol: bool = True) -> ParticipantClient:
+    def __init__(
+        self, server: ServerProcess, operator: ParticipantClient, scopes: list[str] = PQD_SCOPES, *, enrol: bool = True
+    ) -> None:
+        self.server = server
+        self.operator = operator
+        self.clients: list[ParticipantClient] = []
+        self._scopes = scopes
+        self._enrol = enrol
+
+    async def new(
+        self,
+        prefix: str,
+        roles: list[str],
+        scopes: list[str] | None = None,
+        *,
+        enrol: bool | None = None,
+        login_scope: str | None = None,
+    ) -> ParticipantClient:
         participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        credentials = await register(self._operator, participant_id, roles, PQD_SCOPES)
-        client = ParticipantClient(self._server.base_url, credentials)
-        self._clients.append(client)
-        await client.login()
-        if enrol:
+        credentials = await register(self.operator, participant_id, roles, scopes or self._scopes)
+        client = ParticipantClient(self.server.base_url, credentials)
+        self.clients.append(client)
+        await client.login(login_scope)
+        if self._enrol if enrol is None else enrol:
             await client.enrol()
         return client
 
     async def close(self) -> None:
-        for client in self._clients:
+        for client in self.clients:
             await client.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
 
 
 @pytest.fixture
 async def participants(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Participants]:
-    made = Participants(server, operator)
-    yield made
-    await made.close()
+    async with Participants(server, operator) as made:
+        yield made

@@ -63,3 +63,22 @@ async def settled_queue(marker: ParticipantClient, recipient: ParticipantClient)
     """The recipient's queue once everything submitted before this call is processed (see settled_queues)."""
     (queue,) = await settled_queues(marker, recipient)
     return queue
+
+
+# Seeds for `submit_one`: each message it sends has other NMIs and ids than the last.
+_seeds = iter(range(1, 1_000_000))
+
+
+async def submit_one(mc: ParticipantClient, lnsp: ParticipantClient, priority: str = "Medium") -> str:
+    """One accepted BPQD message from `mc` to `lnsp`; its messageContextId."""
+    body = sample_body(mc.participant_id, [lnsp.participant_id], priority=priority, seed=next(_seeds))
+    response = await mc.submit(body, priority=priority)
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["messageContextId"])
+
+
+async def flow_detail(client: ParticipantClient) -> dict[str, Any]:
+    """The client's flow-control detail for BPQD (`pqd`)."""
+    response = await client.http.get("/idx/v1/flowcontrol/businessFunctions/pqd", headers=client.headers())
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])

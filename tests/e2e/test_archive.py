@@ -8,9 +8,9 @@ is moved forward by seven years.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,9 +18,10 @@ from cryptography import x509
 
 from certs.signature import parse_signature_header, verify_detached
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client
+from simulators.client import ParticipantClient, new_context_id, operator_client
+from tests.e2e import read_side
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import eventually, new_participant
+from tests.e2e.read_side import People, eventually, ms_later, new_participant
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
@@ -30,37 +31,16 @@ DAY = 86400
 
 
 async def listing(client: ParticipantClient, **params: Any) -> dict[str, Any]:
-    response = await client.http.get(ARCHIVE, params=params, headers=client.headers())
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return await read_side.read_page(client, ARCHIVE, **params)
 
 
 async def archived(client: ParticipantClient, **params: Any) -> list[dict[str, Any]]:
     """Every archive item of the caller matching `params`, following the cursor."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = await listing(client, **params, itemCount=500, **({"cursor": cursor} if cursor else {}))
-        items += page["data"]
-        cursor = page["meta"]["nextCursor"]
-        if cursor is None:
-            return items
-
-
-def ms_later(timestamp: str) -> str:
-    return (datetime.fromisoformat(timestamp) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+    return await read_side.read_all(client, ARCHIVE, **params)
 
 
 @dataclass
-class Flow:
-    base_url: str
-    operator_secret: str
-    mc: Credentials
-    a: Credentials
-    b: Credentials
-    c: Credentials  # an LNSP that takes part in nothing
-    ids: dict[str, str]
-    bodies: dict[str, bytes]
+class Flow(read_side.Cast):
     hub_signature: str  # x-signature of `both` as A fetched it from its queue
 
     def names(self, items: list[dict[str, Any]]) -> list[str]:
@@ -69,9 +49,7 @@ class Flow:
 
 
 async def _make_flow(server: ServerProcess) -> Flow:
-    operator = await operator_client(server.base_url, server.operator_secret)
-    mc = await new_participant(server, operator, "ARMC", ["MC"], enrol=True)
-    a, b, c = [await new_participant(server, operator, f"AR{x}", ["LNSP"]) for x in "ABC"]
+    operator, mc, a, b, c = await read_side.new_cast(server, "AR")
     ids: dict[str, str] = {}
     bodies: dict[str, bytes] = {}
     try:
@@ -93,20 +71,9 @@ async def _make_flow(server: ServerProcess) -> Flow:
             assert {i["messageContextId"] for i in await archived(b)} == {ids["both"], ids["b1"]}
 
         await eventually(settled)
-        return Flow(
-            server.base_url,
-            server.operator_secret,
-            mc.credentials,
-            a.credentials,
-            b.credentials,
-            c.credentials,
-            ids,
-            bodies,
-            fetched.headers["x-signature"],
-        )
+        return Flow(*read_side.cast_fields(server, mc, a, b, c), ids, bodies, fetched.headers["x-signature"])
     finally:
-        for client in (operator, mc, a, b, c):
-            await client.close()
+        await read_side.close_all(operator, mc, a, b, c)
 
 
 async def _has_queued(client: ParticipantClient, context_id: str) -> None:
@@ -116,24 +83,6 @@ async def _has_queued(client: ParticipantClient, context_id: str) -> None:
 @pytest.fixture(scope="module")
 def flow(server: ServerProcess) -> Flow:
     return asyncio.run(_make_flow(server))
-
-
-@dataclass
-class People:
-    mc: ParticipantClient
-    a: ParticipantClient
-    b: ParticipantClient
-    c: ParticipantClient
-
-
-@pytest.fixture
-async def people(flow: Flow) -> AsyncIterator[People]:
-    clients = [ParticipantClient(flow.base_url, credentials) for credentials in (flow.mc, flow.a, flow.b, flow.c)]
-    for client in clients:
-        await client.login()
-    yield People(*clients)
-    for client in clients:
-        await client.close()
 
 
 async def test_delivered_messages_are_in_the_recipients_archive_only(flow: Flow, people: People) -> None:

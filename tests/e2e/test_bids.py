@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.e2e
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("bids") / "data", "--rate-limit", "0") as running:
         yield running
-
-
-@pytest.fixture
-async def market(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Market]:
-    made = Market(server, operator)
-    yield made
-    await made.close()
 
 
 async def submit(client: ParticipantClient, body: dict[str, Any] | bytes) -> Any:

@@ -15,14 +15,13 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
 from certs.signature import format_signature, parse_signature_header, sign_detached
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, new_key, operator_client
-from tests.e2e.conftest import Participants
+from simulators.client import ParticipantClient, new_key
+from tests.e2e.certificates import SigningKey, certificate_of, csr_pem, issue, nominate
+from tests.e2e.conftest import Participants, operator_of
 from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
 from tests.harness import ServerProcess, running_server
 from tests.openssl import openssl
@@ -30,25 +29,11 @@ from tests.problems import assert_problem
 
 DAY = 86_400
 LIFETIME_DAYS = 1095
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 needs_openssl = pytest.mark.interop  # `make test` installs openssl: a missing one fails, never skips
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-def csr_pem(key: SigningKey, common_name: str) -> str:
-    request = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return request.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def certificate_of(data: dict[str, Any]) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(str(data["certificate"]).encode())
 
 
 def assert_signature_refused(response: httpx.Response, reason: str) -> None:
@@ -58,19 +43,6 @@ def assert_signature_refused(response: httpx.Response, reason: str) -> None:
 
 async def post_csr(client: ParticipantClient, path: str, csr: str) -> httpx.Response:
     return await client.http.post(path, json={"csr": csr}, headers=client.headers())
-
-
-async def issue(client: ParticipantClient, key: SigningKey, suffix: str = "extra") -> dict[str, Any]:
-    response = await post_csr(client, "/certs/v1/certificates", csr_pem(key, f"{client.participant_id}-{suffix}"))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def nominate(client: ParticipantClient, primary: str, secondary: str | None = None) -> httpx.Response:
-    return await client.http.put(
-        "/certs/v1/nominations", json={"primary": primary, "secondary": secondary}, headers=client.headers()
-    )
 
 
 async def certificate(client: ParticipantClient, serial: str) -> dict[str, Any]:
@@ -403,16 +375,14 @@ def aging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 @pytest.fixture
 async def aging_operator(aging_server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(aging_server.base_url, aging_server.operator_secret)
-    yield client
-    await client.close()
+    async with operator_of(aging_server) as client:
+        yield client
 
 
 @pytest.fixture
 async def aging(aging_server: ServerProcess, aging_operator: ParticipantClient) -> AsyncIterator[Participants]:
-    made = Participants(aging_server, aging_operator)
-    yield made
-    await made.close()
+    async with Participants(aging_server, aging_operator) as made:
+        yield made
 
 
 async def test_renewal_inside_the_window_gives_a_certificate_that_signs_once_nominated(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 
 import httpx
-import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
@@ -16,14 +14,6 @@ from tests.e2e.queue_helpers import wait_for_queue
 from tests.harness import ServerProcess
 
 SUBMISSIONS = 200
-
-
-@pytest.fixture
-def crash_server(tmp_path: Path) -> ServerProcess:
-    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_server: ServerProcess) -> None:

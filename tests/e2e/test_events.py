@@ -19,45 +19,34 @@ from websockets.asyncio.client import ClientConnection
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
+from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import queued_ids
-from tests.e2e.read_side import close_code_of, eventually, new_participant
+from tests.e2e.read_side import ALL_SCOPES, close_code_of, eventually
 from tests.harness import ServerProcess
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 
 
 @pytest.fixture
-async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[list[ParticipantClient]]:
-    """Participants a test makes, closed after it."""
-    clients: list[ParticipantClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
+async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Participants]:
+    """Participants a test makes (holding the read-side entities, enrolled only if asked), closed after it."""
+    async with Participants(server, operator, ALL_SCOPES, enrol=False) as participants:
+        yield participants
 
 
 @pytest.fixture
-async def mc(server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]) -> ParticipantClient:
-    client = await new_participant(server, operator, "EVMC", ["MC"], enrol=True)
-    made.append(client)
-    return client
+async def mc(made: Participants) -> ParticipantClient:
+    return await made.new("EVMC", ["MC"], enrol=True)
 
 
 @pytest.fixture
-async def lnsp_a(
-    server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]
-) -> ParticipantClient:
-    client = await new_participant(server, operator, "EVA", ["LNSP"])
-    made.append(client)
-    return client
+async def lnsp_a(made: Participants) -> ParticipantClient:
+    return await made.new("EVA", ["LNSP"])
 
 
 @pytest.fixture
-async def lnsp_b(
-    server: ServerProcess, operator: ParticipantClient, made: list[ParticipantClient]
-) -> ParticipantClient:
-    client = await new_participant(server, operator, "EVB", ["LNSP"])
-    made.append(client)
-    return client
+async def lnsp_b(made: Participants) -> ParticipantClient:
+    return await made.new("EVB", ["LNSP"])
 
 
 def events_url(server: ServerProcess, **query: Any) -> str:

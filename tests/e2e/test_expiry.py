@@ -6,16 +6,15 @@ The module's exchange (tests/e2e/conftest.py) runs with `--test-clock`; housekee
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 
-from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, register
+from simulators.client import ParticipantClient
 from tests.e2e import read_side
-from tests.e2e.queue_helpers import queued_ids
+from tests.e2e.conftest import Participants
+from tests.e2e.queue_helpers import flow_detail, queued_ids, submit_one
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -23,27 +22,17 @@ T = TypeVar("T")
 SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "FCTRL_STATUS", "TRANSLOG_TRANSLOG"]
 DAY = 86_400
 EXPIRY_WITHIN = 35.0  # housekeeping every 10 s, plus the time to record and project
-_seeds = iter(range(1, 1_000_000))
 
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) -> T:
     return await read_side.eventually(check, within, every=0.2)
 
 
-class Made:
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
+class Made(Participants):
+    """Participants holding SCOPES, not enrolled unless asked, on an exchange whose clock the test moves."""
 
-    async def new(self, prefix: str, roles: list[str], *, enrol: bool = False) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        client = ParticipantClient(self.server.base_url, await register(self.operator, participant_id, roles, SCOPES))
-        self.clients.append(client)
-        await client.login()
-        if enrol:
-            await client.enrol()
-        return client
+    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
+        super().__init__(server, operator, SCOPES, enrol=False)
 
     async def advance(self, seconds: float) -> None:
         """Move the exchange's clock on; every token has expired by then, so everyone logs in again."""
@@ -57,23 +46,8 @@ class Made:
 
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
-    participants = Made(server, operator)
-    yield participants
-    for client in participants.clients:
-        await client.close()
-
-
-async def submit(mc: ParticipantClient, lnsp: ParticipantClient, priority: str = "Medium") -> str:
-    body = sample_body(mc.participant_id, [lnsp.participant_id], priority=priority, seed=next(_seeds))
-    response = await mc.submit(body, priority=priority)
-    assert response.status_code == 200, response.text
-    return str(response.json()["data"]["messageContextId"])
-
-
-async def detail(client: ParticipantClient) -> dict[str, Any]:
-    response = await client.http.get("/idx/v1/flowcontrol/businessFunctions/pqd", headers=client.headers())
-    assert response.status_code == 200, response.text
-    return dict(response.json()["data"])
+    async with Made(server, operator) as participants:
+        yield participants
 
 
 async def queue_becomes(client: ParticipantClient, expected: set[str], within: float) -> None:
@@ -97,12 +71,12 @@ async def test_a_message_left_ten_days_in_a_queue_expires_and_one_nine_days_old_
     """After 10 days and a minute the old message leaves as `expired` (logged, counted down); a 9-day one stays."""
     mc = await made.new("EXMC", ["MC"], enrol=True)
     lnsp = await made.new("EXL", ["LNSP"])
-    old = await submit(mc, lnsp)
+    old = await submit_one(mc, lnsp)
     await queue_becomes(lnsp, {old}, within=10)
     await made.advance(DAY)
-    young = await submit(mc, lnsp)
+    young = await submit_one(mc, lnsp)
     await queue_becomes(lnsp, {old, young}, within=10)
-    assert (await detail(lnsp))["messageCount"] == 2
+    assert (await flow_detail(lnsp))["messageCount"] == 2
 
     await made.advance(9 * DAY + 60)  # old: 10 days and a minute in the queue; young: 9 days and a minute
     await queue_becomes(lnsp, {young}, within=EXPIRY_WITHIN)
@@ -119,7 +93,7 @@ async def test_a_message_left_ten_days_in_a_queue_expires_and_one_nine_days_old_
     )  # fmt: skip
     assert [r["messageContextId"] for r in listed.json()["data"]] == [old]
 
-    view = await detail(lnsp)
+    view = await flow_detail(lnsp)
     assert (view["messageCount"], view["pendingCount"], view["messageStatus"]) == (1, 0, "Operational")
     assert view["resources"] == [{"businessFunctionResourceId": "bpqd", "messageCount": 1, "pendingCount": 0}]
 
@@ -140,12 +114,12 @@ async def test_expiry_below_low_reopens_a_stopped_queue_and_releases_the_held_me
         headers=made.operator.headers(),
     )
     assert response.status_code == 200, response.text
-    queued = [await submit(mc, lnsp) for _ in range(3)]
+    queued = [await submit_one(mc, lnsp) for _ in range(3)]
     await queue_becomes(lnsp, set(queued), within=10)
-    held = [await submit(mc, lnsp, "Low"), await submit(mc, lnsp, "High")]
+    held = [await submit_one(mc, lnsp, "Low"), await submit_one(mc, lnsp, "High")]
 
     async def stopped_with_two_waiting() -> dict[str, Any]:
-        view = await detail(lnsp)
+        view = await flow_detail(lnsp)
         assert (view["messageStatus"], view["messageCount"], view["pendingCount"]) == ("Stopped", 3, 2), view
         return view
 
@@ -155,7 +129,7 @@ async def test_expiry_below_low_reopens_a_stopped_queue_and_releases_the_held_me
     await queue_becomes(lnsp, set(held), within=EXPIRY_WITHIN)
 
     async def reopened() -> dict[str, Any]:
-        view = await detail(lnsp)
+        view = await flow_detail(lnsp)
         assert (view["messageStatus"], view["messageCount"], view["pendingCount"]) == ("Warned", 2, 0), view
         return view
 

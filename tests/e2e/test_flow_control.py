@@ -14,17 +14,16 @@ import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 import websockets
 
-from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e import read_side
-from tests.e2e.queue_helpers import queued_ids
+from tests.e2e.conftest import Participants
+from tests.e2e.queue_helpers import flow_detail, queued_ids, submit_one
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -40,7 +39,6 @@ RECEIVER_SCOPES = [
 ]
 FLOW = "/idx/v1/flowcontrol/businessFunctions"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
-_seeds = iter(range(1, 1_000_000))
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -50,35 +48,14 @@ async def eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) ->
     return await read_side.eventually(check, within, every=0.1)
 
 
-class Made:
-    """Participants a test makes, each with its own client; closed after the test."""
-
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
-
-    async def new(
-        self, prefix: str, roles: list[str], scopes: list[str], *, enrol: bool = False, login_scope: str | None = None
-    ) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        client = ParticipantClient(self.server.base_url, await register(self.operator, participant_id, roles, scopes))
-        self.clients.append(client)
-        await client.login(login_scope)
-        if enrol:
-            await client.enrol()
-        return client
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
+# Participants a test makes, each with its own client and the scopes it names; not enrolled unless asked.
+Made = Participants
 
 
 @pytest.fixture
 async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Made]:
-    participants = Made(server, operator)
-    yield participants
-    await participants.close()
+    async with Made(server, operator, enrol=False) as participants:
+        yield participants
 
 
 async def set_watermarks(operator: ParticipantClient, participant_id: str, low: int, warn: int, high: int) -> None:
@@ -89,20 +66,6 @@ async def set_watermarks(operator: ParticipantClient, participant_id: str, low: 
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["watermarks"] == {"low": low, "warn": warn, "high": high}
-
-
-async def submit(mc: ParticipantClient, lnsp: ParticipantClient, priority: str = "Medium") -> str:
-    """One accepted BPQD message from `mc` to `lnsp`; its messageContextId."""
-    body = sample_body(mc.participant_id, [lnsp.participant_id], priority=priority, seed=next(_seeds))
-    response = await mc.submit(body, priority=priority)
-    assert response.status_code == 200, response.text
-    return str(response.json()["data"]["messageContextId"])
-
-
-async def detail(client: ParticipantClient) -> dict[str, Any]:
-    response = await client.http.get(f"{FLOW}/pqd", headers=client.headers())
-    assert response.status_code == 200, response.text
-    return dict(response.json()["data"])
 
 
 async def queued_total(client: ParticipantClient) -> int:
@@ -116,7 +79,7 @@ async def settled(client: ParticipantClient, queued: int, pending: int) -> dict[
 
     async def check() -> dict[str, Any]:
         total = await queued_total(client)
-        view = await detail(client)
+        view = await flow_detail(client)
         assert (total, view["pendingCount"], view["messageCount"]) == (queued, pending, queued), (total, view)
         return view
 
@@ -201,17 +164,17 @@ async def test_twelve_submissions_fill_the_queue_to_high_and_deleting_below_low_
     accepted, deleted = 0, 0
 
     async with collecting(server, lnsp) as frames:
-        first = [await submit(mc, lnsp) for _ in range(8)]
+        first = [await submit_one(mc, lnsp) for _ in range(8)]
         accepted += 8
         view = await settled(lnsp, queued=8, pending=0)
         assert view["messageStatus"] == "Stopped"
         assert sorted(await queued_ids(lnsp)) == sorted(first)
 
         # Submitted Low, Medium, High, Low: released High, Medium, then the Lows in submission order.
-        low_1 = await submit(mc, lnsp, "Low")
-        medium = await submit(mc, lnsp, "Medium")
-        high = await submit(mc, lnsp, "High")
-        low_2 = await submit(mc, lnsp, "Low")
+        low_1 = await submit_one(mc, lnsp, "Low")
+        medium = await submit_one(mc, lnsp, "Medium")
+        high = await submit_one(mc, lnsp, "High")
+        low_2 = await submit_one(mc, lnsp, "Low")
         held = [low_1, medium, high, low_2]
         accepted += 4
         view = await settled(lnsp, queued=8, pending=4)
@@ -268,8 +231,8 @@ async def test_deleting_a_stopped_queue_all_at_once_releases_every_held_message_
     mc = await made.new("FCMC", ["MC"], SENDER_SCOPES, enrol=True)
     lnsp = await made.new("FCL", ["LNSP"], RECEIVER_SCOPES)
     await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
-    first = [await submit(mc, lnsp) for _ in range(8)]
-    held = [await submit(mc, lnsp) for _ in range(4)]
+    first = [await submit_one(mc, lnsp) for _ in range(8)]
+    held = [await submit_one(mc, lnsp) for _ in range(4)]
     await settled(lnsp, queued=8, pending=4)
 
     responses = await asyncio.gather(*(lnsp.delete(context_id) for context_id in first))
@@ -307,7 +270,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
     assert_problem(await switch(lnsp, "Paused"), 422)  # nor does a body that is not Stopped or Started
     already = await switch(lnsp, "Started")  # nor asking for what is already so: it changes nothing
     assert (already.status_code, already.json()["data"]["manualStop"]) == (200, False)
-    assert (await detail(lnsp))["manualSwitches"] == {"usedToday": 0, "perDay": 2}
+    assert (await flow_detail(lnsp))["manualSwitches"] == {"usedToday": 0, "perDay": 2}
     async with collecting(server, lnsp) as frames:
         stopped = await switch(lnsp, "Stopped")
         assert stopped.status_code == 200, stopped.text
@@ -315,9 +278,9 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
         breaches = await lnsp.http.get(FLOW, headers=lnsp.headers())
         assert [i["businessFunctionId"] for i in breaches.json()["data"]["businessFunctions"]] == ["pqd"]
 
-        low = await submit(mc, lnsp, "Low")
-        high = await submit(mc, lnsp, "High")
-        medium = await submit(mc, lnsp, "Medium")
+        low = await submit_one(mc, lnsp, "Low")
+        high = await submit_one(mc, lnsp, "High")
+        medium = await submit_one(mc, lnsp, "Medium")
         view = await settled(lnsp, queued=0, pending=3)
         assert view["resources"] == [{"businessFunctionResourceId": "bpqd", "messageCount": 0, "pendingCount": 3}]
         await mark(operator, frames)  # every frame of the events so far has arrived
@@ -340,7 +303,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
     assert_problem(third, 429)
     retry_after = int(third.headers["Retry-After"])
     assert 0 < retry_after <= 86_400, retry_after
-    view = await detail(lnsp)
+    view = await flow_detail(lnsp)
     assert view["manualStop"] is False, "the refused switch changed the state"
     assert view["manualSwitches"] == {"usedToday": 2, "perDay": 2}
 
@@ -354,7 +317,7 @@ async def test_participant_status_shows_the_current_state_and_every_transition_o
     quiet = await made.new("PSQ", ["LNSP"], RECEIVER_SCOPES)
     await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
 
-    sent = [await submit(mc, lnsp) for _ in range(8)]
+    sent = [await submit_one(mc, lnsp) for _ in range(8)]
     await settled(lnsp, queued=8, pending=0)
     for context_id in sent[:6]:
         assert (await lnsp.delete(context_id)).status_code == 204
@@ -443,15 +406,15 @@ async def test_the_operator_sets_watermarks_only_when_low_warn_high_are_ordered(
         assert problem.get("errors"), problem
     for body in ({"low": 1, "warn": 2}, {"low": 1.5, "warn": 2, "high": 3}, {"low": None, "warn": 2, "high": 3}):
         assert_problem(await operator.http.put(path, json=body, headers=operator.headers()), 422)
-    view = await detail(lnsp)
+    view = await flow_detail(lnsp)
     assert view["watermarks"] == {"low": 8000, "warn": 9000, "high": 10000}, "a refused PUT changed the watermarks"
 
     response = await operator.http.put(path, json={"low": 0, "warn": 1, "high": 2}, headers=operator.headers())
     assert response.status_code == 200, response.text
-    assert (await detail(lnsp))["watermarks"] == {"low": 0, "warn": 1, "high": 2}
+    assert (await flow_detail(lnsp))["watermarks"] == {"low": 0, "warn": 1, "high": 2}
 
     assert_problem(await lnsp.http.put(path, json={"low": 1, "warn": 2, "high": 3}, headers=lnsp.headers()), 403)
-    assert (await detail(lnsp))["watermarks"] == {"low": 0, "warn": 1, "high": 2}
+    assert (await flow_detail(lnsp))["watermarks"] == {"low": 0, "warn": 1, "high": 2}
     assert_problem(
         await operator.http.put(
             "/admin/v1/participants/NOSUCH9/flowcontrol/pqd",
@@ -479,7 +442,7 @@ async def test_flow_control_frames_arrive_on_every_transition_with_status_count_
     await set_watermarks(operator, lnsp.participant_id, 1, 2, 3)
     async with collecting(server, lnsp) as frames:
         for _ in range(3):
-            await submit(mc, lnsp)
+            await submit_one(mc, lnsp)
         await settled(lnsp, queued=3, pending=0)
         assert (await switch(lnsp, "Stopped")).status_code == 200
         await eventually(lambda: _assert_length(frames.of("flowControl"), 3))
@@ -501,7 +464,7 @@ async def test_a_manual_start_that_releases_held_messages_records_each_transitio
     lnsp = await made.new("MRL", ["LNSP"], RECEIVER_SCOPES)
     await set_watermarks(operator, lnsp.participant_id, 1, 2, 3)
     assert (await switch(lnsp, "Stopped")).status_code == 200
-    held = [await submit(mc, lnsp, p) for p in ("Low", "Medium", "High", "Medium")]
+    held = [await submit_one(mc, lnsp, p) for p in ("Low", "Medium", "High", "Medium")]
     await settled(lnsp, queued=0, pending=4)
     assert (await switch(lnsp, "Started")).status_code == 200
     view = await settled(lnsp, queued=3, pending=1)
@@ -522,14 +485,6 @@ async def test_a_manual_start_that_releases_held_messages_records_each_transitio
     ]
 
 
-@pytest.fixture
-def crash_server(tmp_path: Path) -> Any:
-    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_a_crash_right_after_the_start_that_releases_held_messages_loses_and_duplicates_none(
     crash_server: ServerProcess,
 ) -> None:
@@ -546,7 +501,7 @@ async def test_a_crash_right_after_the_start_that_releases_held_messages_loses_a
         priorities = ("High", "Medium", "Low")
         accepted: list[str] = []
         for batch in range(6):
-            accepted += await asyncio.gather(*(submit(mc, lnsp, priorities[(batch + i) % 3]) for i in range(10)))
+            accepted += await asyncio.gather(*(submit_one(mc, lnsp, priorities[(batch + i) % 3]) for i in range(10)))
         await settled(lnsp, queued=0, pending=60)
 
         response = await switch(lnsp, "Started")

@@ -16,7 +16,8 @@ import pytest
 
 from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client, register
+from simulators.client import ParticipantClient, operator_client
+from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
@@ -36,12 +37,7 @@ def assert_too_many(response: httpx.Response, at_most: int) -> int:
 async def new_client(
     server: ServerProcess, operator: ParticipantClient, prefix: str, roles: list[str], *, enrol: bool = False
 ) -> ParticipantClient:
-    participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-    client = ParticipantClient(server.base_url, await register(operator, participant_id, roles, SCOPES))
-    await client.login()
-    if enrol:
-        await client.enrol()
-    return client
+    return await new_participant(server, operator, prefix, roles, enrol=enrol, scopes=SCOPES)
 
 
 class Clients:

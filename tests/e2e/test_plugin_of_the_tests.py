@@ -10,12 +10,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from simulators.client import ParticipantClient, operator_client, register
+from simulators.client import ParticipantClient, register
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
@@ -36,13 +36,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(data_dir: Path) -> Iterator[ServerProcess]:
     with running_server(data_dir, "--plugin", PLUGIN, "--rate-limit", "0") as running:
         yield running
-
-
-@pytest.fixture
-async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    client = await operator_client(server.base_url, server.operator_secret)
-    yield client
-    await client.close()
 
 
 async def participant(server: ServerProcess, operator: ParticipantClient, pid: str, role: str) -> ParticipantClient:

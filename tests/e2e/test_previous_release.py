@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from simulators.client import Credentials, ParticipantClient, operator_client
-from tests.e2e.read_side import eventually
+from tests.e2e.read_side import eventually, read_all
 from tests.fixtures.previous_release import EXPECTED, unpack
 from tests.harness import ServerProcess, running_server
 
@@ -26,17 +26,7 @@ FLOW = "/idx/v1/flowcontrol/businessFunctions/pqd"
 
 
 async def all_pages(client: ParticipantClient, path: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"itemCount": 500, **({"cursor": cursor} if cursor else {})}
-        response = await client.http.get(path, params=params, headers=client.headers())
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items += page["data"]
-        cursor = page["meta"]["nextCursor"]
-        if cursor is None:
-            return items
+    return await read_all(client, path)
 
 
 @pytest.fixture

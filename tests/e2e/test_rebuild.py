@@ -9,18 +9,17 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 import websockets
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import ParticipantClient, new_context_id, operator_client
+from simulators.client import ParticipantClient, new_context_id
 from tests.e2e import read_side
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import new_participant
+from tests.e2e.read_side import small_market
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -79,33 +78,12 @@ def idx_rebuild(view: str, data_dir: Path) -> None:
     assert f"{view} rebuilt up to position" in done.stdout
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[ParticipantClient]]:
-    clients: list[ParticipantClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
-
-
 async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """After accepted, rejected, retrieved and deleted messages, `idx rebuild` of each view leaves it identical."""
-    server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "RBMC", ["MC"], enrol=True)
-    a = await new_participant(server, operator, "RBA", ["LNSP"])
-    b = await new_participant(server, operator, "RBB", ["LNSP"])
-    made += [mc, a, b]
+    server = crash_server
+    operator, mc, (a, b) = await small_market(server, made, "RB", "AB")
 
     sent = {}
     for seed, (name, recipients) in enumerate([("both", [a, b]), ("only_b", [b]), ("only_a", [a])]):
@@ -164,15 +142,11 @@ async def test_a_rebuild_gives_the_same_rows_as_the_live_projections(
 
 
 async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """100 concurrent messages to two LNSPs, kill -9 after the last 200, restart: 200 completed rows, once each."""
-    server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "KLMC", ["MC"], enrol=True)
-    lnsps = [await new_participant(server, operator, f"KL{x}", ["LNSP"]) for x in "AB"]
-    made += [mc, *lnsps]
+    server = crash_server
+    operator, mc, lnsps = await small_market(server, made, "KL", "AB")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     prepared = []
     for seed in range(MESSAGES):
@@ -224,15 +198,11 @@ async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
 
 
 async def test_notification_sequences_survive_kill_9_without_gaps_or_repeats(
-    own_server: ServerProcess, made: list[ParticipantClient]
+    crash_server: ServerProcess, made: list[ParticipantClient]
 ) -> None:
     """50 concurrent messages, kill -9 right after the last 200, restart: `since=0` replays 1..50, each message once."""
-    server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made.append(operator)
-    mc = await new_participant(server, operator, "KNMC", ["MC"], enrol=True)
-    lnsp = await new_participant(server, operator, "KNL", ["LNSP"])
-    made += [mc, lnsp]
+    server = crash_server
+    _, mc, (lnsp,) = await small_market(server, made, "KN", "L")
     count = MESSAGES // 2
     bodies = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(count)]
     responses = await asyncio.gather(*(mc.submit(body) for body in bodies))

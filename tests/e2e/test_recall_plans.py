@@ -6,7 +6,7 @@ One exchange for the module; each test registers generators and DUIDs of its own
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,13 +26,6 @@ WS = "/ws/GeneratorRecall/1.0"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("recall") / "data", "--rate-limit", "0") as running:
         yield running
-
-
-@pytest.fixture
-async def market(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Market]:
-    made = Market(server, operator)
-    yield made
-    await made.close()
 
 
 async def ws(client: ParticipantClient, operation: str, body: dict[str, Any]) -> httpx.Response:

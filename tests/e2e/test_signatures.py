@@ -4,60 +4,24 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.signature import format_signature, sign_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, make_csr, new_key
 from tests.crafted_cms import NAMES as CRAFTED
 from tests.crafted_cms import crafted, foreign_certificate
+from tests.e2e.certificates import certificate_of, issue, nominate
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import settled_queue, wait_for_queue
 from tests.problems import assert_problem
 
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
 
 def assert_signature_refused(response: httpx.Response) -> None:
     assert_problem(response, 403, kind="signature")
-
-
-async def issue(client: ParticipantClient, key: SigningKey, common_name: str | None = None) -> dict[str, Any]:
-    """Have the exchange issue a certificate for `key` (not nominated); its `data`."""
-    response = await client.http.post(
-        "/certs/v1/certificates",
-        json={"csr": csr_pem(key, common_name or f"{client.participant_id}-extra")},
-        headers=client.headers(),
-    )
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def nominate(client: ParticipantClient, primary: str, secondary: str | None = None) -> httpx.Response:
-    return await client.http.put(
-        "/certs/v1/nominations", json={"primary": primary, "secondary": secondary}, headers=client.headers()
-    )
-
-
-def csr_pem(key: SigningKey, common_name: str) -> str:
-    request = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return request.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def certificate_of(issued: dict[str, Any]) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(str(issued["certificate"]).encode())
 
 
 # Each builder gets the sender, a fresh participant factory and the body to be sent; it returns the x-signature.

@@ -11,17 +11,18 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import Credentials, ParticipantClient, new_context_id, operator_client
+from simulators.client import ParticipantClient, new_context_id
+from tests.e2e import read_side
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import eventually, new_participant
+from tests.e2e.read_side import People, eventually, ms_later
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -29,43 +30,22 @@ TRANSLOG = "/idx/v1/translog"
 
 
 async def search(client: ParticipantClient, **params: Any) -> dict[str, Any]:
-    response = await client.http.get(TRANSLOG, params=params, headers=client.headers())
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return await read_side.read_page(client, TRANSLOG, **params)
 
 
 async def all_rows(client: ParticipantClient, **params: Any) -> list[dict[str, Any]]:
     """Every row of a search, following the cursor."""
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = await search(client, **params, itemCount=500, **({"cursor": cursor} if cursor else {}))
-        rows += page["data"]
-        cursor = page["meta"]["nextCursor"]
-        if cursor is None:
-            return rows
+    return await read_side.read_all(client, TRANSLOG, **params)
 
 
 def parse(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp)
 
 
-def ms_later(timestamp: str) -> str:
-    return (parse(timestamp) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
-
-
 @dataclass
-class Flow:
+class Flow(read_side.Cast):
     """What the module's flow made: credentials, bodies, context ids, and the rows the log must end up with."""
 
-    base_url: str
-    operator_secret: str
-    mc: Credentials
-    a: Credentials
-    b: Credentials
-    c: Credentials  # an LNSP that takes part in nothing
-    ids: dict[str, str]
-    bodies: dict[str, bytes]
     expected: list[tuple[str, str, str, str]]  # (name, receiver, status, priority)
 
     def name_of(self, context_id: str) -> str:
@@ -73,9 +53,7 @@ class Flow:
 
 
 async def _make_flow(server: ServerProcess) -> Flow:
-    operator = await operator_client(server.base_url, server.operator_secret)
-    mc = await new_participant(server, operator, "TLMC", ["MC"], enrol=True)
-    a, b, c = [await new_participant(server, operator, f"TL{x}", ["LNSP"]) for x in "ABC"]
+    operator, mc, a, b, c = await read_side.new_cast(server, "TL")
     ids: dict[str, str] = {}
     bodies: dict[str, bytes] = {}
     try:
@@ -129,45 +107,14 @@ async def _make_flow(server: ServerProcess) -> Flow:
             assert found == sorted((ids[n], rcv, status) for n, rcv, status, _ in expected)
 
         await eventually(settled)
-        return Flow(
-            server.base_url,
-            server.operator_secret,
-            mc.credentials,
-            a.credentials,
-            b.credentials,
-            c.credentials,
-            ids,
-            bodies,
-            expected,
-        )
+        return Flow(*read_side.cast_fields(server, mc, a, b, c), ids, bodies, expected)
     finally:
-        for client in (operator, mc, a, b, c):
-            await client.close()
+        await read_side.close_all(operator, mc, a, b, c)
 
 
 @pytest.fixture(scope="module")
 def flow(server: ServerProcess) -> Flow:
     return asyncio.run(_make_flow(server))
-
-
-@dataclass
-class People:
-    operator: ParticipantClient
-    mc: ParticipantClient
-    a: ParticipantClient
-    b: ParticipantClient
-    c: ParticipantClient
-
-
-@pytest.fixture
-async def people(flow: Flow) -> AsyncIterator[People]:
-    operator = await operator_client(flow.base_url, flow.operator_secret)
-    others = [ParticipantClient(flow.base_url, credentials) for credentials in (flow.mc, flow.a, flow.b, flow.c)]
-    for client in others:
-        await client.login()
-    yield People(operator, *others)
-    for client in (operator, *others):
-        await client.close()
 
 
 def keys(flow: Flow, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -9,37 +9,18 @@ import sqlite3
 import subprocess
 import sys
 import zlib
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests import rfc9162
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import eventually, new_participant
+from tests.e2e.read_side import eventually, small_market
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
 IDX = Path(sys.executable).parent / "idx"
-
-
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", extra_args=("--rate-limit", "0"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[ParticipantClient]]:
-    clients: list[ParticipantClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def get(client: ParticipantClient, path: str, **params: Any) -> dict[str, Any]:
@@ -100,15 +81,11 @@ def verify_log(server: ServerProcess, state: Path) -> subprocess.CompletedProces
 
 
 async def test_a_message_just_sent_is_proven_in_a_signed_consistent_log(
-    own_server: ServerProcess, made: list[ParticipantClient], tmp_path: Path
+    crash_server: ServerProcess, made: list[ParticipantClient], tmp_path: Path
 ) -> None:
     """The proof of a fresh message verifies against /log/sth, openssl verifies the head, later heads extend it."""
-    server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    mc = await new_participant(server, operator, "VLMC", ["MC"], enrol=True)
-    lnsp = await new_participant(server, operator, "VLA", ["LNSP"])
-    other = await new_participant(server, operator, "VLB", ["LNSP"])
-    made += [operator, mc, lnsp, other]
+    server = crash_server
+    operator, mc, (lnsp, other) = await small_market(server, made, "VL", "AB")
     state = tmp_path / "sth.json"
     first_run = verify_log(server, state)  # the empty tree, before any message
     assert first_run.returncode == 0, first_run.stderr
@@ -189,14 +166,11 @@ def rebuild_log(data_dir: Path) -> None:
 
 
 async def test_a_rewritten_log_fails_its_earlier_tree_heads(
-    own_server: ServerProcess, made: list[ParticipantClient], tmp_path: Path
+    crash_server: ServerProcess, made: list[ParticipantClient], tmp_path: Path
 ) -> None:
     """Reordered leaves, a changed payload hash and a deleted event all break proofs and `idx verify log`."""
-    server = own_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    mc = await new_participant(server, operator, "TPMC", ["MC"], enrol=True)
-    lnsp = await new_participant(server, operator, "TPA", ["LNSP"])
-    made += [operator, mc, lnsp]
+    server = crash_server
+    operator, mc, (lnsp,) = await small_market(server, made, "TP", "A")
     sent = [await send(mc, lnsp, seed) for seed in range(4)]
     old = await head_covering(mc, 8)
     state = tmp_path / "sth.json"

@@ -207,14 +207,19 @@ async def test_bogus_cursor_is_refused(mixed_queue: int, views: aiosqlite.Connec
         await _list(views, cursor=cursor)
 
 
+async def _remove(ledger: Ledger, committer: GroupCommit, context_id: str) -> int:
+    """Record the removal of LNSP1's delivery of `context_id`, a minute after T0; the event's position."""
+    delivery = ledger.find(Delivery, Delivery.create_id(context_id, "LNSP1"))
+    assert delivery is not None
+    delivery.remove(removed_at=T0 + timedelta(minutes=1))
+    return await _save(committer, delivery)
+
+
 async def test_removed_delivery_leaves_the_queue(
     committer: GroupCommit, ledger: Ledger, projector: Projector, mixed_queue: int, views: aiosqlite.Connection
 ) -> None:
     """Recording a delivery's removal takes it off the queue once the projection reached that event."""
-    delivery = ledger.find(Delivery, Delivery.create_id("medium-2", "LNSP1"))
-    assert delivery is not None
-    delivery.remove(removed_at=T0 + timedelta(minutes=1))
-    await projector.wait_for(await _save(committer, delivery))
+    await projector.wait_for(await _remove(ledger, committer, "medium-2"))
 
     assert await _list(views) == ["high-3", "high-5", "medium-6", "low-1", "low-4"]
     assert not await is_queued(views, "LNSP1", "medium-2", BF, RESOURCE)
@@ -224,10 +229,7 @@ async def test_replaying_from_zero_leaves_the_same_rows(
     committer: GroupCommit, ledger: Ledger, projector: Projector, mixed_queue: int, views: aiosqlite.Connection
 ) -> None:
     """Handling every event again (tracking reset to 0) changes no row: the projection is idempotent."""
-    removed = ledger.find(Delivery, Delivery.create_id("low-1", "LNSP1"))
-    assert removed is not None
-    removed.remove(removed_at=T0 + timedelta(minutes=1))
-    last = await _save(committer, removed)
+    last = await _remove(ledger, committer, "low-1")
     await projector.wait_for(last)
     await projector.stop()
     before = await _rows(views)

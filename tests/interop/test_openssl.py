@@ -65,14 +65,21 @@ def test_an_openssl_csr_is_issued_a_certificate_that_chains_to_the_ca(authority,
     check_issued_by(certificate, authority.ca_certificate, now)
 
 
-def test_an_openssl_detached_signature_verifies(workdir, participant):
-    """`openssl cms -sign -binary` (detached by default) verifies with verify_detached."""
+def _openssl_signed(workdir, participant, stem, outform):
+    """BODY signed by the participant with `openssl cms -sign -binary` (detached) in `outform`; the signature file."""
     certificate, key = participant
-    body, signature = workdir / "signed-body.json", workdir / "openssl-sig.der"
+    body, signature = workdir / f"{stem}-body.json", workdir / f"openssl-sig.{outform.lower()}"
     body.write_bytes(BODY)
-    sign = ["cms", "-sign", "-binary", "-outform", "DER", "-signer", certificate, "-inkey", key]
+    sign = ["cms", "-sign", "-binary", "-outform", outform, "-signer", certificate, "-inkey", key]
     signed = openssl(*sign, "-in", body, "-out", signature)
     assert signed.returncode == 0, signed.stderr
+    return signature
+
+
+def test_an_openssl_detached_signature_verifies(workdir, participant):
+    """`openssl cms -sign -binary` (detached by default) verifies with verify_detached."""
+    signature = _openssl_signed(workdir, participant, "signed", "DER")
+    certificate = participant[0]
     signer = verify_detached(signature.read_bytes(), BODY)
     assert signer.public_bytes(serialization.Encoding.PEM) == certificate.read_bytes()
 
@@ -116,12 +123,8 @@ def test_openssl_verifies_a_receipt_signed_before_a_hub_rollover(workdir, now):
 
 def test_an_openssl_pem_signature_is_read_and_verified(workdir, participant):
     """`openssl cms -sign -outform PEM` output is understood by read_signature (what `idx certs verify @file` uses)."""
-    certificate, key = participant
-    body, signature = workdir / "pem-body.json", workdir / "openssl-sig.pem"
-    body.write_bytes(BODY)
-    sign = ["cms", "-sign", "-binary", "-outform", "PEM", "-signer", certificate, "-inkey", key]
-    signed = openssl(*sign, "-in", body, "-out", signature)
-    assert signed.returncode == 0, signed.stderr
+    signature = _openssl_signed(workdir, participant, "pem", "PEM")
+    certificate = participant[0]
     assert signature.read_text().startswith("-----BEGIN CMS-----")
     signer = verify_detached(read_signature(signature.read_bytes()), BODY)
     assert signer.public_bytes(serialization.Encoding.PEM) == certificate.read_bytes()

@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from exchange.functions.base import OperatedFunction
 from exchange.functions.bids.conformance import conformance_sample
 from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.schema import SubmitBids
 from exchange.functions.bids.service import EnergyBids
 from exchange.functions.conformance import ConformanceSample
-from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
-    Acceptance,
     Resource,
     SampleMaker,
     SampleOption,
-    StandingData,
-    Submission,
     Watermarks,
 )
 from exchange.functions.services import Operation, PluginServices
@@ -32,35 +29,29 @@ ENERGY_RESOURCE: Final = Resource(
     accepts_submissions=False,
 )
 
-SAMPLE: Final = SampleMaker(
-    resource_id="energy",
-    summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
-    options=(
-        SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
-        SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
-        SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
-        SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
-    ),
-    make=sample_body,
-)
 
-
-class EnergyBidding:
+class EnergyBidding(OperatedFunction):
     """The `bid` business function: generators bid their DUIDs' energy per trading day; the operator receives."""
 
+    # What `idx sample` offers for the resource.
+    sample = SampleMaker(
+        resource_id="energy",
+        summary="Print valid energy bids, the body of POST /bids/v1/submitBids.",
+        options=(
+            SampleOption("duids", "A DUID to bid; repeat for several.", required=True, multiple=True, flag="duid"),
+            SampleOption("reference_id", "The submission's reference.", default="REF-0001"),
+            SampleOption("trading_date", "The trading day bid for.", default="2026-07-01"),
+            SampleOption("max_avail", "The DUIDs' greatest availability (MW).", kind="number", default=300.0),
+        ),
+        make=sample_body,
+    )
     id: Final = "bid"
     name: Final = "Energy Bids"
     resources: Final = (ENERGY_RESOURCE,)
     entity: Final = "BID_ENERGY"
     # Every generator's bids and rebids land in the one operator queue: room for a day of them.
-    watermark_defaults: Final = Watermarks(low=40000, warn=45000, high=50000)
-
-    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
-        """Never called by the core (no generic POST for `energy`); refuses, pointing at the operation."""
-        raise RuleViolationError([FieldError("data", "energy bids are submitted with POST /bids/v1/submitBids")])
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
+    watermark_defaults = Watermarks(low=40000, warn=45000, high=50000)
+    submitted_with = f"energy bids are submitted with POST {SUBMIT_PATH}"
 
     @property
     def conformance(self) -> ConformanceSample:

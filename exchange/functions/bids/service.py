@@ -6,13 +6,13 @@ operator's queue (business function `bid`, resource `energy`) carrying them, all
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 import msgspec
 
 from exchange.domain.markettime import market_timestamp
+from exchange.functions.base import OPERATOR, commit_retrying, require_role, to_operator
 from exchange.functions.bids.domain import BidVersion, EnergyBidDay
 from exchange.functions.bids.rules import first_errors, submission_errors
 from exchange.functions.bids.schema import DEFAULT_RECALL_PERIOD, EnergyBid, SubmitBids, read_submission
@@ -20,16 +20,12 @@ from exchange.functions.errors import (
     FieldError,
     MalformedBodyError,
     NothingFoundError,
-    OperationRefusedError,
     RuleViolationError,
 )
 from exchange.functions.protocol import GeneratingUnitInfo
-from exchange.functions.services import Answer, Call, Outbound, PluginServices
-from exchange.kernel.errors import ConcurrencyError
+from exchange.functions.services import Answer, Call, PluginServices
 
-OPERATOR = "OPERATOR"
 MESSAGE_TYPE = "EnergyBid"
-ATTEMPTS = 5
 
 
 class EnergyBids:
@@ -40,18 +36,16 @@ class EnergyBids:
 
     async def submit_bids(self, call: Call) -> Answer:
         """Accept every energy bid of the submission as a new version, or none of them (422 naming the fields)."""
-        if "GENERATOR" not in call.roles:
-            raise OperationRefusedError("only a generator submits energy bids")
+        require_role(call, "GENERATOR", "only a generator submits energy bids")
         submission = read_submission(call.body)
         units = {bid.duid: await self._unit(bid.duid) for bid in submission.energy_bids}
         errors = first_errors(submission_errors(submission, call.participant_id, units))
         if errors:
             raise RuleViolationError(errors)
-        for _ in range(ATTEMPTS):
-            try:
-                return await self._record(call.participant_id, submission)
-            except ConcurrencyError:
-                continue  # a rebid of the same DUID and day at the same moment: number ours after it
+        # A rebid of the same DUID and day at the same moment: ours is numbered after it.
+        recorded = await commit_retrying(lambda: self._record(call.participant_id, submission))
+        if recorded is not None:
+            return recorded
         raise RuleViolationError([FieldError("energyBids", "the same bids are being changed; submit again")])
 
     async def bids(self, call: Call) -> Answer:
@@ -105,7 +99,8 @@ class EnergyBids:
             "versionDateTime": version_date_time,
             "energyBids": versions,
         }
-        await self._services.deliver(_outbound(caller, payload), *days)
+        # Bids are due before gate closure: the operator reads them first.
+        await self._services.deliver(to_operator("bid", "energy", caller, "High", MESSAGE_TYPE, payload), *days)
         accepted = [{"duid": v["duid"], "tradingDate": v["tradingDate"], "version": v["version"]} for v in versions]
         return Answer(
             {
@@ -134,17 +129,3 @@ def _stored(bid: EnergyBid) -> BidVersion:
     )
     stored: dict[str, Any] = msgspec.to_builtins(msgspec.structs.replace(bid, energy_periods=periods))
     return stored
-
-
-def _outbound(sender: str, payload: dict[str, Any]) -> Outbound:
-    return Outbound(
-        message_context_id=f"bid~energy~h~{sender}~{uuid.uuid4().hex}",
-        business_function_id="bid",
-        resource_id="energy",
-        sender_id=sender,
-        # Bids are due before gate closure: the operator reads them first.
-        priority="High",
-        message_type=MESSAGE_TYPE,
-        payload=msgspec.json.encode(payload),
-        recipients=[OPERATOR],
-    )

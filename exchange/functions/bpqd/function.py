@@ -7,6 +7,7 @@ from typing import Final
 
 import msgspec
 
+from exchange.functions.base import SampledFunction
 from exchange.functions.bpqd.rules import body_errors, first_errors
 from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
@@ -20,7 +21,6 @@ from exchange.functions.protocol import (
     SampleOption,
     StandingData,
     Submission,
-    Watermarks,
 )
 
 MESSAGE_TYPE: Final = "BasicPowerQualityData"
@@ -31,29 +31,28 @@ BPQD_RESOURCE: Final = Resource(
     receiver_roles=frozenset({"LNSP"}),
 )
 
-SAMPLE: Final = SampleMaker(
-    resource_id="bpqd",
-    summary="Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI).",
-    options=(
-        SampleOption("sender", "The MC or MDP sending it, e.g. MC1.", required=True),
-        SampleOption("recipients", "An LNSP; repeat for several.", required=True, multiple=True, flag="recipient"),
-        SampleOption("priority", "The message's priority.", default="Medium", choices=("High", "Medium", "Low")),
-        SampleOption("nmis", "NMIs in the message.", kind="integer", default=1, minimum=1, maximum=10_000),
-        SampleOption("reading_date", "The day of the readings.", default="2026-07-01"),
-        SampleOption("seed", "Vary it for other NMIs and readings.", kind="integer", default=0),
-    ),
-    make=sample_body,
-)
 
-
-class BasicPowerQualityData:
+class BasicPowerQualityData(SampledFunction):
     """The `pqd` business function: MCs and MDPs send a day of power quality readings per NMI to LNSPs."""
 
+    # What `idx sample` offers for the resource.
+    sample = SampleMaker(
+        resource_id="bpqd",
+        summary="Print a valid BPQD envelope (one day of 5-minute readings, three phases per NMI).",
+        options=(
+            SampleOption("sender", "The MC or MDP sending it, e.g. MC1.", required=True),
+            SampleOption("recipients", "An LNSP; repeat for several.", required=True, multiple=True, flag="recipient"),
+            SampleOption("priority", "The message's priority.", default="Medium", choices=("High", "Medium", "Low")),
+            SampleOption("nmis", "NMIs in the message.", kind="integer", default=1, minimum=1, maximum=10_000),
+            SampleOption("reading_date", "The day of the readings.", default="2026-07-01"),
+            SampleOption("seed", "Vary it for other NMIs and readings.", kind="integer", default=0),
+        ),
+        make=sample_body,
+    )
     id: Final = "pqd"
     name: Final = "Basic Power Quality Data"
     resources: Final = (BPQD_RESOURCE,)
     entity: Final = "PQD_BPQD"
-    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
 
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Decode and check a BPQD body; raise MalformedBodyError or RuleViolationError, else accept it."""
@@ -73,9 +72,6 @@ class BasicPowerQualityData:
     @property
     def conformance(self) -> ConformanceSample:
         return envelope_sample(self, sample_body, DECODER)
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
 
 
 def _decode(body: bytes) -> Envelope[Transaction]:

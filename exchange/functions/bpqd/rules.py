@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from itertools import islice
 from typing import cast
 
 from exchange.functions.bpqd.nmi import NMI_PATTERN, nmi_checksum
 from exchange.functions.bpqd.schema import NmiDetail, Phase, Transaction
+from exchange.functions.envelope import is_timestamp
 from exchange.functions.errors import FieldError
 from exchange.functions.protocol import StandingData
 
@@ -59,7 +59,7 @@ def transaction_errors(
     """The broken rules of one transaction found at `path`."""
     if not transaction.transaction_id.strip() or len(transaction.transaction_id) > MAX_TRANSACTION_ID_LENGTH:
         yield FieldError(f"{path}.transactionId", f"must be 1 to {MAX_TRANSACTION_ID_LENGTH} characters")
-    if not _is_timestamp(transaction.transaction_date_time):
+    if not is_timestamp(transaction.transaction_date_time):
         yield FieldError(f"{path}.transactionDateTime", "must be an ISO 8601 timestamp with an offset")
     if not transaction.nmi_details:
         yield FieldError(f"{path}.nmiDetails", "holds no NMI detail")
@@ -150,11 +150,3 @@ def _nmi_errors(
         yield FieldError(
             f"{path}.nmi", f"NMI {detail.nmi} is on {network}'s network on {day}, not {', '.join(strangers)}'s"
         )
-
-
-def _is_timestamp(value: str) -> bool:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return parsed.tzinfo is not None

@@ -6,6 +6,7 @@ import math
 import random
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import msgspec
 
@@ -52,27 +53,9 @@ def sample_envelope(
     return {"data": {"header": header, "transactions": [transaction]}}
 
 
-def sample_body(
-    sender: str,
-    recipients: list[str],
-    *,
-    priority: str = "Medium",
-    nmis: int = 1,
-    interval_length: int = 5,
-    reading_date: str = "2026-07-01",
-    seed: int = 0,
-) -> bytes:
-    """`sample_envelope` encoded as the JSON bytes a participant would sign and send."""
-    envelope = sample_envelope(
-        sender,
-        recipients,
-        priority=priority,
-        nmis=nmis,
-        interval_length=interval_length,
-        reading_date=reading_date,
-        seed=seed,
-    )
-    return msgspec.json.encode(envelope)
+def sample_body(sender: str, recipients: list[str], **options: Any) -> bytes:
+    """`sample_envelope` (with the same keyword options) encoded as the JSON bytes a participant would sign and send."""
+    return msgspec.json.encode(sample_envelope(sender, recipients, **options))
 
 
 def _nmis(rng: random.Random, count: int) -> list[str]:

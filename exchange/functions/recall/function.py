@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
+from exchange.functions.base import OperatedFunction
 from exchange.functions.conformance import ConformanceSample
-from exchange.functions.errors import FieldError, RuleViolationError
 from exchange.functions.protocol import (
-    Acceptance,
     Resource,
     SampleMaker,
     SampleOption,
-    StandingData,
-    Submission,
-    Watermarks,
 )
 from exchange.functions.recall.conformance import conformance_sample
 from exchange.functions.recall.domain import RecallBook
@@ -36,47 +32,40 @@ RECALL_RESOURCE: Final = Resource(
     accepts_submissions=False,
 )
 
-SAMPLE: Final = SampleMaker(
-    resource_id="recall",
-    summary=f"Print a valid recall plan, the body of POST {BASE_PATH}/submitRecallPlan.",
-    options=(
-        SampleOption("participant_id", "The generator submitting it, e.g. GEN1.", required=True, flag="participant"),
-        SampleOption("duid", "A DUID of the generator's, e.g. DEMOGEN1.", required=True),
-        SampleOption("plan_id", "The outage plan's id.", default="PLAN1"),
-        SampleOption("start", "The first day of the plan.", default="2026-07-01"),
-        SampleOption("entries", "Contiguous entries in the plan.", kind="integer", default=2, minimum=1),
-        SampleOption("days", "Days of each entry.", kind="integer", default=7, minimum=1),
-        SampleOption("mw", "MW of stage 1 (stage 2 restores twice as much).", kind="number", default=100.0),
-    ),
-    make=sample_body,
-)
 
-
-class GeneratorRecall:
+class GeneratorRecall(OperatedFunction):
     """The `gr` business function: generators keep recall plans for their DUIDs' outages; the operator reads all."""
 
+    # What `idx sample` offers for the resource.
+    sample = SampleMaker(
+        resource_id="recall",
+        summary=f"Print a valid recall plan, the body of POST {BASE_PATH}/submitRecallPlan.",
+        options=(
+            SampleOption(
+                "participant_id", "The generator submitting it, e.g. GEN1.", required=True, flag="participant"
+            ),
+            SampleOption("duid", "A DUID of the generator's, e.g. DEMOGEN1.", required=True),
+            SampleOption("plan_id", "The outage plan's id.", default="PLAN1"),
+            SampleOption("start", "The first day of the plan.", default="2026-07-01"),
+            SampleOption("entries", "Contiguous entries in the plan.", kind="integer", default=2, minimum=1),
+            SampleOption("days", "Days of each entry.", kind="integer", default=7, minimum=1),
+            SampleOption("mw", "MW of stage 1 (stage 2 restores twice as much).", kind="number", default=100.0),
+        ),
+        make=sample_body,
+    )
     id: Final = "gr"
     name: Final = "Generator Recall Plans"
     resources: Final = (RECALL_RESOURCE,)
     entity: Final = "GR_RECALL"
-    watermark_defaults: Final = Watermarks(low=8000, warn=9000, high=10000)
     # Listing plans without a DUID reads every book (see RecallPlans._visible_books).
     listed: Final = ((RecallBook, "Opened"),)
-
-    def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
-        """Never called by the core (no generic POST for `recall`); refuses, pointing at the web service."""
-        raise RuleViolationError(
-            [FieldError("data", f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan")]
-        )
+    submitted_with = f"recall plans are submitted with POST {BASE_PATH}/submitRecallPlan"
 
     def screens(self, web: Web) -> PluginScreens:
         # Imported here: the screens need the web app, which the rest of the function does without.
         from exchange.functions.recall.web import recall_screens
 
         return recall_screens(web)
-
-    def samples(self) -> tuple[SampleMaker, ...]:
-        return (SAMPLE,)
 
     @property
     def conformance(self) -> ConformanceSample:

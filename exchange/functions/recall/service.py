@@ -7,12 +7,10 @@ every version. A plan is keyed by its DUID and OutagePlanId: whoever owns the DU
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import msgspec
-
 from exchange.domain.markettime import market_timestamp
+from exchange.functions.base import OPERATOR, commit_retrying, require_role, to_operator
 from exchange.functions.errors import OperationRefusedError
 from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.functions.recall.domain import PlanVersion, RecallBook, RecallPlan
@@ -27,13 +25,9 @@ from exchange.functions.recall.request import (
     read_plan,
 )
 from exchange.functions.recall.rules import RECALL_FLAGS, owner_errors, plan_errors, span
-from exchange.functions.services import Answer, Call, Outbound, PluginServices
-from exchange.kernel.errors import ConcurrencyError
+from exchange.functions.services import Answer, Call, PluginServices
 
-OPERATOR = "OPERATOR"
 MESSAGE_TYPE = "RecallPlan"
-# Two submissions for one DUID at once: the loser of the commit reads the winner's plans and tries again.
-ATTEMPTS = 5
 
 
 def answer(**data: Any) -> Answer:
@@ -52,28 +46,21 @@ class RecallPlans:
 
     async def submit_recall_plan(self, call: Call) -> Answer:
         """Create a plan, or a new version of one: modify, clone (ClonedFromOutagePlanId) or delete (no entries)."""
-        if "GENERATOR" not in call.roles:
-            raise OperationRefusedError("only a generator submits recall plans")
+        require_role(call, "GENERATOR", "only a generator submits recall plans")
         body = decode_object(call.body)
         submission, errors = read_plan(body)
         _check_acting_for(call, submission.participant_id)
         if errors:
             return refusal(errors, VersionDateTime=None)
-        for _ in range(ATTEMPTS):
-            try:
-                return await self._submit(call.participant_id, submission, body)
-            except ConcurrencyError:
-                continue
+        submitted = await commit_retrying(lambda: self._submit(call.participant_id, submission, body))
+        if submitted is not None:
+            return submitted
         busy = RecallError(0, "DUID", f"the plans of DUID {submission.duid} are changing; submit again")
         return refusal([busy], VersionDateTime=None)
 
     async def list_recall_plans(self, call: Call) -> Answer:
         """Summaries of the plans in force that the caller may see, narrowed by the request's filters."""
-        operator = _check_reader(call)
-        body = decode_object(call.body)
-        errors, filters = _list_filters(body)
-        if not operator:
-            _check_acting_for(call, filters.get("ParticipantId"))
+        operator, body, errors, filters = _read_query(call)
         if errors:
             return refusal(errors, RecallPlans=[])
         start, end = market_day(body.get("StartDate")), market_day(body.get("EndDate"))
@@ -96,11 +83,7 @@ class RecallPlans:
 
     async def get_recall_plan(self, call: Call) -> Answer:
         """The latest version of one plan the caller may see."""
-        operator = _check_reader(call)
-        body = decode_object(call.body)
-        errors, filters = _list_filters(body)
-        if not operator:
-            _check_acting_for(call, filters.get("ParticipantId"))
+        operator, _, errors, filters = _read_query(call)
         plan_id = filters.get("OutagePlanId")
         if plan_id is None:
             errors.append(RecallError(0, "OutagePlanId", "OutagePlanId is required"))
@@ -180,7 +163,7 @@ class RecallPlans:
             book.remove(plan_id)
         else:
             book.record(plan_id, _summary(version, entries))
-        await self._services.deliver(_outbound(caller, version), plan, book)
+        await self._services.deliver(to_operator("gr", "recall", caller, "Medium", MESSAGE_TYPE, version), plan, book)
         return answer(SuccessFlag=True, VersionDateTime=version_date_time, Version=version["Version"], Errors=[])
 
     async def _clone_source(
@@ -235,6 +218,16 @@ def _check_reader(call: Call) -> bool:
     return False
 
 
+def _read_query(call: Call) -> tuple[bool, dict[str, Any], list[RecallError], dict[str, str]]:
+    """Whether the caller is the operator, and the body, errors and filters of a list or get request."""
+    operator = _check_reader(call)
+    body = decode_object(call.body)
+    errors, filters = _list_filters(body)
+    if not operator:
+        _check_acting_for(call, filters.get("ParticipantId"))
+    return operator, body, errors, filters
+
+
 def _list_filters(body: dict[str, Any]) -> tuple[list[RecallError], dict[str, str]]:
     errors, filters = [], {}
     for field in ("ParticipantId", "StationId", "DUID", "OutagePlanId"):
@@ -266,16 +259,3 @@ def _summary(version: PlanVersion, entries: list[Entry]) -> dict[str, Any]:
 def _shown(version: PlanVersion) -> dict[str, Any]:
     keys = ("OutagePlanId", "OutagePlanDescription", "DUID", "StationId", "Version", "VersionDateTime")
     return {**{key: version[key] for key in keys}, "RecallPlanEntries": version["RecallPlanEntries"]}
-
-
-def _outbound(sender: str, version: PlanVersion) -> Outbound:
-    return Outbound(
-        message_context_id=f"gr~recall~m~{sender}~{uuid.uuid4().hex}",
-        business_function_id="gr",
-        resource_id="recall",
-        sender_id=sender,
-        priority="Medium",
-        message_type=MESSAGE_TYPE,
-        payload=msgspec.json.encode(version),
-        recipients=[OPERATOR],
-    )

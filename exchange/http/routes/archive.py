@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get
+from litestar import Router, get
 from litestar.params import QueryParameter
 
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes
-from exchange.http.openapi import JSON_PAYLOAD
+from exchange.http.queries import FunctionId, ItemCount, ResourceId
+from exchange.http.responses import page_meta, payload_route
 from exchange.http.routes.messages import parse_timestamp
 from exchange.services.access import Principal
 from exchange.services.read_side import ArchiveSearch, ReadSide
@@ -22,9 +21,9 @@ def archive_router(read_side: ReadSide) -> Router:
         principal: Principal,
         start_date_time: Annotated[str | None, QueryParameter(name="startDateTime")] = None,
         end_date_time: Annotated[str | None, QueryParameter(name="endDateTime")] = None,
-        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, QueryParameter(name="businessFunctionResourceId")] = None,
-        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
+        business_function_id: FunctionId = None,
+        business_function_resource_id: ResourceId = None,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
         asked = ArchiveSearch(
@@ -38,36 +37,15 @@ def archive_router(read_side: ReadSide) -> Router:
         page = await read_side.archive(principal.participant_id, asked)
         return {
             "data": page.items,
-            "meta": {
-                "itemCount": len(page.items),
-                "nextCursor": page.next_cursor,
-                "totalRecords": page.total_records,
-                "totalPages": -(-page.total_records // item_count),
-            },
+            "meta": page_meta(page, item_count),
         }
 
-    @get(
+    item = payload_route(
         "/archive/{messageContextId:str}",
+        "item",
+        read_side.archived_payload,
         summary="A delivered payload, with the hub's re-signature",
-        responses=JSON_PAYLOAD,
     )
-    async def item(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        found = await read_side.archived_payload(principal.participant_id, messageContextId)
-        body = found.payload
-        headers = {
-            "x-signature": found.hub_signature,
-            "x-original-signature": found.original_signature,
-            "x-initiatingParticipantId": found.sender_id,
-            "Vary": "Accept-Encoding",
-        }
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            body = await asyncio.to_thread(gzip_bytes, body)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
 
     return Router(
         path="/idx/v1",

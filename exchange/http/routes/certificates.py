@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 from litestar import Response, Router, get, post, put
-from litestar.params import Body, QueryParameter
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Body
 
 from exchange.http.auth import requires_token
+from exchange.http.queries import ItemCount
+from exchange.http.responses import PageMeta, camel_shape, page_meta
 from exchange.services.access import Principal
 from exchange.services.certificates import Certificates, CertificateView, CertificateWarning
 
@@ -28,41 +32,17 @@ class NominationBody(msgspec.Struct):
     secondary: str | None = None
 
 
-class CertificateItem(msgspec.Struct, rename="camel"):
-    serial_number: str
-    certificate: str
-    chain: str
-    not_before: str
-    not_after: str
-    status: str
-    nomination: str | None
-    expires_soon: bool
-    revoked_date_time: str | None
-    revocation_reason: str | None
-    renewal_of: str | None
-    reissue_of: str | None
-    successors: list[str]
-
-
-class PageMeta(msgspec.Struct, rename="camel"):
-    item_count: int
-    next_cursor: str | None
-    total_records: int
-    total_pages: int
+if TYPE_CHECKING:
+    CertificateItem = CertificateView
+    WarningItem = CertificateWarning
+else:
+    CertificateItem = camel_shape(CertificateView, "CertificateItem")
+    WarningItem = camel_shape(CertificateWarning, "WarningItem")
 
 
 class CertificatePage(msgspec.Struct):
     data: list[CertificateItem]
     meta: PageMeta
-
-
-class WarningItem(msgspec.Struct, rename="camel"):
-    kind: str
-    serial_number: str
-    not_after: str
-    days_left: int
-    status: str
-    nomination: str | None
 
 
 class CertificateStatus(msgspec.Struct, rename="camel"):
@@ -77,32 +57,11 @@ class HubCertificates(msgspec.Struct, rename="camel"):
 
 
 def _item(view: CertificateView) -> CertificateItem:
-    return CertificateItem(
-        serial_number=view.serial_number,
-        certificate=view.certificate,
-        chain=view.chain,
-        not_before=view.not_before,
-        not_after=view.not_after,
-        status=view.status,
-        nomination=view.nomination,
-        expires_soon=view.expires_soon,
-        revoked_date_time=view.revoked_date_time,
-        revocation_reason=view.revocation_reason,
-        renewal_of=view.renewal_of,
-        reissue_of=view.reissue_of,
-        successors=view.successors,
-    )
+    return msgspec.convert(view, CertificateItem, from_attributes=True)
 
 
 def _warning(warning: CertificateWarning) -> WarningItem:
-    return WarningItem(
-        kind=warning.kind,
-        serial_number=warning.serial_number,
-        not_after=warning.not_after,
-        days_left=warning.days_left,
-        status=warning.status,
-        nomination=warning.nomination,
-    )
+    return msgspec.convert(warning, WarningItem, from_attributes=True)
 
 
 def certificates_router(certificates: Certificates) -> Router:
@@ -113,42 +72,38 @@ def certificates_router(certificates: Certificates) -> Router:
     @get("/certificates", summary="Your certificates, with status and nomination")
     async def list_certificates(
         principal: Principal,
-        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> CertificatePage:
         page = await certificates.listing(principal.participant_id, item_count, cursor)
         return CertificatePage(
             data=[_item(v) for v in page.items],
-            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, -(-page.total_records // item_count)),
+            meta=page_meta(page, item_count),
         )
 
     @get("/certificates/{serialNumber:str}", summary="One of your certificates (404 for anyone else's)")
     async def get_certificate(principal: Principal, serialNumber: str) -> dict[str, CertificateItem]:  # noqa: N803
         return {"data": _item(await certificates.get(principal.participant_id, serialNumber))}
 
-    @post(
-        "/certificates/{serialNumber:str}/renew",
-        status_code=201,
-        summary="Renew a certificate within 90 days of its expiry (409 earlier)",
-    )
-    async def renew(
-        principal: Principal,
-        serialNumber: str,  # noqa: N803
-        data: Annotated[CsrBody, Body()],
-    ) -> dict[str, CertificateItem]:
-        return {"data": _item(await certificates.renew(principal.participant_id, serialNumber, data.csr))}
+    def successor(
+        action: str, summary: str, make: Callable[[str, str, str], Awaitable[CertificateView]]
+    ) -> HTTPRouteHandler:
+        """`POST /certificates/{serialNumber}/<action>`: a new certificate from a CSR, succeeding the one named."""
 
-    @post(
-        "/certificates/{serialNumber:str}/reissue",
-        status_code=201,
-        summary="Reissue a certificate for its remaining term, normally with a new key",
+        async def handler(
+            principal: Principal,
+            serialNumber: str,  # noqa: N803
+            data: Annotated[CsrBody, Body()],
+        ) -> dict[str, CertificateItem]:
+            return {"data": _item(await make(principal.participant_id, serialNumber, data.csr))}
+
+        handler.__name__ = action  # the handler's name in logs and in Litestar's registry
+        return post(f"/certificates/{{serialNumber:str}}/{action}", status_code=201, summary=summary)(handler)
+
+    renew = successor("renew", "Renew a certificate within 90 days of its expiry (409 earlier)", certificates.renew)
+    reissue = successor(
+        "reissue", "Reissue a certificate for its remaining term, normally with a new key", certificates.reissue
     )
-    async def reissue(
-        principal: Principal,
-        serialNumber: str,  # noqa: N803
-        data: Annotated[CsrBody, Body()],
-    ) -> dict[str, CertificateItem]:
-        return {"data": _item(await certificates.reissue(principal.participant_id, serialNumber, data.csr))}
 
     @post("/certificates/{serialNumber:str}/revoke", status_code=200, summary="Revoke a certificate, with a reason")
     async def revoke(

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Router, get, patch, put
-from litestar.params import Body, QueryParameter
+from litestar.params import Body
 
 from exchange.http.auth import requires_token
+from exchange.http.queries import FromDateTime, FunctionId, ParticipantIdQuery, ToDateTime
 from exchange.http.routes.messages import parse_timestamp
 from exchange.kernel.clock import iso
 from exchange.services.access import Principal
@@ -172,7 +173,7 @@ def flowcontrol_router(flow: FlowControls) -> Router:
         opt=requires_token("FCTRL_STATUS"),
     )
     async def status(
-        participant_id: Annotated[str | None, QueryParameter(name="participantId")] = None,
+        participant_id: ParticipantIdQuery = None,
     ) -> dict[str, list[ParticipantStatusView]]:
         return {"data": [status_view(row) for row in await flow.participant_status(participant_id)]}
 
@@ -182,10 +183,10 @@ def flowcontrol_router(flow: FlowControls) -> Router:
         opt=requires_token("FCTRL_STATUS"),
     )
     async def history(
-        participant_id: Annotated[str | None, QueryParameter(name="participantId")] = None,
-        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
-        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
+        participant_id: ParticipantIdQuery = None,
+        business_function_id: FunctionId = None,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
     ) -> HistoryPage:
         changes = await flow.history(
             participant_id,

@@ -9,17 +9,19 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
-from litestar import Request, Response, Router, delete, get, post
-from litestar.params import Parameter, QueryParameter
+from litestar import Request, Router, delete, get, post
+from litestar.params import Parameter
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes, read_json_body
-from exchange.http.openapi import JSON_PAYLOAD
+from exchange.http.body import read_json_body
 from exchange.http.problems import problem_of
+from exchange.http.queries import FromDateTime, ItemCount, ToDateTime
+from exchange.http.responses import PageMeta, page_meta, payload_route
 from exchange.kernel.errors import MalformedError, ServiceError
+from exchange.readmodels.queue import QueueItem
 from exchange.services.access import Principal
-from exchange.services.mailbox import Mailbox
+from exchange.services.mailbox import Fetched, Mailbox
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
 
 
@@ -30,25 +32,8 @@ class ReceiptView(msgspec.Struct, rename="camel"):
     receipt: str
 
 
-class PageMeta(msgspec.Struct, rename="camel"):
-    item_count: int
-    next_cursor: str | None
-    total_records: int
-    total_pages: int
-
-
-class QueueEntry(msgspec.Struct, rename="camel"):
-    message_context_id: str
-    initiating_participant_id: str
-    priority: str
-    message_type: str
-    created_date_time: str
-    queued_date_time: str
-    size: int
-
-
 class QueuePage(msgspec.Struct):
-    data: list[QueueEntry]
+    data: list[QueueItem]  # already in the API's shape: the queue view's rows
     meta: PageMeta
 
 
@@ -140,9 +125,9 @@ def messages_router(
     async def list_messages(
         principal: Principal,
         priority: Literal["High", "Medium", "Low"] | None = None,
-        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
-        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> QueuePage:
         page = await mailbox.list(
@@ -155,47 +140,21 @@ def messages_router(
             item_count=item_count,
             cursor=cursor,
         )
-        pages = -(-page.total_records // item_count)
         return QueuePage(
-            data=[
-                QueueEntry(
-                    i.message_context_id,
-                    i.initiating_participant_id,
-                    i.priority,
-                    i.message_type,
-                    i.created_date_time,
-                    i.queued_date_time,
-                    i.size,
-                )
-                for i in page.items
-            ],
-            meta=PageMeta(len(page.items), page.next_cursor, page.total_records, pages),
+            data=list(page.items),
+            meta=page_meta(page, item_count),
         )
 
-    @get(
+    async def fetched(participant_id: str, message_context_id: str) -> Fetched:
+        return await mailbox.fetch(participant_id, bf, res, message_context_id)
+
+    fetch = payload_route(
         "/{messageContextId:str}",
+        "fetch",
+        fetched,
         operation_id=f"get_{key}",
         summary="Fetch a message from your queue",
-        responses=JSON_PAYLOAD,
     )
-    async def fetch(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        structlog.contextvars.bind_contextvars(messageContextId=messageContextId)
-        fetched = await mailbox.fetch(principal.participant_id, bf, res, messageContextId)
-        headers = {
-            "x-signature": fetched.hub_signature,
-            "x-original-signature": fetched.original_signature,
-            "x-initiatingParticipantId": fetched.sender_id,
-            "Vary": "Accept-Encoding",
-        }
-        payload = fetched.payload
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            payload = await asyncio.to_thread(gzip_bytes, payload)
-            headers["Content-Encoding"] = "gzip"
-        return Response(payload, media_type="application/json", headers=headers)
 
     @delete(
         "/{messageContextId:str}",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Router, get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from exchange.http.auth import requires_token
-from exchange.http.body import accepts_gzip, gzip_bytes
-from exchange.http.openapi import JSON_PAYLOAD
+from exchange.http.queries import FromDateTime, FunctionId, ItemCount, ResourceId, ToDateTime
+from exchange.http.responses import page_meta, payload_route
 from exchange.http.routes.messages import parse_timestamp
 from exchange.kernel.clock import iso
 from exchange.services.access import Principal
@@ -25,10 +24,10 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
     async def translog(
         request: Request[Any, Any, Any],
         principal: Principal,
-        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
-        business_function_id: Annotated[str | None, QueryParameter(name="businessFunctionId")] = None,
-        business_function_resource_id: Annotated[str | None, QueryParameter(name="businessFunctionResourceId")] = None,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
+        business_function_id: FunctionId = None,
+        business_function_resource_id: ResourceId = None,
         message_context_id: Annotated[str | None, QueryParameter(name="messageContextId")] = None,
         initiating_participant_id: Annotated[str | None, QueryParameter(name="initiatingParticipantId")] = None,
         receiving_participant_id: Annotated[str | None, QueryParameter(name="receivingParticipantId")] = None,
@@ -36,7 +35,7 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
         message_type: Annotated[str | None, QueryParameter(name="messageType")] = None,
         priority: Literal["High", "Medium", "Low"] | None = None,
         sort: str = "-createdDateTime",
-        item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=500)] = 100,
+        item_count: ItemCount = 100,
         cursor: str | None = None,
     ) -> Any:
         equals = {
@@ -74,12 +73,7 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
         page = await read_side.translog(principal.participant_id, asked)
         return {
             "data": page.items,
-            "meta": {
-                "itemCount": len(page.items),
-                "nextCursor": page.next_cursor,
-                "totalRecords": page.total_records,
-                "totalPages": -(-page.total_records // item_count),
-            },
+            "meta": page_meta(page, item_count),
         }
 
     @get("/translog/{messageContextId:str}", summary="The rows of one message and their history")
@@ -88,23 +82,13 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
         # Where the receipt's acceptance sits in the Merkle log, once a signed tree head covers it (else null).
         return {"data": {**found, "leafIndex": await verifiable_log.leaf_index(messageContextId)}}
 
-    @get(
+    payload = payload_route(
         "/translog/{messageContextId:str}/payload",
+        "payload",
+        read_side.transaction_payload,
+        names_sender=False,
         summary="The payload, to its sender and receivers only",
-        responses=JSON_PAYLOAD,
     )
-    async def payload(
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        messageContextId: str,  # noqa: N803
-    ) -> Response[bytes]:
-        found = await read_side.transaction_payload(principal.participant_id, messageContextId)
-        body = found.payload
-        headers = {"x-signature": found.hub_signature, "x-original-signature": found.original_signature}
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            body = await asyncio.to_thread(gzip_bytes, body)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
 
     @get(
         "/translog/{messageContextId:str}/acknowledgements",
@@ -123,8 +107,8 @@ def translog_router(read_side: ReadSide, verifiable_log: VerifiableLog) -> Route
     async def reconcile(
         principal: Principal,
         direction: Literal["sent", "received"],
-        from_date_time: Annotated[str | None, QueryParameter(name="fromDateTime")] = None,
-        to_date_time: Annotated[str | None, QueryParameter(name="toDateTime")] = None,
+        from_date_time: FromDateTime = None,
+        to_date_time: ToDateTime = None,
         item_count: Annotated[int, QueryParameter(name="itemCount", ge=1, le=5000)] = 1000,
         cursor: str | None = None,
     ) -> dict[str, Any]:

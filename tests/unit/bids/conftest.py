@@ -5,18 +5,13 @@ from __future__ import annotations
 import pytest
 
 from exchange.functions.bids.service import EnergyBids
-from tests.conformance.fakes import FakeServices, FakeStandingData
+from tests.conformance.fakes import FakeServices, FakeStandingData, two_generators
 
 
 @pytest.fixture
 def standing() -> FakeStandingData:
     """GEN1 owns DUID1 (400 MW) and DUID2 (300 MW); GEN2 owns DUID3."""
-    data = FakeStandingData()
-    data.add_unit("DUID1", "GEN1", "STATION1", 400.0)
-    data.add_unit("DUID2", "GEN1", "STATION2", 300.0)
-    data.add_unit("DUID3", "GEN2", "STATION3", 500.0)
-    data.participants["OPERATOR"] = frozenset({"OPERATOR"})
-    return data
+    return two_generators(duid1_mw=400.0)
 
 
 @pytest.fixture

@@ -12,19 +12,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowcontrol.state import (
-    Effects,
-    FlowState,
-    Hold,
-    ManualStopChanged,
-    PendingItem,
-    Queue,
-    StatusChanged,
-    arrive,
-    remove,
-    set_manual_stop,
-    set_watermarks,
-)
+from flowcontrol import state as machine
 from flowcontrol.watermarks import Status, Watermarks
 
 watermarks = st.builds(
@@ -72,11 +60,16 @@ class Model:
 
 
 def check_effects(
-    model: Model, before: FlowState, after: FlowState, effects: Effects, op: Op, arriving: str | None
+    model: Model,
+    before: machine.FlowState,
+    after: machine.FlowState,
+    effects: machine.Effects,
+    op: Op,
+    arriving: str | None,
 ) -> None:
     """Walk the effects in order, checking each against the model, then the invariants of the new state."""
     pending_before = {p.key: p for p in before.pending}
-    released: list[PendingItem] = []
+    released: list[machine.PendingItem] = []
     status = before.status
     expected_transitions: list[tuple[Status, Status, int]] = []
     got_transitions: list[tuple[Status, Status, int]] = []
@@ -92,7 +85,7 @@ def check_effects(
     if op[0] in ("delete", "expire", "watermarks"):
         observe(len(model.queue))
     for effect in effects:
-        if isinstance(effect, Queue):
+        if isinstance(effect, machine.Queue):
             assert status != "Stopped" and not after.manual_stop, "queued while the gate was closed"
             assert effect.key in model.arrived and effect.key not in model.ever_queued, "queued twice or unknown"
             assert effect.key == arriving or effect.key in pending_before, "queued a message that was not waiting"
@@ -101,14 +94,14 @@ def check_effects(
             model.queue.append(effect.key)
             model.ever_queued.add(effect.key)
             observe(len(model.queue))
-        elif isinstance(effect, Hold):
+        elif isinstance(effect, machine.Hold):
             assert effect.key == arriving, "held something other than the arrival"
-        elif isinstance(effect, StatusChanged):
+        elif isinstance(effect, machine.StatusChanged):
             assert effect.count == len(model.queue), "a transition reported with the wrong count"
             got_transitions.append((effect.old, effect.new, effect.count))
-        elif isinstance(effect, ManualStopChanged):
+        elif isinstance(effect, machine.ManualStopChanged):
             assert op == ("manual", effect.stopped) and before.manual_stop != effect.stopped
-    assert sum(isinstance(e, Hold) for e in effects) <= 1
+    assert sum(isinstance(e, machine.Hold) for e in effects) <= 1
 
     # Every status change is reported once, with its count, and the state agrees with the definition.
     assert got_transitions == expected_transitions
@@ -131,7 +124,7 @@ def check_effects(
 
     # Nothing enters the queue under a manual stop, and nothing waits while the gate is open.
     if after.manual_stop:
-        assert not any(isinstance(e, Queue) for e in effects)
+        assert not any(isinstance(e, machine.Queue) for e in effects)
     if after.pending:
         assert after.status == "Stopped" or after.manual_stop
 
@@ -146,7 +139,7 @@ def check_effects(
 def test_any_history_keeps_every_message_and_the_defined_status(initial: Watermarks, history: list[Op]) -> None:
     """Any history: queued + pending + removed = arrived, the status is the defined one, releases are in order."""
     model = Model(wm=initial)
-    state = FlowState.initial(initial)
+    state = machine.FlowState.initial(initial)
     for op in history:
         kind, arg = op
         if kind == "arrive":
@@ -154,8 +147,8 @@ def test_any_history_keeps_every_message_and_the_defined_status(initial: Waterma
             for rank in arg:
                 before, arriving = state, f"m{len(model.arrived)}"
                 model.arrived.add(arriving)
-                item = PendingItem(key=arriving, priority_rank=rank, position=len(model.arrived))
-                state, effects = arrive(state, item)
+                item = machine.PendingItem(key=arriving, priority_rank=rank, position=len(model.arrived))
+                state, effects = machine.arrive(state, item)
                 check_effects(model, before, state, effects, op, arriving)
             continue
         before = state
@@ -164,15 +157,15 @@ def test_any_history_keeps_every_message_and_the_defined_status(initial: Waterma
             n = min(arg, state.count)
             gone, model.queue = model.queue[:n], model.queue[n:]
             model.removed.update(gone)
-            state, effects = remove(state, n)
+            state, effects = machine.remove(state, n)
         elif kind == "manual":
             assert isinstance(arg, bool)
-            state, effects = set_manual_stop(state, arg)
+            state, effects = machine.set_manual_stop(state, arg)
         else:
             assert isinstance(arg, Watermarks)
             model.wm = arg
             model.excess_allowed = model.excess_allowed or state.count > arg.high
-            state, effects = set_watermarks(state, arg)
+            state, effects = machine.set_watermarks(state, arg)
         check_effects(model, before, state, effects, op, None)
 
 
@@ -182,16 +175,18 @@ def test_held_messages_are_all_released_in_priority_then_submission_order(
     initial: Watermarks, ranks: list[int]
 ) -> None:
     """Under a manual stop every arrival waits; draining the queue after the start releases all, in order."""
-    state, _ = set_manual_stop(FlowState.initial(initial), stopped=True)
+    state, _ = machine.set_manual_stop(machine.FlowState.initial(initial), stopped=True)
     for position, rank in enumerate(ranks):
-        state, effects = arrive(state, PendingItem(key=f"m{position}", priority_rank=rank, position=position))
-        assert effects == (Hold(f"m{position}"),)
-    state, effects = set_manual_stop(state, stopped=False)
-    released = [e.key for e in effects if isinstance(e, Queue)]
+        state, effects = machine.arrive(
+            state, machine.PendingItem(key=f"m{position}", priority_rank=rank, position=position)
+        )
+        assert effects == (machine.Hold(f"m{position}"),)
+    state, effects = machine.set_manual_stop(state, stopped=False)
+    released = [e.key for e in effects if isinstance(e, machine.Queue)]
     for _ in ranks:  # each drain releases at least one while Low > 0; bounded so a bug cannot hang the suite
         if not state.pending:
             break
-        state, effects = remove(state, state.count)
-        released += [e.key for e in effects if isinstance(e, Queue)]
+        state, effects = machine.remove(state, state.count)
+        released += [e.key for e in effects if isinstance(e, machine.Queue)]
     expected = sorted(range(len(ranks)), key=lambda position: (ranks[position], position))
     assert released == [f"m{position}" for position in expected]

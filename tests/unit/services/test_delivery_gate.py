@@ -4,8 +4,7 @@ below the low one, in priority then submission order; a manual stop holds them t
 from __future__ import annotations
 
 import asyncio
-
-import msgspec
+from dataclasses import replace
 
 from exchange.bootstrap import Services
 from exchange.domain.messages import Delivery, Message
@@ -115,7 +114,7 @@ async def test_a_route_to_someone_the_message_does_not_name_is_dropped(market: M
     submitted = await asyncio.to_thread(services.ledger.notifications, 0, 10_000, (topic_of(Message, "Submitted"),))
     genuine = routes_of(submitted[-1].id, services.ledger.decode(submitted[-1]))[0]
 
-    await services.gate.arrive([msgspec.structs.replace(genuine, recipient=outsider.participant_id)])
+    await services.gate.arrive([replace(genuine, recipient=outsider.participant_id)])
 
     assert await market.queued(outsider) == []
     assert await market.pending(outsider) == 0
@@ -134,8 +133,8 @@ async def test_a_route_that_changes_what_was_recorded_or_names_no_message_is_dro
 
     await services.gate.arrive(
         [
-            msgspec.structs.replace(genuine, priority="High"),
-            msgspec.structs.replace(genuine, message_context_id="never-submitted"),
+            replace(genuine, priority="High"),
+            replace(genuine, message_context_id="never-submitted"),
         ]
     )
 
