@@ -7,7 +7,7 @@ import hashlib
 from typing import Annotated, Any
 
 from litestar import Response, Router, get
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from exchange.http.auth import requires_token
 from exchange.services.access import Principal
@@ -35,10 +35,10 @@ def verifiable_log_router(verifiable_log: VerifiableLog, evidence: EvidenceBundl
     @get("/log/proof", summary="The audit path of one of the caller's facts (RFC 9162 §2.1.3)")
     async def proof(
         principal: Principal,
-        message_context_id: Annotated[str, Parameter(query="messageContextId", min_length=1, max_length=200)],
+        message_context_id: Annotated[str, QueryParameter(name="messageContextId", min_length=1, max_length=200)],
         kind: Annotated[str, Parameter(max_length=20)],
         recipient: Annotated[str | None, Parameter(max_length=200)] = None,
-        tree_size: Annotated[int | None, Parameter(query="treeSize")] = None,
+        tree_size: Annotated[int | None, QueryParameter(name="treeSize")] = None,
     ) -> dict[str, Any]:
         found = await verifiable_log.inclusion(principal.participant_id, message_context_id, kind, recipient, tree_size)
         return {
