@@ -95,7 +95,10 @@ class Projector:
     async def prepare(self) -> None:
         """Create the view tables if needed and read the tracked position."""
         if self._handler.schema:
-            await self._db.executescript(self._handler.schema)
+            # executescript commits whatever transaction is open on the connection first: under the lock, that
+            # is never the batch of a follower sharing this connection.
+            async with self._writes:
+                await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
 
     async def start(self, replay: int = 0) -> None:
