@@ -22,6 +22,7 @@ KINDS = {
     429: "rate-limit",
     431: "headers-too-large",
     503: "unavailable",
+    507: "storage",
 }
 
 # The titles a person reads for each type; a class name such as "ConflictError" is not one.
@@ -40,6 +41,7 @@ TITLES = {
     "rate-limit": {"Too many requests"},
     "headers-too-large": {"Request header fields too large"},
     "unavailable": {"Service unavailable"},
+    "storage": {"Insufficient storage"},
 }
 
 

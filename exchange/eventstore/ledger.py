@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
 
-from exchange.kernel.errors import ConcurrencyError
+from exchange.kernel.errors import ConcurrencyError, StorageFullError, is_storage_full
 from exchange.kernel.tasks import cancel_and_wait
 
 A = TypeVar("A", bound=Aggregate)
@@ -159,8 +159,10 @@ class GroupCommit:
                 self._commit_one(events, future)
             return
         except Exception as error:  # the callers hear of it; the committer lives on for the next batch
+            # The batch was one transaction and SQLite rolled it back whole: none of it is stored.
+            failure = _in_own_terms(error)
             for _, future in batch:
-                loop.call_soon_threadsafe(_fail, future, error)
+                loop.call_soon_threadsafe(_fail, future, failure)
             return
         by_event = {(r.domain_event.originator_id, r.domain_event.originator_version): r for r in recordings}
         for events, future in batch:
@@ -175,9 +177,18 @@ class GroupCommit:
             # Callers hear of a concurrent change in the exchange's own terms, not the storage library's.
             loop.call_soon_threadsafe(_fail, future, ConcurrencyError(str(error)))
         except Exception as error:
-            loop.call_soon_threadsafe(_fail, future, error)
+            loop.call_soon_threadsafe(_fail, future, _in_own_terms(error))
         else:
             loop.call_soon_threadsafe(_succeed, future, recordings)
+
+
+def _in_own_terms(error: Exception) -> Exception:
+    """A full disk becomes the service error callers can answer (507, try later); other errors stay as they are."""
+    if is_storage_full(error):
+        storage_full = StorageFullError("the event store's disk is full; nothing was stored")
+        storage_full.__cause__ = error
+        return storage_full
+    return error
 
 
 def _succeed(future: asyncio.Future[list[Recording[UUID]]], recordings: list[Recording[UUID]]) -> None:

@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from exchange.kernel import errors as service_errors
-from exchange.kernel.errors import ServiceError
+from exchange.kernel.errors import ServiceError, is_storage_full
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +62,7 @@ PROBLEMS: dict[type[ServiceError], Problem] = {
     HeadersTooLargeError: Problem(431, "headers-too-large", "Request header fields too large"),
     service_errors.LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
     service_errors.UnavailableError: Problem(503, "unavailable", "Service unavailable"),
+    service_errors.StorageFullError: Problem(507, "storage", "Insufficient storage"),
 }
 INTERNAL = Problem(500, "internal", "Internal error")
 
@@ -74,7 +75,7 @@ def problem_of(error: ServiceError) -> Problem:
 
 
 def headers_of(error: ServiceError) -> dict[str, str]:
-    if isinstance(error, service_errors.LimitExceededError):
+    if isinstance(error, (service_errors.LimitExceededError, service_errors.StorageFullError)):
         return {"Retry-After": str(math.ceil(error.retry_after))}
     if isinstance(error, UnauthorizedError):
         return {"WWW-Authenticate": 'Bearer realm="idx"'}
@@ -145,6 +146,10 @@ def _field(item: dict[str, Any]) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def on_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    if is_storage_full(error):
+        # A store the use cases do not translate themselves (a limits or certificate file, say) ran out of
+        # room: the client may try again later, which a 500 would not tell it.
+        return on_service_error(request, service_errors.StorageFullError())
     log.exception("request_failed", error=repr(error))
     return problem_response(INTERNAL, "the exchange failed; quote the traceId")

@@ -6,6 +6,8 @@ the HTTP layer alone decides which status and problem type each becomes (`exchan
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Sequence
 
 import msgspec
@@ -65,6 +67,36 @@ class LimitExceededError(ServiceError):
 
 class UnavailableError(ServiceError):
     """A part the exchange depends on does not answer; the request may be tried again later."""
+
+
+class StorageFullError(UnavailableError):
+    """The disk under the exchange's data is full: nothing of the request was stored; try again after `retry_after`."""
+
+    def __init__(self, detail: str = "the exchange's storage is full", *, retry_after: float = 60.0) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether an error, or one it was raised from, says the disk is full.
+
+    SQLite says so with SQLITE_FULL ("database or disk is full"), which eventsourcing wraps in its own
+    persistence errors; writing a file says so with ENOSPC (or EDQUOT past a quota).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.Error) and (
+            getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(current)
+        ):
+            return True
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        # eventsourcing wraps the sqlite3 error it caught as its argument as well as its cause.
+        wrapped = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = current.__cause__ or current.__context__ or wrapped
+    return False
 
 
 class ConcurrencyError(Exception):

@@ -20,7 +20,7 @@ from exchange.domain.messages import Delivery
 from exchange.domain.outages import Outage
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso
-from exchange.messaging.streams import ensure_file_stream
+from exchange.messaging.streams import acknowledged, ensure_file_stream
 from exchange.readmodels.participants import registered_before
 from exchange.readmodels.projector import Projector
 
@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS event_sequences (
             everyone = await registered_before(db, position) if isinstance(event, _OUTAGE) else []
             for participant, frame in frames_of(event, everyone):
                 await self._publish(db, participant, frame, sequences, acks)
-        await asyncio.gather(*acks)
+        await acknowledged(acks)
         await db.executemany(
             "INSERT INTO event_sequences (participant_id, sequence) VALUES (?, ?) "
             "ON CONFLICT (participant_id) DO UPDATE SET sequence = excluded.sequence",

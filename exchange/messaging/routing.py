@@ -24,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from exchange.domain.messages import Message, MessageFacts
 from exchange.domain.topics import topic_of
 from exchange.kernel.tasks import cancel_and_wait
-from exchange.messaging.streams import ensure_file_stream
+from exchange.messaging.streams import acknowledged, ensure_file_stream
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ class Relay:
                 subject = f"{SUBJECT_PREFIX}.{route.recipient}.{route.business_function_id}.{route.resource_id}"
                 headers = {"Nats-Msg-Id": f"{route.message_context_id}|{route.recipient}"}
                 acks.append(await self._js.publish_async(subject, _encode(route), headers=headers))
-        await asyncio.gather(*acks)
+        await acknowledged(acks)
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         """Nothing to write: the relay's only view is its tracked position."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -20,3 +24,24 @@ async def ensure_file_stream(js: JetStreamContext, name: str, subject_prefix: st
         await js.add_stream(config)
     except nats.js.errors.BadRequestError:
         await js.update_stream(config)
+
+
+ACK_TIMEOUT = 5.0  # seconds; JetStream acks within milliseconds when it works
+
+
+async def acknowledged(acks: Sequence[asyncio.Future[Any]], within: float = ACK_TIMEOUT) -> None:
+    """Wait for the acks of `publish_async`, or raise TimeoutError and give up those still pending.
+
+    nats-py never times an ack out. A JetStream that stopped storing (a full disk disables it) would keep its
+    publisher waiting for ever, and the notifier waits inside its views transaction, locking every other
+    follower out of the file. Cancelled, a pending ack also frees its place among the pending publishes.
+    """
+    if not acks:
+        return
+    done, pending = await asyncio.wait(acks, timeout=within)
+    for future in pending:
+        future.cancel()
+    for future in done:
+        future.result()  # a negative ack raises here
+    if pending:
+        raise TimeoutError(f"JetStream acknowledged {len(done)} of {len(acks)} messages within {within}s")

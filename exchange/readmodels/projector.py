@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -20,6 +21,11 @@ from exchange.kernel.tasks import cancel_and_wait
 from exchange.readmodels.views import track, tracked_position
 
 log = structlog.get_logger(__name__)
+
+# A failed step is retried after a pause that doubles from the first to the last: a full disk or a locked file
+# clears up by itself, and the log is not flooded meanwhile.
+FIRST_RETRY = 0.1  # seconds
+LAST_RETRY = 5.0  # seconds
 
 
 class Handler(Protocol):
@@ -74,6 +80,8 @@ class Projector:
         # Reading and decoding the log in a thread of its own keeps followers from queueing behind requests.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projector-{handler.name}")
         self.position = 0
+        # Set while its steps fail (from the first failure until a step succeeds): health reports it.
+        self.failing_since: float | None = None
 
     @property
     def name(self) -> str:
@@ -87,7 +95,10 @@ class Projector:
     async def prepare(self) -> None:
         """Create the view tables if needed and read the tracked position."""
         if self._handler.schema:
-            await self._db.executescript(self._handler.schema)
+            # executescript commits whatever transaction is open on the connection first: under the lock, that
+            # is never the batch of a follower sharing this connection.
+            async with self._writes:
+                await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
 
     async def start(self, replay: int = 0) -> None:
@@ -126,19 +137,33 @@ class Projector:
         """
         await self.wait_for(await asyncio.to_thread(self._ledger.last_position), within)
 
+    def stuck(self, store_position: int) -> bool:
+        """Whether it fails to move on while the store holds events it has not handled."""
+        return self.failing_since is not None and self.position < store_position
+
     async def _run(self) -> None:
+        retry = FIRST_RETRY
         while True:
             try:
                 handled = await self._step()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise  # stopping: an error on the way out is not a reason to go on
-                log.exception("projection_failed", projection=self._handler.name, position=self.position)
-                handled = False
-                await asyncio.sleep(1.0)
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                    log.exception("projection_failed", projection=self._handler.name, position=self.position)
+                else:
+                    log.warning("projection_still_failing", projection=self._handler.name, error=repr(error))
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, LAST_RETRY)
+                continue
+            if self.failing_since is not None:
+                log.info("projection_recovered", projection=self._handler.name, position=self.position)
+                self.failing_since = None
+            retry = FIRST_RETRY
             if not handled:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.05):
@@ -170,6 +195,11 @@ class Projector:
         return bool(notifications)
 
     async def _write(self, events: list[tuple[int, Any]], reached: int) -> None:
+        if self._db.in_transaction:
+            # A failed COMMIT (a full disk, say) can leave its transaction open, holding the file's write lock
+            # against every other follower; what it held was not recorded, so it is undone and done again.
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.execute("ROLLBACK")
         try:
             await self._db.execute("BEGIN IMMEDIATE")
             await self._handler.handle(self._db, events)

@@ -1,27 +1,45 @@
-"""Whether this exchange can serve: its event store answers and its NATS connection is up."""
+"""Whether this exchange can serve: its event store answers, its NATS connection is up, its followers move on."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from exchange.eventstore.ledger import Ledger
 
 STORE_TIMEOUT = 2.0  # seconds; a store slower than this counts as down
 
 
+class Follower(Protocol):
+    """A read model or relay following the event store (a `Projector`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stuck(self, store_position: int) -> bool:
+        """Whether it fails to move on while the store holds events it has not handled."""
+        ...
+
+
 class Health:
-    def __init__(self, ledger: Ledger, nats_connected: Callable[[], bool]) -> None:
+    def __init__(self, ledger: Ledger, nats_connected: Callable[[], bool], followers: Sequence[Follower] = ()) -> None:
         self._ledger = ledger
         self._nats_connected = nats_connected
+        self._followers = followers
 
     async def failing(self) -> list[str]:
         """The parts that do not answer, by name; none when all is well."""
         failing = []
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._ledger.last_position), timeout=STORE_TIMEOUT)
+            store_position = await asyncio.wait_for(
+                asyncio.to_thread(self._ledger.last_position), timeout=STORE_TIMEOUT
+            )
         except Exception:  # any failure of the store, whatever its kind, means it cannot serve
             failing.append("event store")
+        else:
+            # A follower that stopped while the store grew serves stale views and delivers nothing new.
+            failing.extend(follower.name for follower in self._followers if follower.stuck(store_position))
         if not self._nats_connected():
             failing.append("nats")
         return failing

@@ -31,6 +31,7 @@ from exchange.kernel.errors import (
     RefusedError,
     ServiceError,
     SignatureRefusedError,
+    StorageFullError,
     SuspendedError,
     UnavailableError,
 )
@@ -203,7 +204,8 @@ class Submissions:
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
         _count(request.business_function_id, _refusal_outcome(problem))
-        if isinstance(problem, ConflictError):
+        if isinstance(problem, (ConflictError, StorageFullError)):
+            # A conflict is not a new transaction; with the disk full the refusal could not be stored either.
             return
         context_id = request.message_context_id
         rejection = Rejection(
