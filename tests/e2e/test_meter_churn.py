@@ -66,7 +66,7 @@ class Churn:
 
 @pytest.fixture
 async def market(participants: Participants, operator: ParticipantClient) -> Market:
-    return Market(participants._server, operator)
+    return Market(participants.server, operator)
 
 
 def assert_refused_at_nmi(response: httpx.Response, nmi: str, day: str) -> None:

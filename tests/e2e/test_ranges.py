@@ -172,7 +172,7 @@ async def test_bid_prices_and_ramp_rates_of_1e23_are_422s_naming_each(
     participants: Participants, operator: ParticipantClient
 ) -> None:
     """submitBids with a price and a ramp rate of 1e23 names `prices[0]` and `rampUpRate`; nothing is stored."""
-    market = Market(participants._server, operator)
+    market = Market(participants.server, operator)
     try:
         gen = await market.generator()
         duid = await market.duid(gen, 400.0)
