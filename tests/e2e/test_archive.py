@@ -228,6 +228,8 @@ async def test_retention_purges_items_older_than_2557_days_and_leaves_the_log(re
         async def old_removed() -> dict[str, Any]:
             log = await log_of(old)
             assert [r["status"] for r in log["rows"]] == ["removed"]
+            # The verifiable log signs a tree head over the acceptance soon after; until then leafIndex is null.
+            assert log["leafIndex"] is not None
             return log
 
         log_before = await eventually(old_removed)
