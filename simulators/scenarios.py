@@ -1,6 +1,6 @@
-"""The industry test scenarios of the coordinated test plan (seed 002, Table 7), each with fresh participants,
-each checking its own outcome. A scenario returns a one-line summary, raises CheckFailedError when an
-expectation fails and NotServedError when the exchange does not serve what it needs (reported as skipped)."""
+"""The industry test scenarios of AEMO's coordinated test plan (Table 7), each with fresh participants, each
+checking its own outcome. A scenario returns a one-line summary, raises CheckFailedError when an expectation
+fails and NotServedError when the exchange does not serve what it needs (reported as skipped)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def simulate(
     rate: float,
     nmis: int,
 ) -> None:
-    """Run industry test scenarios (seed 002, Table 7) against a running exchange; each makes its own
+    """Run industry test scenarios (AEMO's industry test plan, Table 7) against a running exchange; each makes its own
     participants through the admin API and checks its own outcome. Exit code 1 if any failed."""
     from simulators.runner import print_outcomes, run_scenarios
 

@@ -1,4 +1,4 @@
-"""The HTTP application: every route of API.md, built around one running Exchange."""
+"""The HTTP application: every route of the API, built around one running Exchange."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exchange's Prometheus series: the one home of their names, labels and buckets (API.md "Operations").
+"""The exchange's Prometheus series: the one home of their names, labels and buckets.
 
 Use cases and followers update them where things happen (a submission finishes, a delivery is queued); values
 read from the store and the views (queue depths, positions) are set on each scrape by `exchange.services.metrics`.

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS log_heads (
 
 
 def encode_leaf(fact: dict[str, Any]) -> bytes:
-    """The leaf bytes of API.md: UTF-8 JSON, keys sorted, no whitespace."""
+    """The leaf bytes: UTF-8 JSON, keys sorted, no whitespace."""
     return json.dumps(fact, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

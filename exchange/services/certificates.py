@@ -1,7 +1,7 @@
 """Participants' certificates: issued from CSRs by the exchange CA, nominated for signing, renewed, reissued,
 revoked, and watched for expiry.
 
-Decisions where API.md is silent:
+Decisions of our own:
 - Renew needs an active certificate within 90 days of its notAfter (else 409); the new certificate gets a full
   lifetime. Reissue (a new key for the same term, e.g. after a compromise) keeps the old notAfter, so it can never
   dodge the renewal window; an active or revoked certificate can be reissued, an expired one cannot (409).

@@ -1,4 +1,4 @@
-"""Evidence bundles (API.md "Verifiable log and evidence"): everything that proves one message's story, in a zip.
+"""Evidence bundles: everything that proves one message's story, in a zip.
 
 The bundle is the one home of its own format: `EvidenceBundles.bundle` writes it for a party of the message, and
 `check_bundle` reads it back offline, with nothing but the exchange CA, for `idx verify evidence`. Every part is
@@ -68,7 +68,7 @@ class EvidenceBundles:
         self._authority = authority
 
     async def bundle(self, participant_id: str, message_context_id: str) -> bytes:
-        """The zip of API.md; NotFoundError unless the caller may have proofs of the message and its acceptance
+        """The evidence zip; NotFoundError unless the caller may have proofs of the message and its acceptance
         leaf is in a signed tree head."""
         head = await self._log.tree_head()
         # The acceptance proof does the access check of /log/proof: a stranger, or a message not yet under a

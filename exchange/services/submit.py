@@ -1,4 +1,4 @@
-"""Submitting a message: every check of API.md, then one event, then the signed receipt."""
+"""Submitting a message: every check of the API, then one event, then the signed receipt."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verifiable log: signed tree heads, inclusion proofs and consistency proofs (API.md "Verifiable log").
+"""The verifiable log: signed tree heads, inclusion proofs and consistency proofs.
 
 The Merkle log projection appends leaves; this signs a tree head at most every `interval` seconds while leaves
 arrive, so that one RSA signature covers every leaf added since the last head, whatever the message rate.

@@ -12,7 +12,7 @@ import pytest
 
 from simulators.client import ParticipantClient, operator_client, register
 from tests.conformance.market import Market
-from tests.e2e.read_side import Cast, People, logged_in
+from tests.e2e.read_side import Cast, Join, People, logged_in, new_participant
 from tests.harness import ServerProcess, running_server
 
 PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
@@ -57,6 +57,20 @@ async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]
 async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
     async with operator_of(server) as client:
         yield client
+
+
+@pytest.fixture
+async def join(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Join]:
+    """Makes fresh participants holding the read-side entities, and logs them out at the end."""
+    made: list[ParticipantClient] = []
+
+    async def new(prefix: str, roles: list[str], *, enrol: bool = True) -> ParticipantClient:
+        made.append(await new_participant(server, operator, prefix, roles, enrol=enrol))
+        return made[-1]
+
+    yield new
+    for client in made:
+        await client.close()
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from tests.harness import ServerProcess
 
 ALL_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE", "EVENT_NOTIFY"]
 T = TypeVar("T")
+Join = Callable[..., Awaitable[ParticipantClient]]
+"""Makes a fresh participant: `await join(prefix, roles, enrol=True)` (the `join` fixture of conftest)."""
 
 
 async def new_participant(

@@ -1,4 +1,4 @@
-"""Energy bids from outside: submitBids over HTTP, versions, seed 003's rejections, the operator's queue and log."""
+"""Energy bids from outside: submitBids over HTTP, versions, recall FAQ rejections, the operator's queue and log."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ async def test_rebids_are_versions_and_the_latest_wins(market: Market, operator:
 
 
 async def test_an_absent_recall_period_is_stored_as_24000(market: Market, operator: ParticipantClient) -> None:
-    """Seed 003's accepted sample: period 1 says 2, periods 2 and 3 leave it out and read back as 24000; the rest
+    """The recall FAQ's accepted sample: period 1 says 2, periods 2 and 3 leave it out and read back as 24000; the rest
     of the bid is stored and delivered to the operator as sent."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
@@ -150,7 +150,7 @@ async def test_an_absent_recall_period_is_stored_as_24000(market: Market, operat
     ids=["blank", "tab", "quoted-space", "string-5", "null", "nul-character"],
 )
 async def test_a_recall_period_present_but_not_a_number_is_a_422_naming_the_period(market: Market, raw: bytes) -> None:
-    """Seed 003's FAQ over HTTP: the rejection names energyBids[0].energyPeriods[3].recallPeriod."""
+    """The recall FAQ's FAQ over HTTP: the rejection names energyBids[0].energyPeriods[3].recallPeriod."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
     bids = sample_bids([duid])

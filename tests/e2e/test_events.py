@@ -109,7 +109,7 @@ async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: 
 async def test_an_lnsp_receives_message_available_for_a_submission(
     server: ServerProcess, mc: ParticipantClient, lnsp_a: ParticipantClient
 ) -> None:
-    """The frame carries every field API.md names. (How soon it comes is measured by `idx bench`.)"""
+    """The frame carries every documented field. (How soon it comes is measured by `idx bench`.)"""
     async with listening(server, lnsp_a) as socket:
         body = sample_body(mc.participant_id, [lnsp_a.participant_id], priority="High")
         response = await mc.submit(body, priority="High")

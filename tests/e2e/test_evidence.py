@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -16,27 +15,11 @@ import pytest
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import eventually, new_participant
-from tests.harness import ServerProcess
+from tests.e2e.read_side import Join, eventually
 from tests.problems import assert_problem
 
 IDX = Path(sys.executable).parent / "idx"
 DOCS = Path(__file__).parents[2] / "docs" / "verifiability.md"
-Join = Callable[..., Awaitable[ParticipantClient]]
-
-
-@pytest.fixture
-async def join(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Join]:
-    """Makes fresh participants holding the read-side entities, and logs them out at the end."""
-    made: list[ParticipantClient] = []
-
-    async def new(prefix: str, roles: list[str], *, enrol: bool = True) -> ParticipantClient:
-        made.append(await new_participant(server, operator, prefix, roles, enrol=enrol))
-        return made[-1]
-
-    yield new
-    for client in made:
-        await client.close()
 
 
 def verify_evidence(bundle: Path, ca: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""`GET /metrics` from outside, as Prometheus scrapes it: the series of API.md, submissions counted, the Grafana
+"""`GET /metrics` from outside, as Prometheus scrapes it: the documented series, submissions counted, the Grafana
 dashboard in docs/ querying only series that exist, and `--metrics-bind` moving it off the public port."""
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,10 @@ from certs.signature import parse_signature_header
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.e2e.read_side import eventually, new_participant
+from tests.e2e.read_side import Join, eventually
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
-Join = Callable[..., Awaitable[ParticipantClient]]
 needs_openssl = pytest.mark.interop  # `make test` installs openssl: a missing one fails, never skips
 
 
@@ -33,20 +31,6 @@ async def sent_and_queued(
     receipt: dict[str, Any] = response.json()["data"]
     assert receipt["messageContextId"] in await wait_for_queue(recipient, queued_before + 1)
     return receipt
-
-
-@pytest.fixture
-async def join(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Join]:
-    """Makes fresh participants holding the read-side entities, and logs them out at the end."""
-    made: list[ParticipantClient] = []
-
-    async def new(prefix: str, roles: list[str], *, enrol: bool = True) -> ParticipantClient:
-        made.append(await new_participant(server, operator, prefix, roles, enrol=enrol))
-        return made[-1]
-
-    yield new
-    for client in made:
-        await client.close()
 
 
 async def acknowledgements(client: ParticipantClient, context_id: str) -> Any:

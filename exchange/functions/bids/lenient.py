@@ -1,9 +1,9 @@
 """Finding the periods whose `recallPeriod` has no JSON value at all, so that they can be named.
 
-Seed 003 rejects `"recallPeriod": ,` (blank), a tab or a bare NUL character as the value, and expects the
-rejection to name the period. Such a body is not JSON, so a strict reader could only answer "malformed". When the
-strict reader fails, each recallPeriod value that is not a JSON scalar is replaced by a marker object that the
-rules reject like any other non-number; if the body is still not JSON, it really was malformed.
+AEMO's recall period rules reject `"recallPeriod": ,` (blank), a tab or a bare NUL character as the value, and
+expect the rejection to name the period. Such a body is not JSON, so a strict reader could only answer "malformed".
+When the strict reader fails, each recallPeriod value that is not a JSON scalar is replaced by a marker object that
+the rules reject like any other non-number; if the body is still not JSON, it really was malformed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The rules of an energy bid submission (API.md "Energy bids", seed 003), each broken rule named by its path.
+"""The rules of an energy bid submission, each broken rule named by its path.
 
 Pure: the decoded submission, the caller and the DUIDs' standing data in, the broken rules out.
 """
@@ -19,7 +19,7 @@ MAX_ERRORS = 100
 DIRECTIONS = ("GEN", "LOAD")
 HOURS_PER_DAY = 24
 
-# Every number and string of a bid is bounded (API.md "Energy bids"), so that nothing absurd is stored and
+# Every number and string of a bid is bounded, so that nothing absurd is stored and
 # delivered to the operator. Prices: from the NEM's market price floor (-1,000 $/MWh) to 25,000 $/MWh, above the
 # market price cap (20,300 $/MWh for 2025-26) with room for its yearly indexation.
 PRICE_FLOOR = -1000.0
@@ -29,7 +29,7 @@ PRICE_CEILING = 25_000.0
 MAX_MW = 10_000.0
 # An energy limit or daily constraint in MWh: a day at the largest capacity.
 MAX_MWH = MAX_MW * HOURS_PER_DAY
-# Hours: seed 003 stores an absent recallPeriod as 24,000 hours, the longest it knows.
+# Hours: AEMO's recall period rules store an absent recallPeriod as 24,000 hours, the longest it knows.
 MAX_RECALL_PERIOD_HOURS = 24_000
 MAX_DUID_LENGTH = 10
 MAX_REFERENCE_ID_LENGTH = 100
@@ -149,7 +149,7 @@ def period_errors(period: EnergyPeriod, path: str) -> Iterator[FieldError]:
 
 
 def recall_period_problem(value: Any) -> str | None:
-    """Why a present recallPeriod is refused (seed 003), or None when it is absent or a number of hours."""
+    """Why AEMO's recall period rules refuse a present recallPeriod, or None when it is absent or a number of hours."""
     if value is msgspec.UNSET:
         return None
     if value is None:

@@ -1,7 +1,7 @@
 """The AEMO `submitBids` body as msgspec types, and the reader that names the field of the first type error.
 
-`recallPeriod` is decoded as whatever it is (`Any`, UNSET when absent) because seed 003 rejects a present
-recallPeriod of any other kind than a number, naming the period: the rule lives in `rules.py`, not in a type.
+`recallPeriod` is decoded as whatever it is (`Any`, UNSET when absent) because AEMO's recall period rules reject a
+present recallPeriod of any other kind than a number, naming the period: the rule lives in `rules.py`, not in a type.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolat
 
 PERIODS_PER_DAY = 288
 BANDS = 10
-# Where seed 003 says an absent recallPeriod is stored as (hours).
+# Where AEMO's recall period rules say an absent recallPeriod is stored as (hours).
 DEFAULT_RECALL_PERIOD = 24000
 
 

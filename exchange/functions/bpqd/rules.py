@@ -144,7 +144,7 @@ def _nmi_errors(
     responsible = standing.nmi_responsible(detail.nmi, detail.reading_date)
     if responsible is not None and sender not in responsible:
         yield FieldError(f"{path}.nmi", f"{sender} is not the MC or MDP of NMI {detail.nmi} on {day}")
-    # Customer data goes only to the NMI's own network (API.md "Fine points", meter churn).
+    # Customer data goes only to the NMI's own network.
     network = standing.nmi_network(detail.nmi, detail.reading_date)
     if network is not None and (strangers := sorted(set(recipients) - {network})):
         yield FieldError(

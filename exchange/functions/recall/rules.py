@@ -1,4 +1,4 @@
-"""The recall plan rules of AEMO's Generator Recall interface (seed 001 §2.1), each broken rule its own error.
+"""The recall plan rules of AEMO's Generator Recall Plan interface (its section 2.1), each broken rule its own error.
 
 Pure functions of the submission, the DUID's standing data and the DUID's other plans: no I/O.
 """

@@ -1,4 +1,4 @@
-"""Flow control (`FCTRL_STATUS` to read, `FCTRL_FCTRL` to change) and participant status, as API.md says."""
+"""Flow control (`FCTRL_STATUS` to read, `FCTRL_FCTRL` to change) and participant status."""
 
 from __future__ import annotations
 

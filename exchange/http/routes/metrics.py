@@ -1,4 +1,4 @@
-"""`GET /metrics`: every series in the Prometheus text format, no token (API.md "Operations")."""
+"""`GET /metrics`: every series in the Prometheus text format, no token."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verifiable log (API.md "Verifiable log and evidence"): signed tree heads and RFC 9162 proofs."""
+"""The verifiable log: signed tree heads and RFC 9162 proofs."""
 
 from __future__ import annotations
 

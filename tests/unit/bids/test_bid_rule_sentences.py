@@ -1,4 +1,4 @@
-"""Each bid rule at its bounds, with the exact field path and sentence a rejection names (API.md "Energy bids")."""
+"""Each bid rule at its bounds, with the exact field path and sentence a rejection names."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ def test_a_registered_duid_of_the_caller_passes_and_another_caller_is_refused(st
 
 @pytest.mark.parametrize("direction", ["GEN", "LOAD"])
 def test_gen_and_load_are_the_directions(standing: FakeStandingData, direction: str) -> None:
-    """Both directions of API.md are accepted."""
+    """Both directions, GEN and LOAD, are accepted."""
     assert errors_of(one_bid(direction=direction), standing) == []
 
 
@@ -248,7 +248,7 @@ def test_a_daily_energy_constraint_from_zero_to_below_capacity_is_accepted(
 
 
 def test_a_daily_energy_constraint_at_capacity_names_both_amounts(standing: FakeStandingData) -> None:
-    """Seed 003: 9600 MWh for a 400 MW DUID is refused, the sentence giving the constraint and the ceiling."""
+    """Recall FAQ: 9600 MWh for a 400 MW DUID is refused, the sentence giving the constraint and the ceiling."""
     assert errors_of(one_bid(dailyEnergyConstraint=9600.0), standing) == [
         (f"{BID}.dailyEnergyConstraint", "9600 MWh is not below the DUID's maximum capacity x 24 h (9600 MWh)")
     ]
@@ -419,7 +419,7 @@ def test_a_refused_recall_period_names_the_period_and_the_reason() -> None:
     ]
 
 
-# -- recallPeriod (seed 003) --
+# -- recallPeriod (the recall FAQ) --
 
 
 @pytest.mark.parametrize("value", [msgspec.UNSET, 0, 2, 2.5, 24_000, 24_000.0])
@@ -466,5 +466,5 @@ def test_a_recall_period_left_out_or_a_number_of_hours_in_range_has_no_problem(v
     ],
 )
 def test_each_refused_recall_period_has_its_own_sentence(value: Any, problem: str) -> None:
-    """Seed 003's cases, each with the sentence the rejection carries."""
+    """The recall FAQ's cases, each with the sentence the rejection carries."""
     assert recall_period_problem(value) == problem

@@ -1,4 +1,4 @@
-"""Seed 003's FAQ and API.md's bid rules, each broken on its own, with the field path the rejection names."""
+"""The bid rules and AEMO's recall period FAQ, each broken on its own, with the field path the rejection names."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_the_sample_bid_keeps_every_rule(standing: FakeStandingData) -> None:
 def test_a_recall_period_present_but_not_a_number_rejects_the_bid_naming_the_period(
     standing: FakeStandingData, raw: bytes, says: str
 ) -> None:
-    """Seed 003: blank, whitespace, a tab, any string (even "5"), null or a NUL character reject the whole bid."""
+    """Recall FAQ: blank, whitespace, a tab, any string (even "5"), null or a NUL character reject the whole bid."""
     errors = check(body_with_period_3(raw), standing)
     assert [field for field, _ in errors] == [f"{PERIOD3}.recallPeriod"]
     assert says in errors[0][1] and "period 4" in errors[0][1]
@@ -105,7 +105,7 @@ def test_a_numeric_recall_period_is_accepted(standing: FakeStandingData, raw: by
 
 
 def test_a_recall_period_left_out_is_accepted(standing: FakeStandingData) -> None:
-    """Seed 003's accepted sample: period 1 says 2, periods 2 and 3 leave recallPeriod out (24000 is stored)."""
+    """The recall FAQ's accepted sample: period 1 says 2, periods 2 and 3 leave recallPeriod out (24000 is stored)."""
     bids = sample_bids(["DUID1"])
     for period in bids["energyBids"][0]["energyPeriods"][1:3]:
         del period["recallPeriod"]
@@ -124,7 +124,7 @@ def test_body_that_is_broken_elsewhere_is_still_malformed() -> None:
 def test_a_daily_energy_constraint_of_max_capacity_times_24_rejects_the_bid(
     standing: FakeStandingData, constraint: float, accepted: bool
 ) -> None:
-    """Seed 003: rejected when dailyEnergyConstraint ≥ registered max capacity (400 MW) x 24 h = 9600 MWh."""
+    """Recall FAQ: rejected when dailyEnergyConstraint ≥ registered max capacity (400 MW) x 24 h = 9600 MWh."""
 
     def mutate(bids: dict[str, Any]) -> None:
         bids["energyBids"][0]["dailyEnergyConstraint"] = constraint
@@ -227,7 +227,7 @@ def without(key: str) -> Any:
     ],
 )
 def test_required_fields_and_their_forms_are_named(standing: FakeStandingData, mutate: Any, field: str) -> None:
-    """Each required field of API.md, missing or malformed, is named by its path."""
+    """Each required field, missing or malformed, is named by its path."""
     bids = sample_bids(["DUID1"])
     mutate(bids)
     assert field in fields(msgspec.json.encode(bids), standing)

@@ -70,7 +70,7 @@ async def test_a_rebid_is_a_new_version_and_the_latest_wins(bids: EnergyBids) ->
 
 
 async def test_an_absent_recall_period_is_stored_as_24000(bids: EnergyBids) -> None:
-    """Seed 003: recallPeriod removed from periods 2 and 3 is stored as 24000; period 1 keeps its 2."""
+    """Recall FAQ: recallPeriod removed from periods 2 and 3 is stored as 24000; period 1 keeps its 2."""
     body = sample_bids(["DUID1"])
     for period in body["energyBids"][0]["energyPeriods"][1:3]:
         del period["recallPeriod"]

@@ -29,13 +29,17 @@ def test_root_of_every_prefix_matches_the_reference(leaves: list[bytes], data: s
     assert merkle.root_hash(size, stored(leaves)) == rfc9162.mth(leaves[:size])
 
 
+def drawn_inclusion(leaves: list[bytes], data: st.DataObject) -> tuple[int, int, list[bytes], bytes]:
+    """A drawn log size and leaf index, the exchange's audit path for them and the reference root."""
+    size = data.draw(st.integers(1, len(leaves)))
+    index = data.draw(st.integers(0, size - 1))
+    return size, index, merkle.inclusion_path(index, size, stored(leaves)), rfc9162.mth(leaves[:size])
+
+
 @given(leaf_lists, st.data())
 def test_audit_paths_match_the_reference_and_verify(leaves: list[bytes], data: st.DataObject) -> None:
     """PATH(m, D[n]) equals the reference and verifies by §2.1.3.2 and by the reference's own walk."""
-    size = data.draw(st.integers(1, len(leaves)))
-    index = data.draw(st.integers(0, size - 1))
-    path = merkle.inclusion_path(index, size, stored(leaves))
-    root = rfc9162.mth(leaves[:size])
+    size, index, path, root = drawn_inclusion(leaves, data)
     assert path == rfc9162.path(index, leaves[:size])
     assert merkle.verify_inclusion(leaves[index], index, size, path, root)
     assert rfc9162.verify_inclusion(leaves[index], index, size, path, root)
@@ -56,10 +60,7 @@ def test_consistency_proofs_match_the_reference_and_verify(leaves: list[bytes], 
 @given(leaf_lists, st.data())
 def test_an_altered_leaf_or_path_does_not_verify(leaves: list[bytes], data: st.DataObject) -> None:
     """Changing the leaf, its index or one hash of the path makes §2.1.3.2 refuse the proof."""
-    size = data.draw(st.integers(1, len(leaves)))
-    index = data.draw(st.integers(0, size - 1))
-    path = merkle.inclusion_path(index, size, stored(leaves))
-    root = rfc9162.mth(leaves[:size])
+    size, index, path, root = drawn_inclusion(leaves, data)
     assert not merkle.verify_inclusion(leaves[index] + b"!", index, size, path, root)
     if size > 1:
         other = data.draw(st.integers(0, size - 1).filter(lambda i: i != index))

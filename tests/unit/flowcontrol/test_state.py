@@ -40,7 +40,7 @@ def transitions(effects: Effects) -> list[tuple[Status, Status, int]]:
 
 
 def test_twelve_arrivals_leave_eight_queued_and_four_pending_then_deleting_to_two_releases_them_in_order() -> None:
-    """Seed 002 Table 7: 3/5/8 watermarks; at every step queued + waiting + deleted = accepted."""
+    """the industry test plan Table 7: 3/5/8 watermarks; at every step queued + waiting + deleted = accepted."""
     state = FlowState.initial(SMALL)
     accepted = deleted = 0
     queue: list[str] = []
@@ -186,7 +186,7 @@ def test_watermarks_must_be_ordered(low: int, warn: int, high: int) -> None:
 
 
 def test_with_low_zero_a_stopped_queue_stays_stopped_even_when_empty() -> None:
-    """API.md read literally: 0 is a valid Low and delivery restarts only below it, so never by itself."""
+    """The watermark rule read literally: 0 is a valid Low and delivery restarts only below it, so never by itself."""
     state = FlowState.initial(Watermarks(low=0, warn=1, high=2))
     for n in range(3):
         state, _ = arrive(state, item(n))

@@ -33,7 +33,7 @@ ops: st.SearchStrategy[Op] = st.one_of(
 
 
 def defined_status(history: list[tuple[int, Watermarks]]) -> Status:
-    """API.md over the whole history: Stopped if the count reached High since it was last below Low."""
+    """The watermark rule over the whole history: Stopped if the count reached High since it was last below Low."""
     count, current = history[-1]
     for past_count, past in reversed(history):
         if past_count < past.low:

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.functions.recall.service import RecallPlans
-from tests.conformance.fakes import FakeServices, FakeStandingData, two_generators
+from tests.conformance.fakes import FakeStandingData, two_generators
 
 
 @pytest.fixture
 def standing() -> FakeStandingData:
     """GEN1 owns DUID1 (700 MW at STATION1) and DUID2 (300 MW at STATION2); GEN2 owns DUID3."""
     return two_generators(duid1_mw=700.0)
-
-
-@pytest.fixture
-def services(standing: FakeStandingData) -> FakeServices:
-    return FakeServices(standing)
-
-
-@pytest.fixture
-def plans(services: FakeServices) -> RecallPlans:
-    return RecallPlans(services)

@@ -1,4 +1,4 @@
-"""Each recall plan rule of seed 001 §2.1 broken on its own, and the Errors item that names it."""
+"""Each recall plan rule of the recall interface (section 2.1) broken on its own, and the Errors item that names it."""
 
 from __future__ import annotations
 
