@@ -1,0 +1,209 @@
+"""The queue and certificates screens in headless Chromium, and axe-core over every screen of the web app.
+
+Each test starts from a signed-out browser against one exchange (started with `--environment Pre-production`) and
+uses only what a person sees; what the browser did is then checked through the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from playwright.async_api import Browser, Page, expect
+
+from simulators.client import ParticipantClient
+from tests.e2e.browser import WEB_SCOPES, assert_accessible, go_to_screen, launched, live, new_page, screenshot, sign_in
+from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.e2e.test_web_app import Cast
+from tests.harness import ServerProcess, running_server
+from tests.openssl import openssl
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("web-queue-certs") / "data"
+    with running_server(data, "--rate-limit", "0", "--environment", "Pre-production") as running:
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with launched() as running:
+        yield running
+
+
+@pytest.fixture
+async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Cast]:
+    made = Cast(server, operator)
+    yield made
+    for client in made.clients:
+        await client.close()
+
+
+async def downloaded(page: Page, link_name: str) -> bytes:
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name=link_name, exact=True).click()
+    path = await (await info.value).path()
+    return await asyncio.to_thread(Path(path).read_bytes)
+
+
+def openssl_key_and_csr(folder: Path, common_name: str) -> tuple[Path, Path]:
+    """A new RSA key and its CSR, made the way the certificates screen tells people to."""
+    key, csr = folder / f"{common_name}.key", folder / f"{common_name}.csr"
+    made = openssl(
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}", "-keyout", key, "-out", csr
+    )
+    assert made.returncode == 0, made.stderr
+    return key, csr
+
+
+async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
+    server: ServerProcess, cast: Cast, browser: Browser
+) -> None:
+    mc, lnsp = await cast.mc(), await cast.lnsp()
+    page = await new_page(browser, server.base_url)
+    await sign_in(page, lnsp)
+    await go_to_screen(page, "PQD queue")
+    await expect(page.get_by_test_id("total")).to_have_text("0")
+    await live(page)
+    await page.evaluate("window.sameDocument = true")
+
+    context_id, body = await cast.send(mc, lnsp)
+
+    # The row arrives through the live notification, without a reload.
+    await expect(page.get_by_role("link", name=context_id, exact=True)).to_be_visible()
+    await expect(page.get_by_test_id("total")).to_have_text("1")
+    assert await page.evaluate("window.sameDocument === true"), "the page was reloaded"
+    await screenshot(page, "queue")
+    await assert_accessible(page)
+
+    assert await downloaded(page, f"Download {context_id}") == body
+    # The download carries the hub's re-signature of the payload, as the API hands it out.
+    answer = await page.request.get(f"/app/queue/pqd/bpqd/message/{context_id}/payload")
+    assert answer.headers["x-signature"].startswith(("RSA-SHA256;", "ECDSA-SHA256;")), answer.headers
+
+    await page.get_by_role("link", name=context_id, exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(context_id)
+    await expect(page.locator("main")).to_contain_text(mc.participant_id)
+    await screenshot(page, "queue-message")
+    await assert_accessible(page)
+
+    await page.get_by_role("link", name="Delete from the queue…").click()
+    await expect(page.get_by_test_id("chosen")).to_have_text(context_id)
+    await screenshot(page, "queue-delete")
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Yes, delete it").click()
+    await expect(page.get_by_test_id("flash")).to_have_text(f"Deleted {context_id}.")
+    await expect(page.get_by_test_id("total")).to_have_text("0")
+    assert await queued_ids(lnsp) == [], "the message is gone from the API's list too"
+
+
+async def test_an_lnsp_deletes_a_selection_with_the_keyboard_and_may_change_its_mind(
+    server: ServerProcess, cast: Cast, browser: Browser
+) -> None:
+    mc, lnsp = await cast.mc(), await cast.lnsp()
+    sent = [(await cast.send(mc, lnsp, seed=seed))[0] for seed in range(3)]
+    await wait_for_queue(lnsp, 3)
+    page = await new_page(browser, server.base_url)
+    await sign_in(page, lnsp, "/app/queue/pqd")
+    await expect(page.get_by_test_id("total")).to_have_text("3")
+
+    # Space ticks a box; the confirmation lists what would go, and "No" leaves the queue as it was.
+    for context_id in sent[:2]:
+        await page.get_by_label(f"Choose {context_id}").focus()
+        await page.keyboard.press("Space")
+    await page.get_by_role("button", name="Delete the chosen messages…").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("chosen").locator("li")).to_have_text(sent[:2])
+    await page.get_by_role("link", name="No, keep them").click()
+    await expect(page.get_by_test_id("total")).to_have_text("3")
+
+    for context_id in sent[:2]:
+        await page.get_by_label(f"Choose {context_id}").check()
+    await page.get_by_role("button", name="Delete the chosen messages…").click()
+    await page.get_by_role("button", name="Yes, delete them").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("flash")).to_have_text("Deleted 2 messages.")
+    assert await queued_ids(lnsp) == [sent[2]]
+
+
+async def test_an_mc_issues_a_certificate_from_an_openssl_csr_nominates_it_and_signs_with_it(
+    server: ServerProcess, cast: Cast, browser: Browser, tmp_path: Path
+) -> None:
+    mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
+    lnsp = await cast.lnsp()
+    key_path, csr_path = openssl_key_and_csr(tmp_path, f"{mc.participant_id}-signing")
+    page = await new_page(browser, server.base_url)
+    await sign_in(page, mc)
+    await go_to_screen(page, "Certificates")
+    await page.get_by_text("How to make a key and a CSR with openssl").click()
+    await expect(page.locator("main")).to_contain_text(f'-subj "/CN={mc.participant_id}-signing"')
+    await assert_accessible(page)
+
+    await page.get_by_label("Certificate signing request (PEM)").fill(csr_path.read_text())
+    await page.get_by_role("button", name="Issue certificate").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("issued")
+    serial = (await page.get_by_role("heading", level=1).locator("code").text_content()) or ""
+    await expect(page.get_by_test_id("status")).to_have_text("active")
+    # A new certificate is three years from expiry: the Renew button is off and says when it opens.
+    await expect(page.get_by_role("button", name="Renew")).to_be_disabled()
+    await expect(page.get_by_test_id("renew-why")).to_contain_text("Renewal opens 90 days before expiry")
+    await screenshot(page, "certificate")
+    await assert_accessible(page)
+    certificate_pem = await downloaded(page, "Download certificate")
+    chain = await downloaded(page, "Download chain")
+    assert chain.startswith(certificate_pem.strip()) and chain.count(b"BEGIN CERTIFICATE") == 2
+
+    await page.get_by_role("link", name="← Certificates").click()
+    await page.get_by_label("Primary").select_option(serial)
+    await page.get_by_role("button", name="Save nominations").click()
+    await expect(page.get_by_test_id("flash")).to_have_text(f"Primary {serial}, no secondary.")
+    await expect(page.locator(f'tr[data-serial="{serial}"]')).to_contain_text("primary")
+    await screenshot(page, "certificates")
+
+    # A message signed with the key openssl made and the certificate the screen issued is accepted.
+    mc.key = load_pem_private_key(key_path.read_bytes(), password=None)  # type: ignore[assignment]
+    mc.certificate = x509.load_pem_x509_certificate(certificate_pem)
+    context_id, _ = await cast.send(mc, lnsp)
+    assert await wait_for_queue(lnsp, 1) == [context_id]
+
+    # Reissue from an uploaded CSR file, then revoke the reissued certificate with a reason, once confirmed.
+    _, second_csr = openssl_key_and_csr(tmp_path, f"{mc.participant_id}-second")
+    await page.get_by_role("link", name=serial).click()
+    await page.get_by_label("Or choose the CSR file").set_input_files(second_csr)
+    await page.get_by_role("button", name="Reissue").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text(f"reissuing {serial}")
+    reissued = (await page.get_by_role("heading", level=1).locator("code").text_content()) or ""
+    assert reissued and reissued != serial
+    await page.get_by_label("Reason").fill("key kept on a laptop that was lost")
+    await page.get_by_role("button", name="Revoke…").click()
+    await expect(page.get_by_test_id("reason")).to_have_text("key kept on a laptop that was lost")
+    await screenshot(page, "certificate-revoke")
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Yes, revoke it").click()
+    await expect(page.get_by_test_id("flash")).to_have_text(f"Certificate {reissued} revoked.")
+    await expect(page.get_by_test_id("status")).to_have_text("revoked")
+    listed = await mc.http.get(f"/certs/v1/certificates/{reissued}", headers=mc.headers())
+    assert listed.json()["data"]["status"] == "revoked"
+
+
+async def test_a_csr_for_another_participant_is_refused_on_the_screen(
+    server: ServerProcess, cast: Cast, browser: Browser, tmp_path: Path
+) -> None:
+    mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
+    _, csr = openssl_key_and_csr(tmp_path, "SOMEONEELSE-signing")
+    page = await new_page(browser, server.base_url)
+    await sign_in(page, mc, "/app/certificates")
+    await page.get_by_label("Certificate signing request (PEM)").fill(csr.read_text())
+    await page.get_by_role("button", name="Issue certificate").click()
+    await expect(page.get_by_test_id("problem")).to_contain_text(mc.participant_id)
+    await expect(page.get_by_label("Certificate signing request (PEM)")).to_have_attribute("aria-invalid", "true")
+    await assert_accessible(page)
+    listed = await mc.http.get("/certs/v1/certificates", headers=mc.headers())
+    assert listed.json()["data"] == []
