@@ -7,6 +7,7 @@ uses only what a person sees; what the browser did is then checked through the A
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,9 +17,19 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from playwright.async_api import Browser, Page, expect
 
 from simulators.client import ParticipantClient
-from tests.e2e.browser import WEB_SCOPES, assert_accessible, go_to_screen, launched, live, new_page, screenshot, sign_in
+from tests.e2e.browser import (
+    GENERATOR_WEB_SCOPES,
+    WEB_SCOPES,
+    assert_accessible,
+    go_to_screen,
+    launched,
+    live,
+    new_page,
+    screenshot,
+    sign_in,
+)
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.test_web_app import Cast
+from tests.e2e.test_web_app import Cast, fill_entry
 from tests.harness import ServerProcess, running_server
 from tests.openssl import openssl
 
@@ -207,3 +218,61 @@ async def test_a_csr_for_another_participant_is_refused_on_the_screen(
     await assert_accessible(page)
     listed = await mc.http.get("/certs/v1/certificates", headers=mc.headers())
     assert listed.json()["data"] == []
+
+
+async def test_axe_finds_no_serious_or_critical_violation_on_any_screen(
+    server: ServerProcess, cast: Cast, operator: ParticipantClient, browser: Browser
+) -> None:
+    mc, lnsp = await cast.mc(), await cast.lnsp()
+    delivered, _ = await cast.send(mc, lnsp, seed=1)
+    waiting, _ = await cast.send(mc, lnsp, seed=2)
+    await wait_for_queue(lnsp, 2)
+    assert (await lnsp.delete(delivered)).status_code == 204  # into the outbound archive
+    page = await new_page(browser, server.base_url)
+
+    await page.goto("/app/sign-in")
+    await assert_accessible(page)
+    await page.get_by_label("Client id").fill(lnsp.credentials.client_id)
+    await page.get_by_label("Client secret").fill("not the secret")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await assert_accessible(page)
+
+    await sign_in(page, lnsp)
+    for path in (
+        "/app",
+        "/app/translog",
+        f"/app/translog/{waiting}",
+        "/app/archive",
+        f"/app/archive/{delivered}",
+        "/app/flowcontrol",
+        "/app/status",
+        "/app/queue/pqd",
+        f"/app/queue/pqd/bpqd/message/{waiting}",
+        f"/app/queue/pqd/bpqd/delete?id={waiting}",
+        "/app/certificates",
+        "/app/recall",  # the problem page: this LNSP lacks GR_RECALL
+    ):
+        await page.goto(path)
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await assert_accessible(page)
+
+    generator = await cast.participant("GEN", ["GENERATOR"], GENERATOR_WEB_SCOPES)
+    duid = f"D{secrets.token_hex(3).upper()}"
+    unit = {"duid": duid, "participantId": generator.participant_id, "stationId": "AXESTN", "maxCapacityMW": 300.0}
+    assert (await operator.http.post("/admin/v1/duids", json=unit, headers=operator.headers())).status_code == 201
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, generator, "/app/recall")
+    await assert_accessible(page)
+    await page.get_by_role("link", name="New recall plan").click()
+    await assert_accessible(page)
+    await page.get_by_label("Recall plan id").fill("AXE1")
+    await page.get_by_label("DUID").fill(duid)
+    await fill_entry(page, 0, "2026-07-01", "2026-07-07", "240", "400")  # over capacity: the errors show
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_test_id("errors")).to_be_visible()
+    await assert_accessible(page)
+    await page.locator("#e0\\.Stage1MW").fill("200")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("Recall plan AXE1 created")
+    await assert_accessible(page)
