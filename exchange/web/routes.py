@@ -22,6 +22,7 @@ from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.certificates import SCREEN as CERTIFICATES_SCREEN
 from exchange.web.certificates import certificates_handlers
+from exchange.web.chart_pages import chart_handlers
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
@@ -57,6 +58,7 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
             *flowcontrol_handlers(web),
             *queue_handlers(web, registry),
             *certificates_handlers(web, clock),
+            *chart_handlers(web, clock),
             *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
             live_handler(feed, sessions),
         ],
