@@ -114,6 +114,24 @@ async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
     await expect(page.get_by_test_id("total")).to_have_text("0")
     assert await queued_ids(lnsp) == [], "the message is gone from the API's list too"
 
+    # The flow-control chart draws the message's stay in the queue: one in it, then none.
+    await go_to_screen(page, "Flow control")
+    await page.get_by_role("link", name="Queue depth of pqd over the last hours (chart)").click()
+    await expect(page.get_by_role("img", name="Queue depth of pqd, last 6 hours")).to_be_visible()
+    await page.get_by_text("The numbers as a table").click()
+    depths = page.get_by_test_id("chart-table").locator("tbody tr td:nth-child(2)")
+    await expect(depths).to_have_text(["0", "1", "0"])
+    await screenshot(page, "flowcontrol-chart")
+    await assert_accessible(page)
+
+    # The transaction log's chart counts it in this hour, as removed.
+    await page.goto("/app/translog/chart")
+    await page.get_by_text("The numbers as a table").click()
+    table = page.get_by_test_id("chart-table")
+    await expect(table.locator("thead th")).to_have_text(["Hour", "removed", "All"])
+    await expect(table.locator("tbody tr").last.locator("td").last).to_have_text("1")
+    await screenshot(page, "translog-chart")
+
 
 async def test_an_lnsp_deletes_a_selection_with_the_keyboard_and_may_change_its_mind(
     server: ServerProcess, cast: Cast, browser: Browser
@@ -251,6 +269,8 @@ async def test_axe_finds_no_serious_or_critical_violation_on_any_screen(
         f"/app/queue/pqd/bpqd/message/{waiting}",
         f"/app/queue/pqd/bpqd/delete?id={waiting}",
         "/app/certificates",
+        "/app/translog/chart",
+        "/app/flowcontrol/pqd/chart",
         "/app/recall",  # the problem page: this LNSP lacks GR_RECALL
     ):
         await page.goto(path)
