@@ -109,6 +109,8 @@ def _axe() -> Axe:
 
 async def assert_accessible(page: Page) -> None:
     """axe-core finds no serious or critical violation on the page as it is now (WCAG 2.1 A and AA, best practice)."""
+    # A region that htmx is still refreshing would be checked half-swapped.
+    await page.wait_for_load_state("networkidle")
     results = await _axe().run(page)
     blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
     found = [
