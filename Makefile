@@ -14,7 +14,7 @@ MUTATE := certs.* flowcontrol.* exchange.functions.*.rules.* exchange.services.s
 # CI's time-bounded sample: a fixed list of 60 mutants spread over every package in $(MUTATE).
 MUTATE_SAMPLE := tests/mutation_sample.txt
 
-.PHONY: run test lint clean browser tools mutate mutate-sample
+.PHONY: run test lint clean browser tools mutate mutate-sample screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ tools:
 test: $(STAMP) lint browser tools
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory mutate-sample
+
+# The web app's screenshots in docs/screenshots, updated on purpose: the browser tests write them there only when
+# IDX_SCREENSHOTS names the folder (otherwise into a temporary one).
+screenshots: $(STAMP) browser
+	IDX_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest $(wildcard tests/e2e/test_web_*.py)
 
 # Mutation testing over $(MUTATE) with the unit tests as the runner (configured in pyproject.toml, [tool.mutmut]).
 # Slow (about an hour on two cores), so not part of `make test`; docs/testing.md records the scores.

@@ -8,14 +8,14 @@ dependency).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar.connection import ASGIConnection, WebSocket
 from litestar.di import Provide
 from litestar.exceptions import WebSocketException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Scope
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from exchange.http.problems import UnauthorizedError, problem_of
 from exchange.kernel.errors import ServiceError
@@ -24,6 +24,9 @@ from exchange.services.admission import Admission
 
 ENTITY = "entity"  # the `opt` key: present on every route that needs a token; None when any entity will do
 _PRINCIPAL = "idx_principal"  # where the guard leaves the principal in the connection's state
+# A key of the ASGI scope that only `in_process` sets: a server builds each scope from the network itself, so no
+# request that arrives over a socket can carry it, whatever headers it sends.
+_IN_PROCESS = "idx.in_process"
 
 
 def requires_token(entity: str | None = None) -> dict[str, Any]:
@@ -62,8 +65,21 @@ class Gate:
             raise UnauthorizedError(str(error)) from error
         structlog.contextvars.bind_contextvars(participantId=principal.participant_id)
         route = f"{connection.scope.get('method', 'WS')} {connection.scope.get('path_template', connection.url.path)}"
-        await self._admission.admit(principal, route, entity)
+        counted = not connection.scope.get(_IN_PROCESS, False)
+        await self._admission.admit(principal, route, entity, counted=counted)
         return principal
+
+
+def in_process(app: ASGIApp) -> ASGIApp:
+    """The application as the web app calls it in-process: its requests are not counted against the rate limit.
+
+    The web app reaches the API without a network between them (`exchange/web/api_client.py`); this marks each of
+    its requests in the scope, which is where the guard looks, so the exemption cannot be claimed from outside."""
+
+    async def marked(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(cast("Scope", {**scope, _IN_PROCESS: True}), receive, send)
+
+    return marked
 
 
 def authenticated_principal(scope: Scope) -> Principal:

@@ -42,9 +42,13 @@ class Admission:
             )
         return principal
 
-    async def admit(self, principal: Principal, route: str, entity: str | None) -> None:
-        """Count the request, then check the entity: a caller over the limit learns nothing about its rights."""
-        await self._count(principal, route)
+    async def admit(self, principal: Principal, route: str, entity: str | None, *, counted: bool = True) -> None:
+        """Count the request, then check the entity: a caller over the limit learns nothing about its rights.
+
+        `counted` is False for the web app's own calls: a person's screens are not a system polling the API, and a
+        screen that makes a dozen calls per page would otherwise lock its participant's systems out."""
+        if counted:
+            await self._count(principal, route)
         if entity is not None and not principal.holds(entity):
             raise RefusedError(f"the token does not carry the entity {entity}")
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from exchange.http.auth import in_process
 from exchange.web.session import Session
 
 _STATE_KEY = "web_api_client"
@@ -46,8 +47,9 @@ class ApiProblemError(Exception):
 
 class ExchangeApi:
     def __init__(self, app: Litestar) -> None:
-        # The base URL is never resolved: the transport hands each request to the application directly.
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's scope types are narrower
+        # The base URL is never resolved: the transport hands each request to the application directly, marked as
+        # the web app's own so that it does not count against the participant's rate limit.
+        transport = httpx.ASGITransport(app=in_process(app))  # type: ignore[arg-type]  # Litestar's scope types are narrower
         self._client = httpx.AsyncClient(transport=transport, base_url="http://idx.internal")
 
     @classmethod

@@ -81,7 +81,7 @@ def archive_handlers(web: Web) -> list[Any]:
             original_signature=answer.headers.get("x-original-signature"),
             size=len(answer.content),
             sha256=hashlib.sha256(answer.content).hexdigest(),
-            preview=_preview(answer.content),
+            preview=preview(answer.content),
         )
 
     @get("/archive/{messageContextId:str}/payload")
@@ -93,7 +93,7 @@ def archive_handlers(web: Web) -> list[Any]:
     return [search, item, payload]
 
 
-def _preview(payload: bytes) -> str:
+def preview(payload: bytes) -> str:
     try:
         text = json.dumps(json.loads(payload), indent=2)
     except ValueError:

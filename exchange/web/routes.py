@@ -20,10 +20,14 @@ from exchange.services.access import TokenIssuer
 from exchange.services.event_feed import EventFeed
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
+from exchange.web.certificates import SCREEN as CERTIFICATES_SCREEN
+from exchange.web.certificates import certificates_handlers
+from exchange.web.chart_pages import chart_handlers
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
 from exchange.web.pages import ServesScreens, Web, problem_handlers
+from exchange.web.queue import queue_handlers, queue_screens
 from exchange.web.session import Sessions
 from exchange.web.signin import signin_handlers
 from exchange.web.translog import translog_handlers
@@ -41,6 +45,7 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
     """The web app's routes and templates: the core's screens and each business function's own."""
     sessions = Sessions(tokens, clock)
     web = Web(sessions, Environment(environment))
+    web.screens.extend([*queue_screens(registry), CERTIFICATES_SCREEN])
     plugin_screens = [function.screens(web) for function in registry if isinstance(function, ServesScreens)]
     for screens_of in plugin_screens:
         web.screens.extend(screens_of.navigation)
@@ -51,6 +56,9 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
             *translog_handlers(web),
             *archive_handlers(web),
             *flowcontrol_handlers(web),
+            *queue_handlers(web, registry),
+            *certificates_handlers(web, clock),
+            *chart_handlers(web, clock),
             *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
             live_handler(feed, sessions),
         ],

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from simulators.client import ParticipantClient
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where screenshots go: the folder this variable names (`make screenshots` names docs/screenshots), else a fresh
+# temporary folder, so that an ordinary test run leaves docs/ as it was.
+SCREENSHOTS_VARIABLE = "IDX_SCREENSHOTS"
+# axe-core impacts that fail a screen; "moderate" and "minor" ones are reported by axe but do not.
+BLOCKING_IMPACTS = ("serious", "critical")
 # Without the background-networking switches Chromium keeps calling home, which this closed network refuses.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -81,6 +89,32 @@ async def live(page: Page) -> None:
     await expect(page.locator("#live-status")).to_have_text("Live")
 
 
+@cache
+def screenshots() -> Path:
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="idx-screenshots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 async def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(screenshots() / f"{name}.png"), full_page=True)
+
+
+@cache
+def _axe() -> Axe:
+    # axe-core's own script, from the installed package: nothing is fetched from a network.
+    return Axe()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page as it is now (WCAG 2.1 A and AA, best practice)."""
+    # A region that htmx is still refreshing would be checked half-swapped.
+    await page.wait_for_load_state("networkidle")
+    results = await _axe().run(page)
+    blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    found = [
+        f"{v['impact']} {v['id']}: {v['help']} at " + ", ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in blocking
+    ]
+    assert not found, f"axe on {page.url}:\n" + "\n".join(found)

@@ -1,7 +1,7 @@
 """The IDX web app in headless Chromium: what an LNSP and a generator do in a browser, checked from outside.
 
 Each test starts from a signed-out browser against one exchange (started with `--environment Pre-production`),
-uses only what a person sees (labels, buttons, links), and saves a screenshot of each screen into docs/.
+uses only what a person sees (labels, buttons, links), and saves a screenshot of each screen (`browser.screenshots`).
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ async def test_sign_in_screens_and_data_follow_the_participant(
 
     nav = page.get_by_role("navigation", name="Screens")
     await expect(nav.get_by_role("link")).to_have_text(
-        ["Transaction log", "Outbound archive", "Flow control", "Participant status"]
+        ["Transaction log", "Outbound archive", "Flow control", "Participant status", "PQD queue", "Certificates"]
     )
     response = await page.goto("/app/recall")
     assert response is not None and response.status == 403

@@ -1,0 +1,193 @@
+"""The queue screens: the messages waiting for the participant, one screen per business function.
+
+Generic over the registry: each business function's screen needs that function's entity (`PQD_BPQD` for BPQD)
+and lists its resources' queues through the same four calls a participant's system makes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from exchange.functions.protocol import BusinessFunction, Resource
+from exchange.functions.registry import Registry
+from exchange.web.api_client import ApiProblemError
+from exchange.web.archive import preview
+from exchange.web.pages import Screen, Web, api_timestamp, query_of, with_query
+from exchange.web.translog import download
+
+PAGE_SIZE = 50
+FILTERS = ("priority", "fromDateTime", "toDateTime")
+PRIORITIES = ("High", "Medium", "Low")
+
+
+def queue_screens(registry: Registry) -> list[Screen]:
+    """A navigation entry for each business function that participants send messages through.
+
+    Functions whose messages only come from their own operations (recall plans, bids) have screens of their own;
+    their queues (the operator's) are reachable from any queue screen's list of queues."""
+    return [
+        Screen(f"queue-{function.id}", f"{function.id.upper()} queue", f"/app/queue/{function.id}", function.entity)
+        for function in registry
+        if any(resource.accepts_submissions for resource in function.resources)
+    ]
+
+
+def queue_handlers(web: Web, registry: Registry) -> list[Any]:
+    def function_of(function_id: str) -> BusinessFunction:
+        for function in registry:
+            if function.id == function_id:
+                return function
+        raise ApiProblemError(404, "Not found", f"{function_id} is not a business function")
+
+    def resource_of(function: BusinessFunction, resource_id: str | None) -> Resource:
+        for resource in function.resources:
+            if resource_id in (None, resource.id):
+                return resource
+        raise ApiProblemError(404, "Not found", f"{function.id} has no resource {resource_id}")
+
+    def queues_of(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+        """Every queue the session may read, for moving between them."""
+        session = web.sessions.require(request)
+        return [
+            {"function": function.id, "resource": resource.id, "path": f"/app/queue/{function.id}/{resource.id}"}
+            for function in registry
+            if session.holds(function.entity)
+            for resource in function.resources
+        ]
+
+    @get(["/queue/{function_id:str}", "/queue/{function_id:str}/{resource_id:str}"])
+    async def listing(request: Request[Any, Any, Any], function_id: str, resource_id: str | None = None) -> Template:
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        filters = query_of(request, FILTERS)
+        cursor = request.query_params.get("cursor")
+        params: dict[str, Any] = {
+            **{name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()},
+            "itemCount": PAGE_SIZE,
+        }
+        if cursor:
+            params["cursor"] = cursor
+        base = f"/app/queue/{function.id}/{resource.id}"
+        answer = (await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}", params=params)).json()
+        next_cursor = answer["meta"]["nextCursor"]
+        return web.render(
+            request,
+            "queue.html",
+            session,
+            screen=f"queue-{function.id}",
+            function=function,
+            resource=resource,
+            base=base,
+            queues=queues_of(request),
+            filters=filters,
+            priorities=PRIORITIES,
+            items=answer["data"],
+            meta=answer["meta"],
+            done=request.query_params.get("done"),
+            next_link=with_query(base, {**filters, "cursor": next_cursor}) if next_cursor else None,
+            first_link=with_query(base, filters) if cursor else None,
+        )
+
+    @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}")
+    async def message(
+        request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
+    ) -> Template:
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        return web.render(
+            request,
+            "queue_message.html",
+            session,
+            screen=f"queue-{function.id}",
+            function=function,
+            resource=resource,
+            base=f"/app/queue/{function.id}/{resource.id}",
+            message_context_id=message_context_id,
+            sender=answer.headers.get("x-initiatingparticipantid"),
+            signature=answer.headers.get("x-signature"),
+            original_signature=answer.headers.get("x-original-signature"),
+            size=len(answer.content),
+            sha256=hashlib.sha256(answer.content).hexdigest(),
+            preview=preview(answer.content),
+        )
+
+    @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}/payload")
+    async def payload(
+        request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
+    ) -> Response[bytes]:
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        return download(answer.content, message_context_id, answer.headers)
+
+    @get("/queue/{function_id:str}/{resource_id:str}/delete")
+    async def confirm_delete(request: Request[Any, Any, Any], function_id: str, resource_id: str) -> Template:
+        """Which messages are about to go, before anything changes: a page of its own, reachable by keyboard."""
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        chosen = _chosen(request.query_params.getall("id", []))
+        return web.render(
+            request,
+            "queue_delete.html",
+            session,
+            screen=f"queue-{function.id}",
+            function=function,
+            resource=resource,
+            base=f"/app/queue/{function.id}/{resource.id}",
+            chosen=chosen,
+        )
+
+    @post("/queue/{function_id:str}/{resource_id:str}/delete")
+    async def delete(request: Request[Any, Any, Any], function_id: str, resource_id: str) -> Response[Any] | Template:
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        form = await request.form()
+        chosen = _chosen([str(value) for value in form.getall("id", [])])
+        base = f"/app/queue/{function.id}/{resource.id}"
+        api = web.api(request)
+        deleted: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for message_context_id in chosen:
+            try:
+                await api.call(session, "DELETE", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+            except ApiProblemError as problem:
+                if problem.status not in (404, 409, 422):
+                    raise
+                failed.append((message_context_id, problem.detail or problem.title))
+            else:
+                deleted.append(message_context_id)
+        if failed:
+            return web.render(
+                request,
+                "queue_delete.html",
+                session,
+                screen=f"queue-{function.id}",
+                function=function,
+                resource=resource,
+                base=base,
+                chosen=[],
+                deleted=deleted,
+                failed=failed,
+                status_code=422,
+            )
+        if not deleted:
+            return Redirect(with_query(base, {"done": "No message was chosen; nothing was deleted."}), status_code=303)
+        done = f"Deleted {deleted[0]}." if len(deleted) == 1 else f"Deleted {len(deleted)} messages."
+        return Redirect(with_query(base, {"done": done}), status_code=303)
+
+    return [listing, message, payload, confirm_delete, delete]
+
+
+def _chosen(values: list[str]) -> list[str]:
+    """The message context ids picked, each once, in the order given."""
+    return list(dict.fromkeys(value.strip() for value in values if value.strip()))
