@@ -136,6 +136,10 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
             [_view(p) for p in page.items], PageMeta(len(page.items), page.next_cursor, page.total_records, pages)
         )
 
+    @get("/participants/{participantId:str}", summary="A participant with its roles and status")
+    async def participant(participantId: str) -> dict[str, ParticipantStatusView]:  # noqa: N803
+        return {"data": _status_view(await admin.participant(participantId))}
+
     @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
     async def add_client(
         participantId: str,  # noqa: N803
@@ -214,6 +218,7 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         route_handlers=[
             register,
             participants,
+            participant,
             add_client,
             clients,
             rotate,
