@@ -134,6 +134,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         problem: ApiProblemError | None = None,
         form: str | None = None,
         issued: dict[str, Any] | None = None,
+        typed: dict[str, str] | None = None,
     ) -> Template:
         participant = await api(request, session, "GET", f"{ADMIN}/participants/{participant_id}")
         clients = await api(request, session, "GET", f"{ADMIN}/participants/{participant_id}/clients")
@@ -146,6 +147,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
             participant=participant,
             clients=clients,
             issued=issued,
+            typed=typed or {},
         )
 
     @get("/admin/participants/{participant_id:str}")
@@ -195,11 +197,14 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         session = web.session(request, ENTITY)
         form = await request.form()
         function = _text(form, "businessFunctionId")
-        body = {name: _number(_text(form, name)) for name in ("low", "warn", "high")}
+        typed = {name: _text(form, name) for name in ("businessFunctionId", "low", "warn", "high")}
+        body = {name: _number(typed[name]) for name in ("low", "warn", "high")}
         path = f"{ADMIN}/participants/{participant_id}/flowcontrol/{function}"
         _, problem = await attempt(api(request, session, "PUT", path, json=body))
         if problem is not None:
-            return await participant_page(request, session, participant_id, problem=problem, form="watermarks")
+            return await participant_page(
+                request, session, participant_id, problem=problem, form="watermarks", typed=typed
+            )
         text = f"Watermarks of {participant_id} for {function}: {body['low']}, {body['warn']}, {body['high']}."
         return done(f"/app/admin/participants/{participant_id}", text)
 
