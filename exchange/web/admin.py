@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
@@ -136,8 +137,8 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         issued: dict[str, Any] | None = None,
         typed: dict[str, str] | None = None,
     ) -> Template:
-        participant = await api(request, session, "GET", f"{ADMIN}/participants/{participant_id}")
-        clients = await api(request, session, "GET", f"{ADMIN}/participants/{participant_id}/clients")
+        participant = await api(request, session, "GET", f"{ADMIN}/participants/{_segment(participant_id)}")
+        clients = await api(request, session, "GET", f"{ADMIN}/participants/{_segment(participant_id)}/clients")
         return render(
             request,
             "admin_participant.html",
@@ -159,17 +160,17 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         session = web.session(request, ENTITY)
         form = await request.form()
         body = {"status": _text(form, "status"), "reason": _text(form, "reason")}
-        path = f"{ADMIN}/participants/{participant_id}"
+        path = f"{ADMIN}/participants/{_segment(participant_id)}"
         changed, problem = await attempt(api(request, session, "PATCH", path, json=body))
         if problem is not None or changed is None:
             return await participant_page(request, session, participant_id, problem=problem, form="status")
-        return done(f"/app/admin/participants/{participant_id}", f"{participant_id} is {changed['status']}.")
+        return done(f"/app/admin/participants/{_segment(participant_id)}", f"{participant_id} is {changed['status']}.")
 
     @post("/admin/participants/{participant_id:str}/clients")
     async def add_client(request: Request[Any, Any, Any], participant_id: str) -> Template:
         session = web.session(request, ENTITY)
         body = {"scopes": _all(await request.form(), "scopes")}
-        path = f"{ADMIN}/participants/{participant_id}/clients"
+        path = f"{ADMIN}/participants/{_segment(participant_id)}/clients"
         issued, problem = await attempt(api(request, session, "POST", path, json=body))
         # The secret is shown on this answer only: it is not kept anywhere to be shown again.
         return await participant_page(request, session, participant_id, problem=problem, form="client", issued=issued)
@@ -177,7 +178,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
     @post("/admin/participants/{participant_id:str}/clients/{client_id:str}/rotate")
     async def rotate(request: Request[Any, Any, Any], participant_id: str, client_id: str) -> Template:
         session = web.session(request, ENTITY)
-        path = f"{ADMIN}/participants/{participant_id}/clients/{client_id}/rotate"
+        path = f"{ADMIN}/participants/{_segment(participant_id)}/clients/{_segment(client_id)}/rotate"
         issued, problem = await attempt(api(request, session, "POST", path))
         return await participant_page(request, session, participant_id, problem=problem, form="client", issued=issued)
 
@@ -189,8 +190,10 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
     @post("/admin/participants/{participant_id:str}/clients/{client_id:str}/revoke")
     async def revoke(request: Request[Any, Any, Any], participant_id: str, client_id: str) -> Response[Any]:
         session = web.session(request, ENTITY)
-        await web.api(request).call(session, "DELETE", f"{ADMIN}/participants/{participant_id}/clients/{client_id}")
-        return done(f"/app/admin/participants/{participant_id}", f"Client {client_id} revoked.")
+        await web.api(request).call(
+            session, "DELETE", f"{ADMIN}/participants/{_segment(participant_id)}/clients/{_segment(client_id)}"
+        )
+        return done(f"/app/admin/participants/{_segment(participant_id)}", f"Client {client_id} revoked.")
 
     @post("/admin/participants/{participant_id:str}/watermarks")
     async def watermarks(request: Request[Any, Any, Any], participant_id: str) -> Response[Any] | Template:
@@ -199,14 +202,14 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         function = _text(form, "businessFunctionId")
         typed = {name: _text(form, name) for name in ("businessFunctionId", "low", "warn", "high")}
         body = {name: _number(typed[name]) for name in ("low", "warn", "high")}
-        path = f"{ADMIN}/participants/{participant_id}/flowcontrol/{function}"
+        path = f"{ADMIN}/participants/{_segment(participant_id)}/flowcontrol/{_segment(function)}"
         _, problem = await attempt(api(request, session, "PUT", path, json=body))
         if problem is not None:
             return await participant_page(
                 request, session, participant_id, problem=problem, form="watermarks", typed=typed
             )
         text = f"Watermarks of {participant_id} for {function}: {body['low']}, {body['warn']}, {body['high']}."
-        return done(f"/app/admin/participants/{participant_id}", text)
+        return done(f"/app/admin/participants/{_segment(participant_id)}", text)
 
     # DUIDs
 
@@ -242,7 +245,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         problem: ApiProblemError | None = None,
         typed: dict[str, str] | None = None,
     ) -> Template:
-        unit = await api(request, session, "GET", f"{ADMIN}/duids/{duid}")
+        unit = await api(request, session, "GET", f"{ADMIN}/duids/{_segment(duid)}")
         typed = typed or {"participantId": "", "fromDate": ""}
         return render(request, "admin_duid.html", session, problem=problem, unit=unit, typed=typed)
 
@@ -255,11 +258,12 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         session = web.session(request, ENTITY)
         form = await request.form()
         typed = {name: _text(form, name) for name in ("participantId", "fromDate")}
-        _, problem = await attempt(api(request, session, "PUT", f"{ADMIN}/duids/{duid}", json=typed))
+        _, problem = await attempt(api(request, session, "PUT", f"{ADMIN}/duids/{_segment(duid)}", json=typed))
         if problem is not None:
             return await duid_page(request, session, duid, problem, typed)
         return done(
-            f"/app/admin/duids/{duid}", f"DUID {duid} passes to {typed['participantId']} on {typed['fromDate']}."
+            f"/app/admin/duids/{_segment(duid)}",
+            f"DUID {duid} passes to {typed['participantId']} on {typed['fromDate']}.",
         )
 
     # NMIs
@@ -273,7 +277,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
     ) -> Template:
         record, missing = (None, None)
         if nmi:
-            record, missing = await attempt(api(request, session, "GET", f"{ADMIN}/nmis/{nmi}"))
+            record, missing = await attempt(api(request, session, "GET", f"{ADMIN}/nmis/{_segment(nmi)}"))
         typed = typed or {"nmi": nmi, "mc": "", "mdp": "", "lnsp": "", "fromDate": ""}
         return render(
             request, "admin_nmis.html", session, problem=problem, nmi=nmi, record=record, missing=missing, typed=typed
@@ -329,6 +333,11 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         outage,
         announce,
     ]
+
+
+def _segment(value: str) -> str:
+    """A value typed or taken from the screen's URL as one segment of an API path: `/`, `?` and `#` stay in it."""
+    return quote(value, safe="")
 
 
 def _text(form: FormMultiDict, name: str) -> str:
