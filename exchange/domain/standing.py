@@ -11,7 +11,11 @@ from exchange.domain.ids import NAMESPACE
 
 
 class GeneratingUnit(Aggregate):
-    """A DUID: its owner, its station and its registered maximum capacity."""
+    """A DUID: its owner, its station and its registered maximum capacity.
+
+    Ownership may pass to another generator from a date (`transfer`); `participant_id` stays the owner it was
+    registered to, and `transfers` says who owns it from when, so that a rule asks for the owner on its own day.
+    """
 
     @staticmethod
     def create_id(duid: str) -> UUID:
@@ -23,12 +27,22 @@ class GeneratingUnit(Aggregate):
         self.participant_id = participant_id
         self.station_id = station_id
         self.max_capacity_mw = max_capacity_mw
+        # {"participantId", "fromDate"} in date order; a second transfer from the same date replaces the first.
+        self.transfers: list[dict[str, str]] = []
 
     @event("Changed")
     def change(self, participant_id: str, station_id: str, max_capacity_mw: float) -> None:
         self.participant_id = participant_id
         self.station_id = station_id
         self.max_capacity_mw = max_capacity_mw
+
+    @event("Transferred")
+    def transfer(self, participant_id: str, from_date: date) -> None:
+        transfer = {"participantId": participant_id, "fromDate": from_date.isoformat()}
+        self.transfers = sorted(
+            [t for t in self.transfers if t["fromDate"] != transfer["fromDate"]] + [transfer],
+            key=lambda t: t["fromDate"],
+        )
 
 
 class MeteringPoint(Aggregate):

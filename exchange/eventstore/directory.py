@@ -30,7 +30,7 @@ FOLLOWED: dict[type[Aggregate], tuple[str, ...]] = {
     # Clients are followed so that a revocation applies to live tokens at once, without a read per request.
     Client: ("Registered", "ScopesGranted", "SecretRotated", "Revoked"),
     Certificate: ("Issued", "Renewed", "Reissued", "Revoked"),
-    GeneratingUnit: ("Registered", "Changed"),
+    GeneratingUnit: ("Registered", "Changed", "Transferred"),
     MeteringPoint: ("Registered", "ResponsibilityRecorded"),
 }
 
@@ -102,7 +102,13 @@ class Directory:
         unit = self._find(GeneratingUnit, GeneratingUnit.create_id(duid))
         if unit is None:
             return None
-        return GeneratingUnitInfo(unit.duid, unit.participant_id, unit.station_id, unit.max_capacity_mw)
+        return unit_info(unit)
+
+    def generating_units(self) -> list[GeneratingUnitInfo]:
+        """Every DUID known after the last refresh, by DUID."""
+        with self._lock:
+            aggregates = list(self._aggregates.values())
+        return sorted((unit_info(a) for a in aggregates if isinstance(a, GeneratingUnit)), key=lambda u: u.duid)
 
     def _find_fresh(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, refreshing first when it is not known yet: perhaps added a moment ago, by any process."""
@@ -115,3 +121,8 @@ class Directory:
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         found = self._aggregates.get(aggregate_id)
         return found if isinstance(found, cls) else None
+
+
+def unit_info(unit: GeneratingUnit) -> GeneratingUnitInfo:
+    transfers = tuple((date.fromisoformat(t["fromDate"]), t["participantId"]) for t in unit.transfers)
+    return GeneratingUnitInfo(unit.duid, unit.participant_id, unit.station_id, unit.max_capacity_mw, transfers)

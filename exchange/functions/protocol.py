@@ -82,10 +82,23 @@ class AsyncStandingData(Protocol):
 
 @dataclass(frozen=True)
 class GeneratingUnitInfo:
+    """A DUID's standing data. Its owner can change from a date, so a rule asks `owner_on(day)` for its day."""
+
     duid: str
+    # The owner it was registered to: the owner on every day before its first transfer.
     participant_id: str
     station_id: str
     max_capacity_mw: float
+    # (first day, new owner) for each change of ownership, in date order.
+    transfers: tuple[tuple[date, str], ...] = ()
+
+    def owner_on(self, day: date) -> str:
+        """Who owns the DUID on `day`: the owner of the latest transfer from that day or before."""
+        owner = self.participant_id
+        for first_day, new_owner in self.transfers:
+            if first_day <= day:
+                owner = new_owner
+        return owner
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,10 @@ class Administration:
             return participant
         raise ConflictError(f"participant {participant_id} is being changed; try again")
 
+    async def participant(self, participant_id: str) -> Participant:
+        """A participant with its roles and status; NotFoundError for an unknown one."""
+        return await self._require_participant(participant_id)
+
     async def _require_participant(self, participant_id: str) -> Participant:
         participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
         if participant is None:

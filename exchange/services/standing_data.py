@@ -7,10 +7,11 @@ import re
 from datetime import date
 
 from exchange.domain.standing import GeneratingUnit, MeteringPoint
-from exchange.eventstore.directory import Directory
+from exchange.eventstore.directory import Directory, unit_info
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
-from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError
+from exchange.functions.protocol import GeneratingUnitInfo
+from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, NotFoundError
 from exchange.kernel.formats import PARTICIPANT_ID
 
 NMI = re.compile(r"^[A-Z0-9]{10}$")
@@ -50,6 +51,41 @@ class StandingDataAdmin:
             raise ConflictError(f"DUID {duid} already exists") from error
         return unit
 
+    async def transfer_unit(self, duid: str, participant_id: str, from_date: str) -> GeneratingUnitInfo:
+        """The DUID belongs to `participant_id` from `from_date` on; days before keep their owner."""
+        errors = await self._role_errors("participantId", participant_id, "GENERATOR")
+        starts = _day(from_date, errors)
+        if errors or starts is None:
+            raise InvalidError("the transfer is not valid", errors=errors)
+        for _ in range(5):  # two transfers of one DUID at once: the second retries on the fresh state
+            unit = await asyncio.to_thread(self._ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
+            if unit is None:
+                raise NotFoundError(f"there is no DUID {duid}")  # not echoed beyond the path it came in
+            unit.transfer(participant_id, starts)
+            try:
+                await self._committer.save(unit)
+            except ConcurrencyError:
+                continue
+            return unit_info(unit)
+        raise ConflictError(f"DUID {duid} is being changed by another request; try again")
+
+    async def unit(self, duid: str) -> GeneratingUnitInfo:
+        unit = await asyncio.to_thread(self._ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
+        if unit is None:
+            raise NotFoundError(f"there is no DUID {duid}")
+        return unit_info(unit)
+
+    async def units(self) -> list[GeneratingUnitInfo]:
+        """Every registered DUID, by DUID (the standing-data cache holds them all)."""
+        await asyncio.to_thread(self._directory.refresh)
+        return self._directory.generating_units()
+
+    async def metering_point(self, nmi: str) -> MeteringPoint:
+        point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
+        if point is None:
+            raise NotFoundError(f"there is no record of NMI {nmi}")
+        return point
+
     async def record_responsibility(self, nmi: str, mc: str, mdp: str, lnsp: str, from_date: str) -> MeteringPoint:
         errors = []
         if not NMI.fullmatch(nmi):
@@ -57,11 +93,8 @@ class StandingDataAdmin:
         errors += await self._role_errors("mc", mc, "MC")
         errors += await self._role_errors("mdp", mdp, "MDP")
         errors += await self._role_errors("lnsp", lnsp, "LNSP")
-        try:
-            starts = date.fromisoformat(from_date)
-        except ValueError:
-            errors.append(FieldError("fromDate", "must be an ISO date (YYYY-MM-DD)"))
-        if errors:
+        starts = _day(from_date, errors)
+        if errors or starts is None:
             raise InvalidError("the NMI record is not valid", errors=errors)
         for _ in range(5):  # two records for one NMI at once: the second retries on the fresh state
             point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
@@ -83,3 +116,12 @@ class StandingDataAdmin:
         if role not in roles:
             return [FieldError(field, f"{participant_id} does not hold the role {role}")]
         return []
+
+
+def _day(value: str, errors: list[FieldError]) -> date | None:
+    """`fromDate` as a date, or None with its error added to `errors`."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(FieldError("fromDate", "must be an ISO date (YYYY-MM-DD)"))
+        return None

@@ -14,10 +14,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from exchange.domain.markettime import MARKET_TIME
+from exchange.domain.participants import CORE_ROLES
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
-from exchange.services.access import TokenIssuer
+from exchange.services.access import TokenIssuer, entity_catalogue
 from exchange.services.event_feed import EventFeed
+from exchange.web.admin import ADMIN_SCREEN, Catalogue, admin_handlers
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.certificates import SCREEN as CERTIFICATES_SCREEN
@@ -49,6 +51,10 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
     plugin_screens = [function.screens(web) for function in registry if isinstance(function, ServesScreens)]
     for screens_of in plugin_screens:
         web.screens.extend(screens_of.navigation)
+    web.screens.append(ADMIN_SCREEN)
+    catalogue = Catalogue(
+        sorted(registry.roles() | CORE_ROLES), entity_catalogue(registry), [function.id for function in registry]
+    )
     screens = Router(
         path="/app",
         route_handlers=[
@@ -60,6 +66,7 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
             *certificates_handlers(web, clock),
             *chart_handlers(web, clock),
             *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
+            *admin_handlers(web, catalogue),
             live_handler(feed, sessions),
         ],
         exception_handlers=problem_handlers(web),

@@ -360,7 +360,7 @@ async def test_sign_in_screens_and_data_follow_the_participant(
     await page.get_by_role("button", name="Sign out").click()
     await sign_in(page, generator)
     await expect(page.get_by_role("navigation", name="Screens").get_by_role("link")).to_have_text(
-        ["Transaction log", "Flow control", "Participant status", "Recall plans"]
+        ["Transaction log", "Flow control", "Participant status", "Energy bids", "Recall plans"]
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from exchange.functions.base import OperatedFunction
 from exchange.functions.bids.conformance import conformance_sample
@@ -18,6 +18,9 @@ from exchange.functions.protocol import (
     Watermarks,
 )
 from exchange.functions.services import Operation, PluginServices
+
+if TYPE_CHECKING:
+    from exchange.web.pages import PluginScreens, Web
 
 SUBMIT_PATH: Final = "/bids/v1/submitBids"
 ENERGY_RESOURCE: Final = Resource(
@@ -52,6 +55,12 @@ class EnergyBidding(OperatedFunction):
     # Every generator's bids and rebids land in the one operator queue: room for a day of them.
     watermark_defaults = Watermarks(low=40000, warn=45000, high=50000)
     submitted_with = f"energy bids are submitted with POST {SUBMIT_PATH}"
+
+    def screens(self, web: Web) -> PluginScreens:
+        # Imported here: the screens need the web app, which the rest of the function does without.
+        from exchange.functions.bids.web import bid_screens
+
+        return bid_screens(web)
 
     @property
     def conformance(self) -> ConformanceSample:

@@ -80,8 +80,9 @@ def bid_errors(bid: EnergyBid, path: str, caller: str, unit: GeneratingUnitInfo 
         # Not echoed: it may be megabytes.
         yield FieldError(f"{path}.duid", f"must be at most {MAX_DUID_LENGTH} characters")
         unit = None
-    elif unit is None or unit.participant_id != caller:
-        # The same answer for an unknown DUID and another generator's: existence is not revealed.
+    elif unit is None or unit.owner_on(bid.trading_date) != caller:
+        # The same answer for an unknown DUID and another generator's: existence is not revealed. A bid is the
+        # business of whoever owns the DUID on the trading day it bids for.
         yield FieldError(f"{path}.duid", f"DUID {bid.duid} is not registered to {caller}")
         unit = None
     if bid.direction not in DIRECTIONS:

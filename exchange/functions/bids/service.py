@@ -58,7 +58,9 @@ class EnergyBids:
         except ValueError as error:
             raise MalformedBodyError("tradingDate must be an ISO date (YYYY-MM-DD)") from error
         unit = await self._unit(duid)
-        readable = OPERATOR in call.roles or (unit is not None and unit.participant_id == call.participant_id)
+        readable = OPERATOR in call.roles or (
+            unit is not None and unit.owner_on(date.fromisoformat(day)) == call.participant_id
+        )
         day_bids = await self._services.find(EnergyBidDay, EnergyBidDay.create_id(duid, day)) if readable else None
         if day_bids is None:
             raise NothingFoundError(f"no bid of yours for DUID {duid} on {day}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from exchange.domain.markettime import market_day
 from exchange.functions.conformance import ConformanceSample, Parties
 from exchange.functions.protocol import StandingData
 from exchange.functions.recall.request import RecallError, plan_json, read_plan
@@ -24,7 +26,9 @@ def _refused(parties: Parties, body: bytes, standing: StandingData) -> list[str]
     submission, errors = read_plan(json.loads(body))
     if not errors and submission.entries:
         unit = standing.generating_unit(parties.duid)
-        errors = plan_errors(submission, submission.entries, parties.sender, unit, None)
+        # The suite's DUIDs never change owner, so any day reads the same owner.
+        today = market_day(datetime.now(UTC))
+        errors = plan_errors(submission, submission.entries, parties.sender, unit, None, today)
     return [_path(error) for error in errors]
 
 

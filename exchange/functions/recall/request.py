@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -26,6 +26,9 @@ MAX_PARTICIPANT_ID_LENGTH = 10
 # Daily entries for more than the two years a recall time may reach (rules.MAX_RECALL_MINUTES) with room to spare.
 MAX_ENTRIES = 1000
 STAGE_FIELDS = ("RecallMinutesStart", "RecallMinutesEnd", "MW")
+# Seed 001 §3.3d: each stage of an entry may carry a comment of up to 60 characters.
+MAX_COMMENT_LENGTH = 60
+COMMENT_FIELDS = ("Stage1Comment", "Stage2Comment")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Entry:
     end: date | None
     stage1: Stage
     stage2: Stage | None  # None: the entry has one stage only
+    # Stage1Comment and Stage2Comment; None where there is none.
+    comments: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class RecallPlanEntryBody(msgspec.Struct, rename="pascal"):
     stage2_recall_minutes_end: float | None = None
     stage2_mw: float | None = msgspec.field(default=None, name="Stage2MW")
     stage2_recall_flag: str | None = None
+    stage1_comment: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT_LENGTH)] | None = None
+    stage2_comment: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT_LENGTH)] | None = None
 
 
 class SubmitRecallPlanBody(msgspec.Struct, rename="pascal"):
@@ -147,6 +154,22 @@ class _Reader:
         if day is None:
             self.fail(number, field, f"{field} must be a date (YYYY-MM-DD) or an ISO 8601 date-time")
         return day
+
+    def comment(self, body: dict[str, Any], field: str, number: int) -> str | None:
+        value = body.get(field)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            self.fail(number, field, f"{field} must be a string")
+            return None
+        if len(value) > MAX_COMMENT_LENGTH:
+            self.fail(number, field, f"{field} must be at most {MAX_COMMENT_LENGTH} characters, not {len(value)}")
+            return None
+        return value
+
+    def comments(self, body: dict[str, Any], number: int) -> tuple[str | None, str | None]:
+        first, second = (self.comment(body, field, number) for field in COMMENT_FIELDS)
+        return first, second
 
     def stage(self, body: dict[str, Any], stage: int, number: int) -> Stage | None:
         names = [f"Stage{stage}{name}" for name in STAGE_FIELDS]
@@ -237,7 +260,8 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
             start, end = reader.day(raw, "StartDate", number), reader.day(raw, "EndDate", number)
             stage1 = reader.stage(raw, 1, number)
             assert stage1 is not None  # stage 1 is never left out as a whole
-            entries.append(Entry(number, start, end, stage1, reader.stage(raw, 2, number)))
+            stage2 = reader.stage(raw, 2, number)
+            entries.append(Entry(number, start, end, stage1, stage2, reader.comments(raw, number)))
     return PlanSubmission(participant_id, plan_id, description, duid, entries, cloned_from), reader.errors
 
 
@@ -252,6 +276,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         shown[f"Stage{number}RecallMinutesEnd"] = stage.minutes_end if stage else None
         shown[f"Stage{number}MW"] = stage.mw if stage else None
         shown[f"Stage{number}RecallFlag"] = stage.flag if stage else None
+    shown["Stage1Comment"], shown["Stage2Comment"] = entry.comments
     return shown
 
 
@@ -279,6 +304,7 @@ def entries_from_json(shown: list[dict[str, Any]]) -> list[Entry]:
                 errors.day(raw, "EndDate", number),
                 errors.stage(raw, 1, number) or Stage(None, None, None, None),
                 errors.stage(raw, 2, number),
+                errors.comments(raw, number),
             )
         )
     return entries

@@ -22,9 +22,10 @@ RECALL_FLAGS: dict[str, str] = {
 }
 
 
-def owner_errors(duid: str, caller: str, unit: GeneratingUnitInfo | None) -> list[RecallError]:
-    """Only the DUID's registered owner, now, may submit or see its plans (an unknown DUID reads the same)."""
-    if unit is None or unit.participant_id != caller:
+def owner_errors(duid: str, caller: str, unit: GeneratingUnitInfo | None, today: date) -> list[RecallError]:
+    """Only the DUID's registered owner, now (on `today`, the market day of the request), may submit or see its
+    plans (seed 001 §2.1); an unknown DUID reads the same."""
+    if unit is None or unit.owner_on(today) != caller:
         return [RecallError(0, "DUID", f"DUID {duid} is not registered to {caller}")]
     return []
 
@@ -95,10 +96,11 @@ def plan_errors(
     caller: str,
     unit: GeneratingUnitInfo | None,
     book: RecallBook | None,
+    today: date,
 ) -> list[RecallError]:
     """Every broken rule of a plan with at least one entry, once its fields could be read."""
     assert submission.duid is not None and submission.plan_id is not None
-    refused = owner_errors(submission.duid, caller, unit)
+    refused = owner_errors(submission.duid, caller, unit, today)
     if refused or unit is None:
         # Nothing more about another generator's DUID: not its capacity, not its plans.
         return refused

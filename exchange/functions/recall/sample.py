@@ -22,6 +22,8 @@ def sample_entry(start: str, days: int = 7, *, mw: float = 100.0, minutes: float
         "Stage2RecallMinutesEnd": minutes * 3,
         "Stage2MW": mw * 2,
         "Stage2RecallFlag": "UNC",
+        "Stage1Comment": "crew on site within the hour",
+        "Stage2Comment": None,
     }
 
 

@@ -7,8 +7,10 @@ every version. A plan is keyed by its DUID and OutagePlanId: whoever owns the DU
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from exchange.domain import markettime
 from exchange.domain.markettime import market_timestamp
 from exchange.functions.base import OPERATOR, commit_retrying, require_role, to_operator
 from exchange.functions.errors import OperationRefusedError
@@ -64,9 +66,9 @@ class RecallPlans:
         if errors:
             return refusal(errors, RecallPlans=[])
         start, end = market_day(body.get("StartDate")), market_day(body.get("EndDate"))
-        plans = []
+        plans, today = [], self._today()
         for book, unit in await self._visible_books(call.participant_id, operator, filters.get("DUID")):
-            if filters.get("ParticipantId") not in (None, unit.participant_id):
+            if filters.get("ParticipantId") not in (None, unit.owner_on(today)):
                 continue
             if filters.get("StationId") not in (None, unit.station_id):
                 continue
@@ -110,7 +112,8 @@ class RecallPlans:
         assert submission.duid is not None and submission.plan_id is not None
         duid, plan_id = submission.duid, submission.plan_id
         unit = await self._unit(duid)
-        refused = owner_errors(duid, caller, unit)
+        today = self._today()
+        refused = owner_errors(duid, caller, unit, today)
         if refused or unit is None:
             return refusal(refused, VersionDateTime=None)
         plan = await self._services.find(RecallPlan, RecallPlan.create_id(duid, plan_id))
@@ -137,7 +140,7 @@ class RecallPlans:
                 return refusal([gone], VersionDateTime=None)
             action = "Deleted"
         else:
-            errors = plan_errors(submission, entries, caller, unit, book)
+            errors = plan_errors(submission, entries, caller, unit, book, today)
             if errors:
                 return refusal(errors, VersionDateTime=None)
         version_date_time = market_timestamp(self._services.now())
@@ -173,7 +176,7 @@ class RecallPlans:
         source_duid = body.get("ClonedFromDUID") or duid
         if not isinstance(source_duid, str):
             return None, [RecallError(0, "ClonedFromDUID", "ClonedFromDUID must be a string")]
-        refused = owner_errors(source_duid, caller, await self._unit(source_duid))
+        refused = owner_errors(source_duid, caller, await self._unit(source_duid), self._today())
         if refused:
             return None, [RecallError(0, "ClonedFromDUID", refused[0].message)]
         source = await self._services.find(RecallPlan, RecallPlan.create_id(source_duid, submission.cloned_from))
@@ -185,6 +188,10 @@ class RecallPlans:
     async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
         return await self._services.standing.generating_unit(duid)
 
+    def _today(self) -> date:
+        """The market day of the request: a DUID's plans belong to whoever owns it on this day."""
+        return markettime.market_day(self._services.now())
+
     async def _visible_books(
         self, caller: str, operator: bool, duid: str | None
     ) -> list[tuple[RecallBook, GeneratingUnitInfo]]:
@@ -193,13 +200,13 @@ class RecallPlans:
             ids = [RecallBook.create_id(duid)]
         else:
             ids = await self._services.created(RecallBook, "Opened")
-        visible = []
+        visible, today = [], self._today()
         for book_id in ids:
             book = await self._services.find(RecallBook, book_id)
             if book is None:
                 continue
             unit = await self._unit(book.duid)
-            if unit is not None and (operator or unit.participant_id == caller):
+            if unit is not None and (operator or unit.owner_on(today) == caller):
                 visible.append((book, unit))
         return visible
 

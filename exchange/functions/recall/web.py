@@ -26,9 +26,12 @@ LIST_FILTERS = ("StationId", "DUID", "StartDate", "EndDate")
 SORTABLE = ("OutagePlanId", "DUID", "StationId", "MinStartDate", "MaxEndDate", "VersionDateTime")
 DATE_FIELDS = ("StartDate", "EndDate")
 STAGE_FIELDS = ("RecallMinutesStart", "RecallMinutesEnd", "MW", "RecallFlag")
-# In the order of the form's columns: the days, then each stage's recall times, MW and flag.
-ENTRY_FIELDS = (*DATE_FIELDS, *(f"Stage{stage}{name}" for stage in (1, 2) for name in STAGE_FIELDS))
-NUMBER_FIELDS = tuple(name for name in ENTRY_FIELDS if name.startswith("Stage") and not name.endswith("Flag"))
+COMMENT_FIELDS = ("Stage1Comment", "Stage2Comment")
+# In the order of the form's columns: the days, each stage's recall times, MW and flag, then the stages' comments.
+ENTRY_FIELDS = (*DATE_FIELDS, *(f"Stage{stage}{name}" for stage in (1, 2) for name in STAGE_FIELDS), *COMMENT_FIELDS)
+NUMBER_FIELDS = tuple(
+    name for name in ENTRY_FIELDS if name.startswith("Stage") and not name.endswith(("Flag", "Comment"))
+)
 PLAN_FIELDS = ("OutagePlanId", "OutagePlanDescription", "DUID")
 MODES = ("create", "modify", "clone")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Router, delete, get, patch, post
+from litestar import Router, delete, get, patch, post, put
 from litestar.params import Body, QueryParameter
 
 from exchange.domain.participants import Participant
+from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.http.auth import requires_token
 from exchange.kernel.clock import iso
 from exchange.services.participants import Administration, ListedParticipant
@@ -76,6 +77,20 @@ class NewUnit(msgspec.Struct, rename="camel"):
     max_capacity_mw: float = msgspec.field(name="maxCapacityMW")
 
 
+class Transfer(msgspec.Struct, rename="camel"):
+    participant_id: str
+    from_date: str
+
+
+class UnitView(msgspec.Struct, rename="camel"):
+    duid: str
+    # The owner it was registered to; `transfers` says who owns it from which date.
+    participant_id: str
+    station_id: str
+    max_capacity_mw: float = msgspec.field(name="maxCapacityMW")
+    transfers: list[Transfer] = msgspec.field(default_factory=list)
+
+
 class NewResponsibility(msgspec.Struct, rename="camel"):
     nmi: str
     mc: str
@@ -90,6 +105,11 @@ class OutageNotice(msgspec.Struct):
 
 def _view(participant: Participant | ListedParticipant) -> ParticipantView:
     return ParticipantView(participant.participant_id, participant.name, participant.roles)
+
+
+def _unit_view(unit: GeneratingUnitInfo) -> UnitView:
+    transfers = [Transfer(owner, day.isoformat()) for day, owner in unit.transfers]
+    return UnitView(unit.duid, unit.participant_id, unit.station_id, unit.max_capacity_mw, transfers)
 
 
 def _status_view(participant: Participant) -> ParticipantStatusView:
@@ -115,6 +135,10 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         return ParticipantPage(
             [_view(p) for p in page.items], PageMeta(len(page.items), page.next_cursor, page.total_records, pages)
         )
+
+    @get("/participants/{participantId:str}", summary="A participant with its roles and status")
+    async def participant(participantId: str) -> dict[str, ParticipantStatusView]:  # noqa: N803
+        return {"data": _status_view(await admin.participant(participantId))}
 
     @post("/participants/{participantId:str}/clients", status_code=201, summary="Create client credentials")
     async def add_client(
@@ -159,6 +183,26 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         await standing.register_unit(data.duid, data.participant_id, data.station_id, data.max_capacity_mw)
         return {"data": data}
 
+    @get("/duids", summary="List the DUIDs with their owners")
+    async def units() -> dict[str, list[UnitView]]:
+        return {"data": [_unit_view(unit) for unit in await standing.units()]}
+
+    @get("/duids/{duid:str}", summary="A DUID with its owners")
+    async def unit(duid: str) -> dict[str, UnitView]:
+        return {"data": _unit_view(await standing.unit(duid))}
+
+    @put(
+        "/duids/{duid:str}",
+        summary="Transfer a DUID to another generator from a date (recall plans and bids follow the owner on the day)",
+    )
+    async def transfer_unit(duid: str, data: Annotated[Transfer, Body()]) -> dict[str, UnitView]:
+        return {"data": _unit_view(await standing.transfer_unit(duid, data.participant_id, data.from_date))}
+
+    @get("/nmis/{nmi:str}", summary="Who answered and answers for an NMI, from which dates (meter churn history)")
+    async def nmi(nmi: str) -> dict[str, Any]:
+        point = await standing.metering_point(nmi)
+        return {"data": {"nmi": point.nmi, "periods": point.periods}}
+
     @post("/nmis", status_code=201, summary="Record who answers for an NMI from a date (meter churn adds one)")
     async def record_nmi(data: Annotated[NewResponsibility, Body()]) -> dict[str, Any]:
         point = await standing.record_responsibility(data.nmi, data.mc, data.mdp, data.lnsp, data.from_date)
@@ -174,12 +218,17 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         route_handlers=[
             register,
             participants,
+            participant,
             add_client,
             clients,
             rotate,
             revoke,
             set_status,
             register_unit,
+            units,
+            unit,
+            transfer_unit,
+            nmi,
             record_nmi,
             announce,
         ],

@@ -23,7 +23,7 @@ def check(
         return errors
     assert submission.duid is not None and submission.entries is not None
     unit = standing.generating_unit(submission.duid)
-    return plan_errors(submission, submission.entries, caller, unit, book)
+    return plan_errors(submission, submission.entries, caller, unit, book, date(2026, 7, 1))
 
 
 def named(errors: list[RecallError]) -> list[tuple[int, str]]:
