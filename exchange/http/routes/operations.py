@@ -24,12 +24,14 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         body = await request.body()
         # Plugins decode the body themselves: it is checked here, as Litestar's own JSON is (CheckedJsonRequest).
         await asyncio.to_thread(check_json, body)
-        call = Call(principal.participant_id, roles, body, dict(request.query_params))
+        call = Call(principal.participant_id, roles, body, dict(request.query_params), dict(request.headers))
         try:
             answer = await operation.handler(call)
         except RuleViolationError as error:
             raise InvalidError("the request breaks a rule of its business function", errors=error.errors) from error
-        return Response(answer.body, status_code=answer.status)
+        if answer.media_type is not None:
+            return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers)
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     handler = route(
         operation.path,
