@@ -131,9 +131,14 @@ CREATE INDEX IF NOT EXISTS plugin_messages_order ON plugin_messages
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         rows = [
             (
-                event.business_function_id, event.resource_id, recipient, event.message_context_id, event.sender_id,
-                utc_key(event.received_at), position,
-            )  # fmt: skip
+                event.business_function_id,
+                event.resource_id,
+                recipient,
+                event.message_context_id,
+                event.sender_id,
+                utc_key(event.received_at),
+                position,
+            )
             for position, event in events
             if event.business_function_id == self.function_id and event.resource_id in self._resources
             for recipient in event.recipients

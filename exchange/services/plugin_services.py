@@ -82,7 +82,13 @@ class CorePluginServices:
         return await self._listed.created(cls, event_name)
 
     async def accepted(
-        self, business_function_id: str, resource_id: str, recipient: str, *, before: int | None = None, limit: int = 100
+        self,
+        business_function_id: str,
+        resource_id: str,
+        recipient: str,
+        *,
+        before: int | None = None,
+        limit: int = 100,
     ) -> list[AcceptedMessage]:
         return await self._messages.accepted(business_function_id, resource_id, recipient, before=before, limit=limit)
 

@@ -226,9 +226,7 @@ def _statement_errors(lines: Sequence[StatementLine], path: str) -> Iterator[Fie
         yield from amount_errors(line.exposure, f"{at}.exposure", negative=True)
 
 
-def _values_errors(
-    values: Sequence[DetailValue | EstimationValue], path: str, as_at: date
-) -> Iterator[FieldError]:
+def _values_errors(values: Sequence[DetailValue | EstimationValue], path: str, as_at: date) -> Iterator[FieldError]:
     if len(values) > MOST_VALUES:
         yield FieldError(path, f"holds more than {MOST_VALUES} values")
     seen: set[tuple[str, date, str]] = set()

@@ -138,6 +138,11 @@ class PrudentialQueries:
             assert isinstance(found.content, CreditSupport)
             view = _view(found.content)
             view["publishedDateTime"] = iso(found.message.received_at)
+            # The credit limit in force applies from its effective date until the next (seed 004 §4.3).
+            today = self._services.now().astimezone(files.AWST).date()
+            in_force = [limit for limit in found.content.credit_limits if limit.effective_date <= today]
+            current = max(in_force, key=lambda limit: limit.effective_date, default=None)
+            view["currentCreditLimit"] = _view(current) if current is not None else None
             return _json({"data": view})
         raise NothingFoundError(f"no credit support has been published for {participant}")
 

@@ -30,7 +30,9 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         except RuleViolationError as error:
             raise InvalidError("the request breaks a rule of its business function", errors=error.errors) from error
         if answer.media_type is not None:
-            return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers)
+            return Response(
+                answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
+            )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     handler = route(
