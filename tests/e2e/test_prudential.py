@@ -3,19 +3,23 @@ participant's web services answer with its own figures, as summary CSV and detai
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Page, expect
 
-from exchange.functions.prud.sample import daily_body
+from exchange.functions.prud.sample import credit_body, daily_body
 from simulators.client import ParticipantClient, operator_client
 from tests.conformance.market import Market
+from tests.e2e.browser import go_to_screen, launched, new_page, sign_in
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
@@ -120,3 +124,44 @@ async def test_the_summary_csv_and_the_detailed_zip_open_with_the_standard_libra
 
     refused = await participant.http.get(BASE, params=query, headers=participant.headers(Accept="application/xml"))
     assert_problem(refused, 406)
+
+
+async def download(page: Page, button: str) -> tuple[str, bytes]:
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name=button).click()
+    done = await info.value
+    return done.suggested_filename, await asyncio.to_thread(Path(str(await done.path())).read_bytes)
+
+
+async def test_the_prudential_screens_show_the_participants_figures_chart_and_files(market: Market) -> None:
+    """Prudential monitoring: latest parameters, the securities chart over the as-at dates, the settlement
+    statement and the three downloads; Credit support: instruments and limits, current and historic."""
+    participant = await market.participant("MP", ["MP"], ["PRUDENTIAL"])
+    whom = [participant.participant_id]
+    for day in ("2026-07-01", "2026-07-02", "2026-07-03"):
+        assert (await publish(market.operator, daily_body("OPERATOR", whom, as_at_date=day))).status_code == 200
+    latest_body = daily_body("OPERATOR", whom, as_at_date="2026-07-03")
+    assert (await publish(market.operator, credit_body("OPERATOR", whom), "credit")).status_code == 200
+    async with launched() as browser:
+        page = await new_page(browser, market.server.base_url)
+        await sign_in(page, participant)
+        await go_to_screen(page, "Prudential monitoring")
+        margin = Decimal(str(parameters_of(latest_body)["tradingMargin"]))
+        await expect(page.locator('[data-name="tradingMargin"]')).to_have_text(f"${margin:,.2f}")
+        chart = page.get_by_test_id("securities-chart")
+        await expect(chart.locator("polyline")).to_have_count(4)
+        await expect(page.get_by_test_id("securities").locator("tbody tr")).to_have_count(3)
+        await expect(page.get_by_test_id("statement").locator("tbody tr")).to_have_count(2)
+        name, content = await download(page, "Summary file")
+        assert name.startswith(f"{participant.participant_id}_20260703_CURRENT_") and name.endswith(".csv")
+        assert list(csv.DictReader(io.StringIO(content.decode())))
+        name, content = await download(page, "Detailed file")
+        assert name.endswith(".zip") and zipfile.ZipFile(io.BytesIO(content)).namelist()
+        await page.get_by_label("Forecast").check()
+        await page.get_by_role("button", name="Show").click()
+        await expect(page.get_by_test_id("no-figures")).to_be_visible()
+
+        await go_to_screen(page, "Credit support")
+        await expect(page.get_by_test_id("current-instruments").locator("tbody tr")).to_have_count(2)
+        await expect(page.get_by_test_id("historic-instruments").locator("tbody tr")).to_have_count(1)
+        await expect(page.get_by_test_id("credit-limits").locator("tbody tr")).to_have_count(2)

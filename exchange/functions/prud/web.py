@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.response import Template
 from markupsafe import Markup
 
 from exchange.functions.prud.chart import SERIES, securities_chart
@@ -59,7 +60,7 @@ def prudential_handlers(web: Web) -> list[Any]:
             raise
 
     @get("/prudential")
-    async def monitoring(request: Request[Any, Any, Any]) -> Any:
+    async def monitoring(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request, ENTITY)
         chosen = query_of(request, ("calculationType", "participantId"))
         calculation_type = chosen.get("calculationType", "Current")
@@ -93,7 +94,7 @@ def prudential_handlers(web: Web) -> list[Any]:
         return Response(answer.content, media_type=accept, headers=headers)
 
     @get("/prudential/credit")
-    async def credit(request: Request[Any, Any, Any]) -> Any:
+    async def credit(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request, ENTITY)
         chosen = query_of(request, ("participantId",))
         found = await data(request, session, CREDIT_PATH, chosen)
