@@ -7,6 +7,9 @@ import asyncio
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -165,3 +168,17 @@ async def test_the_prudential_screens_show_the_participants_figures_chart_and_fi
         await expect(page.get_by_test_id("current-instruments").locator("tbody tr")).to_have_count(2)
         await expect(page.get_by_test_id("historic-instruments").locator("tbody tr")).to_have_count(1)
         await expect(page.get_by_test_id("credit-limits").locator("tbody tr")).to_have_count(2)
+
+
+def test_the_prudential_scenario_of_idx_simulate_passes(server: ServerProcess) -> None:
+    """`idx simulate prudential`: two simulated days of noon and hourly figures; each participant sees its own."""
+    idx = Path(sys.executable).parent / "idx"
+    done = subprocess.run(
+        [str(idx), "simulate", "prudential", "--url", server.base_url, "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed" in done.stdout and "each participant sees only its own latest figures" in done.stdout

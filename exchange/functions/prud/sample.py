@@ -44,8 +44,10 @@ def sample_parameters(
     # WEM Rules 2.39.1: the trading limit is 87% of the credit support held.
     trading_limit = (credit_support * Decimal("0.87")).quantize(Decimal("0.01"))
     exposure = _cents(rng, 300_000, 1_500_000)
-    invoiced = invoiced_not_paid if invoiced_not_paid is not None else _cents(rng, 0, 400_000)
-    prepaid = prepayments if prepayments is not None else _cents(rng, 0, 100_000)
+    # Drawn even when given, so that an hourly update changes these two and nothing else of the day's figures.
+    invoiced, prepaid = _cents(rng, 0, 400_000), _cents(rng, 0, 100_000)
+    invoiced = invoiced_not_paid if invoiced_not_paid is not None else invoiced
+    prepaid = prepayments if prepayments is not None else prepaid
     outstanding = exposure + invoiced - prepaid
     days = [as_at - timedelta(days=offset) for offset in range(exposed_days, 0, -1)]
     detail = [
