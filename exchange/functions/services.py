@@ -57,6 +57,10 @@ class Operation:
     # what is wrong in its own way (a recall plan's `Errors`, a bid's field).
     request: type | None = None  # the JSON body's type, a msgspec Struct
     query: Mapping[str, str] = field(default_factory=dict)  # each required query parameter, with its description
+    optional_query: Mapping[str, str] = field(default_factory=dict)  # each optional one, with its description
+    # The problem statuses it answers beyond those of any call with a token (404 where the caller has nothing by
+    # that name, 406 where it answers in several forms), so that the document lists them.
+    problems: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

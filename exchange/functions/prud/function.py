@@ -138,32 +138,44 @@ class Prudential:
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         queries = PrudentialQueries(services)
         entity = self.entity
+        whose = {"participantId": "The participant whose figures (the operator only; others get their own)."}
+        day = {
+            **whose,
+            "asAtDate": "The as-at date, YYYY-MM-DD (the latest published when absent).",
+            "calculationType": "Current (the default) or Forecast.",
+        }
+        span = {**whose, "fromDate": "The first as-at date, YYYY-MM-DD.", "toDate": "The last as-at date."}
+        # Nothing published yet is a 404; a form the Accept header does not take a 406.
+        answers = (404, 406)
         return [
             Operation(
-                "GET", f"{BASE_PATH}/summary/latest", entity,
-                "The latest outstanding amount and trading margin", queries.summary_latest,
+                "GET", f"{BASE_PATH}/summary/latest", entity, "The latest outstanding amount and trading margin",
+                queries.summary_latest, optional_query=whose, problems=answers,
             ),
             Operation(
                 "GET", BASE_PATH, entity,
                 "Prudential position as at a date (Accept text/csv: summary file; application/zip: detailed file)",
-                queries.prudential,
+                queries.prudential, optional_query=day, problems=answers,
             ),
             Operation(
                 "GET", f"{BASE_PATH}/detail", entity,
                 "Every variable of the outstanding amount calculation (Accept application/zip: detailed file)",
-                queries.detail,
+                queries.detail, optional_query=day, problems=answers,
             ),
             Operation(
                 "GET", f"{BASE_PATH}/estimation", entity,
                 "The inputs of the estimated values (Accept text/csv: estimation file)", queries.estimation,
+                optional_query=day, problems=answers,
             ),
             Operation(
                 "GET", f"{BASE_PATH}/history", entity,
                 "Credit support, trading limit, outstanding amount and trading margin by as-at date",
-                queries.history,
+                queries.history, optional_query=span, problems=answers,
             ),
-            Operation("GET", CREDIT_PATH, entity, "Credit support instruments and credit limits",
-                      queries.credit_support),
+            Operation(
+                "GET", CREDIT_PATH, entity, "Credit support instruments and credit limits", queries.credit_support,
+                optional_query=whose, problems=answers,
+            ),
         ]  # fmt: skip
 
     def screens(self, web: Web) -> PluginScreens:

@@ -114,6 +114,7 @@ class PrudentialQueries:
 
     async def history(self, call: Call) -> Answer:
         """The latest Current figures of each as-at date from `fromDate` to `toDate`, oldest first (the chart)."""
+        files.negotiate(call.headers.get("accept"), (files.JSON,))
         participant = _subject(call)
         start = _date_query(call, "fromDate") or date.min
         end = _date_query(call, "toDate") or date.max
@@ -133,6 +134,7 @@ class PrudentialQueries:
 
     async def credit_support(self, call: Call) -> Answer:
         """The latest credit support publication: instruments and credit limits, current and historic."""
+        files.negotiate(call.headers.get("accept"), (files.JSON,))
         participant = _subject(call)
         async for found in self._published("credit", participant):
             assert isinstance(found.content, CreditSupport)

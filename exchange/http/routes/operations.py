@@ -13,6 +13,7 @@ from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import requires_token
 from exchange.http.body import check_json
+from exchange.http.openapi import problems
 from exchange.kernel.errors import InvalidError
 from exchange.services.access import Principal
 from exchange.services.admission import Admission
@@ -43,10 +44,12 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         status_code=200,
         opt=requires_token(operation.entity),
         dependencies=documented_body(operation.request),
+        responses=problems(*operation.problems) if operation.problems else None,
     )(handle)
     query = {
-        parameter: Parameter(str, query=parameter, required=True, description=description)
-        for parameter, description in operation.query.items()
+        parameter: Parameter(str, query=parameter, required=required, description=description)
+        for required, described in ((True, operation.query), (False, operation.optional_query))
+        for parameter, description in described.items()
     }
     return Router("/", route_handlers=[handler], parameters=query)
 
