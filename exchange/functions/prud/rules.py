@@ -54,10 +54,6 @@ MOST_CREDIT_LIMITS = 500
 MAX_TRANSACTION_ID_LENGTH = 100
 # Amounts a participant cannot owe the other way: what it holds or AEMO allows it.
 NOT_NEGATIVE = ("prepayments", "creditLimit", "creditSupport", "tradingLimit")
-AMOUNTS = (
-    "cumulativeEstimatedExposure", "invoicedNotPaid", "prepayments", "outstandingAmount", "creditLimit",
-    "creditSupport", "tradingLimit", "tradingMargin",
-)  # fmt: skip
 
 
 def daily_errors(transactions: Sequence[DailyTransaction], recipients: Sequence[str]) -> Iterator[FieldError]:
