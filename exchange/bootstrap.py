@@ -31,7 +31,12 @@ from exchange.readmodels.acknowledgements import Acknowledgements, Acknowledgeme
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
 from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
-from exchange.readmodels.plugin_aggregates import PluginAggregates, plugin_aggregates_projections
+from exchange.readmodels.plugin_aggregates import (
+    PluginAggregates,
+    PluginMessages,
+    plugin_aggregates_projections,
+    plugin_messages_projections,
+)
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
@@ -140,11 +145,13 @@ async def build_services(
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
     await queue.prepare()
     listings = plugin_aggregates_projections(registry)
+    message_listings = plugin_messages_projections(registry)
     list_handlers: list[Handler] = [
         ParticipantsProjection(),
         FlowHistoryProjection(),
         AcknowledgementsProjection(),
         *listings,
+        *message_listings,
     ]
     lists = {
         handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes) for handler in list_handlers
@@ -164,6 +171,7 @@ async def build_services(
         ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), directory
     )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
+    plugin_messages = PluginMessages(views, {h.function_id: lists[h.name] for h in message_listings})
     expiry_watch = ExpiryWatch(ledger, committer, clock, timedelta(days=certificate_warning_days))
     certificates = Certificates(
         ledger,
@@ -195,7 +203,9 @@ async def build_services(
         admin=admin,
         certificates=certificates,
         standing=StandingDataAdmin(ledger, committer, directory),
-        plugin_services=CorePluginServices(ledger, committer, directory, authority, clock, recorded, plugin_aggregates),
+        plugin_services=CorePluginServices(
+            ledger, committer, directory, authority, clock, recorded, plugin_aggregates, plugin_messages
+        ),
         flow=FlowControls(gate, registry, directory, admin, FlowHistory(views, lists["flow_history"]), limits, clock),
         gate=gate,
         expiry_watch=expiry_watch,

@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -294,6 +295,36 @@ async def _generator(stage: Stage) -> Any:
     return Generator(client, duid)
 
 
+async def prudential(stage: Stage) -> str:
+    """The operator publishes two simulated days of prudential figures (noon, then hourly updates) for two
+    market participants: each sees only its own latest figures, and asking for the other's is refused."""
+    from simulators.prudential import PrudentialProducer, operator_signs
+
+    participants = [await stage.cast.new("SMP", ["MP"], ["PRUDENTIAL"], enrol=False) for _ in range(2)]
+    await operator_signs(stage.cast.operator)
+    producer = PrudentialProducer(stage.cast.operator, [p.participant_id for p in participants])
+    await producer.run(days=2, hourly_updates=3)
+    for client, other in zip(participants, reversed(participants), strict=True):
+        path = "/prudential/api/v1/prudential/summary/latest"
+        response = expect_status(await client.http.get(path, headers=client.headers()), 200, f"GET {path}")
+        shown, own = response.json()["data"], producer.latest[client.participant_id]
+        check(shown["participantId"] == client.participant_id, f"{client.participant_id} was shown {shown}")
+        for name in ("outstandingAmount", "tradingMargin"):
+            same = Decimal(str(shown[name])) == Decimal(own[name])
+            check(same, f"{name} {shown[name]} is not the last published {own[name]}")
+        foreign = await client.http.get(path, params={"participantId": other.participant_id}, headers=client.headers())
+        expect_status(foreign, 403, f"{client.participant_id} asking for {other.participant_id}'s figures")
+        # Every publication about it and none about the other, once delivery has caught up.
+        await eventually(partial(_queue_count, client, producer.counts[client.participant_id]))
+    return f"{producer.published} publications; each participant sees only its own latest figures"
+
+
+async def _queue_count(client: Any, expected: int) -> None:
+    queued = expect_status(await client.list_queue("prud", "daily", itemCount=500), 200, "GET /prud/v1/daily")
+    count = len(queued.json()["data"])
+    check(count == expected, f"{client.participant_id}'s prud/daily queue holds {count}, not {expected}")
+
+
 async def market_day(stage: Stage) -> str:
     """Steady load: MCs and MDPs send realistic BPQD at a steady rate while LNSPs react to `messageAvailable`,
     verify and delete; every accepted message reaches its LNSP exactly once and every queue ends empty."""
@@ -368,6 +399,7 @@ SCENARIOS: dict[str, Scenario] = {
     "meter-churn": meter_churn,
     "recall-plans": recall_plans,
     "energy-bids": energy_bids,
+    "prudential": prudential,
     "market-day": market_day,
 }
 

@@ -261,6 +261,7 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
             "flow_history",
             "acknowledgements",
             "plugin_aggregates",
+            "plugin_messages",
             "log",
         ]
     ),

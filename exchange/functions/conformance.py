@@ -68,11 +68,15 @@ class HasConformanceSample(Protocol):
 
 
 def envelope_sample(
-    function: BusinessFunction, sample_body: Callable[[str, list[str]], bytes], decoder: msgspec.json.Decoder[Any]
+    function: BusinessFunction,
+    sample_body: Callable[[str, list[str]], bytes],
+    decoder: msgspec.json.Decoder[Any],
+    encoder: msgspec.json.Encoder | None = None,
 ) -> ConformanceSample:
     """The sample of a function whose messages are IDX envelopes sent through the generic POST.
 
-    `decoder` is the function's one decoder of a body (its schema), for the round trip.
+    `decoder` is the function's one decoder of a body (its schema), for the round trip; `encoder` writes it
+    back where msgspec's defaults would not give the JSON that was sent (decimal amounts as numbers, say).
     """
 
     def submission(parties: Parties, body: bytes) -> Submission:
@@ -89,6 +93,8 @@ def envelope_sample(
         accepted = function.accept(submission(parties, body), standing)
         if list(accepted.recipients) != parties.recipients:
             raise AssertionError(f"accepted for {accepted.recipients}, not {parties.recipients}")
+        if encoder is not None:
+            return json.loads(encoder.encode(decoder.decode(body)))
         return msgspec.to_builtins(decoder.decode(body))
 
     def malformed(parties: Parties) -> tuple[bytes, str]:

@@ -29,14 +29,21 @@ class Call:
     roles: frozenset[str]
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+    # The request's headers by lower-case name (`accept`, say), for an operation that answers in several forms.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What the operation answers: a JSON-able body (the core does not wrap it) and a status."""
+    """What the operation answers: a JSON-able body (the core does not wrap it) and a status.
+
+    With `media_type` the body is the answer's bytes as they are (a CSV or zip file, say), sent with `headers`.
+    """
 
     body: Any
     status: int = 200
+    media_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class Operation:
     # what is wrong in its own way (a recall plan's `Errors`, a bid's field).
     request: type | None = None  # the JSON body's type, a msgspec Struct
     query: Mapping[str, str] = field(default_factory=dict)  # each required query parameter, with its description
+    optional_query: Mapping[str, str] = field(default_factory=dict)  # each optional one, with its description
+    # The problem statuses it answers beyond those of any call with a token (404 where the caller has nothing by
+    # that name, 406 where it answers in several forms), so that the document lists them.
+    problems: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,17 @@ class Outbound:
     message_type: str
     payload: bytes
     recipients: Sequence[str]
+
+
+@dataclass(frozen=True)
+class AcceptedMessage:
+    """A message of a business function accepted for one recipient, as `PluginServices.accepted` lists it."""
+
+    message_context_id: str
+    sender_id: str
+    received_at: datetime
+    # The message's place in the event store: later messages have higher positions.
+    position: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,24 @@ class PluginServices(Protocol):
         """Commit the aggregates and the message together; the message then travels like any other."""
         ...
 
+    async def accepted(
+        self,
+        business_function_id: str,
+        resource_id: str,
+        recipient: str,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[AcceptedMessage]:
+        """Messages of a resource accepted for `recipient`, newest first, up to `limit` of them positioned before
+        `before` (for the next page). Only for the resources the function lists (`ListsMessages`).
+        """
+        ...
+
+    async def payload(self, message_context_id: str) -> bytes | None:
+        """The payload of an accepted message exactly as submitted; None for no such message."""
+        ...
+
 
 @runtime_checkable
 class ServesOperations(Protocol):
@@ -119,4 +159,18 @@ class ListsAggregates(Protocol):
     @property
     def listed(self) -> Sequence[tuple[type[Aggregate], str]]:
         """(aggregate class, name of its creation event) of every kind of aggregate the function lists."""
+        ...
+
+
+@runtime_checkable
+class ListsMessages(Protocol):
+    """A business function that reads back the messages accepted for its resources (`PluginServices.accepted`),
+    such as a publication whose latest figures a web service answers with.
+
+    The exchange keeps a projection of the accepted messages of the resources named here, per recipient.
+    """
+
+    @property
+    def listed_messages(self) -> Sequence[str]:
+        """Ids of the function's resources whose accepted messages it lists."""
         ...

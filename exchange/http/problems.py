@@ -55,6 +55,7 @@ PROBLEMS: dict[type[ServiceError], Problem] = {
     service_errors.SignatureRefusedError: Problem(403, "signature", "Signature refused"),
     service_errors.SuspendedError: Problem(403, "suspended", "Participant suspended"),
     service_errors.NotFoundError: Problem(404, "not-found", "Not found"),
+    service_errors.NotAcceptableError: Problem(406, "not-acceptable", "Not acceptable"),
     service_errors.ConflictError: Problem(409, "conflict", "Conflict"),
     PayloadTooLargeError: Problem(413, "payload-too-large", "Payload too large"),
     UnsupportedMediaTypeError: Problem(415, "unsupported-media-type", "Unsupported content encoding"),

@@ -49,6 +49,10 @@ class NotFoundError(ServiceError):
     """Nothing of the caller's by that name (whether it exists for someone else is not revealed)."""
 
 
+class NotAcceptableError(ServiceError):
+    """The caller accepts none of the forms (media types) the answer comes in."""
+
+
 class ConflictError(ServiceError):
     """The request contradicts what is already recorded (a resubmission with another payload, say)."""
 

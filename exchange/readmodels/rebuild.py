@@ -15,8 +15,14 @@ from exchange.readmodels.acknowledgements import AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistoryProjection
 from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantsProjection
+from exchange.readmodels.plugin_aggregates import MESSAGES as PLUGIN_MESSAGES
 from exchange.readmodels.plugin_aggregates import NAME as PLUGIN_AGGREGATES
-from exchange.readmodels.plugin_aggregates import PluginAggregatesProjection, plugin_aggregates_projections
+from exchange.readmodels.plugin_aggregates import (
+    PluginAggregatesProjection,
+    PluginMessagesProjection,
+    plugin_aggregates_projections,
+    plugin_messages_projections,
+)
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
@@ -57,6 +63,9 @@ REBUILDABLE: dict[str, ReadModel] = {
     # Its rows and tracked positions go even for listings no business function declares any more.
     PLUGIN_AGGREGATES: ReadModel(
         PluginAggregatesProjection.schema, PluginAggregatesProjection.tables, plugin_aggregates_projections
+    ),
+    PLUGIN_MESSAGES: ReadModel(
+        PluginMessagesProjection.schema, PluginMessagesProjection.tables, plugin_messages_projections
     ),
 }
 

@@ -16,9 +16,9 @@ from exchange.domain.messages import Message
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
-from exchange.functions.services import Delivered, Outbound
+from exchange.functions.services import AcceptedMessage, Delivered, Outbound
 from exchange.kernel.clock import Clock, iso
-from exchange.readmodels.plugin_aggregates import PluginAggregates
+from exchange.readmodels.plugin_aggregates import PluginAggregates, PluginMessages
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -57,6 +57,7 @@ class CorePluginServices:
         clock: Clock,
         on_recorded: Callable[[], None],
         listed: PluginAggregates,
+        messages: PluginMessages,
     ) -> None:
         self._ledger = ledger
         self._committer = committer
@@ -65,6 +66,7 @@ class CorePluginServices:
         self._clock = clock
         self._on_recorded = on_recorded
         self._listed = listed
+        self._messages = messages
 
     @property
     def standing(self) -> AsyncStandingData:
@@ -78,6 +80,21 @@ class CorePluginServices:
 
     async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
         return await self._listed.created(cls, event_name)
+
+    async def accepted(
+        self,
+        business_function_id: str,
+        resource_id: str,
+        recipient: str,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[AcceptedMessage]:
+        return await self._messages.accepted(business_function_id, resource_id, recipient, before=before, limit=limit)
+
+    async def payload(self, message_context_id: str) -> bytes | None:
+        message = await asyncio.to_thread(self._ledger.find, Message, Message.create_id(message_context_id))
+        return message.payload if message is not None else None
 
     async def save(self, *aggregates: Aggregate) -> None:
         await self._committer.save(*aggregates)

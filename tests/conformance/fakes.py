@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
-from exchange.functions.services import Delivered, Outbound
+from exchange.functions.services import AcceptedMessage, Delivered, Outbound
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -73,6 +73,8 @@ class FakeServices:
         self.aggregates: dict[UUID, Aggregate] = {}
         self.created_with: list[tuple[type[Aggregate], UUID]] = []
         self.delivered: list[Outbound] = []
+        # Messages accepted through the generic POST (`accept_message`), oldest first.
+        self.accepted_messages: list[tuple[Outbound, AcceptedMessage]] = []
         self.clock = datetime(2026, 7, 1, 9, 0, tzinfo=MARKET_TIME)
 
     @property
@@ -106,6 +108,35 @@ class FakeServices:
         self.delivered.append(outbound)
         digest = hashlib.sha256(outbound.payload).hexdigest()
         return Delivered(outbound.message_context_id, self.clock.isoformat(), digest, "receipt")
+
+    def accept_message(self, outbound: Outbound) -> None:
+        """Record a message as the core records an accepted submission, for `accepted` to list."""
+        position = len(self.accepted_messages) + 1
+        listed = AcceptedMessage(outbound.message_context_id, outbound.sender_id, self.now(), position)
+        self.accepted_messages.append((outbound, listed))
+
+    async def accepted(
+        self,
+        business_function_id: str,
+        resource_id: str,
+        recipient: str,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[AcceptedMessage]:
+        found = [
+            listed
+            for outbound, listed in reversed(self.accepted_messages)
+            if (outbound.business_function_id, outbound.resource_id) == (business_function_id, resource_id)
+            and recipient in outbound.recipients
+            and (before is None or listed.position < before)
+        ]
+        return found[:limit]
+
+    async def payload(self, message_context_id: str) -> bytes | None:
+        found = [o.payload for o, _ in self.accepted_messages if o.message_context_id == message_context_id]
+        found += [o.payload for o in self.delivered if o.message_context_id == message_context_id]
+        return found[0] if found else None
 
 
 def two_generators(duid1_mw: float) -> FakeStandingData:

@@ -15,8 +15,9 @@ from tests.conformance.samples import Scene
 
 FUNCTION_ID = re.compile(r"^[0-9a-z]{1,4}$")
 RESOURCE_ID = re.compile(r"^[0-9a-z]{1,8}$")
-# A URM entity: the function's and the resource's names in capitals, e.g. `PQD_BPQD`.
-ENTITY = re.compile(r"^[A-Z0-9]+_[A-Z0-9_]+$")
+# A URM entity: the function's and the resource's names in capitals, e.g. `PQD_BPQD`, or one name where API.md
+# gives one (`PRUDENTIAL`).
+ENTITY = re.compile(r"^[A-Z0-9]+(_[A-Z0-9_]+)?$")
 ROLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -29,7 +30,7 @@ def operations_of(function: BusinessFunction) -> list[Operation]:
 def test_every_registered_function_brings_a_sample() -> None:
     """A new plugin inherits this suite by being registered and bringing its `conformance` sample."""
     assert all(isinstance(f, HasConformanceSample) for f in REGISTRY)
-    assert {"pqd", "gr", "bid"} <= {f.id for f in REGISTRY}
+    assert {"pqd", "gr", "bid", "prud"} <= {f.id for f in REGISTRY}
 
 
 def test_entities_are_the_functions_own() -> None:

@@ -34,6 +34,6 @@ def test_every_served_scenario_passes_and_the_bpqd_ones_all_run(tmp_path: Path) 
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in done.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()}  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in [*BPQD_SCENARIOS, "meter-churn", "recall-plans", "energy-bids"]:
+    for name in [*BPQD_SCENARIOS, "meter-churn", "recall-plans", "energy-bids", "prudential"]:
         assert rows.get(name) == "passed", (name, done.stdout)
     assert set(rows.values()) == {"passed"}, done.stdout

@@ -17,7 +17,7 @@ from exchange.readmodels.rebuild import REBUILDABLE, rebuild
 from tests.fixtures.previous_release import EXPECTED, unpack
 
 # Read models made since that release: rebuilt from its events, with nothing of theirs to compare.
-LISTS = ("participants", "flow_history", "acknowledgements", "plugin_aggregates")
+LISTS = ("participants", "flow_history", "acknowledgements", "plugin_aggregates", "plugin_messages")
 # The verifiable log came later still: its tables, the signed tree heads' among them (made by `idx serve`, not here).
 LOG_TABLES = ("log_leaves", "log_nodes", "log_deliveries", "log_parties", "log_heads")
 

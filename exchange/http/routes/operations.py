@@ -13,6 +13,7 @@ from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import requires_token
 from exchange.http.body import check_json
+from exchange.http.openapi import problems
 from exchange.kernel.errors import InvalidError
 from exchange.services.access import Principal
 from exchange.services.admission import Admission
@@ -24,12 +25,16 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         body = await request.body()
         # Plugins decode the body themselves: it is checked here, as Litestar's own JSON is (CheckedJsonRequest).
         await asyncio.to_thread(check_json, body)
-        call = Call(principal.participant_id, roles, body, dict(request.query_params))
+        call = Call(principal.participant_id, roles, body, dict(request.query_params), dict(request.headers))
         try:
             answer = await operation.handler(call)
         except RuleViolationError as error:
             raise InvalidError("the request breaks a rule of its business function", errors=error.errors) from error
-        return Response(answer.body, status_code=answer.status)
+        if answer.media_type is not None:
+            return Response(
+                answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
+            )
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     handler = route(
         operation.path,
@@ -39,10 +44,12 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         status_code=200,
         opt=requires_token(operation.entity),
         dependencies=documented_body(operation.request),
+        responses=problems(*operation.problems) if operation.problems else None,
     )(handle)
     query = {
-        parameter: Parameter(str, query=parameter, required=True, description=description)
-        for parameter, description in operation.query.items()
+        parameter: Parameter(str, query=parameter, required=required, description=description)
+        for required, described in ((True, operation.query), (False, operation.optional_query))
+        for parameter, description in described.items()
     }
     return Router("/", route_handlers=[handler], parameters=query)
 

@@ -1,0 +1,90 @@
+"""The accepted messages plugins read back (`PluginServices.accepted`): per recipient, newest first, only for the
+resources a function lists, and the same rows after a replay or a rebuild from zero."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from exchange.domain.messages import Message
+from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.functions.bpqd import BasicPowerQualityData
+from exchange.functions.prud import Prudential
+from exchange.functions.registry import Registry
+from exchange.readmodels.plugin_aggregates import NotListedError, PluginMessages, plugin_messages_projections
+from exchange.readmodels.rebuild import rebuild
+from exchange.readmodels.views import open_views
+from tests.integration.conftest import T0
+from tests.integration.test_list_projections import Following, dump, replayed
+
+REGISTRY = Registry([Prudential(), BasicPowerQualityData()])
+
+
+@pytest.fixture
+async def views(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    db = await open_views(tmp_path / "views.sqlite")
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def following(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterator[Following]:
+    running = Following(ledger, views)
+    yield running
+    await running.stop()
+
+
+def message(context_id: str, bf: str, resource: str, recipients: list[str]) -> Message:
+    return Message(
+        message_context_id=context_id, business_function_id=bf, resource_id=resource, sender_id="OPERATOR",
+        priority="Medium", message_id=context_id, message_type="T", schema_version="1.0", recipients=recipients,
+        payload=b"{}", payload_sha256="0" * 64, signature="", signer_serial="", received_at=T0, receipt="",
+        hub_signature="",
+    )  # fmt: skip
+
+
+async def test_accepted_messages_are_listed_per_recipient_newest_first_for_listed_resources_only(
+    committer: GroupCommit, views: aiosqlite.Connection, following: Following
+) -> None:
+    """Each recipient lists its own messages of a resource, newest first and paged by position; BPQD lists none."""
+    handlers = plugin_messages_projections(REGISTRY)
+    assert [handler.name for handler in handlers] == ["plugin_messages:prud"]
+    projectors = await following.follow(*handlers)
+    messages = PluginMessages(views, {h.function_id: p for h, p in zip(handlers, projectors, strict=True)})
+    for saved in (
+        message("d1", "prud", "daily", ["MP1"]),
+        message("d2", "prud", "daily", ["MP2"]),
+        message("c1", "prud", "credit", ["MP1"]),
+        message("d3", "prud", "daily", ["MP1"]),
+        message("b1", "pqd", "bpqd", ["MP1"]),
+    ):
+        await committer.save(saved)
+    listed = await messages.accepted("prud", "daily", "MP1", before=None, limit=10)
+    assert [m.message_context_id for m in listed] == ["d3", "d1"]
+    older = await messages.accepted("prud", "daily", "MP1", before=listed[0].position, limit=10)
+    assert [m.message_context_id for m in older] == ["d1"]
+    assert [m.message_context_id for m in await messages.accepted("prud", "daily", "MP2", before=None, limit=10)] == [
+        "d2"
+    ]
+    with pytest.raises(NotListedError):
+        await messages.accepted("pqd", "bpqd", "MP1", before=None, limit=10)
+
+
+async def test_plugin_messages_replayed_or_rebuilt_from_zero_keep_identical_rows(
+    tmp_path: Path, committer: GroupCommit, ledger: Ledger, views: aiosqlite.Connection, following: Following
+) -> None:
+    projectors = await following.follow(*plugin_messages_projections(REGISTRY))
+    await committer.save(message("d1", "prud", "daily", ["MP1"]))
+    await committer.save(message("b1", "pqd", "bpqd", ["LNSP1"]))
+    for projector in projectors:
+        await projector.wait_for_latest()
+    live = await dump(views, "plugin_messages")
+    assert [(row[0], row[2], row[3]) for row in live] == [("prud", "MP1", "d1")]
+    await following.stop()
+    await replayed(ledger, views, *plugin_messages_projections(REGISTRY))
+    assert await dump(views, "plugin_messages") == live
+    await rebuild(tmp_path, "plugin_messages", REGISTRY)
+    assert await dump(views, "plugin_messages") == live
