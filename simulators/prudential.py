@@ -1,4 +1,4 @@
-"""The operator's scheduled producer of WEMS prudential data (seed 004 §3.1): the day's figures of every market
+"""The operator's scheduled producer of WEMS prudential data (AEMO's WEMS guide §3.1): the day's figures of every market
 participant by noon, then every hour an update of invoiced-not-paid and prepayments.
 
 Time is simulated: `run` publishes day after day and hour after hour as fast as the exchange accepts them.

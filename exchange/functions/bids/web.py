@@ -1,7 +1,7 @@
 """Energy bid screens for generators: the latest bid of a DUID for a trading day, its versions, and a grid of the
 288 periods to bid or rebid.
 
-Bids are read and written through `GET /bids/v1/bids` and `POST /bids/v1/submitBids`, so the rules of seed 003
+Bids are read and written through `GET /bids/v1/bids` and `POST /bids/v1/submitBids`, so AEMO's recall period rules
 apply unchanged; a broken rule comes back as a field error that the grid shows at its cell. A blank cell is left
 out of the body: a blank recall period is no `recallPeriod` at all, so the default of 24000 hours applies.
 """

@@ -1,5 +1,5 @@
 """WEMS prudential data: the `prud` business function, its resources `daily` and `credit`, and the four web
-services of the WEMS Prudential Service (seed 004).
+services of the WEMS Prudential Service.
 
 Registered under the entry-point group `exchange.functions` as `exchange.functions.prud:plugin`.
 """

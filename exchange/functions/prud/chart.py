@@ -1,4 +1,4 @@
-"""The Prudential Securities chart (seed 004 §3.1) as a server-rendered SVG: credit support, trading limit,
+"""The Prudential Securities chart (AEMO's WEMS guide §3.1) as a server-rendered SVG: credit support, trading limit,
 outstanding amount and trading margin over the as-at dates.
 
 Pure: points in, SVG text out, so that the chart and the table beside it show the same numbers (ROPE-1249).

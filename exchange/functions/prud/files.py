@@ -1,4 +1,4 @@
-"""The download files of the Prudential Monitoring screen and web services (seed 004 §3.2), and which one a
+"""The download files of the Prudential Monitoring screen and web services (AEMO's WEMS guide §3.2), and which one a
 caller asked for.
 
 - Summary file: one CSV, a row per market and invoice period of the settlement statement carrying the day's

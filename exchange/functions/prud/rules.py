@@ -44,7 +44,8 @@ CENT = Decimal("0.01")
 MOST_DECIMALS_OF_VALUE = 6
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
-# The exposed period reaches back a little over a year (seed 004: 64 days on 4 August); a forecast a month ahead.
+# The exposed period reaches back a little over a year (the WEMS guide shows 64 days on 4 August); a forecast
+# a month ahead.
 EXPOSED_BEFORE = timedelta(days=400)
 FORECAST_AHEAD = timedelta(days=31)
 MOST_STATEMENT_LINES = 100

@@ -1,4 +1,4 @@
-"""The four web services of the WEMS Prudential Service (seed 004 §3.3), and the queries behind the screens.
+"""The four web services of the WEMS Prudential Service (AEMO's WEMS guide §3.3), and the queries behind the screens.
 
 Nothing here is stored by the plugin: every answer comes from the publications accepted for the participant,
 read back newest first (`PluginServices.accepted`). A participant sees its own figures only; the operator names
@@ -54,7 +54,7 @@ class PrudentialQueries:
         self._services = services
         self._read: OrderedDict[str, Sequence[Parameters | CreditSupport]] = OrderedDict()
 
-    # The four web services of seed 004.
+    # The four web services of AEMO's WEMS Prudential Service.
 
     async def summary_latest(self, call: Call) -> Answer:
         """The outstanding amount and trading margin of the latest Current calculation (ROPE-1240: never the
@@ -140,7 +140,7 @@ class PrudentialQueries:
             assert isinstance(found.content, CreditSupport)
             view = _view(found.content)
             view["publishedDateTime"] = iso(found.message.received_at)
-            # The credit limit in force applies from its effective date until the next (seed 004 §4.3).
+            # The credit limit in force applies from its effective date until the next (AEMO's WEMS guide §4.3).
             today = self._services.now().astimezone(files.AWST).date()
             in_force = [limit for limit in found.content.credit_limits if limit.effective_date <= today]
             current = max(in_force, key=lambda limit: limit.effective_date, default=None)

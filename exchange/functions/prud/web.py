@@ -1,4 +1,4 @@
-"""The Prudential screens (seed 004 §3 and §4): Prudential monitoring and Credit support.
+"""The Prudential screens (AEMO's WEMS guide §3 and §4): Prudential monitoring and Credit support.
 
 Both are read through the plugin's own web services with the signed-in participant's token, so a participant
 sees its own figures only; the operator names a participant.

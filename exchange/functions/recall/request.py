@@ -26,7 +26,7 @@ MAX_PARTICIPANT_ID_LENGTH = 10
 # Daily entries for more than the two years a recall time may reach (rules.MAX_RECALL_MINUTES) with room to spare.
 MAX_ENTRIES = 1000
 STAGE_FIELDS = ("RecallMinutesStart", "RecallMinutesEnd", "MW")
-# Seed 001 §3.3d: each stage of an entry may carry a comment of up to 60 characters.
+# AEMO's Generator Recall Plan interface §3.3d: each stage of an entry may carry a comment of up to 60 characters.
 MAX_COMMENT_LENGTH = 60
 COMMENT_FIELDS = ("Stage1Comment", "Stage2Comment")
 

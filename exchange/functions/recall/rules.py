@@ -24,7 +24,7 @@ RECALL_FLAGS: dict[str, str] = {
 
 def owner_errors(duid: str, caller: str, unit: GeneratingUnitInfo | None, today: date) -> list[RecallError]:
     """Only the DUID's registered owner, now (on `today`, the market day of the request), may submit or see its
-    plans (seed 001 §2.1); an unknown DUID reads the same."""
+    plans (AEMO's Generator Recall Plan interface §2.1); an unknown DUID reads the same."""
     if unit is None or unit.owner_on(today) != caller:
         return [RecallError(0, "DUID", f"DUID {duid} is not registered to {caller}")]
     return []

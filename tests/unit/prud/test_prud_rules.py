@@ -183,7 +183,7 @@ def test_an_accept_header_taking_no_offered_form_is_not_acceptable() -> None:
 
 
 def test_the_file_stamp_is_awst_to_the_hundredth_of_a_second() -> None:
-    """Seed 004's `2020070223004523`: 23:00:45.23 on 2 July 2020 in Perth."""
+    """AEMO's example `2020070223004523`: 23:00:45.23 on 2 July 2020 in Perth."""
     from datetime import UTC, datetime
 
     assert stamp(datetime(2020, 7, 2, 15, 0, 45, 230_000, tzinfo=UTC)) == "2020070223004523"

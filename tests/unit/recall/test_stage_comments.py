@@ -1,4 +1,4 @@
-"""Stage1Comment and Stage2Comment (seed 001 §3.3d): up to 60 characters, kept with the entry, refused beyond."""
+"""Stage1Comment and Stage2Comment (the recall interface §3.3d): up to 60 characters, kept, refused beyond."""
 
 from __future__ import annotations
 

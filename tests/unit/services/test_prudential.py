@@ -146,7 +146,7 @@ async def test_the_summary_file_and_the_detailed_zip_answer_their_accept(prudent
     rows = list(csv.DictReader(io.StringIO(summary.body.decode())))
     assert {row["market"] for row in rows} == {"STEM", "Non-STEM"}
     assert all(row["participantId"] == prudential.mp1.participant_id for row in rows)
-    # Named as seed 004 shows: PARTYX_20200702_FORECAST_2020070223004523.csv
+    # Named as AEMO's guide shows: PARTYX_20200702_FORECAST_2020070223004523.csv
     filename = rf'attachment; filename="{prudential.mp1.participant_id}_20260701_CURRENT_\d{{16}}\.csv"'
     assert re.fullmatch(filename, summary.headers["Content-Disposition"])
     detailed = await prudential.ask(prudential.mp1, BASE, "application/zip")
