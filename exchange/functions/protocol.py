@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from exchange.kernel.formats import Priority as Priority
+
+if TYPE_CHECKING:
+    from eventsourcing.domain import Aggregate
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,10 @@ class StandingData(Protocol):
         """A DUID's owner, station and registered maximum capacity; None for an unknown DUID."""
         ...
 
+    def holders_of(self, roles: frozenset[str]) -> frozenset[str]:
+        """Every participant, not suspended, holding one of `roles`: whom `receivingParticipantId: ["*"]` names."""
+        ...
+
 
 class AsyncStandingData(Protocol):
     """Standing data as an operation asks for it: each lookup may first read what changed in the event store."""
@@ -108,6 +115,9 @@ class Acceptance:
     recipients: tuple[str, ...]
     message_id: str
     message_type: str
+    # New aggregates of the function's own that the accepted message creates (e.g. a publication kept for the
+    # function's queries), committed in the same transaction as the message. Made, never read, in `accept`.
+    records: tuple[Aggregate, ...] = ()
 
 
 class BusinessFunction(Protocol):

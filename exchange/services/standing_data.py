@@ -10,6 +10,7 @@ from exchange.domain.standing import GeneratingUnit, MeteringPoint
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.errors import FieldError
+from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError
 from exchange.kernel.formats import PARTICIPANT_ID
 
@@ -49,6 +50,11 @@ class StandingDataAdmin:
         except ConcurrencyError as error:
             raise ConflictError(f"DUID {duid} already exists") from error
         return unit
+
+    async def units(self) -> list[GeneratingUnitInfo]:
+        """Every registered DUID with its owner (what `idx publish` splits a DUID roll by)."""
+        await asyncio.to_thread(self._directory.refresh)
+        return self._directory.generating_units()
 
     async def record_responsibility(self, nmi: str, mc: str, mdp: str, lnsp: str, from_date: str) -> MeteringPoint:
         errors = []

@@ -159,6 +159,12 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         await standing.register_unit(data.duid, data.participant_id, data.station_id, data.max_capacity_mw)
         return {"data": data}
 
+    @get("/duids", summary="List the registered DUIDs and their owners")
+    async def units() -> dict[str, list[NewUnit]]:
+        return {
+            "data": [NewUnit(u.duid, u.participant_id, u.station_id, u.max_capacity_mw) for u in await standing.units()]
+        }
+
     @post("/nmis", status_code=201, summary="Record who answers for an NMI from a date (meter churn adds one)")
     async def record_nmi(data: Annotated[NewResponsibility, Body()]) -> dict[str, Any]:
         point = await standing.record_responsibility(data.nmi, data.mc, data.mdp, data.lnsp, data.from_date)
@@ -180,6 +186,7 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
             revoke,
             set_status,
             register_unit,
+            units,
             record_nmi,
             announce,
         ],
