@@ -7,7 +7,7 @@ signatures, recording, routing, queues). Plugins register under the entry-point 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -175,6 +175,19 @@ class SampleMaker:
     options: tuple[SampleOption, ...]
     # Called with every option by name (a multiple one as a list); answers the body as a participant sends it.
     make: Callable[..., bytes]
+
+
+@runtime_checkable
+class SplitsPublications(Protocol):
+    """A business function whose publications `idx publish` splits before signing, one message per recipient group.
+
+    The operator splits its own document before it signs, so every recipient still gets bytes the operator signed.
+    """
+
+    def split(self, resource_id: str, body: bytes, owners: Mapping[str, str]) -> list[bytes]:
+        """The body as the messages to send; `owners` maps each DUID to its owner. ValueError names what cannot be
+        split (e.g. a DUID nobody owns)."""
+        ...
 
 
 @runtime_checkable
