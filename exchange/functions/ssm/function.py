@@ -122,7 +122,10 @@ class SystemSecuritySchedules:
                 options=(
                     SampleOption("sender", "The operator sending it.", default="OPERATOR"),
                     SampleOption(
-                        "recipients", "A recipient; repeat for several.", multiple=True, default="*", flag="recipient"
+                        "recipients",
+                        "A recipient; repeat for several (default: *, everyone).",
+                        multiple=True,
+                        flag="recipient",
                     ),
                     SampleOption(
                         "regions", "A region; repeat for several.", multiple=True, choices=REGIONS, flag="region"

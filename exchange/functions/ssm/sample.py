@@ -101,7 +101,8 @@ def region_body(sender: str, recipients: list[str], **options: Any) -> bytes:
     """A region roll (every region unless `regions` is given) as the JSON bytes the operator signs and sends."""
     regions = options.pop("regions", None) or None
     run = options.get("run", DEFAULT_RUN)
-    return msgspec.json.encode(roll_envelope(sender, recipients, "region", region_rows(regions, **options), run=run))
+    rows = region_rows(regions, **options)
+    return msgspec.json.encode(roll_envelope(sender, list(recipients) or ["*"], "region", rows, run=run))
 
 
 def duid_body(sender: str, recipients: list[str], duids: list[str], **options: Any) -> bytes:
