@@ -159,23 +159,23 @@ class SystemSecuritySchedules:
 
     def operations(self, services: PluginServices) -> Sequence[Operation]:
         schedules = Schedules(services)
-        window = {"fromDateTime": "From this interval (inclusive)", "toDateTime": "To this interval (inclusive)"}
+        # Only required parameters are declared (the core insists on each); the optional ones are in the summaries.
         return [
             Operation(
                 "GET",
                 f"{SCHEDULES_PATH}/duid",
                 self.entity,
-                "The latest run's schedule of one of your DUIDs, per interval",
+                "The latest run's schedule of one of your DUIDs, per interval (optional fromDateTime, toDateTime)",
                 schedules.duid_schedule,
-                query={"duid": "Your DUID", **window},
+                query={"duid": "Your DUID"},
             ),
             Operation(
                 "GET",
                 f"{SCHEDULES_PATH}/region",
                 self.entity,
-                "The latest run's regional requirement and enabled MW, per interval",
+                "The latest run's regional requirement and enabled MW, per interval (optional regionId, fromDateTime, "
+                "toDateTime)",
                 schedules.region_schedule,
-                query={"regionId": "NSW1, QLD1, SA1, TAS1 or VIC1 (all when absent)", **window},
             ),
         ]
 
