@@ -23,6 +23,7 @@ SCENARIO_NAMES = [
     "meter-churn",
     "recall-plans",
     "energy-bids",
+    "ssm-schedules",
     "market-day",
 ]
 

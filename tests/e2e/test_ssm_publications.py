@@ -128,3 +128,12 @@ async def test_the_operator_publishes_rolls_that_reach_only_their_recipients(mar
     assert len(runs) == 14 and all(run == LATE for _, run in runs[2:])
     regions = await schedule(tnsp, "region", regionId="SA1")
     assert [row["regionId"] for row in regions.json()["data"]] == ["SA1"] * 12
+
+
+async def test_idx_simulate_runs_the_ssm_scenario(server: ServerProcess) -> None:
+    """`idx simulate ssm-schedules`: three simulated runs, own DUIDs' rows only, region rows for all, latest run wins."""
+    idx = Path(sys.executable).parent / "idx"
+    command = [str(idx), "simulate", "ssm-schedules", "--url", server.base_url, "--data-dir", str(server.data_dir)]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 0 failed" in done.stdout, done.stdout

@@ -7,8 +7,6 @@ provider sees another's schedule and the signed payload never has to be cut up b
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Final
@@ -39,6 +37,7 @@ from exchange.functions.ssm.rules import (
 from exchange.functions.ssm.sample import DEFAULT_RUN, duid_body, region_body
 from exchange.functions.ssm.schema import DECODERS, REGION_DECODER, ROLL_TYPES, DuidTransaction, RegionTransaction
 from exchange.functions.ssm.service import Schedules
+from exchange.functions.ssm.split import split_by_owner
 
 if TYPE_CHECKING:
     from exchange.web.pages import PluginScreens, Web
@@ -97,22 +96,7 @@ class SystemSecuritySchedules:
         """A DUID roll as one roll per owner of its DUIDs (each a new messageId); a region roll as it is."""
         if resource_id != DUID_RESOURCE.id:
             return [body]
-        envelope = json.loads(body)
-        by_owner: dict[str, list[list[dict[str, Any]]]] = {}
-        transactions = envelope["data"]["transactions"]
-        for index, transaction in enumerate(transactions):
-            for row in transaction["rows"]:
-                owner = owners.get(row["duid"])
-                if owner is None:
-                    raise ValueError(f"DUID {row['duid']} has no owner in standing data")
-                rows = by_owner.setdefault(owner, [[] for _ in transactions])
-                rows[index].append(row)
-        bodies = []
-        for owner, rows_by_transaction in sorted(by_owner.items()):
-            header = {**envelope["data"]["header"], "receivingParticipantId": [owner], "messageId": str(uuid.uuid4())}
-            kept = [{**t, "rows": rows} for t, rows in zip(transactions, rows_by_transaction, strict=True) if rows]
-            bodies.append(msgspec.json.encode({"data": {"header": header, "transactions": kept}}))
-        return bodies
+        return split_by_owner(body, owners)
 
     def samples(self) -> tuple[SampleMaker, ...]:
         return (
