@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 SCOPES = ["SSM_SCHEDULE", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG"]
 EARLY, LATE = "2026-10-28T04:00:00+10:00", "2026-10-28T04:10:00+10:00"
+SCREEN_RUN = "2026-11-02T04:00:00+10:00"
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +128,50 @@ async def test_the_operator_publishes_rolls_that_reach_only_their_recipients(mar
     runs = [(row["intervalDateTime"][11:16], row["runDateTime"]) for row in answer.json()["data"]]
     assert runs[:3] == [("04:00", EARLY), ("04:05", EARLY), ("04:10", LATE)]
     assert len(runs) == 14 and all(run == LATE for _, run in runs[2:])
-    regions = await schedule(tnsp, "region", regionId="SA1")
+    regions = await schedule(tnsp, "region", regionId="SA1", toDateTime="2026-10-28T04:55:00+10:00")
     assert [row["regionId"] for row in regions.json()["data"]] == ["SA1"] * 12
 
 
 async def test_idx_simulate_runs_the_ssm_scenario(server: ServerProcess) -> None:
-    """`idx simulate ssm-schedules`: three simulated runs, own DUIDs' rows only, region rows for all, latest run wins."""
+    """`idx simulate ssm-schedules`: three simulated runs; own DUIDs' rows only, region rows for all, latest wins."""
     idx = Path(sys.executable).parent / "idx"
     command = [str(idx), "simulate", "ssm-schedules", "--url", server.base_url, "--data-dir", str(server.data_dir)]
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 0 failed" in done.stdout, done.stdout
+
+
+async def test_the_schedule_screens_chart_and_tabulate_the_latest_run(market: Market, tmp_path: Path) -> None:
+    """Signed in to the web app, a generator sees its DUID's schedule and the region schedule: an SVG line per series,
+    a legend and a table, filtered by dates and region; another generator's DUID is not found (404)."""
+    gen = await market.participant("GW", ["GENERATOR"], SCOPES)
+    other = await market.participant("GO", ["GENERATOR"], SCOPES)
+    duid, others_duid = await market.duid(gen), await market.duid(other)
+    await market.operator.enrol()
+    for resource, body in (
+        ("duid", duid_body("OPERATOR", [gen.participant_id], [duid], run=SCREEN_RUN)),
+        ("region", region_body("OPERATOR", ["*"], run=SCREEN_RUN)),
+    ):
+        assert (await market.operator.submit(body, bf="ssm", resource=resource)).status_code == 200
+    async with httpx.AsyncClient(base_url=gen.base_url) as browser:
+        form = {"client_id": gen.credentials.client_id, "client_secret": gen.credentials.client_secret}
+        assert (await browser.post("/app/sign-in", data=form)).status_code == 303
+
+        page = await browser.get("/app/ssm/duid", params={"duid": duid})
+        assert page.status_code == 200, page.text
+        assert f'data-series="{duid}"' in page.text and 'data-testid="legend"' in page.text
+        assert page.text.count("<td>ENABLED</td>") + page.text.count("<td>NOT_ENABLED</td>") == 12
+        window = await browser.get("/app/ssm/duid", params={"duid": duid, "fromDateTime": "2026-11-02T04:30"})
+        assert window.text.count("<td>ENABLED</td>") + window.text.count("<td>NOT_ENABLED</td>") == 6
+
+        hidden = await browser.get("/app/ssm/duid", params={"duid": others_duid})
+        assert hidden.status_code == 404 and 'data-series="' not in hidden.text
+
+        # Other tests of the module publish other days: this day's intervals are this test's.
+        day = {"fromDateTime": "2026-11-02T00:00", "toDateTime": "2026-11-02T23:55"}
+        region = await browser.get("/app/ssm/region", params={"regionId": "SA1", **day})
+        assert region.status_code == 200, region.text
+        assert 'data-series="SA1 requirement"' in region.text and 'data-series="SA1 enabled"' in region.text
+        assert region.text.count("<td>SA1</td>") == 12 and "<td>NSW1</td>" not in region.text
+        navigation = await browser.get("/app/ssm/region")
+        assert "DUID schedule" in navigation.text and "Region schedule" in navigation.text

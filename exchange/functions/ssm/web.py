@@ -48,21 +48,22 @@ def _moment(value: str) -> datetime:
 def schedule_handlers(web: Web) -> list[Any]:
     async def rows(
         request: Request[Any, Any, Any], session: Session, path: str, params: dict[str, str]
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[dict[str, Any]], ApiProblemError | None]:
+        """The schedule's rows, or the API's refusal of the filters (shown on the page, with its status)."""
         query = {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in params.items()}
         try:
             return list(await web.api(request).data(session, "GET", path, params=query)), None
         except ApiProblemError as problem:
             if problem.status == 401:
                 raise
-            return [], problem.detail or problem.title
+            return [], problem
 
     @get("/ssm/duid")
     async def duid_schedule(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request, ENTITY)
         filters = query_of(request, ("duid", "fromDateTime", "toDateTime"))
         found: list[dict[str, Any]] = []
-        problem: str | None = None
+        problem: ApiProblemError | None = None
         if "duid" in filters:
             found, problem = await rows(request, session, f"{SERVICE}/duid", filters)
         points = [(_moment(row["intervalDateTime"]), row["enablementMW"]) for row in found]
@@ -77,6 +78,7 @@ def schedule_handlers(web: Web) -> list[Any]:
             filters=filters,
             rows=found,
             problem=problem,
+            status_code=problem.status if problem else 200,
             chart=chart,
             legend={status: LEGEND[status] for status in ENABLEMENT_STATUSES},
             regions=REGIONS,
@@ -102,6 +104,7 @@ def schedule_handlers(web: Web) -> list[Any]:
             filters=filters,
             rows=found,
             problem=problem,
+            status_code=problem.status if problem else 200,
             chart=mw_chart(series),
             legend={name: LEGEND[name] for name in ("requirementMW", "enabledMW")},
             regions=REGIONS,
