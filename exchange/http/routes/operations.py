@@ -13,6 +13,7 @@ from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import requires_token
 from exchange.http.body import check_json
+from exchange.http.openapi import QUERY_ROUTE, problems
 from exchange.kernel.errors import InvalidError
 from exchange.services.access import Principal
 from exchange.services.admission import Admission
@@ -39,6 +40,9 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         status_code=200,
         opt=requires_token(operation.entity),
         dependencies=documented_body(operation.request),
+        # The query parameters are the router's, not the handler's, so the OpenAPI plugin does not see them: an
+        # operation that reads a query can answer what a query route can (nothing of the caller's by that name).
+        responses=problems(*QUERY_ROUTE) if operation.query else None,
     )(handle)
     query = {
         parameter: Parameter(str, query=parameter, required=True, description=description)
