@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -390,6 +391,62 @@ async def _steady_load(
         stage.progress("market day", index + 1, total)
 
 
+async def ssm_schedules(stage: Stage) -> str:
+    """The operator's scheduler publishes three runs 5 minutes apart: each provider receives only its own DUIDs'
+    rows, every recipient (both generators and a TNSP) the region rows, and the later run wins per interval."""
+    from simulators.ssm import SSM_SCOPES, Scheduler
+
+    publisher = await stage.cast.new("SOP", ["OPERATOR"], SSM_SCOPES)
+    providers = [await stage.cast.new("SGEN", ["GENERATOR"], SSM_SCOPES, enrol=False) for _ in range(2)]
+    tnsp = await stage.cast.new("STN", ["TNSP"], SSM_SCOPES, enrol=False)
+    owners = {}
+    for provider in providers:
+        duid = f"D{secrets.token_hex(3).upper()}"
+        owners[duid] = provider.participant_id
+        body = {"duid": duid, "participantId": provider.participant_id, "stationId": "SIMSTN", "maxCapacityMW": 500.0}
+        expect_status(await stage.cast.admin_post("/admin/v1/duids", body), 201, "POST /admin/v1/duids")
+    first = datetime.fromisoformat("2026-10-28T04:00:00+10:00")
+    await Scheduler(publisher, owners).runs(first, 3)
+    sender = publisher.participant_id
+    for provider in providers:
+        own = {duid for duid, owner in owners.items() if owner == provider.participant_id}
+        rows = await _ssm_rows(provider, "duid", sender, 3)
+        check({row["duid"] for row in rows} == own, f"{provider.participant_id} received rows of other DUIDs")
+    for recipient in (*providers, tnsp):
+        rows = await _ssm_rows(recipient, "region", sender, 3)
+        check(len({row["regionId"] for row in rows}) == 5, f"{recipient.participant_id} lacks a region's rows")
+    duid, owner = next(iter(owners.items()))
+    client = next(p for p in providers if p.participant_id == owner)
+    answer = await client.http.get("/ssm/v1/schedules/duid", params={"duid": duid}, headers=client.headers())
+    schedule = expect_status(answer, 200, "GET /ssm/v1/schedules/duid").json()["data"]
+    runs = {row["intervalDateTime"][11:16]: row["runDateTime"][11:16] for row in schedule}
+    check(runs.get("04:00") == "04:00" and runs.get("04:05") == "04:05", f"early intervals kept their runs: {runs}")
+    check(all(run == "04:10" for interval, run in runs.items() if interval >= "04:10"), f"latest run wins: {runs}")
+    other = next(d for d, o in owners.items() if o != owner)
+    hidden = await client.http.get("/ssm/v1/schedules/duid", params={"duid": other}, headers=client.headers())
+    expect_status(hidden, 404, "another provider's DUID schedule")
+    return (
+        f"3 runs: each provider got only its DUID's rows, 3 recipients the region rows; latest run in each of "
+        f"{len(runs)} intervals"
+    )
+
+
+async def _ssm_rows(client: Any, resource: str, sender: str, count: int) -> list[dict[str, Any]]:
+    """The rows of the `count` rolls from `sender` in the client's ssm queue of `resource`, once all arrived."""
+
+    async def arrived() -> list[dict[str, Any]]:
+        listed = expect_status(await client.list_queue("ssm", resource, itemCount=500), 200, "ssm queue").json()
+        items = [item for item in listed["data"] if item["initiatingParticipantId"] == sender]
+        check(len(items) == count, f"{client.participant_id}'s ssm/{resource} queue holds {len(items)} of {count}")
+        return list(items)
+
+    rows = []
+    for item in await eventually(arrived):
+        fetched = expect_status(await client.fetch(item["messageContextId"], "ssm", resource), 200, "ssm roll")
+        rows += [row for t in json.loads(fetched.content)["data"]["transactions"] for row in t["rows"]]
+    return rows
+
+
 SCENARIOS: dict[str, Scenario] = {
     "submit-and-verify-format": submit_and_verify_format,
     "metadata": metadata,
@@ -400,6 +457,7 @@ SCENARIOS: dict[str, Scenario] = {
     "recall-plans": recall_plans,
     "energy-bids": energy_bids,
     "prudential": prudential,
+    "ssm-schedules": ssm_schedules,
     "market-day": market_day,
 }
 

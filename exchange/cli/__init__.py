@@ -299,3 +299,7 @@ main.add_command(bench)
 from exchange.cli.verify import verify  # noqa: E402
 
 main.add_command(verify)
+
+from exchange.cli.publish import publish  # noqa: E402
+
+main.add_command(publish)

@@ -1,4 +1,4 @@
-"""Demo participants for `make run`: an MC, an MDP, two LNSPs and a generator, with client credentials.
+"""Demo participants for `make run`: an MC, an MDP, two LNSPs, two generators and a TNSP, with client credentials.
 
 Their entities come from the registered business functions: each participant holds the entity of every
 function with a resource its roles send or receive, so a plugin added later is open to them on the next start.
@@ -23,10 +23,14 @@ DEMO_PARTICIPANTS = [
     ("LNSP1", "Demo network one", ["LNSP"]),
     ("LNSP2", "Demo network two", ["LNSP"]),
     ("GEN1", "Demo generator", ["GENERATOR"]),
+    ("GEN2", "Demo generator two", ["GENERATOR"]),
+    ("TNSP1", "Demo transmission network", ["TNSP"]),
 ]
 
 # A generating unit of the demo generator, so that its recall plans and bids have a DUID to name.
 DEMO_DUID, DEMO_STATION = "DEMOGEN1", "DEMOSTN"
+# The second generator's, so that an SSM DUID roll of both splits into one message per owner.
+DEMO_DUID2, DEMO_STATION2 = "DEMOGEN2", "DEMOSTN2"
 
 
 def demo_scopes(registry: Registry, roles: list[str]) -> list[str]:
@@ -63,8 +67,10 @@ async def ensure_demo_participants(exchange: Exchange) -> list[dict[str, object]
                 "clientSecret": client.client_secret,
             }
         )
-    if "GEN1" in {c["participantId"] for c in credentials}:
-        with contextlib.suppress(ConflictError):
-            await exchange.standing.register_unit(DEMO_DUID, "GEN1", DEMO_STATION, 500.0)
+    registered = {c["participantId"] for c in credentials}
+    for owner, duid, station in (("GEN1", DEMO_DUID, DEMO_STATION), ("GEN2", DEMO_DUID2, DEMO_STATION2)):
+        if owner in registered:
+            with contextlib.suppress(ConflictError):
+                await exchange.standing.register_unit(duid, owner, station, 500.0)
     write_private(path, json.dumps(credentials, indent=2) + "\n")
     return credentials

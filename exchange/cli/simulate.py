@@ -24,6 +24,7 @@ SCENARIO_NAMES = [
     "recall-plans",
     "energy-bids",
     "prudential",
+    "ssm-schedules",
     "market-day",
 ]
 

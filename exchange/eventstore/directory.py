@@ -90,6 +90,15 @@ class Directory:
         participant = self.participant(participant_id)
         return None if participant is None else frozenset(participant.roles)
 
+    def holders_of(self, roles: frozenset[str]) -> frozenset[str]:
+        with self._lock:
+            aggregates = list(self._aggregates.values())
+        return frozenset(
+            a.participant_id
+            for a in aggregates
+            if isinstance(a, Participant) and not a.suspended and roles & frozenset(a.roles)
+        )
+
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         point = self._find(MeteringPoint, MeteringPoint.create_id(nmi))
         return None if point is None else point.responsible_on(day)

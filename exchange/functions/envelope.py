@@ -19,6 +19,9 @@ MARKETS = frozenset(
 
 T = TypeVar("T")
 
+# `"receivingParticipantId": ["*"]`: every participant holding a receiving role of the resource (a publication).
+EVERY_RECEIVER = "*"
+
 
 class Header(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
     initiating_participant_id: str
@@ -62,19 +65,37 @@ def header_errors(
         errors.append(FieldError("data.header.messageId", "must be 1 to 100 characters"))
     if not is_timestamp(header.message_date_time):
         errors.append(FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset"))
-    errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing))
+    errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing, submission.sender_id))
     return errors
 
 
-def _recipient_errors(recipients: list[str], resource: Resource, standing: StandingData) -> list[FieldError]:
+def recipients_of(header: Header, resource: Resource, standing: StandingData, sender: str) -> tuple[str, ...]:
+    """Whom the message goes to: the recipients named, or for `["*"]` every participant that holds a receiving role
+    of the resource now (not the sender), resolved once, when the message is accepted, and recorded with it."""
+    named = header.receiving_participant_id
+    if named == [EVERY_RECEIVER]:
+        return tuple(sorted(standing.holders_of(resource.receiver_roles) - {sender}))
+    return tuple(named)
+
+
+def _recipient_errors(
+    recipients: list[str], resource: Resource, standing: StandingData, sender: str
+) -> list[FieldError]:
     if not recipients:
         return [FieldError("data.header.receivingParticipantId", "names no recipient")]
+    if recipients == [EVERY_RECEIVER]:
+        if standing.holders_of(resource.receiver_roles) - {sender}:
+            return []
+        wanted = " or ".join(sorted(resource.receiver_roles))
+        return [FieldError("data.header.receivingParticipantId[0]", f"no participant holds the role {wanted}")]
     errors: list[FieldError] = []
     seen: set[str] = set()
     for index, recipient in enumerate(recipients):
         field = f"data.header.receivingParticipantId[{index}]"
         roles = standing.roles_of(recipient)
-        if recipient in seen:
+        if recipient == EVERY_RECEIVER:
+            errors.append(FieldError(field, '"*" (every receiver) must be the only recipient named'))
+        elif recipient in seen:
             errors.append(FieldError(field, f"{shown(recipient)} is named twice"))
         elif roles is None:
             errors.append(FieldError(field, f"{shown(recipient)} is not a participant"))

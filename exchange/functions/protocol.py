@@ -7,12 +7,15 @@ signatures, recording, routing, queues). Plugins register under the entry-point 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from exchange.kernel.formats import Priority as Priority
+
+if TYPE_CHECKING:
+    from eventsourcing.domain import Aggregate
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class StandingData(Protocol):
 
     def generating_unit(self, duid: str) -> GeneratingUnitInfo | None:
         """A DUID's owner, station and registered maximum capacity; None for an unknown DUID."""
+        ...
+
+    def holders_of(self, roles: frozenset[str]) -> frozenset[str]:
+        """Every participant, not suspended, holding one of `roles`: whom `receivingParticipantId: ["*"]` names."""
         ...
 
 
@@ -121,6 +128,9 @@ class Acceptance:
     recipients: tuple[str, ...]
     message_id: str
     message_type: str
+    # New aggregates of the function's own that the accepted message creates (e.g. a publication kept for the
+    # function's queries), committed in the same transaction as the message. Made, never read, in `accept`.
+    records: tuple[Aggregate, ...] = ()
 
 
 class BusinessFunction(Protocol):
@@ -178,6 +188,19 @@ class SampleMaker:
     options: tuple[SampleOption, ...]
     # Called with every option by name (a multiple one as a list); answers the body as a participant sends it.
     make: Callable[..., bytes]
+
+
+@runtime_checkable
+class SplitsPublications(Protocol):
+    """A business function whose publications `idx publish` splits before signing, one message per recipient group.
+
+    The operator splits its own document before it signs, so every recipient still gets bytes the operator signed.
+    """
+
+    def split(self, resource_id: str, body: bytes, owners: Mapping[str, str]) -> list[bytes]:
+        """The body as the messages to send; `owners` maps each DUID to its owner. ValueError names what cannot be
+        split (e.g. a DUID nobody owns)."""
+        ...
 
 
 @runtime_checkable

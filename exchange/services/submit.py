@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from uuid import UUID
 
 import structlog
+from eventsourcing.domain import Aggregate
 
 from certs.authority import CertificateAuthority
 from exchange.domain.markettime import market_day
@@ -111,6 +113,8 @@ class Submissions:
         self._authority = authority
         self._signatures = ParticipantSignatures(directory, authority)
         self._clock = clock
+        # The records a function's acceptance made (Acceptance.records), by message id, from `prepare` to `record`.
+        self._records: dict[UUID, tuple[Aggregate, ...]] = {}
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
         """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
@@ -134,6 +138,8 @@ class Submissions:
             raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
         self._refuse_suspended(acceptance.recipients, request.body)
         receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
+        if acceptance.records:
+            self._records[Message.create_id(submission.message_context_id)] = acceptance.records
         return Message(
             message_context_id=submission.message_context_id,
             business_function_id=submission.business_function_id,
@@ -158,7 +164,7 @@ class Submissions:
         day = market_day(message.received_at)
         await self._take_quota(message, day)
         try:
-            await self._committer.save(message)
+            await self._committer.save(message, *self._records.pop(message.id, ()))
         except ConcurrencyError:
             # The same messageContextId committed a moment ago by a concurrent request.
             await self._release_quota(message, day)

@@ -36,6 +36,9 @@ class FakeStandingData:
     def roles_of(self, participant_id: str) -> frozenset[str] | None:
         return self.participants.get(participant_id)
 
+    def holders_of(self, roles: frozenset[str]) -> frozenset[str]:
+        return frozenset(p for p, held in self.participants.items() if held & roles)
+
     def nmi_responsible(self, nmi: str, day: date) -> frozenset[str] | None:
         return None
 

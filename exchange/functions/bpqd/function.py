@@ -12,7 +12,7 @@ from exchange.functions.bpqd.rules import body_errors, first_errors
 from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors
+from exchange.functions.envelope import Envelope, header_errors, recipients_of
 from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import (
     Acceptance,
@@ -58,7 +58,7 @@ class BasicPowerQualityData(SampledFunction):
         """Decode and check a BPQD body; raise MalformedBodyError or RuleViolationError, else accept it."""
         envelope = _decode(submission.body)
         header = envelope.data.header
-        recipients = tuple(header.receiving_participant_id)
+        recipients = recipients_of(header, BPQD_RESOURCE, standing, submission.sender_id)
         errors = first_errors(
             chain(
                 header_errors(header, submission, BPQD_RESOURCE, standing),

@@ -13,7 +13,7 @@ from exchange.functions.errors import RuleViolationError
 from exchange.functions.services import Call, Operation
 from exchange.http.auth import requires_token
 from exchange.http.body import check_json
-from exchange.http.openapi import problems
+from exchange.http.openapi import QUERY_ROUTE, problems
 from exchange.kernel.errors import InvalidError
 from exchange.services.access import Principal
 from exchange.services.admission import Admission
@@ -44,7 +44,10 @@ def operation_handler(operation: Operation, admission: Admission, name: str) -> 
         status_code=200,
         opt=requires_token(operation.entity),
         dependencies=documented_body(operation.request),
-        responses=problems(*operation.problems) if operation.problems else None,
+        # The query parameters are the router's, not the handler's, so the OpenAPI plugin does not see them: an
+        # operation that reads a query can answer what a query route can (nothing of the caller's by that name).
+        responses=problems(*operation.problems, *(QUERY_ROUTE if operation.query or operation.optional_query else ()))
+        or None,
     )(handle)
     query = {
         parameter: Parameter(str, query=parameter, required=required, description=description)

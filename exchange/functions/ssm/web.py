@@ -1,0 +1,113 @@
+"""The "DUID schedule" and "Region schedule" screens: a chart of MW over the intervals, its legend, a table below.
+
+Both read `GET /ssm/v1/schedules/...` with the signed-in participant's token, so a provider sees its own DUIDs
+only, exactly as the API answers; a filter the API refuses comes back as its problem, shown on the page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Template
+
+from exchange.domain.markettime import MARKET_TIME
+from exchange.functions.ssm.chart import mw_chart
+from exchange.functions.ssm.rules import ENABLEMENT_STATUSES, REGIONS
+from exchange.web.api_client import ApiProblemError
+from exchange.web.pages import PluginScreens, Screen, Web, api_timestamp, query_of
+from exchange.web.session import Session
+
+ENTITY = "SSM_SCHEDULE"
+TEMPLATES = Path(__file__).parent / "templates"
+SERVICE = "/ssm/v1/schedules"
+# What each legend entry means (seed 000: the screens come with their legends).
+LEGEND = {
+    "ENABLED": "The unit is scheduled to be enabled for system security in the interval.",
+    "NOT_ENABLED": "The unit is not scheduled to be enabled in the interval.",
+    "requirementMW": "The region's system security requirement for the interval.",
+    "enabledMW": "What the enabled units provide towards it.",
+}
+
+
+def schedule_screens(web: Web) -> PluginScreens:
+    """The two schedule screens, in the navigation of those who hold the entity."""
+    navigation = [
+        Screen("ssm-duid", "DUID schedule", "/app/ssm/duid", ENTITY),
+        Screen("ssm-region", "Region schedule", "/app/ssm/region", ENTITY),
+    ]
+    return PluginScreens(schedule_handlers(web), TEMPLATES, navigation)
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(MARKET_TIME)
+
+
+def schedule_handlers(web: Web) -> list[Any]:
+    async def rows(
+        request: Request[Any, Any, Any], session: Session, path: str, params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], ApiProblemError | None]:
+        """The schedule's rows, or the API's refusal of the filters (shown on the page, with its status)."""
+        query = {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in params.items()}
+        try:
+            return list(await web.api(request).data(session, "GET", path, params=query)), None
+        except ApiProblemError as problem:
+            if problem.status == 401:
+                raise
+            return [], problem
+
+    @get("/ssm/duid")
+    async def duid_schedule(request: Request[Any, Any, Any]) -> Template:
+        session = web.session(request, ENTITY)
+        filters = query_of(request, ("duid", "fromDateTime", "toDateTime"))
+        found: list[dict[str, Any]] = []
+        problem: ApiProblemError | None = None
+        if "duid" in filters:
+            found, problem = await rows(request, session, f"{SERVICE}/duid", filters)
+        points = [(_moment(row["intervalDateTime"]), row["enablementMW"]) for row in found]
+        chart = mw_chart({filters.get("duid", ""): points})
+        return web.render(
+            request,
+            "ssm_schedule.html",
+            session,
+            screen="ssm-duid",
+            kind="duid",
+            title="DUID schedule",
+            filters=filters,
+            rows=found,
+            problem=problem,
+            status_code=problem.status if problem else 200,
+            chart=chart,
+            legend={status: LEGEND[status] for status in ENABLEMENT_STATUSES},
+            regions=REGIONS,
+        )
+
+    @get("/ssm/region")
+    async def region_schedule(request: Request[Any, Any, Any]) -> Template:
+        session = web.session(request, ENTITY)
+        filters = query_of(request, ("regionId", "fromDateTime", "toDateTime"))
+        found, problem = await rows(request, session, f"{SERVICE}/region", filters)
+        series: dict[str, list[tuple[datetime, float]]] = {}
+        for row in found:
+            moment = _moment(row["intervalDateTime"])
+            series.setdefault(f"{row['regionId']} requirement", []).append((moment, row["requirementMW"]))
+            series.setdefault(f"{row['regionId']} enabled", []).append((moment, row["enabledMW"]))
+        return web.render(
+            request,
+            "ssm_schedule.html",
+            session,
+            screen="ssm-region",
+            kind="region",
+            title="Region schedule",
+            filters=filters,
+            rows=found,
+            problem=problem,
+            status_code=problem.status if problem else 200,
+            chart=mw_chart(series),
+            legend={name: LEGEND[name] for name in ("requirementMW", "enabledMW")},
+            regions=REGIONS,
+        )
+
+    return [duid_schedule, region_schedule]
