@@ -1,4 +1,4 @@
-"""System security indicative schedules: the `ssm` business function, its resources `duid` and `region` (seed 000).
+"""System security indicative schedules: the `ssm` business function, its resources `duid` and `region`.
 
 Registered under the entry-point group `exchange.functions` as `exchange.functions.ssm:plugin`.
 """

@@ -1,4 +1,4 @@
-"""The rules of an SSM indicative roll (API.md "Operator publications", seed 000), each broken rule named by its path.
+"""The rules of an SSM indicative roll, each broken rule named by its path.
 
 Pure: the decoded transactions, the message's recipients and standing data in, the broken rules out. The checks
 are generators so that a roll full of bad rows costs only the errors that are reported (`first_errors`).

@@ -23,7 +23,7 @@ from exchange.web.session import Session
 ENTITY = "SSM_SCHEDULE"
 TEMPLATES = Path(__file__).parent / "templates"
 SERVICE = "/ssm/v1/schedules"
-# What each legend entry means (seed 000: the screens come with their legends).
+# What each legend entry means (AEMO's System Security Scheduler guide: the screens come with their legends).
 LEGEND = {
     "ENABLED": "The unit is scheduled to be enabled for system security in the interval.",
     "NOT_ENABLED": "The unit is not scheduled to be enabled in the interval.",
