@@ -76,7 +76,9 @@ def problem_of(error: ServiceError) -> Problem:
 
 
 def headers_of(error: ServiceError) -> dict[str, str]:
-    if isinstance(error, (service_errors.LimitExceededError, service_errors.StorageFullError)):
+    if isinstance(error, service_errors.LimitExceededError):
+        return {"Retry-After": str(math.ceil(error.retry_after))}
+    if isinstance(error, service_errors.UnavailableError) and error.retry_after is not None:
         return {"Retry-After": str(math.ceil(error.retry_after))}
     if isinstance(error, UnauthorizedError):
         return {"WWW-Authenticate": 'Bearer realm="idx"'}

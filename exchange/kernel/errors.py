@@ -70,15 +70,19 @@ class LimitExceededError(ServiceError):
 
 
 class UnavailableError(ServiceError):
-    """A part the exchange depends on does not answer; the request may be tried again later."""
+    """A part the exchange depends on does not answer; the request may be tried again later (after `retry_after`
+    seconds, when known)."""
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class StorageFullError(UnavailableError):
     """The disk under the exchange's data is full: nothing of the request was stored; try again after `retry_after`."""
 
     def __init__(self, detail: str = "the exchange's storage is full", *, retry_after: float = 60.0) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+        super().__init__(detail, retry_after=retry_after)
 
 
 def is_storage_full(error: BaseException) -> bool:

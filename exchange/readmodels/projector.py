@@ -17,6 +17,7 @@ import aiosqlite
 import structlog
 
 from exchange.eventstore.ledger import Ledger
+from exchange.kernel.errors import UnavailableError
 from exchange.kernel.tasks import cancel_and_wait
 from exchange.readmodels.views import track, tracked_position
 
@@ -26,6 +27,8 @@ log = structlog.get_logger(__name__)
 # clears up by itself, and the log is not flooded meanwhile.
 FIRST_RETRY = 0.1  # seconds
 LAST_RETRY = 5.0  # seconds
+# What a reader waiting on a follower that does not catch up is told: about one retry of the follower away.
+FOLLOWER_RETRY_AFTER = LAST_RETRY
 
 
 class Handler(Protocol):
@@ -127,8 +130,16 @@ class Projector:
             async with self._catching_up:
                 await self.catch_up()
         self.poke()
-        async with asyncio.timeout(within), self._advanced:
-            await self._advanced.wait_for(lambda: self.position >= position)
+        try:
+            async with asyncio.timeout(within), self._advanced:
+                await self._advanced.wait_for(lambda: self.position >= position)
+        except TimeoutError:
+            # A follower that cannot move on (its writes fail, e.g. on a full disk) retries by itself: the reader
+            # is told to come back, not that the exchange broke.
+            raise UnavailableError(
+                f"the {self.name} view is catching up with the event store; try again shortly",
+                retry_after=FOLLOWER_RETRY_AFTER,
+            ) from None
 
     async def wait_for_latest(self, within: float = 10.0) -> None:
         """Return once the handler has handled every event committed so far, by this process or any other.

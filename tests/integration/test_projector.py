@@ -13,6 +13,7 @@ import aiosqlite
 import pytest
 
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.errors import UnavailableError
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import open_views, tracked_position
 from exchange.services.health import Health
@@ -108,6 +109,10 @@ async def test_a_projector_that_fails_on_a_full_disk_recovers_by_itself_and_writ
         await asyncio.wait_for(handler.failed.wait(), 5)
         assert await health.failing() == ["flaky"]
         assert not views.in_transaction  # the failed write holds no lock against the other followers
+        # A read waiting on the stuck follower is told to come back (503 with Retry-After), not a 500.
+        with pytest.raises(UnavailableError) as waited:
+            await projector.wait_for(recordings[-1].notification.id, within=0.3)
+        assert waited.value.retry_after is not None and waited.value.retry_after > 0
 
         handler.may_recover.set()  # space came back
         await projector.wait_for(recordings[-1].notification.id, within=10)

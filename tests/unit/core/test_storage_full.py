@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
 
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
-from exchange.kernel.errors import ServiceError, StorageFullError, is_storage_full
+from exchange.kernel.errors import ServiceError, StorageFullError, UnavailableError, is_storage_full
 from tests.problems import assert_problem
 
 
@@ -64,6 +64,11 @@ async def refused() -> None:
     raise StorageFullError("the event store's disk is full; nothing was stored", retry_after=30)
 
 
+@get("/behind")
+async def behind() -> None:
+    raise UnavailableError("the queue view is catching up with the event store; try again shortly", retry_after=5)
+
+
 @get("/untranslated")
 async def untranslated() -> None:
     raise sqlite3.OperationalError("database or disk is full")
@@ -72,7 +77,7 @@ async def untranslated() -> None:
 @pytest.fixture
 def client() -> Iterator[TestClient[Litestar]]:
     app = Litestar(
-        route_handlers=[refused, untranslated],
+        route_handlers=[refused, behind, untranslated],
         exception_handlers={ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected},
     )
     with TestClient(app) as test_client:
@@ -91,3 +96,10 @@ def test_a_full_disk_no_use_case_translated_is_still_507_not_500(client: TestCli
     response = client.get("/untranslated")
     assert_problem(response, 507, kind="storage")
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_a_view_that_does_not_catch_up_is_a_503_with_retry_after(client: TestClient[Litestar]) -> None:
+    """A read waiting on a follower that keeps failing (e.g. on a full disk) is told to come back, not a 500."""
+    response = client.get("/behind")
+    assert_problem(response, 503, kind="unavailable")
+    assert response.headers["Retry-After"] == "5"
