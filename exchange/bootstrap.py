@@ -27,6 +27,7 @@ from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.messaging.stream_watchdog import StuckStreamWatchdog
 from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
 from exchange.readmodels.merkle_log import MerkleLogProjection
@@ -66,6 +67,8 @@ from translog.projection import TranslogProjection
 log = structlog.get_logger(__name__)
 
 RELAY_REPLAY = 1000
+# The followers that publish to JetStream: when one stays stuck, a stream of the embedded server may need a restart.
+JETSTREAM_PUBLISHERS = ("relay", "notifications")
 OPERATOR = "OPERATOR"
 OPERATOR_CLIENT = "operator"
 
@@ -244,11 +247,14 @@ class Exchange(Services):
     health: Health
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
+    stream_watchdog: StuckStreamWatchdog | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
 
     async def stop(self) -> None:
+        if self.stream_watchdog is not None:
+            await self.stream_watchdog.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -354,6 +360,9 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
     exchange.housekeeper.start()
+    if nats_server is not None:
+        exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
+        exchange.stream_watchdog.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
     return exchange
 

@@ -105,6 +105,14 @@ class EmbeddedNatsServer:
         self._terminate()  # one the supervisor was starting as we stopped
         self._process = None
 
+    def restart(self) -> None:
+        """Stop the running nats-server gracefully; the supervisor starts it again on the same port and store.
+
+        A JetStream stream whose file store failed a write (a full disk) keeps refusing writes until the server
+        restarts, so this is how the exchange heals it once space is back (see `StuckStreamWatchdog`)."""
+        log.warning("nats_server_restarting", url=self.address)
+        self._terminate()
+
     def _terminate(self) -> None:
         process = self._process
         if process is None or process.poll() is not None:

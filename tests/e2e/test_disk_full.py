@@ -21,7 +21,6 @@ from tests.problems import assert_problem
 
 DISK = "64m"  # room for a fresh exchange, its nats-server and some messages
 CHUNK = 1 << 20
-JETSTREAM_FOLLOWERS = {"notifications"}  # publishes inside its views transaction, to the events stream
 
 
 @pytest.fixture
@@ -108,17 +107,15 @@ async def test_a_full_disk_answers_507_and_delivery_resumes_with_nothing_lost_on
         assert not [i for i, n in Counter(ids).items() if n > 1], "a message was queued twice"
         assert set(accepted) <= set(ids), f"accepted but lost: {set(accepted) - set(ids)}"
         assert set(ids) <= set(accepted), f"queued but never accepted: {set(ids) - set(accepted)}"
-        # Every read model that failed meanwhile recovers by itself (each retries within 5 s at most). A JetStream
-        # stream that failed a write while the disk was full keeps failing until nats-server restarts (its file
-        # store's write error sticks), so the followers publishing to one may still be named: reported, not hung.
+        # Every follower that failed meanwhile recovers by itself: a read model retries within 5 s at most, and a
+        # JetStream stream whose file store kept a failed write is healed by restarting the embedded nats-server.
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
-            for _ in range(150):
+            for _ in range(300):
                 health = await http.get("/healthz")
-                failing = set(health.json().get("failing", "").split(", ")) - {""}
-                if not failing - JETSTREAM_FOLLOWERS:
+                if health.status_code == 200:
                     break
                 await asyncio.sleep(0.2)
-        assert not failing - JETSTREAM_FOLLOWERS, f"{health.text}\n{server.log_tail()}"
+        assert health.status_code == 200, f"{health.text}\n{server.log_tail()}"
     finally:
         for client in clients:
             await client.close()

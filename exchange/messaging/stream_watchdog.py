@@ -1,0 +1,91 @@
+"""Healing a JetStream stream that keeps refusing writes after the disk under it was full.
+
+nats-server's file store remembers a failed write and refuses every later one until the server restarts, so a
+follower that publishes to that stream (the relay, the notifier) would stay stuck after space came back. The
+watchdog restarts the embedded nats-server once such a follower has been stuck for a while and the disk has room
+again; the supervisor starts it anew on the same store, and the exchange's connection reconnects by itself. An
+external NATS is its operator's to run, so only the embedded one is restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Collection
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+
+from exchange.kernel.tasks import cancel_and_wait
+
+log = structlog.get_logger(__name__)
+
+# Seconds a publishing follower fails before the server is restarted: two of its retries at the longest backoff.
+STUCK_FOR = 10.0
+CHECK_EVERY = 5.0  # seconds
+# Room the store needs before a restart can help: with less, nats-server would only fail the same write again.
+ROOM_NEEDED = 64 * 1024 * 1024  # bytes
+
+
+class RestartableServer(Protocol):
+    directory: Path
+
+    def restart(self) -> None: ...
+
+
+class StuckStreamWatchdog:
+    def __init__(
+        self,
+        server: RestartableServer,
+        failing: Callable[[], Awaitable[list[str]]],
+        publishers: Collection[str],
+        *,
+        stuck_for: float = STUCK_FOR,
+        every: float = CHECK_EVERY,
+        room_needed: int = ROOM_NEEDED,
+    ) -> None:
+        self._server = server
+        self._failing = failing
+        self._publishers = frozenset(publishers)
+        self._stuck_for = stuck_for
+        self._every = every
+        self._room_needed = room_needed
+        self._stuck_since: float | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="stuck-stream-watchdog")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def check(self) -> bool:
+        """One look: restart the server if a publishing follower has been stuck long enough; whether it did."""
+        stuck = self._publishers.intersection(await self._failing())
+        now = time.monotonic()
+        if not stuck:
+            self._stuck_since = None
+            return False
+        if self._stuck_since is None:
+            self._stuck_since = now
+        if now - self._stuck_since < self._stuck_for or not self._has_room():
+            return False
+        log.warning("jetstream_stream_stuck", followers=sorted(stuck), seconds=round(now - self._stuck_since, 1))
+        await asyncio.to_thread(self._server.restart)
+        self.restarts += 1
+        self._stuck_since = None  # give the restarted server the same time again before another restart
+        return True
+
+    def _has_room(self) -> bool:
+        return shutil.disk_usage(self._server.directory).free >= self._room_needed
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.check()
+            except Exception:  # a failed look must not end the watchdog; the next one may succeed
+                log.exception("stuck_stream_watchdog_failed")
