@@ -139,6 +139,11 @@ class Deliverer:
                 continue
             except asyncio.CancelledError:
                 raise
+            except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as error:
+                # The consumer has no leader for now (a cluster electing one after losing a node): expected.
+                log.warning("route_fetch_unavailable", error=repr(error))
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 log.exception("route_fetch_failed")
                 await asyncio.sleep(1.0)

@@ -41,9 +41,11 @@ async def ensure_file_stream(
     )
     try:
         await js.add_stream(config)
-    except nats.js.errors.BadRequestError as error:
+    except nats.js.errors.APIError as error:
         if error.err_code in _TOO_FEW_SERVERS:
             raise _too_many_replicas(name, replicas, error) from error
+        if not isinstance(error, nats.js.errors.BadRequestError):
+            raise
         try:
             await js.update_stream(config)
         except nats.js.errors.APIError as update_error:
