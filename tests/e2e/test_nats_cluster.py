@@ -73,6 +73,16 @@ async def _replicas(cluster: LocalNatsCluster, stream: str) -> int:
         await nc.close()
 
 
+async def _consumer_followers(cluster: LocalNatsCluster) -> list[str]:
+    """The nodes besides its leader that hold the deliverer's durable consumer."""
+    nc = await connect_nats(cluster.url, token=cluster.token, name="test")
+    try:
+        info = (await nc.jetstream().consumer_info(DELIVERY_STREAM, DURABLE)).cluster
+        return [peer.name for peer in (info.replicas or [])] if info else []
+    finally:
+        await nc.close()
+
+
 def _node_of_connection(cluster: LocalNatsCluster, name: str) -> int:
     """The node a client named `name` is connected to, from each node's monitoring endpoint."""
     for index, node in enumerate(cluster.nodes):
@@ -115,6 +125,7 @@ async def test_a_message_is_delivered_through_streams_of_three_replicas(
     """Without --stream-replicas the exchange makes its streams R3 on the cluster, and a 200 reaches the queue."""
     for stream in (DELIVERY_STREAM, EVENTS_STREAM):
         assert await _replicas(nats_cluster, stream) == 3, stream
+    assert len(await _consumer_followers(nats_cluster)) == 2, "the deliverer's consumer is not R3"
     (mc, *_), (lnsp, _) = people
     response = await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id], seed=1))
     assert response.status_code == 200, response.text

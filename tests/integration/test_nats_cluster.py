@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from nats.js.api import ClusterInfo
 
 from exchange.messaging.cluster import LocalNatsCluster
 from exchange.messaging.connection import connect_nats
@@ -78,10 +79,16 @@ async def test_an_existing_stream_is_scaled_to_the_replicas_asked_for(nats_clust
     js = nc.jetstream()
     await ensure_file_stream(js, "SCALED", "scaled", 3600, replicas=1)
     await js.publish("scaled.one", b"kept")
+    await js.pull_subscribe("scaled.>", durable="reader", stream="SCALED")
     await ensure_file_stream(js, "SCALED", "scaled", 3600, replicas=await default_replicas(js, ["SCALED"]))
     info = await js.stream_info("SCALED")
     assert info.config.num_replicas == 3
     assert info.state.messages == 1
+    # The durable consumer follows its stream to three replicas (a raft group of its own) within a few seconds.
+    deadline = asyncio.get_running_loop().time() + 20
+    while len(((await js.consumer_info("SCALED", "reader")).cluster or ClusterInfo()).replicas or []) != 2:
+        assert asyncio.get_running_loop().time() < deadline, "the consumer kept one replica"
+        await asyncio.sleep(0.2)
     # A default worked out while the stream has three never scales it down.
     assert await default_replicas(js, ["SCALED"]) == 3
     await nc.close()
