@@ -45,7 +45,8 @@ async def connect_nats(url: str, *, token: str | None = None, name: str = "idx-s
     """
 
     async def disconnected() -> None:
-        log.warning("nats_disconnected")
+        if not nc.is_closed:  # closing disconnects too: only a lost server is worth a warning
+            log.warning("nats_disconnected")
 
     async def reconnected() -> None:
         server = nc.connected_url

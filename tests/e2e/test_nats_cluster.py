@@ -187,3 +187,6 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
     assert time.monotonic() - started < 40
     health = await senders[0].http.get("/healthz")
     assert health.status_code == 200, health.text
+    log = await asyncio.to_thread(cluster_server.log_path.read_text)
+    assert '"nats_disconnected"' in log
+    assert '"nats_reconnected"' in log
