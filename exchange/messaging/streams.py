@@ -199,7 +199,7 @@ async def _publish_once(
         for future in unanswered:
             future.cancel()  # frees its place among the pending publishes
         for publication, future in futures:
-            if future in unanswered:
+            if future in unanswered or future.cancelled():  # cancelled: given up by a closing connection
                 failed.append(publication)
                 error = TimeoutError(f"JetStream did not acknowledge {publication.subject} within {ack_timeout}s")
                 continue
