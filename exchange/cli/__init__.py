@@ -18,7 +18,7 @@ import uvloop
 from exchange.cli.sample import sample
 from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
-from exchange.messaging.connection import nats_servers
+from exchange.messaging.connection import NatsUnavailableError, nats_servers
 from exchange.settings import Settings, env_var
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
@@ -156,7 +156,7 @@ def serve(**options: Any) -> None:
     os.umask(0o077)
     try:
         uvloop.run(_serve(settings))
-    except DataDirInUseError as error:
+    except (DataDirInUseError, NatsUnavailableError) as error:
         raise click.ClickException(str(error)) from None
 
 

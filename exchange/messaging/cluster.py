@@ -102,11 +102,13 @@ class LocalNatsCluster:
             node.process.wait()
             node.process = None
 
-    def restart(self, index: int, timeout: float = 30.0) -> None:
-        """Start a stopped node again on its ports and store, and wait until it is healthy."""
-        node = self.nodes[index]
-        self._launch(node)
-        self.wait_healthy(timeout, [node])
+    def restart(self, *indexes: int, timeout: float = 30.0) -> None:
+        """Start stopped nodes again on their ports and stores, and wait until they are healthy (a node is healthy
+        only within a quorum: after losing all three, restart two together)."""
+        nodes = [self.nodes[index] for index in indexes]
+        for node in nodes:
+            self._launch(node)
+        self.wait_healthy(timeout, nodes)
 
     def wait_healthy(self, timeout: float, nodes: list[ClusterNode] | None = None) -> None:
         deadline = time.monotonic() + timeout

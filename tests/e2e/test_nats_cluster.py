@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -14,6 +16,7 @@ import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
+from exchange.kernel.network import free_port
 from exchange.messaging.cluster import LocalNatsCluster
 from exchange.messaging.connection import connect_nats
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
@@ -190,3 +193,17 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
     log = await asyncio.to_thread(cluster_server.log_path.read_text)
     assert '"nats_disconnected"' in log
     assert '"nats_reconnected"' in log
+
+
+def test_idx_serve_with_no_nats_server_to_reach_exits_with_a_reason(tmp_path: Path) -> None:
+    """Nothing listens at --nats-url: idx serve says so and exits 1 after its first connection's rounds."""
+    idx = Path(sys.executable).parent / "idx"
+    address = f"nats://127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [str(idx), "serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), "--nats-url", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"no NATS server of {address} took a connection" in result.stderr

@@ -14,7 +14,7 @@ from nats.js.api import ClusterInfo
 from nats.js.errors import NoStreamResponseError
 
 from exchange.messaging.cluster import LocalNatsCluster
-from exchange.messaging.connection import connect_nats
+from exchange.messaging.connection import NatsUnavailableError, connect_nats
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.streams import Publication, default_replicas, ensure_file_stream, publish_confirmed
 from tests.nats_cluster import nats_cluster as nats_cluster
@@ -181,3 +181,27 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_a_wrong_token_stops_the_first_connection_with_a_reason(nats_cluster: LocalNatsCluster) -> None:
+    """Refused credentials are not retried for ever: NatsUnavailableError names the refusal and where to look."""
+    with pytest.raises(NatsUnavailableError, match=r"Authorization Violation.*IDX_NATS_TOKEN"):
+        await connect_nats(nats_cluster.url, token="wrong", initial_rounds=2)
+
+
+async def test_a_node_down_at_the_first_connection_is_tried_again_later(nats_cluster: LocalNatsCluster) -> None:
+    """The first server of the list down at start, then the whole cluster for longer than the first connection's
+    rounds: the client never gives up, and comes back to whichever node returns, the first one included."""
+    nats_cluster.kill(0)
+    nc = await connect_nats(nats_cluster.url, token=nats_cluster.token, initial_rounds=2)
+    for index in (1, 2):
+        nats_cluster.kill(index)
+    await asyncio.sleep(3)  # an outage of several rounds of 0.5 s (a duration, not a wait for a state)
+    assert not nc.is_connected
+    await asyncio.to_thread(nats_cluster.restart, 0, 1)
+    deadline = asyncio.get_running_loop().time() + 30
+    while not nc.is_connected:
+        assert not nc.is_closed, "the client gave up reconnecting"
+        assert asyncio.get_running_loop().time() < deadline, "the client never reconnected"
+        await asyncio.sleep(0.1)
+    await nc.close()
