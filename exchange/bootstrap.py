@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import IO
 
 import aiosqlite
-import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -24,10 +23,13 @@ from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.files import claim_data_dir, write_private
+from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
+from exchange.messaging.notifications import STREAM as EVENTS_STREAM
 from exchange.messaging.notifications import Notifier, ensure_events_stream
-from exchange.messaging.routing import Deliverer, Relay, ensure_stream
+from exchange.messaging.routing import STREAM, Deliverer, Relay, ensure_stream
 from exchange.messaging.stream_watchdog import StuckStreamWatchdog
+from exchange.messaging.streams import default_replicas
 from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
 from exchange.readmodels.merkle_log import MerkleLogProjection
@@ -289,11 +291,13 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         nats_server = EmbeddedNatsServer(data_dir / "nats")
         await asyncio.to_thread(nats_server.start)
         nats_url = nats_server.url
-    # Reconnects for ever: the supervised nats-server comes back after a crash, and so does an external one.
-    nc = await nats.connect(nats_url, name="idx-serve", max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    nc = await connect_nats(nats_url, token=settings.nats_token)
     js = nc.jetstream(publish_async_max_pending=256)
-    await ensure_stream(js)
-    await ensure_events_stream(js)
+    replicas = settings.stream_replicas or (
+        1 if nats_server is not None else await default_replicas(js, [STREAM, EVENTS_STREAM])
+    )
+    await ensure_stream(js, replicas)
+    await ensure_events_stream(js, replicas)
 
     views_path = data_dir / "views.sqlite"
     views = await open_views(views_path)
@@ -363,14 +367,10 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
         exchange.stream_watchdog.start()
-    log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
+    log.info(
+        "exchange_started", data_dir=str(data_dir), nats_url=without_credentials(nats_url), stream_replicas=replicas
+    )
     return exchange
-
-
-def _without_credentials(url: str) -> str:
-    # A NATS URL may carry a token or a password (the embedded server's always does): logs must not.
-    scheme, _, rest = url.rpartition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}" if scheme else url.rpartition("@")[2]
 
 
 async def ensure_operator(exchange: Exchange) -> None:

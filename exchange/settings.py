@@ -24,7 +24,12 @@ class Settings:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8080
+    # One NATS server or a comma-separated list of a cluster's servers; without it an embedded nats-server.
     nats_url: str | None = None
+    # The token the servers of `nats_url` require (or put user:password@ or token@ in the URLs).
+    nats_token: str | None = field(default=None, repr=False)
+    # Replicas of the exchange's JetStream streams; by default 3 on a cluster that can place them, else 1.
+    stream_replicas: int | None = None
     database_url: str | None = None
     rate_limit: int = 50
     daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000)

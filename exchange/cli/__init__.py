@@ -18,6 +18,7 @@ import uvloop
 from exchange.cli.sample import sample
 from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
+from exchange.messaging.connection import NatsUnavailableError, nats_servers
 from exchange.settings import Settings, env_var
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
@@ -67,7 +68,19 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
 )
 @_setting_option("host", show_default=True)
 @_setting_option("port", show_default=True, type=int)
-@_setting_option("nats_url", help="Use this NATS instead of starting one.")
+@_setting_option(
+    "nats_url",
+    help="Use this NATS instead of starting one: nats://HOST:PORT, or a comma-separated list of a cluster's servers.",
+)
+@_setting_option(
+    "nats_token",
+    help="The token the --nats-url servers require (better given as IDX_NATS_TOKEN, which ps does not show).",
+)
+@_setting_option(
+    "stream_replicas",
+    type=click.IntRange(1, 5),
+    help="Replicas of the JetStream streams [default: 3 on a cluster of 3 or more JetStream servers, else 1].",
+)
 @_setting_option("database_url", help="Use this database instead of SQLite under the data directory.")
 @_setting_option(
     "rate_limit", show_default=True, type=int, help="Requests per minute per participant and endpoint (0 = off)."
@@ -126,6 +139,13 @@ def serve(**options: Any) -> None:
     settings = Settings(**{**options, "data_dir": options["data_dir"].resolve()})
     if settings.database_url is not None:
         raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
+    if settings.nats_url is not None:
+        try:
+            nats_servers(settings.nats_url)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--nats-url") from None
+    elif (settings.stream_replicas or 1) > 1:
+        raise click.UsageError("--stream-replicas above 1 needs a NATS cluster: give its servers with --nats-url")
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("give --tls-cert and --tls-key together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
@@ -136,7 +156,7 @@ def serve(**options: Any) -> None:
     os.umask(0o077)
     try:
         uvloop.run(_serve(settings))
-    except DataDirInUseError as error:
+    except (DataDirInUseError, NatsUnavailableError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -39,8 +39,8 @@ def subject_of(participant_id: str) -> str:
     return f"{SUBJECT_PREFIX}.{participant_id}"
 
 
-async def ensure_events_stream(js: JetStreamContext) -> None:
-    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, RETENTION_SECONDS)
+async def ensure_events_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, RETENTION_SECONDS, replicas)
 
 
 def frames_of(event: Any, everyone: list[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -24,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from exchange.domain.messages import Message, MessageFacts
 from exchange.domain.topics import topic_of
 from exchange.kernel.tasks import cancel_and_wait
-from exchange.messaging.streams import acknowledged, ensure_file_stream
+from exchange.messaging.streams import Publication, ensure_file_stream, publish_confirmed
 
 log = structlog.get_logger(__name__)
 
@@ -47,9 +47,9 @@ _encode = msgspec.json.Encoder().encode
 _decode_route = msgspec.json.Decoder(Route).decode
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
     # Dedupe covers a relay restart; a longer outage is covered by the deliveries' derived ids.
-    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, QUEUE_RETENTION_SECONDS)
+    await ensure_file_stream(js, STREAM, SUBJECT_PREFIX, QUEUE_RETENTION_SECONDS, replicas)
 
 
 def routes_of(position: int, submitted: Any) -> list[Route]:
@@ -82,13 +82,14 @@ class Relay:
         self._js = js
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
-        acks = []
+        publications = []
         for position, event in events:
             for route in routes_of(position, event):
                 subject = f"{SUBJECT_PREFIX}.{route.recipient}.{route.business_function_id}.{route.resource_id}"
-                headers = {"Nats-Msg-Id": f"{route.message_context_id}|{route.recipient}"}
-                acks.append(await self._js.publish_async(subject, _encode(route), headers=headers))
-        await acknowledged(acks)
+                msg_id = f"{route.message_context_id}|{route.recipient}"
+                publications.append(Publication(subject, _encode(route), msg_id))
+        # Retried with the same ids through a leader change of a clustered stream: JetStream drops the copies.
+        await publish_confirmed(self._js, publications)
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
         """Nothing to write: the relay's only view is its tracked position."""
@@ -138,6 +139,11 @@ class Deliverer:
                 continue
             except asyncio.CancelledError:
                 raise
+            except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as error:
+                # The consumer has no leader for now (a cluster electing one after losing a node): expected.
+                log.warning("route_fetch_unavailable", error=repr(error))
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 log.exception("route_fetch_failed")
                 await asyncio.sleep(1.0)
@@ -183,4 +189,7 @@ class Deliverer:
                     await message.nak(delay=1)
             return
         for message in messages:
-            await message.ack()
+            # An ack lost to a reconnect or a leader change only brings the route back once more, decided again
+            # harmlessly; raising here would end the deliverer.
+            with contextlib.suppress(Exception):
+                await message.ack()
