@@ -12,6 +12,7 @@ import pytest
 from exchange.domain.markettime import MARKET_TIME
 from exchange.domain.messages import Delivery
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.kernel.errors import UnavailableError
 from exchange.kernel.paging import CursorError
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import QueueProjection, QueueQuery, is_queued, list_queue
@@ -290,6 +291,6 @@ async def test_tracked_position_is_persisted_and_resumed(
 
 
 async def test_wait_for_a_position_beyond_the_log_times_out(projector: Projector, mixed_queue: int) -> None:
-    """wait_for does not pretend: a position never recorded ends in TimeoutError."""
-    with pytest.raises(TimeoutError):
+    """wait_for does not pretend: a position never reached ends in UnavailableError (503 with Retry-After)."""
+    with pytest.raises(UnavailableError):
         await projector.wait_for(mixed_queue + 1, within=0.3)
