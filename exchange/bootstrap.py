@@ -227,7 +227,7 @@ async def build_services(
         verifiable_log=verifiable_log,
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
         followers=followers,
-        metrics=MetricsSampler(ledger, views, followers),
+        metrics=MetricsSampler(ledger, views, followers, clock),
     )
 
 
@@ -249,6 +249,7 @@ class Exchange(Services):
     _data_dir_lock: IO[bytes] | None = None
 
     async def stop(self) -> None:
+        await self.metrics.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -354,6 +355,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
     exchange.housekeeper.start()
+    exchange.metrics.start()
     log.info("exchange_started", data_dir=str(data_dir), nats_url=_without_credentials(nats_url))
     return exchange
 

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40  # room for the axes' labels
+PALETTE = 7  # colours app.css gives kinds by position (`chart-nth-0` ...)
 _ids = itertools.count(1)
 
 
@@ -110,11 +111,13 @@ def stacked_bars(
     for index, bucket in enumerate(buckets):
         left = LEFT + index * slot + slot * 0.15
         base = 0
-        for kind, counts in stacks.items():
+        for position, (kind, counts) in enumerate(stacks.items()):
             count = counts[index]
             if count:
+                # A kind with no colour of its own (a participant, a business function) takes one by position.
                 parts.append(
-                    f'<rect class="chart-kind chart-kind-{escape(kind.lower())}" x="{left:.1f}" '
+                    f'<rect class="chart-kind chart-nth-{position % PALETTE} chart-kind-{escape(kind.lower())}" '
+                    f'x="{left:.1f}" '
                     f'y="{y(base + count):.1f}" width="{slot * 0.7:.1f}" height="{y(base) - y(base + count):.1f}">'
                     f"<title>{escape(_when(bucket))}: {count} {escape(kind)}</title></rect>"
                 )
