@@ -66,7 +66,7 @@ def buckets(samples: Sequence[Sample], start: datetime, end: datetime) -> list[B
     width = SAMPLE_SECONDS * math.ceil(span / MOST_BUCKETS / SAMPLE_SECONDS)
     found = [Bucket(start + timedelta(seconds=width * index), width) for index in range(math.ceil(span / width) or 1)]
     # The last bucket runs to now only.
-    found[-1].seconds = max(span - width * (len(found) - 1), 1.0)
+    found[-1].seconds = max((end - start).total_seconds() - width * (len(found) - 1), 1.0)
     depths: dict[str, int] = {}
     for earlier, later in itertools.pairwise(samples):
         if later.at <= start or later.at > end:
