@@ -232,7 +232,7 @@ async def build_services(
         verifiable_log=verifiable_log,
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
         followers=followers,
-        metrics=MetricsSampler(ledger, views, followers),
+        metrics=MetricsSampler(ledger, views, followers, clock),
     )
 
 
@@ -257,6 +257,7 @@ class Exchange(Services):
     async def stop(self) -> None:
         if self.stream_watchdog is not None:
             await self.stream_watchdog.stop()
+        await self.metrics.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -364,6 +365,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
     exchange.housekeeper.start()
+    exchange.metrics.start()
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
         exchange.stream_watchdog.start()

@@ -67,7 +67,12 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
         watermarks_router(exchange.flow),
     ]
     web = web_app(
-        exchange.tokens, exchange.clock, exchange.event_feed, exchange.settings.environment, exchange.registry
+        exchange.tokens,
+        exchange.clock,
+        exchange.event_feed,
+        exchange.settings.environment,
+        exchange.registry,
+        exchange.metrics,
     )
     routes += web.routes
     if exchange.settings.test_clock:

@@ -1,28 +1,64 @@
 """What a scrape of /metrics reads at that moment: queue depths from the queue view, the followers' positions and
-the event store's. Counters and histograms are updated where things happen instead (exchange.kernel.metrics)."""
+the event store's. Counters and histograms are updated where things happen instead (exchange.kernel.metrics).
+
+Prometheus keeps the series over time for whoever scrapes it; the operator's dashboard needs them too on a closed
+network with no Prometheus, so the sampler also keeps a ring of its own samples (one every `SAMPLE_SECONDS`, for
+the last `KEPT_SAMPLES`), in memory: a restart starts the ring afresh.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import aiosqlite
+import structlog
 
 from exchange.eventstore.ledger import Ledger
-from exchange.kernel.metrics import EVENT_STORE_POSITION, FOLLOWER_POSITION, QUEUE_DEPTH
+from exchange.kernel.clock import Clock
+from exchange.kernel.metrics import DELIVERY_LAG, EVENT_STORE_POSITION, FOLLOWER_POSITION, QUEUE_DEPTH, SUBMISSIONS
+from exchange.kernel.tasks import cancel_and_wait
 from exchange.readmodels.projector import Projector
+
+SAMPLE_SECONDS = 10.0
+KEPT = timedelta(hours=6)
+KEPT_SAMPLES = int(KEPT.total_seconds() / SAMPLE_SECONDS)
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The exchange's running totals at one moment; the difference of two samples is what happened between them."""
+
+    at: datetime
+    # Messages accepted since the process started, by business function.
+    accepted: dict[str, float]
+    # Deliveries queued since the process started, and their summed seconds from acceptance (the lag).
+    deliveries: float
+    delivery_seconds: float
+    # Messages waiting now, by (participant, business function).
+    depths: dict[tuple[str, str], int]
 
 
 class MetricsSampler:
-    def __init__(self, ledger: Ledger, views: aiosqlite.Connection, followers: Sequence[Projector]) -> None:
+    def __init__(
+        self, ledger: Ledger, views: aiosqlite.Connection, followers: Sequence[Projector], clock: Clock
+    ) -> None:
         self._ledger = ledger
         self._views = views
         # The live list of followers: `start_exchange` fills it in after the use cases are built.
         self._followers = followers
+        self._clock = clock
         self._queues_seen: set[tuple[str, str]] = set()
+        self._kept: deque[Sample] = deque(maxlen=KEPT_SAMPLES)
+        self._task: asyncio.Task[None] | None = None
 
-    async def sample(self) -> None:
-        """Set the gauges that are read rather than counted."""
+    async def sample(self) -> Sample:
+        """Set the gauges that are read rather than counted, and return the totals of this moment."""
         EVENT_STORE_POSITION.set(await asyncio.to_thread(self._ledger.last_position))
         for follower in self._followers:
             FOLLOWER_POSITION.labels(follower.name).set(follower.position)
@@ -36,3 +72,49 @@ class MetricsSampler:
         for queue, depth in depths.items():
             QUEUE_DEPTH.labels(*queue).set(depth)
         self._queues_seen |= depths.keys()
+        return Sample(self._clock.now(), _accepted(), *_delivery_lag(), depths)
+
+    async def record(self) -> Sample:
+        """Take a sample and keep it in the ring."""
+        taken = await self.sample()
+        self._kept.append(taken)
+        return taken
+
+    def kept(self) -> list[Sample]:
+        """The samples in the ring, oldest first."""
+        return list(self._kept)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="metrics-sampler")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.record()
+            except Exception:
+                log.exception("metrics_sample_failed")
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+
+def _accepted() -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for family in SUBMISSIONS.collect():
+        for point in family.samples:
+            if point.name.endswith("_total") and point.labels.get("outcome") == "accepted":
+                function = point.labels["business_function"]
+                totals[function] = totals.get(function, 0.0) + point.value
+    return totals
+
+
+def _delivery_lag() -> tuple[float, float]:
+    count = total = 0.0
+    for family in DELIVERY_LAG.collect():
+        for point in family.samples:
+            if point.name.endswith("_count"):
+                count = point.value
+            elif point.name.endswith("_sum"):
+                total = point.value
+    return count, total

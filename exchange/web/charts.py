@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40  # room for the axes' labels
+PALETTE = 7  # colours app.css gives kinds by position (`chart-nth-0` ...)
 _ids = itertools.count(1)
 
 
@@ -110,11 +111,13 @@ def stacked_bars(
     for index, bucket in enumerate(buckets):
         left = LEFT + index * slot + slot * 0.15
         base = 0
-        for kind, counts in stacks.items():
+        for position, (kind, counts) in enumerate(stacks.items()):
             count = counts[index]
             if count:
+                # A kind with no colour of its own (a participant, a business function) takes one by position.
                 parts.append(
-                    f'<rect class="chart-kind chart-kind-{escape(kind.lower())}" x="{left:.1f}" '
+                    f'<rect class="chart-kind chart-nth-{position % PALETTE} chart-kind-{escape(kind.lower())}" '
+                    f'x="{left:.1f}" '
                     f'y="{y(base + count):.1f}" width="{slot * 0.7:.1f}" height="{y(base) - y(base + count):.1f}">'
                     f"<title>{escape(_when(bucket))}: {count} {escape(kind)}</title></rect>"
                 )
@@ -122,7 +125,7 @@ def stacked_bars(
         if index % max(len(buckets) // 8, 1) == 0:
             parts.append(
                 f'<text class="chart-label" x="{left + slot * 0.35:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                f'text-anchor="middle">{bucket.strftime("%H:%M")}</text>'
+                f'text-anchor="middle">{bucket.strftime(_clock_format(buckets[0], buckets[-1]))}</text>'
             )
     kinds = tuple(stacks)
     rows = tuple(
@@ -172,10 +175,17 @@ def _time_axis(start: datetime, end: datetime, x: _Scale) -> list[str]:
     for eighth in range(9):
         moment = start + (end - start) * eighth / 8
         parts.append(
-            f'<text class="chart-label" x="{x(moment):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-            f"{moment.strftime('%H:%M')}</text>"
+            # The last label ends at the plot's edge rather than running off it.
+            f'<text class="chart-label" x="{x(moment):.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'text-anchor="{"end" if eighth == 8 else "middle"}">'
+            f"{moment.strftime(_clock_format(start, end))}</text>"
         )
     return parts
+
+
+def _clock_format(start: datetime, end: datetime) -> str:
+    """Hours and minutes on the axis; seconds too when the whole chart spans less than ten minutes."""
+    return "%H:%M:%S" if end - start < timedelta(minutes=10) else "%H:%M"
 
 
 def _nice_top(value: float) -> float:

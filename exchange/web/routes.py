@@ -19,12 +19,14 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer, entity_catalogue
 from exchange.services.event_feed import EventFeed
+from exchange.services.metrics import MetricsSampler
 from exchange.web.admin import ADMIN_SCREEN, Catalogue, admin_handlers
 from exchange.web.api_client import ExchangeApi
 from exchange.web.archive import archive_handlers
 from exchange.web.certificates import SCREEN as CERTIFICATES_SCREEN
 from exchange.web.certificates import certificates_handlers
 from exchange.web.chart_pages import chart_handlers
+from exchange.web.dashboard import dashboard_handler
 from exchange.web.environment import Environment
 from exchange.web.flowcontrol import flowcontrol_handlers
 from exchange.web.live import live_handler
@@ -43,7 +45,14 @@ class WebApp:
     templates: TemplateConfig[JinjaTemplateEngine]
 
 
-def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str, registry: Registry) -> WebApp:
+def web_app(
+    tokens: TokenIssuer,
+    clock: Clock,
+    feed: EventFeed,
+    environment: str,
+    registry: Registry,
+    metrics: MetricsSampler,
+) -> WebApp:
     """The web app's routes and templates: the core's screens and each business function's own."""
     sessions = Sessions(tokens, clock)
     web = Web(sessions, Environment(environment))
@@ -67,6 +76,7 @@ def web_app(tokens: TokenIssuer, clock: Clock, feed: EventFeed, environment: str
             *chart_handlers(web, clock),
             *(handler for screens_of in plugin_screens for handler in screens_of.handlers),
             *admin_handlers(web, catalogue),
+            dashboard_handler(web, metrics),
             live_handler(feed, sessions),
         ],
         exception_handlers=problem_handlers(web),

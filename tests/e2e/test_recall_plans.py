@@ -183,3 +183,41 @@ async def test_a_body_that_is_not_json_is_a_400(market: Market, operator: Partic
     gen = await market.generator()
     response = await gen.http.post(f"{WS}/submitRecallPlan", content=b"{", headers=gen.headers())
     assert_problem(response, 400)
+
+
+async def transfer(operator: ParticipantClient, duid: str, body: dict[str, Any]) -> httpx.Response:
+    return await operator.http.put(f"/admin/v1/duids/{duid}", json=body, headers=operator.headers())
+
+
+async def test_transferring_an_unknown_duid_is_a_404(market: Market, operator: ParticipantClient) -> None:
+    """PUT /admin/v1/duids/{duid} of a DUID never registered, to a real generator from a good date: not found."""
+    gen = await market.generator()
+    response = await transfer(operator, "DNEVER01", {"participantId": gen.participant_id, "fromDate": "2026-07-01"})
+    assert_problem(response, 404)
+
+
+async def test_a_transfer_to_a_participant_that_is_no_generator_is_a_422_at_participant_id(
+    market: Market, operator: ParticipantClient
+) -> None:
+    """Neither a participant of another role nor one that does not exist may own a DUID; the owner stays."""
+    owner = await market.generator()
+    duid = await market.duid(owner)
+    lnsp = await market.participant("LNSP", ["LNSP"], ["PQD_BPQD"])
+    for participant_id in (lnsp.participant_id, "NOSUCHPART"):
+        response = await transfer(operator, duid, {"participantId": participant_id, "fromDate": "2026-07-01"})
+        assert_problem(response, 422, ["participantId"])
+    unit = await operator.http.get(f"/admin/v1/duids/{duid}", headers=operator.headers())
+    assert unit.status_code == 200, unit.text
+    data = unit.json()["data"]
+    assert (data["participantId"], data["transfers"]) == (owner.participant_id, [])
+
+
+async def test_a_transfer_from_a_date_that_is_no_date_is_a_422_at_from_date(
+    market: Market, operator: ParticipantClient
+) -> None:
+    """Text, a day that does not exist and a date with a time are each refused at fromDate."""
+    owner, other = await market.generator(), await market.generator()
+    duid = await market.duid(owner)
+    for from_date in ("soon", "2026-02-30", "2026-07-01T00:00:00"):
+        response = await transfer(operator, duid, {"participantId": other.participant_id, "fromDate": from_date})
+        assert_problem(response, 422, ["fromDate"])

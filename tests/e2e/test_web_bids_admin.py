@@ -17,7 +17,15 @@ from playwright.async_api import Browser, Page, expect
 from exchange.domain.markettime import MARKET_TIME, market_day
 from exchange.functions.recall.sample import sample_plan
 from simulators.client import ParticipantClient, register
-from tests.e2e.browser import GENERATOR_WEB_SCOPES, go_to_screen, launched, new_page, sign_in
+from tests.e2e.browser import (
+    GENERATOR_WEB_SCOPES,
+    assert_accessible,
+    go_to_screen,
+    launched,
+    new_page,
+    screenshot,
+    sign_in,
+)
 from tests.harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
@@ -84,10 +92,12 @@ async def test_a_generator_bids_with_a_blank_and_a_numeric_recall_period_and_a_t
     await page.get_by_label("Trading day").fill("2026-07-01")
     await page.get_by_role("button", name="Bid or rebid").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"New bid {duid} for 2026-07-01")
+    await assert_accessible(page)
 
     await fill_first_period(page)
     await page.get_by_role("button", name="Copy period 1 into blank cells").click()
-    await expect(page.get_by_label("Period 288 Max avail (MW)")).to_have_value("100")
+    # The grid's 288 rows of inputs take a while to lay out on a loaded machine.
+    await expect(page.get_by_label("Period 288 Max avail (MW)")).to_have_value("100", timeout=30_000)
     await expect(page.get_by_label("Period 1 Recall period (h)")).to_have_value("")
     await page.get_by_label("Period 2 Recall period (h)").fill("5")
     await page.get_by_role("button", name="Submit bid").click()
@@ -95,6 +105,8 @@ async def test_a_generator_bids_with_a_blank_and_a_numeric_recall_period_and_a_t
     await expect(page.get_by_test_id("flash")).to_contain_text("Bid version 1")
     await expect(page.get_by_test_id("recall-1")).to_have_text("24000")
     await expect(page.get_by_test_id("recall-2")).to_have_text("5")
+    await screenshot(page, "bids")
+    await assert_accessible(page)
     stored = await generator.http.get(
         "/bids/v1/bids", params={"duid": duid, "tradingDate": "2026-07-01"}, headers=generator.headers()
     )
@@ -112,6 +124,8 @@ async def test_a_generator_bids_with_a_blank_and_a_numeric_recall_period_and_a_t
         "period 3: recallPeriod is the string 'soon', not a number"
     )
     await expect(cell).to_have_value("soon")
+    await screenshot(page, "bid-grid-error")
+    await assert_accessible(page)
     await go_to_screen(page, "Energy bids")
     await page.goto(f"/app/bids?duid={duid}&tradingDate=2026-07-01")
     await expect(page.get_by_test_id("version")).to_have_text("1")
@@ -130,17 +144,21 @@ async def test_the_operator_registers_a_participant_gives_it_a_client_and_suspen
     await page.get_by_label("Name").fill("Network Co")
     await page.get_by_role("button", name="Register participant").click()
     await expect(page.get_by_role("alert")).to_contain_text("roles")
+    await assert_accessible(page)
 
     await page.get_by_label("LNSP").check()
     await page.get_by_role("button", name="Register participant").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Participant {participant_id}")
     await expect(page.get_by_test_id("status")).to_have_text("Active")
+    await assert_accessible(page)
 
     await page.get_by_label("PQD_BPQD").check()
     await page.get_by_role("button", name="Create client").click()
     client_id = await page.get_by_test_id("client-id").text_content()
     secret = await page.get_by_test_id("client-secret").text_content()
     assert client_id and secret
+    await screenshot(page, "admin-client-secret")
+    await assert_accessible(page)
     token = await operator.http.post(
         "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     )
@@ -149,6 +167,11 @@ async def test_the_operator_registers_a_participant_gives_it_a_client_and_suspen
     await page.goto(f"/app/admin/participants/{participant_id}")
     await expect(page.locator(f"[data-client='{client_id}']")).to_contain_text("active")
     await expect(page.get_by_test_id("client-secret")).to_have_count(0)
+    await go_to_screen(page, "Administration")
+    await expect(page.get_by_role("link", name=participant_id)).to_be_visible()
+    await screenshot(page, "admin-participants")
+    await assert_accessible(page)
+    await page.get_by_role("link", name=participant_id).click()
 
     await page.get_by_label("Low").fill("10")
     await page.get_by_label("Warn").fill("5")
@@ -158,6 +181,8 @@ async def test_the_operator_registers_a_participant_gives_it_a_client_and_suspen
     await page.get_by_label("Warn").fill("20")
     await page.get_by_role("button", name="Set watermarks").click()
     await expect(page.get_by_test_id("flash")).to_contain_text("10, 20, 30")
+    await screenshot(page, "admin-participant")
+    await assert_accessible(page)
 
     await page.get_by_label("Reason").fill("audit")
     await page.get_by_role("button", name=f"Suspend {participant_id}").click()
@@ -166,6 +191,7 @@ async def test_the_operator_registers_a_participant_gives_it_a_client_and_suspen
     await expect(page.get_by_test_id("status")).to_have_text("Active")
 
     await page.get_by_role("link", name=f"Revoke {client_id}").click()
+    await assert_accessible(page)
     await page.get_by_role("button", name="Yes, revoke the client").click()
     await expect(page.locator(f"[data-client='{client_id}']")).to_contain_text("revoked")
     refused = await operator.http.post(
@@ -192,6 +218,7 @@ async def test_the_operator_records_an_nmi_and_its_meter_churn_and_announces_an_
     await form.get_by_label("From date").fill("2026-01-01")
     await form.get_by_role("button", name="Add record").click()
     await expect(page.locator("#nmi-error")).to_contain_text("must match")
+    await assert_accessible(page)
 
     await form.get_by_label("NMI").fill(nmi)
     await form.get_by_role("button", name="Add record").click()
@@ -204,11 +231,16 @@ async def test_the_operator_records_an_nmi_and_its_meter_churn_and_announces_an_
     await expect(page.get_by_test_id("nmi-periods").locator("tbody td:first-child")).to_have_text(
         ["2026-01-01", "2026-07-02"]
     )
+    await screenshot(page, "admin-nmis")
+    await assert_accessible(page)
 
     await page.get_by_role("navigation", name="Administration").get_by_role("link", name="Outage announcement").click()
+    await assert_accessible(page)
     await page.get_by_label("What participants are told").fill("Maintenance at 22:00 AEST")
     await page.get_by_role("button", name="Announce the outage").click()
     await expect(page.get_by_test_id("flash")).to_contain_text("Outage announced")
+    await screenshot(page, "admin-outage")
+    await assert_accessible(page)
 
 
 async def submit_plan(generator: ParticipantClient, duid: str, plan_id: str, start: str) -> dict[str, Any]:
@@ -229,6 +261,8 @@ async def test_the_operator_transfers_a_duid_and_on_that_day_only_the_new_owner_
     transfer_day = market_day(datetime.now(UTC)) + timedelta(days=2)
     page = await new_page(browser, server.base_url)
     await sign_in(page, operator, "/app/admin/duids")
+    await screenshot(page, "admin-duids")
+    await assert_accessible(page)
     await page.get_by_role("link", name=duid).click()
     await page.get_by_label("New owner").fill(new.participant_id)
     await page.get_by_label("From date").fill(transfer_day.isoformat())
@@ -237,6 +271,8 @@ async def test_the_operator_transfers_a_duid_and_on_that_day_only_the_new_owner_
     await expect(page.get_by_test_id("owners").locator("tbody tr").last).to_have_text(
         f"{transfer_day.isoformat()}{new.participant_id}"
     )
+    await screenshot(page, "admin-duid")
+    await assert_accessible(page)
 
     assert (await submit_plan(old, duid, "BEFORE", "2026-07-01"))["SuccessFlag"] is True
     assert (await submit_plan(new, duid, "EARLY", "2026-08-01"))["SuccessFlag"] is False
@@ -266,6 +302,7 @@ async def test_the_operator_transfers_a_duid_and_on_that_day_only_the_new_owner_
     await page.get_by_role("button", name="Save changes").last.click()
     await expect(page.get_by_test_id("flash")).to_contain_text("Recall plan AFTER created")
     await expect(page.get_by_test_id("entries")).to_contain_text("c" * 60)
+    await assert_accessible(page)
 
     refused = await submit_plan(old, duid, "LATE", "2026-09-01")
     assert refused["SuccessFlag"] is False

@@ -8,6 +8,7 @@ out of the body: a blank recall period is no `recallPeriod` at all, so the defau
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -30,11 +31,22 @@ SUBMIT = "/bids/v1/submitBids"
 READ = "/bids/v1/bids"
 BAND_FIELDS = tuple(f"bandAvail{band}" for band in range(BANDS))
 # The grid's columns, in order; the bands are gathered into `bandAvail` for the API.
-PERIOD_FIELDS = ("maxAvail", *BAND_FIELDS, "rampUpRate", "rampDownRate", "pasaAvail", "recallPeriod")
+PERIOD_FIELDS = (
+    "maxAvail",
+    *BAND_FIELDS,
+    "rampUpRate",
+    "rampDownRate",
+    "pasaAvail",
+    "fixedLoad",
+    "energyLimit",
+    "recallPeriod",
+)
 PRICE_FIELDS = tuple(f"price{band}" for band in range(BANDS))
 NUMBER_FIELDS = ("dailyEnergyConstraint",)
 TEXT_FIELDS = ("referenceId", "tradingDate", "duid", "direction", "rebidExplanation", "comments", "authorisedBy")
-BID_FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, *PRICE_FIELDS)
+# Any JSON the API accepts (AEMO leaves its shape to the bidder), edited as JSON text.
+JSON_FIELDS = ("fastStartProfile",)
+BID_FIELDS = (*TEXT_FIELDS, *NUMBER_FIELDS, *PRICE_FIELDS, *JSON_FIELDS)
 # Where the API names a field (energyBids[0].energyPeriods[3].bandAvail[2]), and the grid's name for it (p3.bandAvail2).
 _PERIOD_PATH = re.compile(r"^energyBids\[0\]\.energyPeriods\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?)?$")
 _BID_PATH = re.compile(r"^(?:energyBids\[0\]\.)?(\w+)(?:\[(\d+)\])?$")
@@ -59,6 +71,8 @@ class BidForm:
         form = cls.blank(str(version.get("duid", "")), str(version.get("tradingDate", "")))
         for name in ("direction", "rebidExplanation", "dailyEnergyConstraint"):
             form.bid[name] = _text(version.get(name))
+        if version.get("fastStartProfile") is not None:
+            form.bid["fastStartProfile"] = json.dumps(version["fastStartProfile"])
         for band, price in enumerate(version.get("prices") or []):
             if band < BANDS:
                 form.bid[f"price{band}"] = _text(price)
@@ -67,12 +81,23 @@ class BidForm:
             if not 0 <= index < PERIODS_PER_DAY:
                 continue
             row = form.periods[index]
-            for name in ("maxAvail", "rampUpRate", "rampDownRate", "pasaAvail", "recallPeriod"):
-                row[name] = _text(stored.get(name))
+            for name in PERIOD_FIELDS:
+                if name not in BAND_FIELDS:
+                    row[name] = _text(stored.get(name))
             for band, avail in enumerate(stored.get("bandAvail") or []):
                 if band < BANDS:
                     row[f"bandAvail{band}"] = _text(avail)
         return form
+
+    def form_errors(self) -> list[dict[str, str]]:
+        """What the grid refuses before sending: a fast start profile that is no JSON has nothing to send."""
+        text = self.bid["fastStartProfile"]
+        try:
+            if text:
+                json.loads(text)
+        except ValueError as error:
+            return [{"field": "fastStartProfile", "message": f"is not JSON: {error}"}]
+        return []
 
     @classmethod
     def of_post(cls, data: dict[str, str]) -> BidForm:
@@ -99,6 +124,8 @@ class BidForm:
         bid["prices"] = [_number(self.bid[name]) if self.bid[name] else None for name in PRICE_FIELDS]
         if self.bid["dailyEnergyConstraint"]:
             bid["dailyEnergyConstraint"] = _number(self.bid["dailyEnergyConstraint"])
+        if self.bid["fastStartProfile"]:
+            bid["fastStartProfile"] = json.loads(self.bid["fastStartProfile"])
         bid["energyPeriods"] = [_period_body(index, row) for index, row in enumerate(self.periods)]
         body: dict[str, Any] = {"referenceId": self.bid["referenceId"], "energyBids": [bid]}
         body.update({name: self.bid[name] for name in ("comments", "authorisedBy") if self.bid[name]})
@@ -188,6 +215,9 @@ def bid_handlers(web: Web) -> list[Any]:
         if data.get("action") == "fill":
             form.fill_down()
             return grid(request, session, form, rebid=rebid)
+        refused = form.form_errors()
+        if refused:
+            return grid(request, session, form, rebid=rebid, errors=refused, status_code=422)
         try:
             answer = await web.api(request).data(session, "POST", SUBMIT, json=form.request_body())
         except ApiProblemError as problem:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
 
 from exchange.kernel.errors import ServiceError
+from exchange.services.metrics import KEPT_SAMPLES
 from exchange.services.submit import Receipt, SubmissionRequest
 from tests.unit.services.conftest import Market, Member, SettableClock
 
@@ -131,3 +133,32 @@ async def test_a_scrape_reads_the_store_and_follower_positions(market: Market) -
     last = await asyncio.to_thread(market.services.ledger.last_position)
     assert value("idx_event_store_position") == last > 0
     assert value("idx_follower_position", follower="queue") == market.services.queue.position == last
+
+
+async def test_the_sampler_keeps_samples_whose_differences_are_what_happened_between_them(
+    market: Market, clock: SettableClock
+) -> None:
+    """Recorded before and after a message: one more accepted, one more delivery 5 s late, the queue one deeper."""
+    mc, lnsp = await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"])
+    sampler = market.services.metrics
+    before = await sampler.record()
+    await market.submit(mc, market.body(mc, [lnsp]))
+    clock.advance(5)
+    await market.deliver()
+    await market.caught_up()
+    after = await sampler.record()
+
+    assert sampler.kept()[-2:] == [before, after]
+    assert after.at - before.at == timedelta(seconds=5)
+    assert after.accepted["pqd"] - before.accepted.get("pqd", 0.0) == 1
+    assert after.deliveries - before.deliveries == 1
+    assert after.delivery_seconds - before.delivery_seconds == pytest.approx(5)
+    assert after.depths[(lnsp.participant_id, "pqd")] == before.depths.get((lnsp.participant_id, "pqd"), 0) + 1
+
+
+async def test_the_sampler_keeps_the_last_six_hours_of_samples_only(market: Market) -> None:
+    """One sample every 10 seconds for 6 hours: the oldest goes as the next comes."""
+    sampler = market.services.metrics
+    for _ in range(KEPT_SAMPLES + 2):
+        await sampler.record()
+    assert len(sampler.kept()) == KEPT_SAMPLES == 2160

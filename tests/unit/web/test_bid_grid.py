@@ -81,3 +81,31 @@ def test_a_rebid_starts_from_the_stored_version() -> None:
     assert form.bid["price2"] == "35.5"
     assert form.periods[0]["recallPeriod"] == "24000" and form.periods[1]["recallPeriod"] == ""
     assert float(form.periods[287]["maxAvail"]) == stored["energyPeriods"][287]["maxAvail"]
+
+
+async def test_a_rebid_from_the_grid_keeps_fixed_load_energy_limit_and_fast_start_profile(bids: EnergyBids) -> None:
+    """The grid has cells for every stored attribute, so a rebid made from it sends them again unchanged."""
+    first = filled_grid(fixedLoad="12.5", energyLimit="300")
+    first.bid["fastStartProfile"] = '{"minimumLoad": 20, "t1": 5, "t2": 10, "t3": 15, "t4": 20}'
+    assert (await submit(bids, first)).status == 200
+    query = {"duid": "DUID1", "tradingDate": "2026-07-01"}
+    latest = (await bids.bids(Call("GEN1", GENERATOR, b"", query))).body["data"]["latest"]
+
+    rebid = BidForm.of_version(latest)
+    rebid.bid.update(referenceId="WEB-2", rebidExplanation="price change")
+    assert (await submit(bids, rebid)).status == 200
+
+    found = (await bids.bids(Call("GEN1", GENERATOR, b"", query))).body["data"]
+    assert [version["version"] for version in found["history"]] == [1, 2]
+    stored = found["latest"]
+    assert stored["fastStartProfile"] == {"minimumLoad": 20, "t1": 5, "t2": 10, "t3": 15, "t4": 20}
+    assert {(p["fixedLoad"], p["energyLimit"]) for p in stored["energyPeriods"]} == {(12.5, 300)}
+
+
+def test_a_fast_start_profile_that_is_no_json_is_refused_at_its_field() -> None:
+    """Nothing is sent: the grid names the field and keeps the text for correcting."""
+    form = filled_grid()
+    form.bid["fastStartProfile"] = "{minimumLoad: 20"
+    [error] = form.form_errors()
+    assert error["field"] == "fastStartProfile" and error["message"].startswith("is not JSON")
+    assert filled_grid().form_errors() == []
