@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.domain.participants import Client, Participant
+from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
@@ -135,6 +136,9 @@ async def build_services(
     committer = GroupCommit(ledger)
     committer.start()
     directory = Directory(ledger)
+    # The idempotency index learns what was accepted before this start; from then on each commit feeds it.
+    accepted = AcceptedMessages(ledger)
+    await asyncio.to_thread(accepted.catch_up)
     # The lists' projectors share the queue's connection: they take turns at writing through one lock anyway.
     view_writes = view_writes or asyncio.Lock()
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
@@ -187,7 +191,7 @@ async def build_services(
         limits=limits,
         queue=queue,
         submissions=Submissions(
-            ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota
+            ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota, accepted
         ),
         mailbox=Mailbox(
             ledger, committer, views, queue, clock, gate.settle, registry, ParticipantSignatures(directory, authority)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import structlog
 
@@ -14,6 +16,7 @@ from certs.authority import CertificateAuthority
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
+from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.envelope import requested_recipients
@@ -99,7 +102,10 @@ class Submissions:
         on_recorded: Callable[[], None] = lambda: None,
         limits: LimitStore | None = None,
         daily_quota: tuple[int, int, int] | None = None,
+        accepted: AcceptedMessages | None = None,
     ) -> None:
+        # Whether a messageContextId was accepted before is asked here, never of the event store's aggregates.
+        self._accepted = accepted or AcceptedMessages(ledger)
         self._limits = limits
         # Messages per sender per market day, by priority (High, Medium, Low); None counts none.
         self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True)) if daily_quota else {}
@@ -120,7 +126,7 @@ class Submissions:
         # Even a resubmission must be signed by the sender: the original receipt goes only to a proven sender.
         signer_serial = self._verify_signature(principal.participant_id, request, received_at)
         payload_sha256 = hashlib.sha256(request.body).hexdigest()
-        earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
+        earlier = self._accepted.submitted(Message.create_id(submission.message_context_id))
         if earlier is not None:
             resubmitted = _resubmitted(earlier, payload_sha256)
             _count(request.business_function_id, "resubmitted")
@@ -158,18 +164,18 @@ class Submissions:
         day = market_day(message.received_at)
         await self._take_quota(message, day)
         try:
-            await self._committer.save(message)
+            recordings = await self._committer.save(message)
         except ConcurrencyError:
-            # The same messageContextId committed a moment ago by a concurrent request.
+            # The same messageContextId committed a moment ago by a concurrent request, of this process or another.
             await self._release_quota(message, day)
-            earlier = self._ledger.find(Message, message.id)
-            assert earlier is not None
+            earlier = await asyncio.to_thread(self._earlier, message)
             resubmitted = _resubmitted(earlier, message.payload_sha256)
             _count(message.business_function_id, "resubmitted")
             return resubmitted
         except BaseException:
             await self._release_quota(message, day)
             raise
+        self._accepted.add(message.id, recordings[0].notification.id)
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
         _count(message.business_function_id, "accepted")
@@ -296,6 +302,16 @@ class Submissions:
             body=request.body,
         )
 
+    def _earlier(self, message: Message) -> Any:
+        """The `Submitted` event of the message the event store already holds under `message`'s id."""
+        earlier = self._accepted.submitted(message.id)
+        if earlier is None:  # committed by another process: the index learns of it from the log
+            self._accepted.catch_up()
+            earlier = self._accepted.submitted(message.id)
+        if earlier is None:
+            raise ConcurrencyError(f"{message.message_context_id} was refused as a duplicate but is not in the log")
+        return earlier
+
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
         return self._signatures.verify(sender, request.signature or "", request.body, now)
@@ -315,7 +331,8 @@ def _priority_of(context_id: str | None) -> str | None:
     return PRIORITY_LETTERS[match.group("priority")] if match else None
 
 
-def _receipt_of(message: Message) -> Receipt:
+def _receipt_of(message: Any) -> Receipt:
+    """The receipt of a `Message` or of its stored `Submitted` event (the same fields)."""
     return Receipt(
         message_context_id=message.message_context_id,
         received_date_time=iso(message.received_at),
@@ -324,7 +341,7 @@ def _receipt_of(message: Message) -> Receipt:
     )
 
 
-def _resubmitted(earlier: Message, payload_sha256: str) -> Receipt:
+def _resubmitted(earlier: Any, payload_sha256: str) -> Receipt:
     if earlier.payload_sha256 != payload_sha256:
         raise ConflictError(f"{earlier.message_context_id} was already submitted with a different payload")
     return _receipt_of(earlier)
