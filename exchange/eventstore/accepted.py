@@ -56,9 +56,12 @@ class AcceptedMessages:
         """The original `Submitted` event of an accepted message (one stored event read), or None when the index
         knows of none."""
         position = self._positions.get(message_id.int)
-        if position is None:
-            return None
-        found = self._ledger.notifications(position - 1, 1, (SUBMITTED,))
-        if not found or found[0].id != position:
-            raise LookupError(f"the log has no Submitted event at position {position}")
-        return self._ledger.decode(found[0])
+        return None if position is None else submitted_at(self._ledger, position)
+
+
+def submitted_at(ledger: Ledger, position: int) -> Any:
+    """The `Submitted` event at `position` of the notification log: one row read by its key, no aggregate."""
+    found = ledger.notifications(position - 1, 1, (SUBMITTED,))
+    if not found or found[0].id != position:
+        raise LookupError(f"the log has no Submitted event at position {position}")
+    return ledger.decode(found[0])
