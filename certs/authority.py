@@ -128,6 +128,12 @@ class CertificateAuthority:
         """The hub certificate as PEM text."""
         return _pem(self._hub_certificate).decode("ascii")
 
+    def hub_key_pem(self) -> bytes:
+        """The hub's private key as unencrypted PKCS#8 PEM, for processes of this exchange that sign as the hub."""
+        return self._hub_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
     def previous_hub_pems(self) -> list[str]:
         """The retired hub certificates as PEM text, newest first."""
         return [_pem(c).decode("ascii") for c in self._previous_hub_certificates]

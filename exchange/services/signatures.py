@@ -14,9 +14,9 @@ from cryptography import x509
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
-from certs.signature import verify_signature_header
 from exchange.eventstore.directory import Directory
 from exchange.kernel.errors import SignatureRefusedError
+from exchange.services.signature_work import SignatureWork
 
 # How many signer certificates keep their path validation; past it the remembered ones are forgotten at once.
 REMEMBERED_CHAINS = 4096
@@ -25,9 +25,12 @@ REMEMBERED_CHAINS = 4096
 class ParticipantSignatures:
     """Verifies signatures against the exchange CA and the participants' nominated certificates."""
 
-    def __init__(self, directory: Directory, authority: CertificateAuthority) -> None:
+    def __init__(
+        self, directory: Directory, authority: CertificateAuthority, work: SignatureWork | None = None
+    ) -> None:
         self._directory = directory
         self._authority = authority
+        self._work = work or SignatureWork(authority)
         # Signer certificates the CA was found to have issued. That never changes, so only their validity
         # periods are checked again; status (revocation) and nomination are read from the directory every time.
         self._chained: set[x509.Certificate] = set()
@@ -43,7 +46,7 @@ class ParticipantSignatures:
         refresh the directory first when changes committed just before must apply.
         """
         try:
-            signer = verify_signature_header(signature, content)
+            signer = self._work.verify(signature, content)
             self._check_chain(signer, now)
         except CertificateError as error:
             raise SignatureRefusedError(str(error)) from error

@@ -41,6 +41,7 @@ from exchange.kernel.errors import (
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
+from exchange.services.signature_work import SignatureWork
 from exchange.services.signatures import ParticipantSignatures
 from flowcontrol.limits import LimitStore
 
@@ -103,6 +104,7 @@ class Submissions:
         limits: LimitStore | None = None,
         daily_quota: tuple[int, int, int] | None = None,
         accepted: AcceptedMessages | None = None,
+        work: SignatureWork | None = None,
     ) -> None:
         # Whether a messageContextId was accepted before is asked here, never of the event store's aggregates.
         self._accepted = accepted or AcceptedMessages(ledger)
@@ -114,8 +116,9 @@ class Submissions:
         self._committer = committer
         self._registry = registry
         self._directory = directory
-        self._authority = authority
-        self._signatures = ParticipantSignatures(directory, authority)
+        # Checking the sender's signature and making the hub's two are pure CPU work: `work` says where it runs.
+        self._work = work or SignatureWork(authority)
+        self._signatures = ParticipantSignatures(directory, authority, self._work)
         self._clock = clock
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
@@ -139,7 +142,9 @@ class Submissions:
         except RuleViolationError as error:
             raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
         self._refuse_suspended(acceptance.recipients, request.body)
-        receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
+        receipt, hub_signature = self._work.sign_pair(
+            f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode(), request.body
+        )
         return Message(
             message_context_id=submission.message_context_id,
             business_function_id=submission.business_function_id,
@@ -156,7 +161,7 @@ class Submissions:
             signer_serial=signer_serial,
             received_at=received_at,
             receipt=receipt,
-            hub_signature=self._authority.sign(request.body),
+            hub_signature=hub_signature,
         )
 
     async def record(self, message: Message) -> Receipt:
