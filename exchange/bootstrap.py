@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -301,8 +300,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     authority = await asyncio.to_thread(
         CertificateAuthority.load_or_create, data_dir / "pki", clock.now(), settings.hub_key_type or RSA_2048
     )
-    processes = settings.signing_processes if settings.signing_processes is not None else os.cpu_count() or 1
-    signature_work = SignatureWork(authority, processes)
+    signature_work = SignatureWork(authority, settings.signing_processes)
     await asyncio.to_thread(signature_work.warm_up)
 
     nats_server = None

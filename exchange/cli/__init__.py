@@ -130,7 +130,8 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
 @_setting_option(
     "signing_processes",
     type=click.IntRange(0),
-    help="Processes that check and make signatures beside the server (0: in its threads) [default: one per CPU].",
+    show_default=True,
+    help="Processes that check and make signatures beside the server (0: in its threads).",
 )
 def serve(**options: Any) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
