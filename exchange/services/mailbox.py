@@ -34,9 +34,9 @@ from exchange.services.signatures import ParticipantSignatures
 
 _RETRIEVED = event_class(Delivery, "Retrieved")
 _REMOVED = event_class(Delivery, "Removed")
-# How many deliveries' versions a mailbox remembers: enough for every message being drained at once; a forgotten
-# one costs one read of its delivery when its next step is recorded.
-REMEMBERED_VERSIONS = 100_000
+# How many deliveries' versions a mailbox remembers (about 250 bytes each): enough for the messages being drained
+# at any one time; a forgotten one costs one read of its delivery when its next step is recorded.
+REMEMBERED_VERSIONS = 10_000
 # A step of a delivery is retried on the fresh state this many times when concurrent steps keep winning.
 STEP_ATTEMPTS = 5
 
@@ -125,6 +125,9 @@ class Mailbox:
         )
         # Answer only once the queue shows the removal, so a list right after the 204 no longer has it.
         await self.queue_projector.wait_for(removed)
+        # From here the queue view refuses further steps itself; one that got past it before is refused by the
+        # store (its guessed version is taken) and then finds the delivery removed.
+        self._versions.pop(Delivery.create_id(message_context_id, recipient), None)
         await self.on_removed(recipient, bf)
 
     def _verify_acknowledgement(self, recipient: str, message: Any, signature: str) -> None:
