@@ -7,10 +7,13 @@ and checks the digest and the signature math with cryptography.
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+from typing import NamedTuple
 
 from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -167,24 +170,44 @@ def _load_signed_data(der: bytes) -> cms.SignedData:
     return signed_data
 
 
+class _Embedded(NamedTuple):
+    """What verification needs of an embedded signer certificate, parsed once per certificate (see `_embedded`)."""
+
+    certificate: x509.Certificate
+    issuer_der: bytes
+    serial_number: int
+    key_identifier: bytes | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _embedded(der: bytes) -> _Embedded:
+    """The signer certificate of these DER bytes, parsed by both libraries once: a participant signs with one
+    certificate for years, so every later signature of it finds it here (keyed by the exact bytes)."""
+    parsed = asn1_x509.Certificate.load(der)
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except Exception as exc:  # ValueError, and x509.InvalidVersion, which is not one
+        raise SignatureInvalidError(f"the embedded signer certificate cannot be read: {exc}") from exc
+    return _Embedded(certificate, parsed.issuer.dump(), parsed.serial_number, parsed.key_identifier)
+
+
 def _signer_certificate(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
     sid = signer_info["sid"]
     for choice in signed_data["certificates"] or []:
         if choice.name != "certificate":
             continue
         candidate = choice.chosen
+        embedded = _embedded(candidate.dump())
         if sid.name == "issuer_and_serial_number":
-            matches = (
-                candidate.issuer == sid.chosen["issuer"]
-                and candidate.serial_number == sid.chosen["serial_number"].native
+            issuer = sid.chosen["issuer"]
+            matches = embedded.serial_number == sid.chosen["serial_number"].native and (
+                # The same bytes are the same name; other bytes may still be an equal name (X.520 comparison).
+                issuer.dump() == embedded.issuer_der or candidate.issuer == issuer
             )
         else:
-            matches = candidate.key_identifier == sid.chosen.native
+            matches = embedded.key_identifier == sid.chosen.native
         if matches:
-            try:
-                return x509.load_der_x509_certificate(candidate.dump())
-            except Exception as exc:  # ValueError, and x509.InvalidVersion, which is not one
-                raise SignatureInvalidError(f"the embedded signer certificate cannot be read: {exc}") from exc
+            return embedded.certificate
     raise SignatureInvalidError("the signer's certificate is not embedded in the CMS signature")
 
 

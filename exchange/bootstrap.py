@@ -16,8 +16,9 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from archive.projection import ArchiveProjection
-from certs.authority import CertificateAuthority
+from certs.authority import RSA_2048, CertificateAuthority
 from exchange.domain.participants import Client, Participant
+from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
 from exchange.functions.registry import Registry
@@ -58,6 +59,7 @@ from exchange.services.metrics import MetricsSampler
 from exchange.services.participants import Administration
 from exchange.services.plugin_services import CorePluginServices
 from exchange.services.read_side import ReadSide
+from exchange.services.signature_work import SignatureWork
 from exchange.services.signatures import ParticipantSignatures
 from exchange.services.standing_data import StandingDataAdmin
 from exchange.services.submit import Submissions
@@ -109,11 +111,15 @@ class Services:
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
     followers: list[Projector] = field(default_factory=list)
+    # Where signatures are checked and made (in threads, or in processes of their own).
+    signature_work: SignatureWork | None = None
 
     async def close(self) -> None:
         """Stop the group commit and close the event store; the connections passed in stay their owner's."""
         await self.committer.stop()
         self.ledger.close()
+        if self.signature_work is not None:
+            await asyncio.to_thread(self.signature_work.close)
 
 
 async def build_services(
@@ -133,6 +139,7 @@ async def build_services(
     housekeeping_interval: float = Settings.housekeeping_interval,
     rate_limit: int = Settings.rate_limit,
     tree_head_interval: float = Settings.tree_head_interval,
+    signature_work: SignatureWork | None = None,
 ) -> Services:
     """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
 
@@ -141,10 +148,14 @@ async def build_services(
     connection). Nothing follows the log in the background here: `start_exchange` starts the followers, and
     without them the queue view catches up whenever a use case waits for it.
     """
+    signature_work = signature_work or SignatureWork(authority)
     ledger = await asyncio.to_thread(Ledger.open, persistence)
     committer = GroupCommit(ledger)
     committer.start()
     directory = Directory(ledger)
+    # The idempotency index learns what was accepted before this start; from then on each commit feeds it.
+    accepted = AcceptedMessages(ledger)
+    await asyncio.to_thread(accepted.catch_up)
     # The lists' projectors share the queue's connection: they take turns at writing through one lock anyway.
     view_writes = view_writes or asyncio.Lock()
     queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
@@ -200,10 +211,27 @@ async def build_services(
         limits=limits,
         queue=queue,
         submissions=Submissions(
-            ledger, committer, registry, directory, authority, clock, recorded, limits, daily_quota
+            ledger,
+            committer,
+            registry,
+            directory,
+            authority,
+            clock,
+            recorded,
+            limits,
+            daily_quota,
+            accepted,
+            signature_work,
         ),
         mailbox=Mailbox(
-            ledger, committer, views, queue, clock, gate.settle, registry, ParticipantSignatures(directory, authority)
+            ledger,
+            committer,
+            views,
+            queue,
+            clock,
+            gate.settle,
+            registry,
+            ParticipantSignatures(directory, authority, signature_work),
         ),
         admin=admin,
         certificates=certificates,
@@ -233,6 +261,7 @@ async def build_services(
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers, clock),
+        signature_work=signature_work,
     )
 
 
@@ -271,6 +300,8 @@ class Exchange(Services):
         for connection in self._connections:
             await connection.close()
         self.ledger.close()
+        if self.signature_work is not None:
+            await asyncio.to_thread(self.signature_work.close)
         if self.nats_server is not None:
             await asyncio.to_thread(self.nats_server.stop)
         if self._data_dir_lock is not None:
@@ -285,6 +316,11 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
+    authority = await asyncio.to_thread(
+        CertificateAuthority.load_or_create, data_dir / "pki", clock.now(), settings.hub_key_type or RSA_2048
+    )
+    signature_work = SignatureWork(authority, settings.signing_processes)
+    await asyncio.to_thread(signature_work.warm_up)
 
     nats_server = None
     nats_url = settings.nats_url
@@ -318,7 +354,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         limits=limits,
         clock=clock,
         registry=registry or Registry.from_entry_points(settings.plugins),
-        authority=await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now()),
+        authority=authority,
+        signature_work=signature_work,
         tokens=TokenIssuer.load_or_create(data_dir / "token.key"),
         daily_quota=settings.daily_quota,
         certificate_lifetime_days=settings.certificate_lifetime_days,
@@ -327,6 +364,10 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         rate_limit=settings.rate_limit,
         tree_head_interval=settings.tree_head_interval,
     )
+
+    if settings.hub_key_type not in (None, services.authority.hub_key_type):
+        # The key type is chosen at first start: receipts already given must keep verifying with the same key.
+        log.warning("hub_key_type_kept", kept=services.authority.hub_key_type, asked=settings.hub_key_type)
 
     async def follower(handler: Handler) -> Projector:
         # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.

@@ -52,6 +52,13 @@ class Settings:
     tls_client_ca: Path | None = None
     # `/metrics` on a listener of its own at HOST:PORT (plain HTTP, for the scraper only) instead of the public port.
     metrics_bind: str | None = None
+    # The type of the hub's signing key, rsa-2048 or ec-p256, chosen when the data directory is first started
+    # (None: rsa-2048); later starts keep the key there is.
+    hub_key_type: str | None = None
+    # Processes that verify participants' signatures and make the hub's, beside the one that serves requests;
+    # 0 does that work in the serving process's threads. 0 by default: on 2 CPUs a pool did not raise accepted/s
+    # (docs/performance.md), since what a job moves out is about what its round trip costs.
+    signing_processes: int = 0
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)

@@ -15,6 +15,7 @@ import click
 import uvicorn
 import uvloop
 
+from certs.authority import HUB_KEY_TYPES
 from exchange.cli.sample import sample
 from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
@@ -132,6 +133,18 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     "metrics_bind",
     callback=_host_port,
     help="Serve /metrics on this HOST:PORT (plain HTTP) instead of on the public port.",
+)
+@_setting_option(
+    "hub_key_type",
+    type=click.Choice(HUB_KEY_TYPES),
+    help="The hub's signing key (receipts, re-signatures, tree heads), made on first start; later starts keep "
+    "it [default: rsa-2048].",
+)
+@_setting_option(
+    "signing_processes",
+    type=click.IntRange(0),
+    show_default=True,
+    help="Processes that check and make signatures beside the server (0: in its threads).",
 )
 def serve(**options: Any) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""

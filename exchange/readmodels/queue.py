@@ -172,3 +172,16 @@ async def is_queued(db: aiosqlite.Connection, recipient: str, message_context_id
         (recipient, message_context_id, bf, resource),
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def queued_position(
+    db: aiosqlite.Connection, recipient: str, message_context_id: str, bf: str, resource: str
+) -> int | None:
+    """Where the queued message's `Submitted` event is in the log, or None when it is not in this queue."""
+    async with db.execute(
+        "SELECT position FROM queue_items WHERE recipient = ? AND message_context_id = ? "
+        "AND business_function_id = ? AND resource_id = ?",
+        (recipient, message_context_id, bf, resource),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else int(row[0])

@@ -7,22 +7,33 @@ that participant, valid and not revoked now, and nominated as its primary or sec
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from cryptography import x509
 
 from certs.authority import CertificateAuthority
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import CertificateError
-from certs.signature import verify_signature_header
 from exchange.eventstore.directory import Directory
 from exchange.kernel.errors import SignatureRefusedError
+from exchange.services.signature_work import SignatureWork
+
+# How many signer certificates keep their path validation; past it the remembered ones are forgotten at once.
+REMEMBERED_CHAINS = 4096
 
 
 class ParticipantSignatures:
     """Verifies signatures against the exchange CA and the participants' nominated certificates."""
 
-    def __init__(self, directory: Directory, authority: CertificateAuthority) -> None:
+    def __init__(
+        self, directory: Directory, authority: CertificateAuthority, work: SignatureWork | None = None
+    ) -> None:
         self._directory = directory
         self._authority = authority
+        self._work = work or SignatureWork(authority)
+        # Signer certificates the CA was found to have issued. That never changes, so only their validity
+        # periods are checked again; status (revocation) and nomination are read from the directory every time.
+        self._chained: set[x509.Certificate] = set()
 
     def refresh(self) -> None:
         """Take in every nomination and revocation committed so far. Thread-safe; blocks on the event store."""
@@ -35,8 +46,8 @@ class ParticipantSignatures:
         refresh the directory first when changes committed just before must apply.
         """
         try:
-            signer = verify_signature_header(signature, content)
-            check_issued_by(signer, self._authority.ca_certificate, now)
+            signer = self._work.verify(signature, content)
+            self._check_chain(signer, now)
         except CertificateError as error:
             raise SignatureRefusedError(str(error)) from error
         serial = serial_hex(signer)
@@ -51,3 +62,16 @@ class ParticipantSignatures:
                 f"certificate {serial} is not {participant_id}'s nominated primary or secondary"
             )
         return serial
+
+    def _check_chain(self, signer: x509.Certificate, now: datetime) -> None:
+        """check_issued_by, with the CA's signature on a certificate checked once per certificate."""
+        ca = self._authority.ca_certificate
+        moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        if signer in self._chained and all(
+            c.not_valid_before_utc <= moment <= c.not_valid_after_utc for c in (signer, ca)
+        ):
+            return
+        check_issued_by(signer, ca, now)
+        if len(self._chained) >= REMEMBERED_CHAINS:
+            self._chained.clear()
+        self._chained.add(signer)

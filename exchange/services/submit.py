@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -16,6 +18,7 @@ from certs.authority import CertificateAuthority
 from exchange.domain.markettime import market_day
 from exchange.domain.messages import Message
 from exchange.domain.rejections import Rejection
+from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.envelope import requested_recipients
@@ -40,6 +43,7 @@ from exchange.kernel.errors import (
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
+from exchange.services.signature_work import SignatureWork
 from exchange.services.signatures import ParticipantSignatures
 from flowcontrol.limits import LimitStore
 
@@ -101,7 +105,11 @@ class Submissions:
         on_recorded: Callable[[], None] = lambda: None,
         limits: LimitStore | None = None,
         daily_quota: tuple[int, int, int] | None = None,
+        accepted: AcceptedMessages | None = None,
+        work: SignatureWork | None = None,
     ) -> None:
+        # Whether a messageContextId was accepted before is asked here, never of the event store's aggregates.
+        self._accepted = accepted or AcceptedMessages(ledger)
         self._limits = limits
         # Messages per sender per market day, by priority (High, Medium, Low); None counts none.
         self._daily_quota = dict(zip(("High", "Medium", "Low"), daily_quota, strict=True)) if daily_quota else {}
@@ -110,8 +118,9 @@ class Submissions:
         self._committer = committer
         self._registry = registry
         self._directory = directory
-        self._authority = authority
-        self._signatures = ParticipantSignatures(directory, authority)
+        # Checking the sender's signature and making the hub's two are pure CPU work: `work` says where it runs.
+        self._work = work or SignatureWork(authority)
+        self._signatures = ParticipantSignatures(directory, authority, self._work)
         self._clock = clock
         # The records a function's acceptance made (Acceptance.records), by message id, from `prepare` to `record`.
         self._records: dict[UUID, tuple[Aggregate, ...]] = {}
@@ -124,7 +133,7 @@ class Submissions:
         # Even a resubmission must be signed by the sender: the original receipt goes only to a proven sender.
         signer_serial = self._verify_signature(principal.participant_id, request, received_at)
         payload_sha256 = hashlib.sha256(request.body).hexdigest()
-        earlier = self._ledger.find(Message, Message.create_id(submission.message_context_id))
+        earlier = self._accepted.submitted(Message.create_id(submission.message_context_id))
         if earlier is not None:
             resubmitted = _resubmitted(earlier, payload_sha256)
             _count(request.business_function_id, "resubmitted")
@@ -137,7 +146,9 @@ class Submissions:
         except RuleViolationError as error:
             raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
         self._refuse_suspended(acceptance.recipients, request.body)
-        receipt = self._authority.sign(f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode())
+        receipt, hub_signature = self._work.sign_pair(
+            f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode(), request.body
+        )
         if acceptance.records:
             self._records[Message.create_id(submission.message_context_id)] = acceptance.records
         return Message(
@@ -156,26 +167,27 @@ class Submissions:
             signer_serial=signer_serial,
             received_at=received_at,
             receipt=receipt,
-            hub_signature=self._authority.sign(request.body),
+            hub_signature=hub_signature,
         )
 
     async def record(self, message: Message) -> Receipt:
         """Count it against the sender's daily quota and commit it; the receipt comes only after the commit."""
+        records = self._records.pop(message.id, ())  # taken first: a refused quota must not leave them behind
         day = market_day(message.received_at)
         await self._take_quota(message, day)
         try:
-            await self._committer.save(message, *self._records.pop(message.id, ()))
+            recordings = await self._committer.save(message, *records)
         except ConcurrencyError:
-            # The same messageContextId committed a moment ago by a concurrent request.
+            # The same messageContextId committed a moment ago by a concurrent request, of this process or another.
             await self._release_quota(message, day)
-            earlier = self._ledger.find(Message, message.id)
-            assert earlier is not None
+            earlier = await asyncio.to_thread(self._earlier, message)
             resubmitted = _resubmitted(earlier, message.payload_sha256)
             _count(message.business_function_id, "resubmitted")
             return resubmitted
         except BaseException:
             await self._release_quota(message, day)
             raise
+        self._accepted.add(message.id, recordings[0].notification.id)
         self._on_recorded()
         log.info("message_accepted", recipients=message.recipients, size=len(message.payload))
         _count(message.business_function_id, "accepted")
@@ -302,6 +314,16 @@ class Submissions:
             body=request.body,
         )
 
+    def _earlier(self, message: Message) -> Any:
+        """The `Submitted` event of the message the event store already holds under `message`'s id."""
+        earlier = self._accepted.submitted(message.id)
+        if earlier is None:  # committed by another process: the index learns of it from the log
+            self._accepted.catch_up()
+            earlier = self._accepted.submitted(message.id)
+        if earlier is None:
+            raise ConcurrencyError(f"{message.message_context_id} was refused as a duplicate but is not in the log")
+        return earlier
+
     def _verify_signature(self, sender: str, request: SubmissionRequest, now: datetime) -> str:
         """The serial of the sender's nominated, valid certificate that signed the exact body."""
         return self._signatures.verify(sender, request.signature or "", request.body, now)
@@ -321,7 +343,8 @@ def _priority_of(context_id: str | None) -> str | None:
     return PRIORITY_LETTERS[match.group("priority")] if match else None
 
 
-def _receipt_of(message: Message) -> Receipt:
+def _receipt_of(message: Any) -> Receipt:
+    """The receipt of a `Message` or of its stored `Submitted` event (the same fields)."""
     return Receipt(
         message_context_id=message.message_context_id,
         received_date_time=iso(message.received_at),
@@ -330,7 +353,7 @@ def _receipt_of(message: Message) -> Receipt:
     )
 
 
-def _resubmitted(earlier: Message, payload_sha256: str) -> Receipt:
+def _resubmitted(earlier: Any, payload_sha256: str) -> Receipt:
     if earlier.payload_sha256 != payload_sha256:
         raise ConflictError(f"{earlier.message_context_id} was already submitted with a different payload")
     return _receipt_of(earlier)

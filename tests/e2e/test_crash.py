@@ -12,6 +12,7 @@ from simulators.client import ParticipantClient, new_context_id, operator_client
 from tests.e2e.conftest import PQD_SCOPES
 from tests.e2e.queue_helpers import wait_for_queue
 from tests.harness import ServerProcess
+from tests.problems import assert_problem
 
 SUBMISSIONS = 200
 
@@ -69,3 +70,30 @@ async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_
     finally:
         for client in (mc, *lnsps):
             await client.close()
+
+
+async def test_a_resubmission_after_kill_9_still_gets_its_receipt_or_its_409(crash_server: ServerProcess) -> None:
+    """Accepted, then kill -9 and restart: the same payload again answers the original receipt, another one 409."""
+    operator = await operator_client(crash_server.base_url, crash_server.operator_secret)
+    mc = ParticipantClient(crash_server.base_url, await register(operator, "AGAINMC", ["MC"], PQD_SCOPES))
+    lnsp = await register(operator, "AGAINL", ["LNSP"], PQD_SCOPES)
+    await operator.close()
+    try:
+        await mc.login()
+        await mc.enrol()
+        body = sample_body(mc.participant_id, [lnsp.participant_id], seed=1)
+        first = await mc.submit(body)
+        assert first.status_code == 200, first.text
+        receipt = first.json()["data"]
+
+        crash_server.kill9()
+        crash_server.start()
+        await mc.login()
+
+        again = await mc.submit(body, context_id=receipt["messageContextId"])
+        assert again.status_code == 200, again.text
+        assert again.json()["data"] == receipt
+        other = sample_body(mc.participant_id, [lnsp.participant_id], seed=2)
+        assert_problem(await mc.submit(other, context_id=receipt["messageContextId"]), 409)
+    finally:
+        await mc.close()

@@ -158,3 +158,26 @@ def test_an_openssl_rsa_1024_csr_is_refused(workdir, authority, now):
     assert made.returncode == 0, made.stderr
     with pytest.raises(CsrRejectedError, match="RSA 1024-bit keys are too short"):
         authority.issue(csr.read_bytes(), "MC1", now)
+
+
+@pytest.fixture(scope="module")
+def ec_authority(workdir: Path, now: datetime) -> CertificateAuthority:
+    """An exchange whose hub key was made as EC P-256 (`--hub-key-type ec-p256`)."""
+    return CertificateAuthority.load_or_create(workdir / "ec-hub", now, hub_key_type="ec-p256")
+
+
+def test_openssl_verifies_the_ec_hub_signature_against_the_ca(ec_authority, workdir):
+    """An EC P-256 hub's receipts carry `ECDSA-SHA256;` and verify with plain `openssl cms -verify -CAfile ca.pem`."""
+    header = ec_authority.sign(BODY)
+    assert header.startswith("ECDSA-SHA256;")
+    assert isinstance(ec_authority.hub_certificate.public_key(), ec.EllipticCurvePublicKey)
+    _verify_with_openssl(ec_authority, workdir, header)
+
+
+def test_an_ec_hub_keeps_its_key_type_across_a_restart_and_a_rollover(ec_authority, workdir, now):
+    """The key type is chosen at first start: a later load asking for RSA and a rollover both keep EC P-256."""
+    reloaded = CertificateAuthority.load_or_create(workdir / "ec-hub", now, hub_key_type="rsa-2048")
+    assert reloaded.hub_key_type == "ec-p256"
+    reloaded.rotate_hub(now)
+    assert reloaded.hub_key_type == "ec-p256"
+    _verify_with_openssl(reloaded, workdir, reloaded.sign(BODY))
