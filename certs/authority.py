@@ -4,12 +4,15 @@ Files under the authority's directory: ca.key, ca.pem, hub.key, hub.pem, and one
 certificate retired by a rollover (`rotate_hub`). Retired hub keys are not kept: they sign nothing more, and the
 receipts they signed embed their certificate, which still chains to the unchanged CA.
 
+Processes that share one database share one authority instead (`create`, `sealed`, `unseal`): its four PEM texts
+with both private keys encrypted under a passphrase (PKCS#8, cryptography's best available encryption).
+
 Leaf of the project: imports nothing outside `certs`.
 """
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -22,6 +25,7 @@ from certs import profiles
 from certs.chain import serial_hex
 from certs.crl import RevokedEntry, build_crl
 from certs.csr import load_and_check_csr
+from certs.errors import KeyPassphraseError
 from certs.signature import sign_detached
 
 CA_COMMON_NAME = "IDX Exchange CA"
@@ -69,6 +73,33 @@ class CertificateAuthority:
         hub_key, hub_certificate = _load_or_create_hub(directory, ca_key, ca_certificate, now)
         previous = [c for c in _retired_hub_certificates(directory) if c != hub_certificate]
         return cls(ca_key, ca_certificate, hub_key, hub_certificate, previous, directory)
+
+    @classmethod
+    def create(cls, now: datetime) -> Self:
+        """A new CA and hub, held in memory only: `sealed` gives what to store."""
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+        ca_certificate = profiles.build_ca_certificate(ca_key, CA_COMMON_NAME, now)
+        hub_key = rsa.generate_private_key(public_exponent=65537, key_size=HUB_KEY_BITS)
+        return cls(ca_key, ca_certificate, hub_key, _hub_certificate(hub_key, ca_key, ca_certificate, now))
+
+    def sealed(self, passphrase: bytes) -> dict[str, str]:
+        """The CA and hub as PEM texts (ca.key, ca.pem, hub.key, hub.pem), the keys encrypted with `passphrase`."""
+        encryption = serialization.BestAvailableEncryption(passphrase)
+        return {
+            "ca.key": _encrypted_pem(self._ca_key, encryption),
+            "ca.pem": self.ca_pem(),
+            "hub.key": _encrypted_pem(self._hub_key, encryption),
+            "hub.pem": self.hub_pem(),
+        }
+
+    @classmethod
+    def unseal(cls, sealed: Mapping[str, str], passphrase: bytes) -> Self:
+        """The authority `sealed` gave; KeyPassphraseError when `passphrase` does not open its keys."""
+        ca_key = _decrypted_key(sealed["ca.key"], passphrase)
+        hub_key = _decrypted_key(sealed["hub.key"], passphrase)
+        ca_certificate = x509.load_pem_x509_certificate(sealed["ca.pem"].encode("ascii"))
+        hub_certificate = x509.load_pem_x509_certificate(sealed["hub.pem"].encode("ascii"))
+        return cls(ca_key, ca_certificate, hub_key, hub_certificate)
 
     def rotate_hub(self, now: datetime) -> x509.Certificate:
         """Retire the hub key and certificate and make new ones; return the new hub certificate.
@@ -168,17 +199,40 @@ def _load_or_create_hub(
     hub_key = _load_or_create_key(directory / "hub.key", HUB_KEY_BITS, replace=not hub_pem_path.exists())
     hub_certificate = _load_certificate(hub_pem_path)
     if hub_certificate is None:
-        hub_certificate = profiles.build_signing_certificate(
-            ca_key=ca_key,
-            ca_certificate=ca_certificate,
-            subject=profiles.hub_subject(HUB_COMMON_NAME),
-            public_key=hub_key.public_key(),
-            not_before=now - profiles.BACKDATE,
-            not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
-            usages=profiles.HUB_USAGES,
-        )
+        hub_certificate = _hub_certificate(hub_key, ca_key, ca_certificate, now)
         _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o600)
     return hub_key, hub_certificate
+
+
+def _hub_certificate(
+    hub_key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca_certificate: x509.Certificate, now: datetime
+) -> x509.Certificate:
+    return profiles.build_signing_certificate(
+        ca_key=ca_key,
+        ca_certificate=ca_certificate,
+        subject=profiles.hub_subject(HUB_COMMON_NAME),
+        public_key=hub_key.public_key(),
+        not_before=now - profiles.BACKDATE,
+        not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
+        usages=profiles.HUB_USAGES,
+    )
+
+
+def _encrypted_pem(key: rsa.RSAPrivateKey, encryption: serialization.KeySerializationEncryption) -> str:
+    encoded = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    return encoded.decode("ascii")
+
+
+def _decrypted_key(pem: str, passphrase: bytes) -> rsa.RSAPrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem.encode("ascii"), password=passphrase)
+    except (ValueError, TypeError) as error:
+        # cryptography says "Bad decrypt. Incorrect password?" (or that a password is missing): the operator
+        # needs to hear which setting is wrong, not how PKCS#8 failed.
+        raise KeyPassphraseError("the key passphrase does not open the exchange's private keys") from error
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyPassphraseError("the exchange's stored key is not an RSA private key")
+    return key
 
 
 def _retired_hub_certificates(directory: Path) -> list[x509.Certificate]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,11 @@ from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.domain.participants import Client, Participant
 from exchange.eventstore.directory import Directory
-from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
+from exchange.eventstore.ledger import GroupCommit, Ledger, persistence_for
+from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
+from exchange.kernel.errors import ConflictError
 from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import Notifier, ensure_events_stream
@@ -234,6 +237,8 @@ class Exchange(Services):
     health: Health
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
+    # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
+    shared_keys: SharedKeys | None = None
     _connections: list[aiosqlite.Connection] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
@@ -263,9 +268,17 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     `build_services`, and start the followers of the log, the deliverer and housekeeping."""
     data_dir = settings.data_dir
     data_dir_lock = claim_data_dir(data_dir)
+    # First, so that an unreachable database stops the start before anything else runs.
+    shared_keys = (
+        None
+        if settings.database_url is None
+        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
+    )
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
+    # Before anything starts that would have to be stopped again: a wrong passphrase ends the start here.
+    authority, tokens = await _keys(settings, shared_keys, clock)
 
     nats_server = None
     nats_url = settings.nats_url
@@ -290,15 +303,15 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     # Followers of the log take turns at writing the views file through one lock (see Projector).
     view_writes = asyncio.Lock()
     services = await build_services(
-        persistence=sqlite_persistence(data_dir / "events.sqlite"),
+        persistence=persistence_for(settings.database_url, data_dir / "events.sqlite"),
         views=views,
         queue_views=queue_views,
         view_writes=view_writes,
         limits=limits,
         clock=clock,
         registry=registry or Registry.from_entry_points(settings.plugins),
-        authority=await asyncio.to_thread(CertificateAuthority.load_or_create, data_dir / "pki", clock.now()),
-        tokens=TokenIssuer.load_or_create(data_dir / "token.key"),
+        authority=authority,
+        tokens=tokens,
         daily_quota=settings.daily_quota,
         certificate_lifetime_days=settings.certificate_lifetime_days,
         certificate_warning_days=settings.certificate_warning_days,
@@ -333,6 +346,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values())),
         event_feed=EventFeed(js),
         nats_server=nats_server,
+        shared_keys=shared_keys,
         _connections=connections,
         _data_dir_lock=data_dir_lock,
     )
@@ -348,6 +362,17 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     return exchange
 
 
+async def _keys(
+    settings: Settings, shared_keys: SharedKeys | None, clock: Clock
+) -> tuple[CertificateAuthority, TokenIssuer]:
+    """The CA and hub, and the token key: files in the data directory, or the database's when there is one."""
+    if shared_keys is None:
+        authority = await asyncio.to_thread(CertificateAuthority.load_or_create, settings.data_dir / "pki", clock.now())
+        return authority, TokenIssuer.load_or_create(settings.data_dir / "token.key")
+    authority = await asyncio.to_thread(shared_keys.authority, clock.now())
+    return authority, TokenIssuer(await asyncio.to_thread(shared_keys.token_key))
+
+
 def _without_credentials(url: str) -> str:
     # A NATS URL may carry a token or a password (the embedded server's always does): logs must not.
     scheme, _, rest = url.rpartition("://")
@@ -358,15 +383,24 @@ async def ensure_operator(exchange: Exchange) -> None:
     """First start creates the market operator and its client; the secret goes to operator.secret (0600).
 
     Every start grants the operator's client every entity, so a business function added to an existing data
-    directory is open to the operator at once.
+    directory is open to the operator at once. With a database, the first secret is kept there too, and each
+    process writes it to its own data directory; processes starting together may race to create the operator,
+    and the one that loses finds it made.
     """
     ledger = exchange.ledger
-    if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
-        await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
-    if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
-        secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
-        await exchange.admin.add_client(
-            OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
-        )
-        write_private(exchange.settings.data_dir / "operator.secret", secret + "\n")
+    secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
+    if exchange.shared_keys is not None:
+        secret = await asyncio.to_thread(exchange.shared_keys.operator_secret, secret)
+    secret_file = exchange.settings.data_dir / "operator.secret"
+    with contextlib.suppress(ConflictError):
+        if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
+            await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
+    with contextlib.suppress(ConflictError):
+        if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
+            await exchange.admin.add_client(
+                OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
+            )
+            write_private(secret_file, secret + "\n")
+    if exchange.shared_keys is not None and not secret_file.exists():
+        write_private(secret_file, secret + "\n")
     await exchange.admin.grant(OPERATOR_CLIENT, list(exchange.admin.entities))

@@ -50,6 +50,9 @@ class Settings:
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)
+    # With `database_url`, the keys the processes of one exchange share live in the database, their private parts
+    # encrypted with this passphrase (IDX_KEY_PASSPHRASE); required then, unused on SQLite.
+    key_passphrase: str | None = field(default=None, repr=False)
 
 
 # A bearer token for the client commands that read a running exchange (`idx verify log`), instead of a client id
