@@ -69,6 +69,8 @@ def postgres_persistence(url: str) -> dict[str, str]:
     parts = database_parts(url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # eventsourcing's recorder without pipeline mode, which can stall on a large group commit (see there).
+        "APPLICATION_RECORDER_TOPIC": "exchange.eventstore.postgres:LedgerRecorder",
         "POSTGRES_DBNAME": parts["dbname"],
         "POSTGRES_HOST": parts["host"],
         "POSTGRES_PORT": parts["port"],
