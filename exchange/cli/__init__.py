@@ -63,7 +63,7 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     "data_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Where the event store, read models, JetStream and keys live.",
+    help="Where the read models and JetStream live, and the event store and keys without --database-url.",
 )
 @_setting_option("host", show_default=True)
 @_setting_option("port", show_default=True, type=int)
