@@ -22,6 +22,7 @@ from certs.authority import CertificateAuthority
 from exchange.domain.participants import Client, Participant
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, persistence_for
+from exchange.eventstore.postgres_counters import PostgresCounters
 from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -239,7 +240,7 @@ class Exchange(Services):
     nats_server: EmbeddedNatsServer | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
-    _connections: list[aiosqlite.Connection] = field(default_factory=list)
+    _connections: list[aiosqlite.Connection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
 
@@ -295,9 +296,14 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     views_path = data_dir / "views.sqlite"
     views = await open_views(views_path)
     queue_views = await open_views(views_path)
-    # Rate limits, quotas and manual switches live in a file every process on this data directory shares.
-    limits_db = await open_views(data_dir / "limits.sqlite")
-    connections = [views, queue_views, limits_db]
+    # Rate limits, quotas and manual switches live where every process of the exchange counts: the database, or
+    # else a file every process on this data directory shares.
+    limits_db = (
+        await open_views(data_dir / "limits.sqlite")
+        if settings.database_url is None
+        else await PostgresCounters.open(settings.database_url)
+    )
+    connections: list[aiosqlite.Connection | PostgresCounters] = [views, queue_views, limits_db]
     limits = LimitStore(limits_db)
     await limits.create_tables()
     # Followers of the log take turns at writing the views file through one lock (see Projector).

@@ -36,7 +36,7 @@ def _hub(server: ServerProcess) -> dict[str, str]:
 async def test_a_message_travels_through_postgres_and_its_keys_and_events_outlive_the_data_dir(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    """Submit, list, fetch and delete on PostgreSQL; a start on a fresh data dir has the same keys and events."""
+    """Submit, list, fetch and delete on PostgreSQL; a start on a fresh data dir has the same keys, events and quota."""
     first = _server(tmp_path / "first", postgres_url)
     first.start(timeout=120)
     try:
@@ -88,6 +88,9 @@ async def test_a_message_travels_through_postgres_and_its_keys_and_events_outliv
     assert "ENCRYPTED PRIVATE KEY" in stored
     assert "BEGIN PRIVATE KEY" not in stored, "a private key is stored in the clear"
     assert first.operator_secret not in stored, "the operator secret is stored in the clear"
+    with psycopg.connect(postgres_url) as connection:
+        quota = connection.execute("SELECT sum(count) FROM flowcontrol_quota WHERE sender = 'PGMC'").fetchone()
+    assert quota == (2,), "the sender's daily quota is not counted in the database"
 
 
 def _serve_and_fail(data_dir: Path, database_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
