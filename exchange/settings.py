@@ -25,7 +25,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     nats_url: str | None = None
-    database_url: str | None = None
+    # Holds the database's password: kept out of the settings' repr, as the secrets below are.
+    database_url: str | None = field(default=None, repr=False)
     rate_limit: int = 50
     daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000)
     test_clock: bool = False

@@ -134,7 +134,7 @@ def serve(**options: Any) -> None:
     # The options are named after the settings, so they make the Settings as they are.
     settings = Settings(**{**options, "data_dir": options["data_dir"].resolve()})
     if settings.database_url is not None:
-        _check_database_options(settings)
+        _check_database_options(settings.database_url, settings.key_passphrase)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("give --tls-cert and --tls-key together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
@@ -152,15 +152,14 @@ def serve(**options: Any) -> None:
         raise click.ClickException(str(error)) from None
 
 
-def _check_database_options(settings: Settings) -> None:
+def _check_database_options(database_url: str, key_passphrase: str | None) -> None:
     from exchange.eventstore.ledger import DatabaseUrlError, database_parts
 
-    assert settings.database_url is not None
     try:
-        database_parts(settings.database_url)
+        database_parts(database_url)
     except DatabaseUrlError as error:
         raise click.BadParameter(str(error), param_hint="--database-url") from None
-    if not settings.key_passphrase:
+    if not key_passphrase:
         raise click.UsageError(
             "--database-url keeps the exchange's keys in the database, encrypted: set IDX_KEY_PASSPHRASE "
             "(the same for every process of this exchange)"
