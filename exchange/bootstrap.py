@@ -21,7 +21,7 @@ from archive.projection import ArchiveProjection
 from certs.authority import CertificateAuthority
 from exchange.domain.participants import Client, Participant
 from exchange.eventstore.directory import Directory
-from exchange.eventstore.ledger import GroupCommit, Ledger, persistence_for
+from exchange.eventstore.ledger import GroupCommit, Ledger, create_postgres_tables, persistence_for
 from exchange.eventstore.postgres_counters import PostgresCounters
 from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
@@ -280,6 +280,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
     # Before anything starts that would have to be stopped again: a wrong passphrase ends the start here.
     authority, tokens = await _keys(settings, shared_keys, clock)
+    if settings.database_url is not None:
+        await asyncio.to_thread(create_postgres_tables, settings.database_url)
 
     nats_server = None
     nats_url = settings.nats_url

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
@@ -107,6 +108,18 @@ def database_parts(url: str) -> dict[str, str]:
         "user": str(parts["user"]),
         "password": str(parts.get("password") or ""),
     }
+
+
+def create_postgres_tables(url: str) -> None:
+    """Create the event store's tables in the database at `url` if missing, one process at a time.
+
+    eventsourcing creates them with CREATE ... IF NOT EXISTS, which is not safe against another process doing the
+    same at that moment (both insert into PostgreSQL's catalogue, one fails): processes starting together take
+    turns under an advisory lock, and a ledger opened after this finds its tables there.
+    """
+    with psycopg.connect(url, connect_timeout=10) as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext('idx event store tables'))")
+        Ledger.open(postgres_persistence(url)).close()
 
 
 def persistence_for(database_url: str | None, sqlite_path: Path) -> dict[str, str]:

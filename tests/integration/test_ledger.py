@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +19,13 @@ from eventsourcing.persistence import Recording
 from exchange.domain.messages import Message
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
-from exchange.eventstore.ledger import GroupCommit, Ledger, postgres_persistence, sqlite_persistence
+from exchange.eventstore.ledger import (
+    GroupCommit,
+    Ledger,
+    create_postgres_tables,
+    postgres_persistence,
+    sqlite_persistence,
+)
 from exchange.kernel.errors import ConcurrencyError
 from tests.integration.conftest import make_message
 
@@ -246,3 +253,14 @@ class TestLedgerOnPostgres(LedgerContract):
             assert again.find(Participant, Participant.create_id("MC1")) is not None
         finally:
             again.close()
+
+    def test_processes_starting_together_create_the_tables_once(self, postgres_url: str) -> None:
+        """Four first starts at once on an empty database all succeed, and the store they made works."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _: create_postgres_tables(postgres_url), range(4)))
+        ledger = Ledger.open(postgres_persistence(postgres_url))
+        try:
+            ledger.save(Participant(participant_id="MC1", name="Metering", roles=["MC"]))
+            assert ledger.last_position() == 1
+        finally:
+            ledger.close()
