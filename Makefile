@@ -14,7 +14,10 @@ MUTATE := certs.* flowcontrol.* exchange.functions.*.rules.* exchange.services.s
 # CI's time-bounded sample: a fixed list of 60 mutants spread over every package in $(MUTATE).
 MUTATE_SAMPLE := tests/mutation_sample.txt
 
-.PHONY: run test lint clean browser tools mutate mutate-sample screenshots
+# The PostgreSQL tests start a throw-away cluster with the distribution's initdb and pg_ctl (see tests/postgres.py).
+INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
+
+.PHONY: run test lint clean browser tools postgres mutate mutate-sample screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +40,12 @@ ifeq ($(CHROMIUM),)
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
 endif
 
+postgres:
+ifeq ($(INITDB),)
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql
+endif
+
 # The interop tests call openssl, the README's examples curl and jq: no test may skip for a missing tool.
 tools:
 	@if ! command -v openssl >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then \
@@ -45,7 +54,7 @@ tools:
 	fi
 
 # The suite includes schemathesis over the OpenAPI document (about a minute; `-m "not schemathesis"` leaves it out).
-test: $(STAMP) lint browser tools
+test: $(STAMP) lint browser tools postgres
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory mutate-sample
 

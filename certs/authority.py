@@ -4,12 +4,15 @@ Files under the authority's directory: ca.key, ca.pem, hub.key, hub.pem, and one
 certificate retired by a rollover (`rotate_hub`). Retired hub keys are not kept: they sign nothing more, and the
 receipts they signed embed their certificate, which still chains to the unchanged CA.
 
+Processes that share one database share one authority instead (`create`, `sealed`, `unseal`): its four PEM texts
+with both private keys encrypted under a passphrase (PKCS#8, cryptography's best available encryption).
+
 Leaf of the project: imports nothing outside `certs`.
 """
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -22,6 +25,7 @@ from certs import profiles
 from certs.chain import serial_hex
 from certs.crl import RevokedEntry, build_crl
 from certs.csr import load_and_check_csr
+from certs.errors import KeyPassphraseError
 from certs.fast_signer import TemplateSigner
 from certs.signature import SigningKey
 
@@ -77,6 +81,35 @@ class CertificateAuthority:
         hub_key, hub_certificate = _load_or_create_hub(directory, ca_key, ca_certificate, now, hub_key_type)
         previous = [c for c in _retired_hub_certificates(directory) if c != hub_certificate]
         return cls(ca_key, ca_certificate, hub_key, hub_certificate, previous, directory)
+
+    @classmethod
+    def create(cls, now: datetime, hub_key_type: str = RSA_2048) -> Self:
+        """A new CA and hub (its key of `hub_key_type`), held in memory only: `sealed` gives what to store."""
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+        ca_certificate = profiles.build_ca_certificate(ca_key, CA_COMMON_NAME, now)
+        hub_key = _new_hub_key(hub_key_type)
+        return cls(ca_key, ca_certificate, hub_key, _hub_certificate(hub_key, ca_key, ca_certificate, now))
+
+    def sealed(self, passphrase: bytes) -> dict[str, str]:
+        """The CA and hub as PEM texts (ca.key, ca.pem, hub.key, hub.pem), the keys encrypted with `passphrase`."""
+        encryption = serialization.BestAvailableEncryption(passphrase)
+        return {
+            "ca.key": _encrypted_pem(self._ca_key, encryption),
+            "ca.pem": self.ca_pem(),
+            "hub.key": _encrypted_pem(self._hub_key, encryption),
+            "hub.pem": self.hub_pem(),
+        }
+
+    @classmethod
+    def unseal(cls, sealed: Mapping[str, str], passphrase: bytes) -> Self:
+        """The authority `sealed` gave; KeyPassphraseError when `passphrase` does not open its keys."""
+        ca_key = _decrypted_key(sealed["ca.key"], passphrase)
+        if not isinstance(ca_key, rsa.RSAPrivateKey):
+            raise KeyPassphraseError("the exchange's stored CA key is not an RSA private key")
+        hub_key = _decrypted_key(sealed["hub.key"], passphrase)
+        ca_certificate = x509.load_pem_x509_certificate(sealed["ca.pem"].encode("ascii"))
+        hub_certificate = x509.load_pem_x509_certificate(sealed["hub.pem"].encode("ascii"))
+        return cls(ca_key, ca_certificate, hub_key, hub_certificate)
 
     def rotate_hub(self, now: datetime) -> x509.Certificate:
         """Retire the hub key and certificate and make new ones; return the new hub certificate.
@@ -201,6 +234,41 @@ def _load_or_create_hub(
     return hub_key, hub_certificate
 
 
+def _hub_certificate(
+    hub_key: SigningKey, ca_key: rsa.RSAPrivateKey, ca_certificate: x509.Certificate, now: datetime
+) -> x509.Certificate:
+    # The same profile as _load_or_create_hub's, which is left as it is: tests/mutation_sample.txt names its
+    # mutants by their place in that function.
+    return profiles.build_signing_certificate(
+        ca_key=ca_key,
+        ca_certificate=ca_certificate,
+        subject=profiles.hub_subject(HUB_COMMON_NAME),
+        public_key=hub_key.public_key(),
+        not_before=now - profiles.BACKDATE,
+        not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
+        usages=profiles.HUB_USAGES,
+    )
+
+
+def _encrypted_pem(key: SigningKey, encryption: serialization.KeySerializationEncryption) -> str:
+    encoded = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    return encoded.decode("ascii")
+
+
+def _decrypted_key(pem: str, passphrase: bytes) -> SigningKey:
+    try:
+        key = serialization.load_pem_private_key(pem.encode("ascii"), password=passphrase)
+    except (ValueError, TypeError) as error:
+        # cryptography says "Bad decrypt. Incorrect password?" (or that a password is missing): the operator
+        # needs to hear which setting is wrong, not how PKCS#8 failed.
+        raise KeyPassphraseError("the key passphrase does not open the exchange's private keys") from error
+    if not isinstance(key, rsa.RSAPrivateKey) and not (
+        isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
+    ):
+        raise KeyPassphraseError("the exchange's stored key is neither an RSA nor an EC P-256 private key")
+    return key
+
+
 def _retired_hub_certificates(directory: Path) -> list[x509.Certificate]:
     found = [x509.load_pem_x509_certificate(p.read_bytes()) for p in directory.glob(f"{_RETIRED_HUB_PREFIX}*.pem")]
     return sorted(found, key=lambda c: (c.not_valid_before_utc, c.serial_number), reverse=True)
@@ -244,12 +312,20 @@ def _load_or_create_hub_key(path: Path, key_type: str, *, replace: bool) -> Sign
         raise TypeError(f"{path} holds neither an RSA nor an EC P-256 private key")
     if key_type == RSA_2048:
         return _load_or_create_key(path, HUB_KEY_BITS, replace=True)
-    created = ec.generate_private_key(ec.SECP256R1())
+    created = _new_hub_key(key_type)
     encoded = created.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     _write_atomically(path, encoded, mode=0o600)
     return created
+
+
+def _new_hub_key(key_type: str) -> SigningKey:
+    if key_type not in HUB_KEY_TYPES:
+        raise ValueError(f"hub key type {key_type!r} is not one of {', '.join(HUB_KEY_TYPES)}")
+    if key_type == RSA_2048:
+        return rsa.generate_private_key(public_exponent=65537, key_size=HUB_KEY_BITS)
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:

@@ -27,3 +27,7 @@ class SignatureInvalidError(CertificateError):
 
 class ChainError(CertificateError):
     """The certificate was not issued by the exchange CA or is outside its validity."""
+
+
+class KeyPassphraseError(CertificateError):
+    """The passphrase given does not open the exchange's encrypted private keys."""

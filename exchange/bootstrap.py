@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,12 @@ from certs.authority import RSA_2048, CertificateAuthority
 from exchange.domain.participants import Client, Participant
 from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
-from exchange.eventstore.ledger import GroupCommit, Ledger, sqlite_persistence
+from exchange.eventstore.ledger import GroupCommit, Ledger, create_postgres_tables, persistence_for
+from exchange.eventstore.postgres_counters import PostgresCounters
+from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
+from exchange.kernel.errors import ConflictError
 from exchange.kernel.files import claim_data_dir, write_private
 from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
@@ -279,7 +283,9 @@ class Exchange(Services):
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     stream_watchdog: StuckStreamWatchdog | None = None
-    _connections: list[aiosqlite.Connection] = field(default_factory=list)
+    # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
+    shared_keys: SharedKeys | None = None
+    _connections: list[aiosqlite.Connection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
 
@@ -313,12 +319,19 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     `build_services`, and start the followers of the log, the deliverer and housekeeping."""
     data_dir = settings.data_dir
     data_dir_lock = claim_data_dir(data_dir)
+    # First, so that an unreachable database stops the start before anything else runs.
+    shared_keys = (
+        None
+        if settings.database_url is None
+        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
+    )
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
-    authority = await asyncio.to_thread(
-        CertificateAuthority.load_or_create, data_dir / "pki", clock.now(), settings.hub_key_type or RSA_2048
-    )
+    # Before anything starts that would have to be stopped again: a wrong passphrase ends the start here.
+    authority, tokens = await _keys(settings, shared_keys, clock)
+    if settings.database_url is not None:
+        await asyncio.to_thread(create_postgres_tables, settings.database_url)
     signature_work = SignatureWork(authority, settings.signing_processes)
     await asyncio.to_thread(signature_work.warm_up)
 
@@ -339,15 +352,20 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     views_path = data_dir / "views.sqlite"
     views = await open_views(views_path)
     queue_views = await open_views(views_path)
-    # Rate limits, quotas and manual switches live in a file every process on this data directory shares.
-    limits_db = await open_views(data_dir / "limits.sqlite")
-    connections = [views, queue_views, limits_db]
+    # Rate limits, quotas and manual switches live where every process of the exchange counts: the database, or
+    # else a file every process on this data directory shares.
+    limits_db = (
+        await open_views(data_dir / "limits.sqlite")
+        if settings.database_url is None
+        else await PostgresCounters.open(settings.database_url)
+    )
+    connections: list[aiosqlite.Connection | PostgresCounters] = [views, queue_views, limits_db]
     limits = LimitStore(limits_db)
     await limits.create_tables()
     # Followers of the log take turns at writing the views file through one lock (see Projector).
     view_writes = asyncio.Lock()
     services = await build_services(
-        persistence=sqlite_persistence(data_dir / "events.sqlite"),
+        persistence=persistence_for(settings.database_url, data_dir / "events.sqlite"),
         views=views,
         queue_views=queue_views,
         view_writes=view_writes,
@@ -356,7 +374,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         registry=registry or Registry.from_entry_points(settings.plugins),
         authority=authority,
         signature_work=signature_work,
-        tokens=TokenIssuer.load_or_create(data_dir / "token.key"),
+        tokens=tokens,
         daily_quota=settings.daily_quota,
         certificate_lifetime_days=settings.certificate_lifetime_days,
         certificate_warning_days=settings.certificate_warning_days,
@@ -395,6 +413,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values())),
         event_feed=EventFeed(js),
         nats_server=nats_server,
+        shared_keys=shared_keys,
         _connections=connections,
         _data_dir_lock=data_dir_lock,
     )
@@ -416,19 +435,42 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     return exchange
 
 
+async def _keys(
+    settings: Settings, shared_keys: SharedKeys | None, clock: Clock
+) -> tuple[CertificateAuthority, TokenIssuer]:
+    """The CA and hub, and the token key: files in the data directory, or the database's when there is one."""
+    hub_key_type = settings.hub_key_type or RSA_2048
+    if shared_keys is None:
+        authority = await asyncio.to_thread(
+            CertificateAuthority.load_or_create, settings.data_dir / "pki", clock.now(), hub_key_type
+        )
+        return authority, TokenIssuer.load_or_create(settings.data_dir / "token.key")
+    authority = await asyncio.to_thread(shared_keys.authority, clock.now(), hub_key_type)
+    return authority, TokenIssuer(await asyncio.to_thread(shared_keys.token_key))
+
+
 async def ensure_operator(exchange: Exchange) -> None:
     """First start creates the market operator and its client; the secret goes to operator.secret (0600).
 
     Every start grants the operator's client every entity, so a business function added to an existing data
-    directory is open to the operator at once.
+    directory is open to the operator at once. With a database, the first secret is kept there too, and each
+    process writes it to its own data directory; processes starting together may race to create the operator,
+    and the one that loses finds it made.
     """
     ledger = exchange.ledger
-    if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
-        await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
-    if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
-        secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
-        await exchange.admin.add_client(
-            OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
-        )
-        write_private(exchange.settings.data_dir / "operator.secret", secret + "\n")
+    secret = exchange.settings.operator_secret or secrets.token_urlsafe(32)
+    if exchange.shared_keys is not None:
+        secret = await asyncio.to_thread(exchange.shared_keys.operator_secret, secret)
+    secret_file = exchange.settings.data_dir / "operator.secret"
+    with contextlib.suppress(ConflictError):
+        if await asyncio.to_thread(ledger.find, Participant, Participant.create_id(OPERATOR)) is None:
+            await exchange.admin.register_participant(OPERATOR, "Market operator", [OPERATOR])
+    with contextlib.suppress(ConflictError):
+        if await asyncio.to_thread(ledger.find, Client, Client.create_id(OPERATOR_CLIENT)) is None:
+            await exchange.admin.add_client(
+                OPERATOR, list(exchange.admin.entities), client_id=OPERATOR_CLIENT, secret=secret
+            )
+            write_private(secret_file, secret + "\n")
+    if exchange.shared_keys is not None and not secret_file.exists():
+        write_private(secret_file, secret + "\n")
     await exchange.admin.grant(OPERATOR_CLIENT, list(exchange.admin.entities))

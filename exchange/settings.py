@@ -30,7 +30,8 @@ class Settings:
     nats_token: str | None = field(default=None, repr=False)
     # Replicas of the exchange's JetStream streams; by default 3 on a cluster that can place them, else 1.
     stream_replicas: int | None = None
-    database_url: str | None = None
+    # Holds the database's password: kept out of the settings' repr, as the secrets below are.
+    database_url: str | None = field(default=None, repr=False)
     rate_limit: int = 50
     daily_quota: tuple[int, int, int] = (180_000, 35_000, 18_000)
     test_clock: bool = False
@@ -62,6 +63,9 @@ class Settings:
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)
+    # With `database_url`, the keys the processes of one exchange share live in the database, their private parts
+    # encrypted with this passphrase (IDX_KEY_PASSPHRASE); required then, unused on SQLite.
+    key_passphrase: str | None = field(default=None, repr=False)
 
 
 # A bearer token for the client commands that read a running exchange (`idx verify log`), instead of a client id

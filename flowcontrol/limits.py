@@ -1,8 +1,9 @@
-"""Rate limits, daily quotas and the manual-switch allowance, counted in SQLite.
+"""Rate limits, daily quotas and the manual-switch allowance, counted in SQLite or PostgreSQL.
 
 The counters live in a database file rather than in memory so that they survive a restart and are shared by every
 server process that opens the same file. Each take is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE count <
-limit RETURNING count`` statement: SQLite runs it under its write lock, so concurrent takes from several
+limit RETURNING count`` statement: SQLite runs it under its write lock (PostgreSQL under the row's lock), so
+concurrent takes from several
 connections can never let more than ``limit`` through, and a refused take leaves the counter unchanged (it only
 ever holds granted takes, which is what ``release_quota`` undoes).
 
@@ -14,10 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-
-import aiosqlite
+from typing import Any, Protocol
 
 from exchange.domain.markettime import seconds_until_next_market_day
 
@@ -28,18 +28,32 @@ _KEEP_DAYS = 2
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS flowcontrol_rate (
-        participant TEXT NOT NULL, route TEXT NOT NULL, window_start INTEGER NOT NULL, count INTEGER NOT NULL,
+        participant TEXT NOT NULL, route TEXT NOT NULL, window_start BIGINT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (participant, route, window_start))""",
     "CREATE INDEX IF NOT EXISTS flowcontrol_rate_window ON flowcontrol_rate (window_start)",
     """CREATE TABLE IF NOT EXISTS flowcontrol_quota (
-        sender TEXT NOT NULL, priority TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
+        sender TEXT NOT NULL, priority TEXT NOT NULL, day TEXT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (sender, priority, day))""",
     "CREATE INDEX IF NOT EXISTS flowcontrol_quota_day ON flowcontrol_quota (day)",
     """CREATE TABLE IF NOT EXISTS flowcontrol_switch (
-        participant TEXT NOT NULL, business_function TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
+        participant TEXT NOT NULL, business_function TEXT NOT NULL, day TEXT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (participant, business_function, day))""",
     "CREATE INDEX IF NOT EXISTS flowcontrol_switch_day ON flowcontrol_switch (day)",
 )
+
+
+class CounterDatabase(Protocol):
+    """What the store needs of a database connection: aiosqlite's, or an adapter of another database speaking the
+    same SQL with `?` placeholders (exchange.eventstore.postgres_counters for PostgreSQL)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[object]: ...
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Any]]: ...
+
+    def commit(self) -> Awaitable[None]: ...
 
 
 class LimitStore:
@@ -51,7 +65,7 @@ class LimitStore:
     Tables are created on first use. A limit of 0 turns that limit off.
     """
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: CounterDatabase) -> None:
         self._db = db
         self._ready = False
         self._schema_lock = asyncio.Lock()
@@ -147,7 +161,8 @@ class LimitStore:
         # Table and column names are our constants, never input; the values are bound.
         sql = (
             f"INSERT INTO {table} ({names}, count) VALUES (?, ?, ?, 1) "  # noqa: S608
-            f"ON CONFLICT ({names}) DO UPDATE SET count = count + 1 WHERE count < ? RETURNING count"
+            # The stored count is named by its table: PostgreSQL finds a bare `count` ambiguous (stored or EXCLUDED).
+            f"ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + 1 WHERE {table}.count < ? RETURNING count"
         )
         # fetchall steps the statement to its end, so the write is complete before we commit or return.
         rows = await self._db.execute_fetchall(sql, (*key, limit))

@@ -28,12 +28,15 @@ class ServerProcess:
         port: int | None = None,
         extra_args: tuple[str, ...] = (),
         tls: ssl.SSLContext | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         # With `tls` (the context a client trusts the server with), the server was given --tls-cert: HTTPS.
         self.tls = tls
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = extra_args
+        # Variables for the server besides the test's own environment (IDX_KEY_PASSPHRASE, say).
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
@@ -53,7 +56,7 @@ class ServerProcess:
             [str(idx), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "IDX_LOG_LEVEL": os.environ.get("IDX_LOG_LEVEL", "INFO")},
+            env={**os.environ, "IDX_LOG_LEVEL": os.environ.get("IDX_LOG_LEVEL", "INFO"), **self.env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -65,7 +65,7 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     "data_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Where the event store, read models, JetStream and keys live.",
+    help="Where the read models and JetStream live, and the event store and keys without --database-url.",
 )
 @_setting_option("host", show_default=True)
 @_setting_option("port", show_default=True, type=int)
@@ -82,7 +82,11 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     type=click.IntRange(1, 5),
     help="Replicas of the JetStream streams [default: 3 on a cluster of 3 or more JetStream servers, else 1].",
 )
-@_setting_option("database_url", help="Use this database instead of SQLite under the data directory.")
+@_setting_option(
+    "database_url",
+    help="Keep the event store and the keys in this PostgreSQL database (postgresql://USER:PASSWORD@HOST:PORT/DB) "
+    "instead of SQLite under the data directory; needs IDX_KEY_PASSPHRASE.",
+)
 @_setting_option(
     "rate_limit", show_default=True, type=int, help="Requests per minute per participant and endpoint (0 = off)."
 )
@@ -119,6 +123,11 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     help="The operator client's secret on first start (default: random); written to DATA_DIR/operator.secret.",
 )
 @_setting_option(
+    "key_passphrase",
+    help="With --database-url: the passphrase the keys in the database are encrypted with. "
+    "Prefer the IDX_KEY_PASSPHRASE variable: a command line is visible to every user.",
+)
+@_setting_option(
     "tls_cert",
     type=_PEM_FILE,
     help="Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key. Without it: plain HTTP.",
@@ -151,7 +160,7 @@ def serve(**options: Any) -> None:
     # The options are named after the settings, so they make the Settings as they are.
     settings = Settings(**{**options, "data_dir": options["data_dir"].resolve()})
     if settings.database_url is not None:
-        raise click.UsageError("--database-url (PostgreSQL) is not supported yet; leave it out to use SQLite")
+        _check_database_options(settings.database_url, settings.key_passphrase)
     if settings.nats_url is not None:
         try:
             nats_servers(settings.nats_url)
@@ -167,10 +176,27 @@ def serve(**options: Any) -> None:
     # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
     # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
     os.umask(0o077)
+    # Imported here, as the server is: the event store's modules load psycopg, which client commands do not need.
+    from exchange.eventstore.shared_keys import SharedKeysError
+
     try:
         uvloop.run(_serve(settings))
-    except (DataDirInUseError, NatsUnavailableError) as error:
+    except (DataDirInUseError, NatsUnavailableError, SharedKeysError) as error:
         raise click.ClickException(str(error)) from None
+
+
+def _check_database_options(database_url: str, key_passphrase: str | None) -> None:
+    from exchange.eventstore.ledger import DatabaseUrlError, database_parts
+
+    try:
+        database_parts(database_url)
+    except DatabaseUrlError as error:
+        raise click.BadParameter(str(error), param_hint="--database-url") from None
+    if not key_passphrase:
+        raise click.UsageError(
+            "--database-url keeps the exchange's keys in the database, encrypted: set IDX_KEY_PASSPHRASE "
+            "(the same for every process of this exchange)"
+        )
 
 
 class _Server(uvicorn.Server):

@@ -1,4 +1,4 @@
-"""The event store of the exchange (eventsourcing on SQLite) and its group commit.
+"""The event store of the exchange (eventsourcing on SQLite or PostgreSQL) and its group commit.
 
 Every accepted submission and every step of its life is an event here. Concurrent callers share one
 transaction (`GroupCommit`), so durability costs one fsync per batch rather than one per message.
@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
+from psycopg.conninfo import conninfo_to_dict
 
 from exchange.kernel.errors import ConcurrencyError, StorageFullError, is_storage_full
 from exchange.kernel.tasks import cancel_and_wait
@@ -53,6 +55,76 @@ IN_MEMORY: Mapping[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 def sqlite_persistence(path: Path) -> dict[str, str]:
     """The settings of an event store in one SQLite file."""
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+class DatabaseUrlError(ValueError):
+    """A `--database-url` the exchange cannot use; the message says what to give instead."""
+
+
+def postgres_persistence(url: str) -> dict[str, str]:
+    """The settings of an event store in the PostgreSQL database of `url` (postgresql://USER:PASSWORD@HOST:PORT/DB).
+
+    eventsourcing creates its tables when they are missing (CREATE ... IF NOT EXISTS), so a second start against
+    the same database changes nothing.
+    """
+    parts = database_parts(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # eventsourcing's recorder without pipeline mode, which can stall on a large group commit (see there).
+        "APPLICATION_RECORDER_TOPIC": "exchange.eventstore.postgres:LedgerRecorder",
+        "POSTGRES_DBNAME": parts["dbname"],
+        "POSTGRES_HOST": parts["host"],
+        "POSTGRES_PORT": parts["port"],
+        "POSTGRES_USER": parts["user"],
+        "POSTGRES_PASSWORD": parts["password"],
+        # Request threads read the store while the group commit and the followers write: a small pool that may
+        # grow to cover the default executor's sixteen threads.
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "16",
+        # A connection broken by a restart of PostgreSQL is found out and replaced before use, so the exchange
+        # carries on once the server is back.
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+    }
+
+
+def database_parts(url: str) -> dict[str, str]:
+    """dbname, host, port, user and password of a PostgreSQL URL; DatabaseUrlError when one is missing."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise DatabaseUrlError("give a PostgreSQL URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception as error:  # psycopg's parser says what is wrong; the caller only needs it in words
+        raise DatabaseUrlError(f"the database URL cannot be read: {error}") from None
+    missing = [name for name in ("user", "host", "dbname") if not parts.get(name)]
+    if missing:
+        raise DatabaseUrlError(
+            f"the database URL lacks {', '.join(missing)}: give postgresql://USER:PASSWORD@HOST:PORT/DB"
+        )
+    return {
+        "dbname": str(parts["dbname"]),
+        "host": str(parts["host"]),
+        "port": str(parts.get("port") or 5432),
+        "user": str(parts["user"]),
+        "password": str(parts.get("password") or ""),
+    }
+
+
+def create_postgres_tables(url: str) -> None:
+    """Create the event store's tables in the database at `url` if missing, one process at a time.
+
+    eventsourcing creates them with CREATE ... IF NOT EXISTS, which is not safe against another process doing the
+    same at that moment (both insert into PostgreSQL's catalogue, one fails): processes starting together take
+    turns under an advisory lock, and a ledger opened after this finds its tables there.
+    """
+    with psycopg.connect(url, connect_timeout=10) as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext('idx event store tables'))")
+        Ledger.open(postgres_persistence(url)).close()
+
+
+def persistence_for(database_url: str | None, sqlite_path: Path) -> dict[str, str]:
+    """The one choice of storage backend: PostgreSQL when a database URL is given, else SQLite at `sqlite_path`."""
+    return postgres_persistence(database_url) if database_url is not None else sqlite_persistence(sqlite_path)
 
 
 class Ledger(Application[UUID]):
@@ -96,7 +168,12 @@ class Ledger(Application[UUID]):
     def notifications(
         self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
     ) -> Sequence[Notification]:
-        """Stored events after a position, in commit order (SQLite assigns positions under its write lock)."""
+        """Stored events after a position, in commit order.
+
+        Both stores assign positions under a lock held to the commit (SQLite's write lock, a table lock taken by
+        eventsourcing on PostgreSQL), so a follower never sees a position filled in behind the one it has read.
+        PostgreSQL may leave a gap where a transaction was rolled back; positions still only grow.
+        """
         return self.recorder.select_notifications(after, limit, stop=stop, topics=topics, inclusive_of_start=False)
 
     def decode(self, notification: Notification) -> Any:
@@ -159,7 +236,7 @@ class GroupCommit:
                 self._commit_one(events, future)
             return
         except Exception as error:  # the callers hear of it; the committer lives on for the next batch
-            # The batch was one transaction and SQLite rolled it back whole: none of it is stored.
+            # The batch was one transaction and the store rolled it back whole: none of it is stored.
             failure = _in_own_terms(error)
             for _, future in batch:
                 loop.call_soon_threadsafe(_fail, future, failure)

@@ -1,0 +1,132 @@
+"""`idx serve --database-url`: the event store and the keys in PostgreSQL (a throw-away cluster of the session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from exchange.functions.bpqd.sample import sample_body
+from simulators.client import ParticipantClient, operator_client, register
+from tests.e2e.conftest import PQD_SCOPES
+from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.harness import ServerProcess
+from tests.problems import assert_problem
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def _server(data_dir: Path, database_url: str, passphrase: str = PASSPHRASE) -> ServerProcess:
+    return ServerProcess(
+        data_dir,
+        extra_args=("--database-url", database_url, "--rate-limit", "0"),
+        env={"IDX_KEY_PASSPHRASE": passphrase},
+    )
+
+
+def _hub(server: ServerProcess) -> dict[str, str]:
+    data: dict[str, str] = httpx.get(f"{server.base_url}/certs/v1/hub", timeout=10).json()["data"]
+    return data
+
+
+async def test_a_message_travels_through_postgres_and_its_keys_and_events_outlive_the_data_dir(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Submit, list, fetch and delete on PostgreSQL; a start on a fresh data dir has the same keys, events and quota."""
+    first = _server(tmp_path / "first", postgres_url)
+    first.start(timeout=120)
+    try:
+        keys = _hub(first)
+        operator = await operator_client(first.base_url, first.operator_secret)
+        mc = ParticipantClient(first.base_url, await register(operator, "PGMC", ["MC"], PQD_SCOPES))
+        lnsp = ParticipantClient(first.base_url, await register(operator, "PGLNSP", ["LNSP"], PQD_SCOPES))
+        await operator.close()
+        await mc.login()
+        await mc.enrol()
+        await lnsp.login()
+        kept = sample_body(mc.participant_id, [lnsp.participant_id], seed=1)
+        gone = sample_body(mc.participant_id, [lnsp.participant_id], seed=2)
+        kept_id = (await mc.submit(kept)).json()["data"]["messageContextId"]
+        submitted = await mc.submit(gone)
+        assert submitted.status_code == 200, submitted.text
+        gone_id = submitted.json()["data"]["messageContextId"]
+
+        assert sorted(await wait_for_queue(lnsp, 2, within=60)) == sorted([kept_id, gone_id])
+        fetched = await lnsp.fetch(gone_id)
+        assert fetched.status_code == 200
+        assert fetched.content == gone
+        assert (await lnsp.delete(gone_id)).status_code == 204
+        assert await queued_ids(lnsp) == [kept_id]
+        for client in (mc, lnsp):
+            await client.close()
+    finally:
+        first.stop()
+
+    # The data directory holds nothing the exchange needs: a start on a new one against the same database has the
+    # same CA and hub, the same operator, and rebuilds the queue from the events in PostgreSQL.
+    second = _server(tmp_path / "second", postgres_url)
+    second.start(timeout=120)
+    try:
+        assert _hub(second) == keys
+        assert second.operator_secret == first.operator_secret
+        lnsp = ParticipantClient(second.base_url, lnsp.credentials)
+        await lnsp.login()
+        assert await wait_for_queue(lnsp, 1, within=60) == [kept_id]
+        fetched = await lnsp.fetch(kept_id)
+        assert fetched.content == kept
+        assert_problem(await lnsp.fetch(gone_id), 404)
+        await lnsp.close()
+    finally:
+        second.stop()
+
+    with psycopg.connect(postgres_url) as connection:
+        stored = "".join(str(row[0]) for row in connection.execute("SELECT value FROM idx_shared_keys"))
+    assert "ENCRYPTED PRIVATE KEY" in stored
+    assert "BEGIN PRIVATE KEY" not in stored, "a private key is stored in the clear"
+    assert first.operator_secret not in stored, "the operator secret is stored in the clear"
+    with psycopg.connect(postgres_url) as connection:
+        quota = connection.execute("SELECT sum(count) FROM flowcontrol_quota WHERE sender = 'PGMC'").fetchone()
+    assert quota == (2,), "the sender's daily quota is not counted in the database"
+
+
+def _serve_and_fail(data_dir: Path, database_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    idx = Path(sys.executable).parent / "idx"
+    environment = {k: v for k, v in os.environ.items() if k != "IDX_KEY_PASSPHRASE"} | env
+    return subprocess.run(
+        [str(idx), "serve", "--data-dir", str(data_dir), "--port", "0", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
+def test_a_database_url_without_a_passphrase_is_refused_at_start(postgres_url: str, tmp_path: Path) -> None:
+    """Without IDX_KEY_PASSPHRASE, --database-url stops the start with one clear line, not a traceback."""
+    result = _serve_and_fail(tmp_path / "data", postgres_url, {})
+    assert result.returncode == 2
+    assert "IDX_KEY_PASSPHRASE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_passphrase_is_refused_at_start(postgres_url: str, tmp_path: Path) -> None:
+    """A process with another passphrase than the one the keys were stored with stops, naming the setting."""
+    first = _server(tmp_path / "first", postgres_url)
+    first.start(timeout=120)
+    first.stop()
+    result = _serve_and_fail(tmp_path / "second", postgres_url, {"IDX_KEY_PASSPHRASE": "another passphrase"})
+    assert result.returncode == 1
+    assert "IDX_KEY_PASSPHRASE does not open" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_url_that_is_no_postgresql_url_is_refused(tmp_path: Path) -> None:
+    """A --database-url that names no PostgreSQL database is a usage error that says what to give."""
+    result = _serve_and_fail(tmp_path / "data", "sqlite:///events.db", {"IDX_KEY_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 2
+    assert "postgresql://USER:PASSWORD@HOST:PORT/DB" in result.stderr
+    assert "Traceback" not in result.stderr
