@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from certs.authority import CertificateAuthority
+from certs.authority import EC_P256, CertificateAuthority
 from certs.errors import KeyPassphraseError
 from certs.signature import parse_signature_header, verify_detached
 
@@ -38,3 +38,13 @@ def test_a_wrong_passphrase_is_a_key_passphrase_error(created: CertificateAuthor
     """Another passphrase does not open the keys, and says so in the package's own terms."""
     with pytest.raises(KeyPassphraseError):
         CertificateAuthority.unseal(created.sealed(b"passphrase"), b"another")
+
+
+def test_a_sealed_authority_with_an_ec_hub_key_signs_with_the_ecdsa_prefix_after_unsealing() -> None:
+    """`--hub-key-type ec-p256` on a database: the hub key is EC P-256, sealed and unsealed as such."""
+    created = CertificateAuthority.create(NOW, EC_P256)
+    unsealed = CertificateAuthority.unseal(created.sealed(b"passphrase"), b"passphrase")
+    assert unsealed.hub_key_type == EC_P256
+    signature = unsealed.sign(b"payload")
+    assert signature.startswith("ECDSA-SHA256;")
+    assert verify_detached(parse_signature_header(signature), b"payload") == created.hub_certificate
