@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from exchange.functions.errors import FieldError
+from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import Resource, StandingData, Submission
 
 MARKETS = frozenset(
@@ -142,3 +142,18 @@ def requested_recipients(body: bytes) -> tuple[str, ...]:
         return tuple(_RECIPIENTS.decode(body).data.header.receiving_participant_id)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return ()
+
+
+def decode_envelope(body: bytes, decoder: msgspec.json.Decoder[Envelope[T]]) -> Envelope[T]:
+    """The envelope of a submitted body; MalformedBodyError if it is not UTF-8 JSON, RuleViolationError (naming
+    the recipients it asked for) if it breaks the schema."""
+    try:
+        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
+        body.decode("utf-8")
+        return decoder.decode(body)
+    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
+        raise RuleViolationError(
+            [field_error_from_msgspec(error)], requested_recipients=requested_recipients(body)
+        ) from error
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error

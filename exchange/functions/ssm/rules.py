@@ -6,9 +6,8 @@ are generators so that a roll full of bad rows costs only the errors that are re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Final
 
 from exchange.domain.markettime import market_day
@@ -16,7 +15,6 @@ from exchange.functions.errors import FieldError
 from exchange.functions.protocol import StandingData
 from exchange.functions.ssm.schema import DuidRow, DuidTransaction, RegionRow, RegionTransaction
 
-MAX_ERRORS: Final = 100
 REGIONS: Final = ("NSW1", "QLD1", "SA1", "TAS1", "VIC1")
 # How the scheduler marks a DUID for an interval: enabled for system security, or not.
 ENABLEMENT_STATUSES: Final = ("ENABLED", "NOT_ENABLED")
@@ -29,14 +27,6 @@ MAX_DUID_LENGTH: Final = 10
 MAX_TRANSACTION_ID_LENGTH: Final = 100
 # A roll covers a day or two of 5-minute intervals for every enabled unit: 100,000 rows is far beyond one.
 MAX_ROWS: Final = 100_000
-
-
-def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
-    """At most `limit` errors, followed by a note on `data` when more were found."""
-    found = list(islice(errors, limit + 1))
-    if len(found) <= limit:
-        return found
-    return [*found[:limit], FieldError("data", f"more errors follow; only the first {limit} are reported")]
 
 
 def timestamp(value: str) -> datetime | None:
