@@ -17,7 +17,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Screen, Web, with_query
+from exchange.web.pages import Screen, Web, page_query, with_query
 from exchange.web.session import Session
 
 ENTITY = "IDX_ADMIN"
@@ -75,7 +75,6 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
             problem=problem,
             errors=field_errors(problem),
             catalogue=catalogue,
-            done=request.query_params.get("done"),
             status_code=status_code,
             **context,
         )
@@ -95,7 +94,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         typed: dict[str, Any] | None = None,
     ) -> Template:
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {"itemCount": PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
+        params = page_query(cursor, PAGE_SIZE)
         answer = (await web.api(request).call(session, "GET", f"{ADMIN}/participants", params=params)).json()
         return render(
             request,

@@ -6,7 +6,6 @@ and lists its resources' queues through the same four calls a participant's syst
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -15,8 +14,8 @@ from litestar.response import Redirect, Template
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.functions.registry import Registry
 from exchange.web.api_client import ApiProblemError
-from exchange.web.archive import preview
-from exchange.web.pages import Screen, Web, api_timestamp, query_of, with_query
+from exchange.web.archive import message_facts
+from exchange.web.pages import Screen, Web, api_filters, page_links, page_query, query_of, with_query
 from exchange.web.translog import download
 
 PAGE_SIZE = 50
@@ -66,15 +65,9 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
         session = web.session(request, function.entity)
         filters = query_of(request, FILTERS)
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {
-            **{name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()},
-            "itemCount": PAGE_SIZE,
-        }
-        if cursor:
-            params["cursor"] = cursor
+        params = page_query(cursor, PAGE_SIZE, **api_filters(filters))
         base = f"/app/queue/{function.id}/{resource.id}"
         answer = (await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}", params=params)).json()
-        next_cursor = answer["meta"]["nextCursor"]
         return web.render(
             request,
             "queue.html",
@@ -88,9 +81,7 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
             priorities=PRIORITIES,
             items=answer["data"],
             meta=answer["meta"],
-            done=request.query_params.get("done"),
-            next_link=with_query(base, {**filters, "cursor": next_cursor}) if next_cursor else None,
-            first_link=with_query(base, filters) if cursor else None,
+            **page_links(base, filters, cursor, answer["meta"]["nextCursor"]),
         )
 
     @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}")
@@ -110,12 +101,7 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
             resource=resource,
             base=f"/app/queue/{function.id}/{resource.id}",
             message_context_id=message_context_id,
-            sender=answer.headers.get("x-initiatingparticipantid"),
-            signature=answer.headers.get("x-signature"),
-            original_signature=answer.headers.get("x-original-signature"),
-            size=len(answer.content),
-            sha256=hashlib.sha256(answer.content).hexdigest(),
-            preview=preview(answer.content),
+            **message_facts(answer),
         )
 
     @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}/payload")

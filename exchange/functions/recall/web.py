@@ -145,7 +145,6 @@ def recall_handlers(web: Web) -> list[Any]:
             sort=sort,
             sortable=SORTABLE,
             sort_link=lambda name: with_query("/app/recall", {**kept, "sort": f"-{name}" if sort == name else name}),
-            done=request.query_params.get("done"),
         )
 
     @get("/recall/new")
@@ -164,7 +163,6 @@ def recall_handlers(web: Web) -> list[Any]:
             screen="recall",
             plan=plan,
             entry_fields=ENTRY_FIELDS,
-            done=request.query_params.get("done"),
         )
 
     @get([f"/recall/{{duid:str}}/{{plan_id:str}}/{action}" for action in ("modify", "clone", "delete")])
