@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -13,16 +12,9 @@ import pytest
 from exchange.functions.bids.sample import sample_bids
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
-from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("bids") / "data", "--rate-limit", "0") as running:
-        yield running
 
 
 async def submit(client: ParticipantClient, body: dict[str, Any] | bytes) -> Any:
