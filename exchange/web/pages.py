@@ -146,6 +146,15 @@ def with_query(path: str, params: dict[str, str]) -> str:
     return path + ("?" + urlencode(params) if params else "")
 
 
+def typed_number(value: str) -> float | int | str:
+    """A number typed in a form; text that is not one goes as typed, for the API to refuse by name."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() else number
+
+
 def api_filters(filters: dict[str, str]) -> dict[str, str]:
     """A screen's filters as the API takes them: `datetime-local` values (market time) as timestamps with offset."""
     return {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
@@ -16,6 +17,7 @@ from exchange.functions.registry import Registry
 from exchange.web.api_client import ApiProblemError
 from exchange.web.archive import message_facts
 from exchange.web.pages import Screen, Web, api_filters, page_links, page_query, query_of, with_query
+from exchange.web.session import Session
 from exchange.web.translog import download
 
 PAGE_SIZE = 50
@@ -47,6 +49,16 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
             if resource_id in (None, resource.id):
                 return resource
         raise ApiProblemError(404, "Not found", f"{function.id} has no resource {resource_id}")
+
+    async def fetched(
+        request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
+    ) -> tuple[BusinessFunction, Resource, Session, httpx.Response]:
+        """A waiting message, fetched as the participant's own system would (GET of the resource's message)."""
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        session = web.session(request, function.entity)
+        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        return function, resource, session, answer
 
     def queues_of(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
         """Every queue the session may read, for moving between them."""
@@ -88,10 +100,7 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
     async def message(
         request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
     ) -> Template:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
-        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        function, resource, session, answer = await fetched(request, function_id, resource_id, message_context_id)
         return web.render(
             request,
             "queue_message.html",
@@ -108,10 +117,7 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
     async def payload(
         request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
     ) -> Response[bytes]:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
-        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        *_, answer = await fetched(request, function_id, resource_id, message_context_id)
         return download(answer.content, message_context_id, answer.headers)
 
     @get("/queue/{function_id:str}/{resource_id:str}/delete")
