@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -157,3 +158,27 @@ def decode_envelope(body: bytes, decoder: msgspec.json.Decoder[Envelope[T]]) -> 
         ) from error
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error
+
+
+def sample_header(
+    sender: str,
+    recipients: Sequence[str],
+    business_function_id: str,
+    resource_id: str,
+    *,
+    message_id: str,
+    sent: str,
+    priority: str = "Medium",
+    market: str = "NEM",
+) -> dict[str, Any]:
+    """The header of a sample envelope from `sender` to `recipients`, as JSON names it."""
+    return {
+        "initiatingParticipantId": sender,
+        "receivingParticipantId": list(recipients),
+        "messageId": message_id,
+        "messageDateTime": sent,
+        "businessFunctionId": business_function_id,
+        "businessFunctionResourceId": resource_id,
+        "priority": priority,
+        "market": market,
+    }
