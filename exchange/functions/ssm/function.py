@@ -45,6 +45,7 @@ DUID_RESOURCE: Final = Resource(id="duid", schema_versions=("1.0",), sender_role
 RESOURCES: Final = {resource.id: resource for resource in (REGION_RESOURCE, DUID_RESOURCE)}
 SCHEDULES_PATH: Final = "/ssm/v1/schedules"
 
+_SENDER_OPTION = SampleOption("sender", "The operator sending it.", default="OPERATOR")
 _RUN_OPTION = SampleOption("run", "The run's time (ISO 8601 with offset).", default=DEFAULT_RUN)
 _INTERVALS_OPTION = SampleOption(
     "intervals", "Five-minute intervals the run schedules.", kind="integer", default=12, minimum=1, maximum=2016
@@ -98,7 +99,7 @@ class SystemSecuritySchedules:
                 resource_id="region",
                 summary="Print a region roll: every region's requirement and enabled MW, to every recipient (*).",
                 options=(
-                    SampleOption("sender", "The operator sending it.", default="OPERATOR"),
+                    _SENDER_OPTION,
                     SampleOption(
                         "recipients",
                         "A recipient; repeat for several (default: *, everyone).",
@@ -118,7 +119,7 @@ class SystemSecuritySchedules:
                 resource_id="duid",
                 summary="Print a DUID roll; send it to the DUIDs' one owner, or split it by owner with `idx publish`.",
                 options=(
-                    SampleOption("sender", "The operator sending it.", default="OPERATOR"),
+                    _SENDER_OPTION,
                     SampleOption(
                         "recipients", "The DUIDs' owner (idx publish sets it).", multiple=True, flag="recipient"
                     ),
