@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 import msgspec
 
 from exchange.functions.errors import FieldError, OperationRefusedError, RuleViolationError
-from exchange.functions.protocol import Acceptance, SampleMaker, StandingData, Submission, Watermarks
+from exchange.functions.protocol import Acceptance, Resource, SampleMaker, StandingData, Submission, Watermarks
 from exchange.functions.services import Call, Outbound
 from exchange.kernel.errors import ConcurrencyError
 
@@ -44,6 +44,17 @@ class OperatedFunction(SampledFunction):
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Never called by the core (the resource does not accept submissions); refuses, naming the operation."""
         raise RuleViolationError([FieldError("data", self.submitted_with)])
+
+
+def operated_resource(resource_id: str) -> Resource:
+    """A resource of an `OperatedFunction`: generators send through the function's operations, for the operator."""
+    return Resource(
+        id=resource_id,
+        schema_versions=("1.0",),
+        sender_roles=frozenset({"GENERATOR"}),
+        receiver_roles=frozenset({OPERATOR}),
+        accepts_submissions=False,
+    )
 
 
 def require_role(call: Call, role: str, refusal: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from exchange.functions.errors import FieldError
+from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import Resource, StandingData, Submission
 
 MARKETS = frozenset(
@@ -142,3 +143,42 @@ def requested_recipients(body: bytes) -> tuple[str, ...]:
         return tuple(_RECIPIENTS.decode(body).data.header.receiving_participant_id)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return ()
+
+
+def decode_envelope(body: bytes, decoder: msgspec.json.Decoder[Envelope[T]]) -> Envelope[T]:
+    """The envelope of a submitted body; MalformedBodyError if it is not UTF-8 JSON, RuleViolationError (naming
+    the recipients it asked for) if it breaks the schema."""
+    try:
+        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
+        body.decode("utf-8")
+        return decoder.decode(body)
+    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
+        raise RuleViolationError(
+            [field_error_from_msgspec(error)], requested_recipients=requested_recipients(body)
+        ) from error
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error
+
+
+def sample_header(
+    sender: str,
+    recipients: Sequence[str],
+    business_function_id: str,
+    resource_id: str,
+    *,
+    message_id: str,
+    sent: str,
+    priority: str = "Medium",
+    market: str = "NEM",
+) -> dict[str, Any]:
+    """The header of a sample envelope from `sender` to `recipients`, as JSON names it."""
+    return {
+        "initiatingParticipantId": sender,
+        "receivingParticipantId": list(recipients),
+        "messageId": message_id,
+        "messageDateTime": sent,
+        "businessFunctionId": business_function_id,
+        "businessFunctionResourceId": resource_id,
+        "priority": priority,
+        "market": market,
+    }

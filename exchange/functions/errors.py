@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from itertools import islice
 
 import msgspec
 
@@ -15,7 +17,11 @@ __all__ = [
     "OperationRefusedError",
     "RuleViolationError",
     "field_error_from_msgspec",
+    "first_errors",
 ]
+
+# A 10 MB body of bad values must not become a far larger answer or transaction-log entry.
+MAX_ERRORS = 100
 
 
 class RuleViolationError(InvalidError):
@@ -48,3 +54,14 @@ class OperationRefusedError(RefusedError):
 
 class NothingFoundError(NotFoundError):
     """Nothing of the caller's by that name (existence is not revealed)."""
+
+
+def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS, note_on: str = "data") -> list[FieldError]:
+    """At most `limit` errors, followed by a note on the field `note_on` when more were found.
+
+    The checks are generators, so a body full of bad values costs only the errors that are reported.
+    """
+    found = list(islice(errors, limit + 1))
+    if len(found) <= limit:
+        return found
+    return [*found[:limit], FieldError(note_on, f"more errors follow; only the first {limit} are reported")]

@@ -17,7 +17,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Screen, Web, with_query
+from exchange.web.pages import Screen, Web, page_query, typed_number, with_query
 from exchange.web.session import Session
 
 ENTITY = "IDX_ADMIN"
@@ -75,7 +75,6 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
             problem=problem,
             errors=field_errors(problem),
             catalogue=catalogue,
-            done=request.query_params.get("done"),
             status_code=status_code,
             **context,
         )
@@ -95,7 +94,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         typed: dict[str, Any] | None = None,
     ) -> Template:
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {"itemCount": PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
+        params = page_query(cursor, PAGE_SIZE)
         answer = (await web.api(request).call(session, "GET", f"{ADMIN}/participants", params=params)).json()
         return render(
             request,
@@ -201,7 +200,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         form = await request.form()
         function = _text(form, "businessFunctionId")
         typed = {name: _text(form, name) for name in ("businessFunctionId", "low", "warn", "high")}
-        body = {name: _number(typed[name]) for name in ("low", "warn", "high")}
+        body = {name: typed_number(typed[name]) for name in ("low", "warn", "high")}
         path = f"{ADMIN}/participants/{_segment(participant_id)}/flowcontrol/{_segment(function)}"
         _, problem = await attempt(api(request, session, "PUT", path, json=body))
         if problem is not None:
@@ -232,7 +231,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
         session = web.session(request, ENTITY)
         form = await request.form()
         typed = {name: _text(form, name) for name in ("duid", "participantId", "stationId", "maxCapacityMW")}
-        body = {**typed, "maxCapacityMW": _number(typed["maxCapacityMW"])}
+        body = {**typed, "maxCapacityMW": typed_number(typed["maxCapacityMW"])}
         _, problem = await attempt(api(request, session, "POST", f"{ADMIN}/duids", json=body))
         if problem is not None:
             return await duids_page(request, session, problem, typed)
@@ -347,12 +346,3 @@ def _text(form: FormMultiDict, name: str) -> str:
 
 def _all(form: FormMultiDict, name: str) -> list[str]:
     return [value for value in form.getall(name, []) if isinstance(value, str)]
-
-
-def _number(value: str) -> float | int | str:
-    """A typed number; text that is not one goes as typed, for the API to refuse by name."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return int(number) if number.is_integer() else number

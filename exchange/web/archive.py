@@ -6,11 +6,12 @@ import hashlib
 import json
 from typing import Any
 
+import httpx
 from litestar import Request, Response, get
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Web, api_timestamp, query_of, with_query
+from exchange.web.pages import Web, api_filters, page_links, page_query, query_of
 from exchange.web.translog import download
 
 ENTITY = "ARCH_RETRIEVE"
@@ -26,12 +27,7 @@ def archive_handlers(web: Web) -> list[Any]:
         filters = query_of(request, FILTERS)
         text = (request.query_params.get("q") or "").strip()
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {
-            **{name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()},
-            "itemCount": PAGE_SIZE,
-        }
-        if cursor:
-            params["cursor"] = cursor
+        params = page_query(cursor, PAGE_SIZE, **api_filters(filters))
         api = web.api(request)
         if text and cursor is None:
             # A whole message context id goes straight to its item, when the participant holds it.
@@ -52,7 +48,6 @@ def archive_handlers(web: Web) -> list[Any]:
                 if needle in item["messageContextId"].lower() or needle in item["initiatingParticipantId"].lower()
             ]
         kept = {**filters, **({"q": text} if text else {})}
-        next_cursor = answer["meta"]["nextCursor"]
         return web.render(
             request,
             "archive.html",
@@ -62,8 +57,7 @@ def archive_handlers(web: Web) -> list[Any]:
             text=text,
             items=items,
             meta=answer["meta"],
-            next_link=with_query("/app/archive", {**kept, "cursor": next_cursor}) if next_cursor else None,
-            first_link=with_query("/app/archive", kept) if cursor else None,
+            **page_links("/app/archive", kept, cursor, answer["meta"]["nextCursor"]),
         )
 
     @get("/archive/{messageContextId:str}")
@@ -76,12 +70,7 @@ def archive_handlers(web: Web) -> list[Any]:
             session,
             screen="archive",
             message_context_id=messageContextId,
-            sender=answer.headers.get("x-initiatingparticipantid"),
-            signature=answer.headers.get("x-signature"),
-            original_signature=answer.headers.get("x-original-signature"),
-            size=len(answer.content),
-            sha256=hashlib.sha256(answer.content).hexdigest(),
-            preview=preview(answer.content),
+            **message_facts(answer),
         )
 
     @get("/archive/{messageContextId:str}/payload")
@@ -91,6 +80,18 @@ def archive_handlers(web: Web) -> list[Any]:
         return download(answer.content, messageContextId, answer.headers)
 
     return [search, item, payload]
+
+
+def message_facts(answer: httpx.Response) -> dict[str, Any]:
+    """What a message screen shows of a fetched payload: its sender, both signatures, size, digest and a preview."""
+    return {
+        "sender": answer.headers.get("x-initiatingparticipantid"),
+        "signature": answer.headers.get("x-signature"),
+        "original_signature": answer.headers.get("x-original-signature"),
+        "size": len(answer.content),
+        "sha256": hashlib.sha256(answer.content).hexdigest(),
+        "preview": preview(answer.content),
+    }
 
 
 def preview(payload: bytes) -> str:

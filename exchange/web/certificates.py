@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from exchange.domain.markettime import MARKET_TIME
 from exchange.kernel.clock import Clock
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Screen, Web, with_query
+from exchange.web.pages import Screen, Web, page_links, page_query, with_query
 from exchange.web.session import Session
 
 ENTITY = "TLS_CERTIFICATE_MANAGEMENT"
@@ -30,11 +30,9 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
     ) -> Template:
         api = web.api(request)
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {"itemCount": PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
-        answer = (await api.call(session, "GET", "/certs/v1/certificates", params=params)).json()
+        answer = (await api.call(session, "GET", "/certs/v1/certificates", params=page_query(cursor, PAGE_SIZE))).json()
         status = await api.data(session, "GET", "/certs/v1/status")
         nominations = await api.data(session, "GET", "/certs/v1/nominations")
-        next_cursor = answer["meta"]["nextCursor"]
         return web.render(
             request,
             "certificates.html",
@@ -45,9 +43,7 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
             warnings=status["warnings"],
             warning_days=status["expiryWarningDays"],
             nominations=nominations,
-            done=request.query_params.get("done"),
-            next_link=with_query("/app/certificates", {"cursor": next_cursor}) if next_cursor else None,
-            first_link="/app/certificates" if cursor else None,
+            **page_links("/app/certificates", {}, cursor, answer["meta"]["nextCursor"]),
             status_code=status_code,
             **context,
         )
@@ -63,7 +59,6 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
             screen="certificates",
             certificate=certificate,
             renewal=_renewal(certificate, clock.now()),
-            done=request.query_params.get("done"),
             status_code=status_code,
             **context,
         )

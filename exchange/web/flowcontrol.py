@@ -30,7 +30,6 @@ def flowcontrol_handlers(web: Web) -> list[Any]:
             screen="flowcontrol",
             functions=functions,
             may_switch=session.holds(WRITE),
-            done=request.query_params.get("done"),
             status_code=status_code,
             **context,
         )

@@ -97,6 +97,8 @@ class Web:
                 "current": screen,
                 "environment": self.environment,
                 "here": _here(request),
+                # The outcome of the form sent before a redirect (post, redirect, get), for the page's flash.
+                "done": request.query_params.get("done"),
                 **context,
             },
             status_code=status_code,
@@ -142,6 +144,33 @@ def api_timestamp(value: str) -> str:
 
 def with_query(path: str, params: dict[str, str]) -> str:
     return path + ("?" + urlencode(params) if params else "")
+
+
+def typed_number(value: str) -> float | int | str:
+    """A number typed in a form; text that is not one goes as typed, for the API to refuse by name."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def api_filters(filters: dict[str, str]) -> dict[str, str]:
+    """A screen's filters as the API takes them: `datetime-local` values (market time) as timestamps with offset."""
+    return {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()}
+
+
+def page_query(cursor: str | None, item_count: int, **params: Any) -> dict[str, Any]:
+    """The API's query for one page of a list: its parameters, the page size and the cursor when there is one."""
+    return {**params, "itemCount": item_count, **({"cursor": cursor} if cursor else {})}
+
+
+def page_links(path: str, kept: dict[str, str], cursor: str | None, next_cursor: str | None) -> dict[str, Any]:
+    """The pager's links of a list screen: the next page while there is one, the first once the reader left it."""
+    return {
+        "next_link": with_query(path, {**kept, "cursor": next_cursor}) if next_cursor else None,
+        "first_link": with_query(path, kept) if cursor else None,
+    }
 
 
 def sign_in_redirect(request: Request[Any, Any, Any], *, expired: bool) -> Response[Any]:

@@ -6,17 +6,19 @@ and lists its resources' queues through the same four calls a participant's syst
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from exchange.functions.protocol import BusinessFunction, Resource
 from exchange.functions.registry import Registry
 from exchange.web.api_client import ApiProblemError
-from exchange.web.archive import preview
-from exchange.web.pages import Screen, Web, api_timestamp, query_of, with_query
+from exchange.web.archive import message_facts
+from exchange.web.pages import Screen, Web, api_filters, page_links, page_query, query_of, with_query
+from exchange.web.session import Session
 from exchange.web.translog import download
 
 PAGE_SIZE = 50
@@ -49,6 +51,30 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
                 return resource
         raise ApiProblemError(404, "Not found", f"{function.id} has no resource {resource_id}")
 
+    def queue_of(request: Request[Any, Any, Any], function_id: str, resource_id: str | None) -> _Queue:
+        function = function_of(function_id)
+        resource = resource_of(function, resource_id)
+        return _Queue(function, resource, web.session(request, function.entity))
+
+    def render(request: Request[Any, Any, Any], template: str, queue: _Queue, **context: Any) -> Template:
+        return web.render(
+            request,
+            template,
+            queue.session,
+            screen=f"queue-{queue.function.id}",
+            function=queue.function,
+            resource=queue.resource,
+            base=queue.base,
+            **context,
+        )
+
+    async def fetched(
+        request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
+    ) -> tuple[_Queue, httpx.Response]:
+        """A waiting message, fetched as the participant's own system would (GET of the resource's message)."""
+        queue = queue_of(request, function_id, resource_id)
+        return queue, await web.api(request).call(queue.session, "GET", f"{queue.api_path}/{message_context_id}")
+
     def queues_of(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
         """Every queue the session may read, for moving between them."""
         session = web.sessions.require(request)
@@ -61,105 +87,56 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
 
     @get(["/queue/{function_id:str}", "/queue/{function_id:str}/{resource_id:str}"])
     async def listing(request: Request[Any, Any, Any], function_id: str, resource_id: str | None = None) -> Template:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
+        queue = queue_of(request, function_id, resource_id)
         filters = query_of(request, FILTERS)
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {
-            **{name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()},
-            "itemCount": PAGE_SIZE,
-        }
-        if cursor:
-            params["cursor"] = cursor
-        base = f"/app/queue/{function.id}/{resource.id}"
-        answer = (await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}", params=params)).json()
-        next_cursor = answer["meta"]["nextCursor"]
-        return web.render(
+        params = page_query(cursor, PAGE_SIZE, **api_filters(filters))
+        answer = (await web.api(request).call(queue.session, "GET", queue.api_path, params=params)).json()
+        return render(
             request,
             "queue.html",
-            session,
-            screen=f"queue-{function.id}",
-            function=function,
-            resource=resource,
-            base=base,
+            queue,
             queues=queues_of(request),
             filters=filters,
             priorities=PRIORITIES,
             items=answer["data"],
             meta=answer["meta"],
-            done=request.query_params.get("done"),
-            next_link=with_query(base, {**filters, "cursor": next_cursor}) if next_cursor else None,
-            first_link=with_query(base, filters) if cursor else None,
+            **page_links(queue.base, filters, cursor, answer["meta"]["nextCursor"]),
         )
 
     @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}")
     async def message(
         request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
     ) -> Template:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
-        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
-        return web.render(
-            request,
-            "queue_message.html",
-            session,
-            screen=f"queue-{function.id}",
-            function=function,
-            resource=resource,
-            base=f"/app/queue/{function.id}/{resource.id}",
-            message_context_id=message_context_id,
-            sender=answer.headers.get("x-initiatingparticipantid"),
-            signature=answer.headers.get("x-signature"),
-            original_signature=answer.headers.get("x-original-signature"),
-            size=len(answer.content),
-            sha256=hashlib.sha256(answer.content).hexdigest(),
-            preview=preview(answer.content),
+        queue, answer = await fetched(request, function_id, resource_id, message_context_id)
+        return render(
+            request, "queue_message.html", queue, message_context_id=message_context_id, **message_facts(answer)
         )
 
     @get("/queue/{function_id:str}/{resource_id:str}/message/{message_context_id:str}/payload")
     async def payload(
         request: Request[Any, Any, Any], function_id: str, resource_id: str, message_context_id: str
     ) -> Response[bytes]:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
-        answer = await web.api(request).call(session, "GET", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+        _, answer = await fetched(request, function_id, resource_id, message_context_id)
         return download(answer.content, message_context_id, answer.headers)
 
     @get("/queue/{function_id:str}/{resource_id:str}/delete")
     async def confirm_delete(request: Request[Any, Any, Any], function_id: str, resource_id: str) -> Template:
         """Which messages are about to go, before anything changes: a page of its own, reachable by keyboard."""
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
-        chosen = _chosen(request.query_params.getall("id", []))
-        return web.render(
-            request,
-            "queue_delete.html",
-            session,
-            screen=f"queue-{function.id}",
-            function=function,
-            resource=resource,
-            base=f"/app/queue/{function.id}/{resource.id}",
-            chosen=chosen,
-        )
+        queue = queue_of(request, function_id, resource_id)
+        return render(request, "queue_delete.html", queue, chosen=_chosen(request.query_params.getall("id", [])))
 
     @post("/queue/{function_id:str}/{resource_id:str}/delete")
     async def delete(request: Request[Any, Any, Any], function_id: str, resource_id: str) -> Response[Any] | Template:
-        function = function_of(function_id)
-        resource = resource_of(function, resource_id)
-        session = web.session(request, function.entity)
+        queue = queue_of(request, function_id, resource_id)
         form = await request.form()
         chosen = _chosen([str(value) for value in form.getall("id", [])])
-        base = f"/app/queue/{function.id}/{resource.id}"
         api = web.api(request)
         deleted: list[str] = []
         failed: list[tuple[str, str]] = []
         for message_context_id in chosen:
             try:
-                await api.call(session, "DELETE", f"/{function.id}/v1/{resource.id}/{message_context_id}")
+                await api.call(queue.session, "DELETE", f"{queue.api_path}/{message_context_id}")
             except ApiProblemError as problem:
                 if problem.status not in (404, 409, 422):
                     raise
@@ -167,25 +144,36 @@ def queue_handlers(web: Web, registry: Registry) -> list[Any]:
             else:
                 deleted.append(message_context_id)
         if failed:
-            return web.render(
-                request,
-                "queue_delete.html",
-                session,
-                screen=f"queue-{function.id}",
-                function=function,
-                resource=resource,
-                base=base,
-                chosen=[],
-                deleted=deleted,
-                failed=failed,
-                status_code=422,
+            return render(
+                request, "queue_delete.html", queue, chosen=[], deleted=deleted, failed=failed, status_code=422
             )
         if not deleted:
-            return Redirect(with_query(base, {"done": "No message was chosen; nothing was deleted."}), status_code=303)
+            return Redirect(
+                with_query(queue.base, {"done": "No message was chosen; nothing was deleted."}), status_code=303
+            )
         done = f"Deleted {deleted[0]}." if len(deleted) == 1 else f"Deleted {len(deleted)} messages."
-        return Redirect(with_query(base, {"done": done}), status_code=303)
+        return Redirect(with_query(queue.base, {"done": done}), status_code=303)
 
     return [listing, message, payload, confirm_delete, delete]
+
+
+@dataclass(frozen=True)
+class _Queue:
+    """One resource's queue of a business function, as the signed-in participant reads it."""
+
+    function: BusinessFunction
+    resource: Resource
+    session: Session
+
+    @property
+    def base(self) -> str:
+        """The screen's own path."""
+        return f"/app/queue/{self.function.id}/{self.resource.id}"
+
+    @property
+    def api_path(self) -> str:
+        """The API's path of the queue, as a participant's system calls it."""
+        return f"/{self.function.id}/v1/{self.resource.id}"
 
 
 def _chosen(values: list[str]) -> list[str]:

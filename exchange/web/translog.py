@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.response import Template
 
-from exchange.web.pages import Web, api_timestamp, query_of, with_query
+from exchange.web.pages import Web, api_filters, page_links, page_query, query_of, with_query
 
 ENTITY = "TRANSLOG_TRANSLOG"
 PAGE_SIZE = 50
@@ -39,9 +39,7 @@ def translog_handlers(web: Web) -> list[Any]:
         filters = query_of(request, (*BASIC, *ADVANCED))
         sort = request.query_params.get("sort") or "-createdDateTime"
         cursor = request.query_params.get("cursor")
-        params: dict[str, Any] = {**_api_filters(filters), "sort": sort, "itemCount": PAGE_SIZE}
-        if cursor:
-            params["cursor"] = cursor
+        params = page_query(cursor, PAGE_SIZE, **api_filters(filters), sort=sort)
         answer = (await web.api(request).call(session, "GET", "/idx/v1/translog", params=params)).json()
         return web.render(
             request,
@@ -55,19 +53,15 @@ def translog_handlers(web: Web) -> list[Any]:
             sort=sort,
             rows=answer["data"],
             meta=answer["meta"],
-            first_page=cursor is not None,
             sort_link=lambda field: with_query("/app/translog", {**filters, "sort": _toggled(sort, field)}),
-            next_link=with_query("/app/translog", {**filters, "sort": sort, "cursor": answer["meta"]["nextCursor"]})
-            if answer["meta"]["nextCursor"]
-            else None,
-            first_link=with_query("/app/translog", {**filters, "sort": sort}),
+            **page_links("/app/translog", {**filters, "sort": sort}, cursor, answer["meta"]["nextCursor"]),
             csv_link=with_query("/app/translog.csv", {**filters, "sort": sort}),
         )
 
     @get("/translog.csv")
     async def export(request: Request[Any, Any, Any]) -> Response[bytes]:
         session = web.session(request, ENTITY)
-        params = {**_api_filters(query_of(request, (*BASIC, *ADVANCED))), "sort": request.query_params.get("sort")}
+        params = {**api_filters(query_of(request, (*BASIC, *ADVANCED))), "sort": request.query_params.get("sort")}
         answer = await web.api(request).call(
             session, "GET", "/idx/v1/translog", params={k: v for k, v in params.items() if v}, accept="text/csv"
         )
@@ -114,10 +108,6 @@ def download(body: bytes, message_context_id: str, headers: Any) -> Response[byt
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.json"', "Cache-Control": "no-store", **passed},
     )
-
-
-def _api_filters(filters: dict[str, str]) -> dict[str, str]:
-    return {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in filters.items()}
 
 
 def _toggled(sort: str, field: str) -> str:

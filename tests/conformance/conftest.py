@@ -12,6 +12,9 @@ from exchange.functions.registry import Registry
 from tests.conformance.fakes import FakeStandingData
 from tests.conformance.samples import Scene, sample_of
 
+# The exchange of a module and its market, as the end-to-end tests have them: the exchange journeys run on them.
+from tests.e2e.conftest import market, operator, server  # noqa: F401
+
 # The installed plugins and any named in IDX_PLUGINS (which `idx serve` started by the suite loads too).
 REGISTRY = Registry.from_entry_points(os.environ.get("IDX_PLUGINS", "").split())
 FUNCTION_IDS = [function.id for function in REGISTRY]

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import BusinessFunction
-from simulators.client import operator_client
 from tests.conformance.market import Market, queue_items
 from tests.conformance.samples import accepted, arrange, http_refused_fields, submit
 from tests.conformance.test_plugin_contract import operations_of
-from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("conformance") / "data", "--rate-limit", "0") as running:
-        yield running
-
-
-@pytest.fixture
-async def market(server: ServerProcess) -> AsyncIterator[Market]:
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made = Market(server, operator)
-    yield made
-    await made.close()
-    await operator.close()
 
 
 async def test_the_catalogue_lists_the_function_as_registered(market: Market, function: BusinessFunction) -> None:

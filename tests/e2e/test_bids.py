@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -13,16 +12,9 @@ import pytest
 from exchange.functions.bids.sample import sample_bids
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
-from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("bids") / "data", "--rate-limit", "0") as running:
-        yield running
 
 
 async def submit(client: ParticipantClient, body: dict[str, Any] | bytes) -> Any:
@@ -48,6 +40,14 @@ def as_stored(bid: dict[str, Any], accepted: dict[str, Any], version: int) -> di
         period.setdefault("recallPeriod", 24000)
     stored |= {"version": version, "versionDateTime": accepted["versionDateTime"]}
     return stored | {"referenceId": accepted["referenceId"]}
+
+
+def without_recall_periods(duid: str, reference_id: str) -> dict[str, Any]:
+    """The sample bids of `duid`, periods 2 and 3 leaving their recall period out (the recall FAQ's sample)."""
+    body = sample_bids([duid], reference_id=reference_id)
+    for period in body["energyBids"][0]["energyPeriods"][1:3]:
+        del period["recallPeriod"]
+    return body
 
 
 async def delivered_bids(operator: ParticipantClient, sender: str, count: int) -> list[dict[str, Any]]:
@@ -92,9 +92,7 @@ async def test_rebids_are_versions_and_the_latest_wins(market: Market, operator:
     queue holds both versions, each as stored."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
-    first = sample_bids([duid], reference_id="FIRST")
-    for period in first["energyBids"][0]["energyPeriods"][1:3]:
-        del period["recallPeriod"]
+    first = without_recall_periods(duid, "FIRST")
     first_answer = await submit(gen, first)
     assert first_answer.status_code == 200, first_answer.text
     assert first_answer.json()["data"]["energyBids"] == [{"duid": duid, "tradingDate": "2026-07-01", "version": 1}]
@@ -127,9 +125,7 @@ async def test_an_absent_recall_period_is_stored_as_24000(market: Market, operat
     of the bid is stored and delivered to the operator as sent."""
     gen = await market.generator()
     duid = await market.duid(gen, 400.0)
-    body = sample_bids([duid], reference_id="REF-ABSENT")
-    for period in body["energyBids"][0]["energyPeriods"][1:3]:
-        del period["recallPeriod"]
+    body = without_recall_periods(duid, "REF-ABSENT")
     accepted = await submit(gen, body)
     assert accepted.status_code == 200, accepted.text
     stored = as_stored(body["energyBids"][0], accepted.json()["data"], 1)

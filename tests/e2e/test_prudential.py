@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,10 @@ import pytest
 from playwright.async_api import Page, expect
 
 from exchange.functions.prud.sample import credit_body, daily_body
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests.conformance.market import Market
 from tests.e2e.browser import go_to_screen, launched, new_page, sign_in
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
@@ -31,21 +30,11 @@ pytestmark = pytest.mark.e2e
 BASE = "/prudential/api/v1/prudential"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("prudential") / "data", "--rate-limit", "0") as running:
-        yield running
-
-
 @pytest.fixture
-async def market(server: ServerProcess) -> AsyncIterator[Market]:
-    operator = await operator_client(server.base_url, server.operator_secret)
-    # The operator signs its publications like any sender: a certificate of its own, nominated.
-    await operator.enrol()
-    made = Market(server, operator)
-    yield made
-    await made.close()
-    await operator.close()
+async def market(market: Market) -> Market:
+    """The module's market (conftest), its operator enrolled: it signs its publications like any sender."""
+    await market.operator.enrol()
+    return market
 
 
 async def publish(operator: ParticipantClient, body: bytes, resource: str = "daily") -> Any:

@@ -6,7 +6,6 @@ One exchange for the module; each test registers generators and DUIDs of its own
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,17 +14,10 @@ import pytest
 from exchange.functions.recall.sample import sample_plan
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
-from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
 WS = "/ws/GeneratorRecall/1.0"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("recall") / "data", "--rate-limit", "0") as running:
-        yield running
 
 
 async def ws(client: ParticipantClient, operation: str, body: dict[str, Any]) -> httpx.Response:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from exchange.functions.ssm.sample import duid_body, duid_rows, region_body, roll_envelope
-from simulators.client import ParticipantClient, operator_client
+from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
 pytestmark = pytest.mark.e2e
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.e2e
 SCOPES = ["SSM_SCHEDULE", "TLS_CERTIFICATE_MANAGEMENT", "TRANSLOG_TRANSLOG"]
 EARLY, LATE = "2026-10-28T04:00:00+10:00", "2026-10-28T04:10:00+10:00"
 SCREEN_RUN = "2026-11-02T04:00:00+10:00"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("ssm") / "data", "--rate-limit", "0") as running:
-        yield running
-
-
-@pytest.fixture
-async def market(server: ServerProcess) -> AsyncIterator[Market]:
-    operator = await operator_client(server.base_url, server.operator_secret)
-    made = Market(server, operator)
-    yield made
-    await made.close()
-    await operator.close()
 
 
 async def operator_files(operator: ParticipantClient, directory: Path) -> tuple[Path, Path]:

@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.readmodels.projector import Handler, Projector
+from exchange.readmodels.views import open_views
 
 BF = "pqd"
 RESOURCE = "bpqd"
@@ -24,12 +27,14 @@ def make_message(
     priority: str = "Medium",
     sender: str = "MDP1",
     received_at: datetime = T0,
+    business_function_id: str = BF,
+    resource_id: str = RESOURCE,
 ) -> Message:
     """A Message aggregate as the submission use case would record it (signature fields are placeholders)."""
     return Message(
         message_context_id=context_id,
-        business_function_id=BF,
-        resource_id=RESOURCE,
+        business_function_id=business_function_id,
+        resource_id=resource_id,
         sender_id=sender,
         priority=priority,
         message_id=f"msg-{context_id}",
@@ -92,3 +97,40 @@ async def committer(ledger: Ledger) -> AsyncIterator[GroupCommit]:
     group.start()
     yield group
     await group.stop()
+
+
+@pytest.fixture
+async def views(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """The read side's database, where the exchange keeps it next to the ledger's file."""
+    db = await open_views(tmp_path / "views.sqlite")
+    yield db
+    await db.close()
+
+
+class Following:
+    """Running projectors over one ledger and views file, as `idx serve` runs them."""
+
+    def __init__(self, ledger: Ledger, views: aiosqlite.Connection) -> None:
+        self.ledger = ledger
+        self.views = views
+        self.projectors: dict[str, Projector] = {}
+
+    async def follow(self, *handlers: Handler) -> list[Projector]:
+        started = []
+        for handler in handlers:
+            projector = Projector(self.ledger, self.views, handler)
+            await projector.start()
+            self.projectors[handler.name] = projector
+            started.append(projector)
+        return started
+
+    async def stop(self) -> None:
+        for projector in self.projectors.values():
+            await projector.stop()
+
+
+@pytest.fixture
+async def following(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterator[Following]:
+    running = Following(ledger, views)
+    yield running
+    await running.stop()

@@ -6,7 +6,6 @@ changes no row, and that `rebuild` from zero gives rows identical to those the l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -29,47 +28,9 @@ from exchange.readmodels.plugin_aggregates import (
 )
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.rebuild import REBUILDABLE, rebuild
-from exchange.readmodels.views import open_views
-from tests.integration.conftest import BF, T0
+from tests.integration.conftest import BF, T0, Following
 
 REGISTRY = Registry([GeneratorRecall()])
-
-
-@pytest.fixture
-async def views(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """The read side's database, where the exchange keeps it next to the ledger's file."""
-    db = await open_views(tmp_path / "views.sqlite")
-    yield db
-    await db.close()
-
-
-class Following:
-    """Running projectors over one ledger and views file, as `idx serve` runs them."""
-
-    def __init__(self, ledger: Ledger, views: aiosqlite.Connection) -> None:
-        self.ledger = ledger
-        self.views = views
-        self.projectors: dict[str, Projector] = {}
-
-    async def follow(self, *handlers: Handler) -> list[Projector]:
-        started = []
-        for handler in handlers:
-            projector = Projector(self.ledger, self.views, handler)
-            await projector.start()
-            self.projectors[handler.name] = projector
-            started.append(projector)
-        return started
-
-    async def stop(self) -> None:
-        for projector in self.projectors.values():
-            await projector.stop()
-
-
-@pytest.fixture
-async def following(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterator[Following]:
-    running = Following(ledger, views)
-    yield running
-    await running.stop()
 
 
 async def dump(db: aiosqlite.Connection, table: str) -> list[tuple[object, ...]]:

@@ -3,7 +3,6 @@ resources a function lists, and the same rows after a replay or a rebuild from z
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -16,34 +15,14 @@ from exchange.functions.prud import Prudential
 from exchange.functions.registry import Registry
 from exchange.readmodels.plugin_aggregates import NotListedError, PluginMessages, plugin_messages_projections
 from exchange.readmodels.rebuild import rebuild
-from exchange.readmodels.views import open_views
-from tests.integration.conftest import T0
-from tests.integration.test_list_projections import Following, dump, replayed
+from tests.integration.conftest import Following, make_message
+from tests.integration.test_list_projections import dump, replayed
 
 REGISTRY = Registry([Prudential(), BasicPowerQualityData()])
 
 
-@pytest.fixture
-async def views(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    db = await open_views(tmp_path / "views.sqlite")
-    yield db
-    await db.close()
-
-
-@pytest.fixture
-async def following(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterator[Following]:
-    running = Following(ledger, views)
-    yield running
-    await running.stop()
-
-
 def message(context_id: str, bf: str, resource: str, recipients: list[str]) -> Message:
-    return Message(
-        message_context_id=context_id, business_function_id=bf, resource_id=resource, sender_id="OPERATOR",
-        priority="Medium", message_id=context_id, message_type="T", schema_version="1.0", recipients=recipients,
-        payload=b"{}", payload_sha256="0" * 64, signature="", signer_serial="", received_at=T0, receipt="",
-        hub_signature="",
-    )  # fmt: skip
+    return make_message(context_id, recipients, sender="OPERATOR", business_function_id=bf, resource_id=resource)
 
 
 async def test_accepted_messages_are_listed_per_recipient_newest_first_for_listed_resources_only(

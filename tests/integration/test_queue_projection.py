@@ -21,14 +21,6 @@ from tests.integration.conftest import BF, RESOURCE, T0, make_delivery
 
 
 @pytest.fixture
-async def views(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """The read side's database, as the exchange opens it."""
-    db = await open_views(tmp_path / "views.sqlite")
-    yield db
-    await db.close()
-
-
-@pytest.fixture
 async def projector(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterator[Projector]:
     """A running queue projection over the ledger."""
     running = Projector(ledger, views, QueueProjection())

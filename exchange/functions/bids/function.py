@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from exchange.functions.base import OperatedFunction
+from exchange.functions.base import OperatedFunction, operated_resource
 from exchange.functions.bids.conformance import conformance_sample
 from exchange.functions.bids.sample import sample_body
 from exchange.functions.bids.schema import SubmitBids
 from exchange.functions.bids.service import EnergyBids
 from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import (
-    Resource,
     SampleMaker,
     SampleOption,
     Watermarks,
@@ -23,14 +22,8 @@ if TYPE_CHECKING:
     from exchange.web.pages import PluginScreens, Web
 
 SUBMIT_PATH: Final = "/bids/v1/submitBids"
-ENERGY_RESOURCE: Final = Resource(
-    id="energy",
-    schema_versions=("1.0",),
-    sender_roles=frozenset({"GENERATOR"}),
-    receiver_roles=frozenset({"OPERATOR"}),
-    # Bids arrive through `submitBids` only; the operator's queue is fed from there.
-    accepts_submissions=False,
-)
+# Bids arrive through `submitBids` only; the operator's queue is fed from there.
+ENERGY_RESOURCE: Final = operated_resource("energy")
 
 
 class EnergyBidding(OperatedFunction):

@@ -6,13 +6,13 @@ Pure: the decoded submission, the caller and the DUIDs' standing data in, the br
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
 from typing import Any
 
 import msgspec
 
 from exchange.functions.bids.schema import BANDS, PERIODS_PER_DAY, EnergyBid, EnergyPeriod, SubmitBids
 from exchange.functions.errors import FieldError
+from exchange.functions.errors import first_errors as capped
 from exchange.functions.protocol import GeneratingUnitInfo
 
 MAX_ERRORS = 100
@@ -41,10 +41,7 @@ MAX_REBID_EXPLANATION_LENGTH = 500
 
 def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
     """At most `limit` errors, then a note that more were found."""
-    found = list(islice(errors, limit + 1))
-    if len(found) <= limit:
-        return found
-    return [*found[:limit], FieldError("energyBids", f"more errors follow; only the first {limit} are reported")]
+    return capped(errors, limit, note_on="energyBids")
 
 
 def submission_errors(

@@ -5,23 +5,14 @@ from __future__ import annotations
 from itertools import chain
 from typing import Final
 
-import msgspec
-
 from exchange.functions.base import SampledFunction
-from exchange.functions.bpqd.rules import body_errors, first_errors
+from exchange.functions.bpqd.rules import body_errors
 from exchange.functions.bpqd.sample import sample_body
-from exchange.functions.bpqd.schema import DECODER, RECIPIENTS_DECODER, Transaction
+from exchange.functions.bpqd.schema import DECODER
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors, recipients_of
-from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
-from exchange.functions.protocol import (
-    Acceptance,
-    Resource,
-    SampleMaker,
-    SampleOption,
-    StandingData,
-    Submission,
-)
+from exchange.functions.envelope import decode_envelope, header_errors, recipients_of
+from exchange.functions.errors import RuleViolationError, first_errors
+from exchange.functions.protocol import Acceptance, Resource, SampleMaker, SampleOption, StandingData, Submission
 
 MESSAGE_TYPE: Final = "BasicPowerQualityData"
 BPQD_RESOURCE: Final = Resource(
@@ -56,7 +47,7 @@ class BasicPowerQualityData(SampledFunction):
 
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Decode and check a BPQD body; raise MalformedBodyError or RuleViolationError, else accept it."""
-        envelope = _decode(submission.body)
+        envelope = decode_envelope(submission.body, DECODER)
         header = envelope.data.header
         recipients = recipients_of(header, BPQD_RESOURCE, standing, submission.sender_id)
         errors = first_errors(
@@ -72,24 +63,3 @@ class BasicPowerQualityData(SampledFunction):
     @property
     def conformance(self) -> ConformanceSample:
         return envelope_sample(self, sample_body, DECODER)
-
-
-def _decode(body: bytes) -> Envelope[Transaction]:
-    try:
-        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
-        body.decode("utf-8")
-        return DECODER.decode(body)
-    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
-        raise RuleViolationError(
-            [field_error_from_msgspec(error)], requested_recipients=_requested_recipients(body)
-        ) from error
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error
-
-
-def _requested_recipients(body: bytes) -> tuple[str, ...]:
-    """The recipients of a body that failed the schema, when its header can still be read."""
-    try:
-        return tuple(RECIPIENTS_DECODER.decode(body).data.header.receiving_participant_id)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return ()

@@ -1,14 +1,13 @@
 """The business rules of a decoded BPQD body, each broken rule named by its path from the body root.
 
 The checks are generators so that a body full of bad values costs only the errors that are reported:
-`first_errors` stops them after `MAX_ERRORS`.
+`exchange.functions.errors.first_errors` stops them after `MAX_ERRORS`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from exchange.functions.bpqd.nmi import NMI_PATTERN, nmi_checksum
@@ -17,8 +16,6 @@ from exchange.functions.envelope import is_timestamp
 from exchange.functions.errors import FieldError
 from exchange.functions.protocol import StandingData
 
-# A 10 MB body of bad values must not become a far larger answer or transaction-log entry.
-MAX_ERRORS = 100
 MINUTES_PER_DAY = 1440
 INTERVAL_LENGTHS = (1, 5, 10, 15, 30)
 PHASE_NAMES = ("A", "B", "C")
@@ -33,14 +30,6 @@ RANGES: dict[str, tuple[float, float]] = {
 # leaves room), and a transaction id is an id, not a document.
 MAX_METER_SERIAL_LENGTH = 20
 MAX_TRANSACTION_ID_LENGTH = 100
-
-
-def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
-    """At most `limit` errors, followed by a note on `data` when more were found."""
-    found = list(islice(errors, limit + 1))
-    if len(found) <= limit:
-        return found
-    return [*found[:limit], FieldError("data", f"more errors follow; only the first {limit} are reported")]
 
 
 def body_errors(

@@ -12,6 +12,7 @@ import msgspec
 
 from exchange.functions.bpqd.nmi import nmi_checksum
 from exchange.functions.bpqd.rules import MINUTES_PER_DAY, PHASE_NAMES
+from exchange.functions.envelope import sample_header
 
 # Each phase carries its own share of the load, so their daily profiles are shifted a little (radians).
 _PHASE_OFFSETS = {"A": 0.0, "B": -0.4, "C": 0.3}
@@ -33,16 +34,15 @@ def sample_envelope(
     """
     rng = random.Random(seed)
     sent = (date.fromisoformat(reading_date) + timedelta(days=1)).isoformat() + "T09:00:00.000+10:00"
-    header = {
-        "initiatingParticipantId": sender,
-        "receivingParticipantId": list(recipients),
-        "messageId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "messageDateTime": sent,
-        "businessFunctionId": "pqd",
-        "businessFunctionResourceId": "bpqd",
-        "priority": priority,
-        "market": "NEM",
-    }
+    header = sample_header(
+        sender,
+        recipients,
+        "pqd",
+        "bpqd",
+        message_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        sent=sent,
+        priority=priority,
+    )
     details = [_nmi_detail(nmi, rng, interval_length, reading_date) for nmi in _nmis(rng, nmis)]
     transaction = {
         "transactionId": f"T{rng.getrandbits(48):012x}",

@@ -44,20 +44,5 @@ class Transaction(msgspec.Struct, rename="camel"):
     nmi_details: list[NmiDetail]
 
 
-class RecipientsHeader(msgspec.Struct, rename="camel"):
-    receiving_participant_id: list[str]
-
-
-class RecipientsBody(msgspec.Struct):
-    header: RecipientsHeader
-
-
-class RecipientsOnly(msgspec.Struct):
-    """Just enough of an envelope to learn whom a rejected message was meant for."""
-
-    data: RecipientsBody
-
-
 # Built once: msgspec compiles the type tree into the decoder.
 DECODER = msgspec.json.Decoder(Envelope[Transaction])
-RECIPIENTS_DECODER = msgspec.json.Decoder(RecipientsOnly)

@@ -7,16 +7,14 @@ publication is about one market participant (role MP) and goes to that participa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from itertools import chain, islice
+from collections.abc import Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Final, TypeVar
-
-import msgspec
 
 from exchange.functions.base import OPERATOR
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors, requested_recipients
-from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
+from exchange.functions.envelope import decode_envelope, header_errors
+from exchange.functions.errors import RuleViolationError, first_errors
 from exchange.functions.protocol import (
     Acceptance,
     Resource,
@@ -47,8 +45,6 @@ T = TypeVar("T")
 MARKET_PARTICIPANT: Final = "MP"
 BASE_PATH: Final = "/prudential/api/v1/prudential"
 CREDIT_PATH: Final = "/prudential/api/v1/creditsupport"
-# A 10 MB body of bad values must not become a far larger answer or transaction-log entry.
-MAX_ERRORS = 100
 DAILY_RESOURCE: Final = Resource(
     id="daily",
     schema_versions=("1.0",),
@@ -112,15 +108,15 @@ class Prudential:
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Decode and check a publication; raise MalformedBodyError or RuleViolationError, else accept it."""
         if submission.resource_id == DAILY_RESOURCE.id:
-            daily = _decode(submission.body, DAILY_DECODER)
+            daily = decode_envelope(submission.body, DAILY_DECODER)
             header, resource, message_type = daily.data.header, DAILY_RESOURCE, DAILY_TYPE
             content_errors = daily_errors(daily.data.transactions, header.receiving_participant_id)
         else:
-            credit = _decode(submission.body, CREDIT_DECODER)
+            credit = decode_envelope(submission.body, CREDIT_DECODER)
             header, resource, message_type = credit.data.header, CREDIT_RESOURCE, CREDIT_TYPE
             content_errors = credit_errors(credit.data.transactions, header.receiving_participant_id)
         recipients = tuple(header.receiving_participant_id)
-        errors = _first(
+        errors = first_errors(
             chain(
                 header_errors(header, submission, resource, standing),
                 recipient_errors(recipients),
@@ -183,24 +179,3 @@ class Prudential:
         from exchange.functions.prud.web import prudential_screens
 
         return prudential_screens(web)
-
-
-def _first(errors: Iterator[FieldError]) -> list[FieldError]:
-    """At most MAX_ERRORS errors, and a note on `data` when more were found."""
-    found = list(islice(errors, MAX_ERRORS + 1))
-    if len(found) <= MAX_ERRORS:
-        return found
-    return [*found[:MAX_ERRORS], FieldError("data", f"more errors follow; only the first {MAX_ERRORS} are reported")]
-
-
-def _decode(body: bytes, decoder: msgspec.json.Decoder[Envelope[T]]) -> Envelope[T]:
-    try:
-        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
-        body.decode("utf-8")
-        return decoder.decode(body)
-    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
-        raise RuleViolationError(
-            [field_error_from_msgspec(error)], requested_recipients=requested_recipients(body)
-        ) from error
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error

@@ -8,9 +8,10 @@ number of cents within a range, every string has a form and a length, every list
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from exchange.functions.envelope import is_timestamp, shown
 from exchange.functions.errors import FieldError
@@ -24,6 +25,8 @@ from exchange.functions.prud.schema import (
     StatementLine,
 )
 
+# A publication's transaction: each kind has its id and time, and content of its own.
+T = TypeVar("T", DailyTransaction, CreditTransaction)
 PARTICIPANT_ID = re.compile(r"^[A-Z0-9]{1,10}$")
 CALCULATION_TYPES = ("Current", "Forecast")
 MARKETS = ("STEM", "Non-STEM")
@@ -59,22 +62,29 @@ NOT_NEGATIVE = ("prepayments", "creditLimit", "creditSupport", "tradingLimit")
 
 def daily_errors(transactions: Sequence[DailyTransaction], recipients: Sequence[str]) -> Iterator[FieldError]:
     """Every broken rule of the transactions of a `daily` publication to `recipients`."""
-    if not transactions:
-        yield FieldError("data.transactions", "holds no transaction")
-    for index, transaction in enumerate(transactions):
-        path = f"data.transactions[{index}]"
-        yield from _transaction_errors(transaction.transaction_id, transaction.transaction_date_time, path)
-        yield from parameters_errors(transaction.parameters, f"{path}.parameters", recipients)
+    yield from _publication_errors(
+        transactions, lambda daily, path: parameters_errors(daily.parameters, f"{path}.parameters", recipients)
+    )
 
 
 def credit_errors(transactions: Sequence[CreditTransaction], recipients: Sequence[str]) -> Iterator[FieldError]:
     """Every broken rule of the transactions of a `credit` publication to `recipients`."""
+    yield from _publication_errors(
+        transactions,
+        lambda credit, path: credit_support_errors(credit.credit_support, f"{path}.creditSupport", recipients),
+    )
+
+
+def _publication_errors(
+    transactions: Sequence[T], content_errors: Callable[[T, str], Iterator[FieldError]]
+) -> Iterator[FieldError]:
+    """The rules of every publication: at least one transaction, each with its id and time, and its own content."""
     if not transactions:
         yield FieldError("data.transactions", "holds no transaction")
     for index, transaction in enumerate(transactions):
         path = f"data.transactions[{index}]"
         yield from _transaction_errors(transaction.transaction_id, transaction.transaction_date_time, path)
-        yield from credit_support_errors(transaction.credit_support, f"{path}.creditSupport", recipients)
+        yield from content_errors(transaction, path)
 
 
 def recipient_errors(recipients: Sequence[str]) -> Iterator[FieldError]:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from exchange.functions.envelope import sample_header
 from exchange.functions.prud.schema import CREDIT_TYPE, DAILY_TYPE, ENCODER
 
 # The variables of the outstanding amount calculation a detail file carries per market and trading day.
@@ -135,16 +136,16 @@ def envelope(
     """An IDX envelope of a `prud` resource around the transactions' content."""
     rng = random.Random(f"{sender}:{resource}:{seed}:{sent}")
     transaction_type, key = (DAILY_TYPE, "parameters") if resource == "daily" else (CREDIT_TYPE, "creditSupport")
-    header = {
-        "initiatingParticipantId": sender,
-        "receivingParticipantId": list(recipients),
-        "messageId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "messageDateTime": sent,
-        "businessFunctionId": "prud",
-        "businessFunctionResourceId": resource,
-        "priority": priority,
-        "market": "WAELEC",
-    }
+    header = sample_header(
+        sender,
+        recipients,
+        "prud",
+        resource,
+        message_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        sent=sent,
+        priority=priority,
+        market="WAELEC",
+    )
     return {
         "data": {
             "header": header,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from exchange.functions.base import OperatedFunction
+from exchange.functions.base import OperatedFunction, operated_resource
 from exchange.functions.conformance import ConformanceSample
 from exchange.functions.protocol import (
-    Resource,
     SampleMaker,
     SampleOption,
 )
@@ -23,14 +22,8 @@ if TYPE_CHECKING:
     from exchange.web.pages import PluginScreens, Web
 
 BASE_PATH: Final = "/ws/GeneratorRecall/1.0"
-RECALL_RESOURCE: Final = Resource(
-    id="recall",
-    schema_versions=("1.0",),
-    sender_roles=frozenset({"GENERATOR"}),
-    receiver_roles=frozenset({"OPERATOR"}),
-    # Plans arrive through the web services only; the operator's queue is fed from there.
-    accepts_submissions=False,
-)
+# Plans arrive through the web services only; the operator's queue is fed from there.
+RECALL_RESOURCE: Final = operated_resource("recall")
 
 
 class GeneratorRecall(OperatedFunction):

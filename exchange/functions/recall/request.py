@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -136,6 +137,16 @@ class _Reader:
             return None
         return value
 
+    def checked_text(
+        self, body: dict[str, Any], field: str, rule: Callable[[str], bool], message: str, *, required: bool
+    ) -> str | None:
+        """A plan-level text field that keeps `rule`; None, with `message` against the field, when it breaks it."""
+        value = self.text(body, field, required=required)
+        if value is not None and not rule(value):
+            self.fail(0, field, message)
+            return None
+        return value
+
     def number(self, body: dict[str, Any], field: str, number: int) -> float | None:
         value = body.get(field)
         if value is None:
@@ -217,14 +228,16 @@ def decode_object(body: bytes) -> dict[str, Any]:
 def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
     """A SubmitRecallPlan body as values, with every field that could not be read named."""
     reader = _Reader()
-    participant_id = reader.text(body, "ParticipantId", required=False)
-    if participant_id is not None and len(participant_id) > MAX_PARTICIPANT_ID_LENGTH:
-        reader.fail(0, "ParticipantId", f"ParticipantId must be at most {MAX_PARTICIPANT_ID_LENGTH} characters")
-        participant_id = None
-    plan_id = reader.text(body, "OutagePlanId", required=True)
-    if plan_id is not None and not PLAN_ID.fullmatch(plan_id):
-        reader.fail(0, "OutagePlanId", "OutagePlanId must be 1 to 40 letters or digits")
-        plan_id = None
+    participant_id = reader.checked_text(
+        body,
+        "ParticipantId",
+        lambda value: len(value) <= MAX_PARTICIPANT_ID_LENGTH,
+        f"ParticipantId must be at most {MAX_PARTICIPANT_ID_LENGTH} characters",
+        required=False,
+    )
+    plan_id = reader.checked_text(
+        body, "OutagePlanId", _is_plan_id, "OutagePlanId must be 1 to 40 letters or digits", required=True
+    )
     description = body.get("OutagePlanDescription")
     if description is not None and not isinstance(description, str):
         reader.fail(0, "OutagePlanDescription", "OutagePlanDescription must be a string")
@@ -234,14 +247,20 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
             0, "OutagePlanDescription", f"OutagePlanDescription must be at most {MAX_DESCRIPTION_LENGTH} characters"
         )
         description = None
-    duid = reader.text(body, "DUID", required=True)
-    if duid is not None and len(duid) > MAX_DUID_LENGTH:
-        reader.fail(0, "DUID", f"DUID must be at most {MAX_DUID_LENGTH} characters")
-        duid = None
-    cloned_from = reader.text(body, "ClonedFromOutagePlanId", required=False)
-    if cloned_from is not None and not PLAN_ID.fullmatch(cloned_from):
-        reader.fail(0, "ClonedFromOutagePlanId", "ClonedFromOutagePlanId must be 1 to 40 letters or digits")
-        cloned_from = None
+    duid = reader.checked_text(
+        body,
+        "DUID",
+        lambda value: len(value) <= MAX_DUID_LENGTH,
+        f"DUID must be at most {MAX_DUID_LENGTH} characters",
+        required=True,
+    )
+    cloned_from = reader.checked_text(
+        body,
+        "ClonedFromOutagePlanId",
+        _is_plan_id,
+        "ClonedFromOutagePlanId must be 1 to 40 letters or digits",
+        required=False,
+    )
     raw_entries = body.get("RecallPlanEntries")
     entries: list[Entry] | None = None
     if raw_entries is None:
@@ -263,6 +282,10 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
             stage2 = reader.stage(raw, 2, number)
             entries.append(Entry(number, start, end, stage1, stage2, reader.comments(raw, number)))
     return PlanSubmission(participant_id, plan_id, description, duid, entries, cloned_from), reader.errors
+
+
+def _is_plan_id(value: str) -> bool:
+    return PLAN_ID.fullmatch(value) is not None
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:

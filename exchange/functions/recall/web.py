@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from exchange.functions.recall.function import BASE_PATH as SERVICE
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import PluginScreens, Screen, Web, query_of, with_query
+from exchange.web.pages import PluginScreens, Screen, Web, query_of, typed_number, with_query
 from exchange.web.session import Session
 
 ENTITY = "GR_RECALL"
@@ -145,7 +145,6 @@ def recall_handlers(web: Web) -> list[Any]:
             sort=sort,
             sortable=SORTABLE,
             sort_link=lambda name: with_query("/app/recall", {**kept, "sort": f"-{name}" if sort == name else name}),
-            done=request.query_params.get("done"),
         )
 
     @get("/recall/new")
@@ -164,7 +163,6 @@ def recall_handlers(web: Web) -> list[Any]:
             screen="recall",
             plan=plan,
             entry_fields=ENTRY_FIELDS,
-            done=request.query_params.get("done"),
         )
 
     @get([f"/recall/{{duid:str}}/{{plan_id:str}}/{action}" for action in ("modify", "clone", "delete")])
@@ -241,19 +239,10 @@ def _entry_body(entry: dict[str, str]) -> dict[str, Any]:
         if not value:
             body[name] = None
         elif name in NUMBER_FIELDS:
-            body[name] = _number(value)
+            body[name] = typed_number(value)
         else:
             body[name] = value
     return body
-
-
-def _number(value: str) -> float | int | str:
-    """A typed number; text that is not one goes as typed, for the rules to name."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return int(number) if number.is_integer() else number
 
 
 def _by_field(errors: list[dict[str, Any]]) -> dict[str, list[str]]:

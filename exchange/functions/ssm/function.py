@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors, recipients_of, requested_recipients
-from exchange.functions.errors import MalformedBodyError, RuleViolationError, field_error_from_msgspec
+from exchange.functions.envelope import Envelope, decode_envelope, header_errors, recipients_of
+from exchange.functions.errors import RuleViolationError, first_errors
 from exchange.functions.protocol import (
     Acceptance,
     Resource,
@@ -27,13 +27,7 @@ from exchange.functions.protocol import (
 )
 from exchange.functions.services import Operation, PluginServices
 from exchange.functions.ssm.domain import PublishedRoll
-from exchange.functions.ssm.rules import (
-    REGIONS,
-    duid_roll_errors,
-    first_errors,
-    no_transactions,
-    region_roll_errors,
-)
+from exchange.functions.ssm.rules import REGIONS, duid_roll_errors, no_transactions, region_roll_errors
 from exchange.functions.ssm.sample import DEFAULT_RUN, duid_body, region_body
 from exchange.functions.ssm.schema import DECODERS, REGION_DECODER, ROLL_TYPES, DuidTransaction, RegionTransaction
 from exchange.functions.ssm.service import Schedules
@@ -51,6 +45,7 @@ DUID_RESOURCE: Final = Resource(id="duid", schema_versions=("1.0",), sender_role
 RESOURCES: Final = {resource.id: resource for resource in (REGION_RESOURCE, DUID_RESOURCE)}
 SCHEDULES_PATH: Final = "/ssm/v1/schedules"
 
+_SENDER_OPTION = SampleOption("sender", "The operator sending it.", default="OPERATOR")
 _RUN_OPTION = SampleOption("run", "The run's time (ISO 8601 with offset).", default=DEFAULT_RUN)
 _INTERVALS_OPTION = SampleOption(
     "intervals", "Five-minute intervals the run schedules.", kind="integer", default=12, minimum=1, maximum=2016
@@ -73,7 +68,7 @@ class SystemSecuritySchedules:
     def accept(self, submission: Submission, standing: StandingData) -> Acceptance:
         """Check a roll; accept it for its recipients (`*` resolved now) and keep its rows for the queries."""
         resource = RESOURCES[submission.resource_id]
-        envelope = _decode(submission.resource_id, submission.body)
+        envelope: Envelope[Any] = decode_envelope(submission.body, DECODERS[submission.resource_id])
         header = envelope.data.header
         recipients = recipients_of(header, resource, standing, submission.sender_id)
         transactions = envelope.data.transactions
@@ -104,7 +99,7 @@ class SystemSecuritySchedules:
                 resource_id="region",
                 summary="Print a region roll: every region's requirement and enabled MW, to every recipient (*).",
                 options=(
-                    SampleOption("sender", "The operator sending it.", default="OPERATOR"),
+                    _SENDER_OPTION,
                     SampleOption(
                         "recipients",
                         "A recipient; repeat for several (default: *, everyone).",
@@ -124,7 +119,7 @@ class SystemSecuritySchedules:
                 resource_id="duid",
                 summary="Print a DUID roll; send it to the DUIDs' one owner, or split it by owner with `idx publish`.",
                 options=(
-                    SampleOption("sender", "The operator sending it.", default="OPERATOR"),
+                    _SENDER_OPTION,
                     SampleOption(
                         "recipients", "The DUIDs' owner (idx publish sets it).", multiple=True, flag="recipient"
                     ),
@@ -168,20 +163,6 @@ class SystemSecuritySchedules:
         from exchange.functions.ssm.web import schedule_screens
 
         return schedule_screens(web)
-
-
-def _decode(resource_id: str, body: bytes) -> Envelope[Any]:
-    try:
-        # msgspec checks UTF-8 only in the strings it keeps; JSON must be UTF-8 throughout.
-        body.decode("utf-8")
-        envelope: Envelope[Any] = DECODERS[resource_id].decode(body)
-    except msgspec.ValidationError as error:  # a subclass of DecodeError, so it comes first
-        raise RuleViolationError(
-            [field_error_from_msgspec(error)], requested_recipients=requested_recipients(body)
-        ) from error
-    except (msgspec.DecodeError, UnicodeDecodeError) as error:
-        raise MalformedBodyError(f"the body is not UTF-8 JSON: {error}") from error
-    return envelope
 
 
 __all__ = ["DUID_RESOURCE", "REGION_RESOURCE", "SystemSecuritySchedules"]

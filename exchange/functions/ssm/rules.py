@@ -6,17 +6,18 @@ are generators so that a roll full of bad rows costs only the errors that are re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from itertools import islice
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from exchange.domain.markettime import market_day
 from exchange.functions.errors import FieldError
 from exchange.functions.protocol import StandingData
 from exchange.functions.ssm.schema import DuidRow, DuidTransaction, RegionRow, RegionTransaction
 
-MAX_ERRORS: Final = 100
+# The transactions of a roll, of either resource.
+Roll = TypeVar("Roll", DuidTransaction, RegionTransaction)
+
 REGIONS: Final = ("NSW1", "QLD1", "SA1", "TAS1", "VIC1")
 # How the scheduler marks a DUID for an interval: enabled for system security, or not.
 ENABLEMENT_STATUSES: Final = ("ENABLED", "NOT_ENABLED")
@@ -29,14 +30,6 @@ MAX_DUID_LENGTH: Final = 10
 MAX_TRANSACTION_ID_LENGTH: Final = 100
 # A roll covers a day or two of 5-minute intervals for every enabled unit: 100,000 rows is far beyond one.
 MAX_ROWS: Final = 100_000
-
-
-def first_errors(errors: Iterable[FieldError], limit: int = MAX_ERRORS) -> list[FieldError]:
-    """At most `limit` errors, followed by a note on `data` when more were found."""
-    found = list(islice(errors, limit + 1))
-    if len(found) <= limit:
-        return found
-    return [*found[:limit], FieldError("data", f"more errors follow; only the first {limit} are reported")]
 
 
 def timestamp(value: str) -> datetime | None:
@@ -63,19 +56,24 @@ def duid_roll_errors(
             "(`idx publish` splits a roll by owner)",
         )
     owner = recipients[0] if len(recipients) == 1 else None
-    seen: dict[tuple[str, datetime, datetime], str] = {}
-    for t_index, transaction in enumerate(transactions):
-        path = f"data.transactions[{t_index}]"
-        yield from _transaction_errors(transaction.transaction_type, roll_type, transaction.transaction_id, path)
-        yield from _rows_count_errors(len(transaction.rows), path)
-        for index, row in enumerate(transaction.rows):
-            row_path = f"{path}.rows[{index}]"
-            yield from _duid_row_errors(row, row_path, owner, standing)
-            yield from _repeated(seen, row.duid, row.run_date_time, row.interval_date_time, row_path)
+    yield from _roll_errors(
+        transactions, roll_type, lambda row, path: _duid_row_errors(row, path, owner, standing), lambda row: row.duid
+    )
 
 
 def region_roll_errors(transactions: Sequence[RegionTransaction], roll_type: str) -> Iterator[FieldError]:
     """Every broken rule of a region roll (it goes to every recipient, so none concerns them)."""
+    yield from _roll_errors(transactions, roll_type, _region_row_errors, lambda row: row.region_id)
+
+
+def _roll_errors(
+    transactions: Sequence[Roll],
+    roll_type: str,
+    row_errors: Callable[[Any, str], Iterator[FieldError]],
+    subject: Callable[[Any], str],
+) -> Iterator[FieldError]:
+    """The rules of every roll: each transaction's type, id and size, each row's own rules (`row_errors`), and no
+    row twice for the same subject (a DUID or a region), run and interval."""
     seen: dict[tuple[str, datetime, datetime], str] = {}
     for t_index, transaction in enumerate(transactions):
         path = f"data.transactions[{t_index}]"
@@ -83,8 +81,8 @@ def region_roll_errors(transactions: Sequence[RegionTransaction], roll_type: str
         yield from _rows_count_errors(len(transaction.rows), path)
         for index, row in enumerate(transaction.rows):
             row_path = f"{path}.rows[{index}]"
-            yield from _region_row_errors(row, row_path)
-            yield from _repeated(seen, row.region_id, row.run_date_time, row.interval_date_time, row_path)
+            yield from row_errors(row, row_path)
+            yield from _repeated(seen, subject(row), row.run_date_time, row.interval_date_time, row_path)
 
 
 def no_transactions(count: int) -> Iterator[FieldError]:

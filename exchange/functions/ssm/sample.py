@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from exchange.functions.envelope import sample_header
 from exchange.functions.ssm.rules import INTERVAL_MINUTES, REGIONS
 from exchange.functions.ssm.schema import DUID_ROLL, REGION_ROLL
 
@@ -78,16 +79,7 @@ def roll_envelope(
     sender: str, recipients: list[str], resource_id: str, rows: list[dict[str, Any]], *, run: str = DEFAULT_RUN
 ) -> dict[str, Any]:
     """The envelope of one roll of `resource_id` (`duid` or `region`) from the operator."""
-    header = {
-        "initiatingParticipantId": sender,
-        "receivingParticipantId": list(recipients),
-        "messageId": str(uuid.uuid4()),
-        "messageDateTime": run,
-        "businessFunctionId": "ssm",
-        "businessFunctionResourceId": resource_id,
-        "priority": "Medium",
-        "market": "NEM",
-    }
+    header = sample_header(sender, recipients, "ssm", resource_id, message_id=str(uuid.uuid4()), sent=run)
     transaction = {
         "transactionId": f"T{uuid.uuid4().hex[:12]}",
         "transactionType": DUID_ROLL if resource_id == "duid" else REGION_ROLL,

@@ -17,7 +17,7 @@ from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.ssm.chart import mw_chart
 from exchange.functions.ssm.rules import ENABLEMENT_STATUSES, REGIONS
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import PluginScreens, Screen, Web, api_timestamp, query_of
+from exchange.web.pages import PluginScreens, Screen, Web, api_filters, query_of
 from exchange.web.session import Session
 
 ENTITY = "SSM_SCHEDULE"
@@ -50,13 +50,38 @@ def schedule_handlers(web: Web) -> list[Any]:
         request: Request[Any, Any, Any], session: Session, path: str, params: dict[str, str]
     ) -> tuple[list[dict[str, Any]], ApiProblemError | None]:
         """The schedule's rows, or the API's refusal of the filters (shown on the page, with its status)."""
-        query = {name: api_timestamp(value) if name.endswith("DateTime") else value for name, value in params.items()}
         try:
-            return list(await web.api(request).data(session, "GET", path, params=query)), None
+            return list(await web.api(request).data(session, "GET", path, params=api_filters(params))), None
         except ApiProblemError as problem:
             if problem.status == 401:
                 raise
             return [], problem
+
+    def schedule_page(
+        request: Request[Any, Any, Any],
+        session: Session,
+        kind: str,
+        title: str,
+        filters: dict[str, str],
+        found: list[dict[str, Any]],
+        problem: ApiProblemError | None,
+        **context: Any,
+    ) -> Template:
+        """A schedule screen of `kind` (`duid` or `region`): the rows found, or the API's refusal with its status."""
+        return web.render(
+            request,
+            "ssm_schedule.html",
+            session,
+            screen=f"ssm-{kind}",
+            kind=kind,
+            title=title,
+            filters=filters,
+            rows=found,
+            problem=problem,
+            status_code=problem.status if problem else 200,
+            regions=REGIONS,
+            **context,
+        )
 
     @get("/ssm/duid")
     async def duid_schedule(request: Request[Any, Any, Any]) -> Template:
@@ -67,21 +92,16 @@ def schedule_handlers(web: Web) -> list[Any]:
         if "duid" in filters:
             found, problem = await rows(request, session, f"{SERVICE}/duid", filters)
         points = [(_moment(row["intervalDateTime"]), row["enablementMW"]) for row in found]
-        chart = mw_chart({filters.get("duid", ""): points})
-        return web.render(
+        return schedule_page(
             request,
-            "ssm_schedule.html",
             session,
-            screen="ssm-duid",
-            kind="duid",
-            title="DUID schedule",
-            filters=filters,
-            rows=found,
-            problem=problem,
-            status_code=problem.status if problem else 200,
-            chart=chart,
+            "duid",
+            "DUID schedule",
+            filters,
+            found,
+            problem,
+            chart=mw_chart({filters.get("duid", ""): points}),
             legend={status: LEGEND[status] for status in ENABLEMENT_STATUSES},
-            regions=REGIONS,
         )
 
     @get("/ssm/region")
@@ -94,20 +114,16 @@ def schedule_handlers(web: Web) -> list[Any]:
             moment = _moment(row["intervalDateTime"])
             series.setdefault(f"{row['regionId']} requirement", []).append((moment, row["requirementMW"]))
             series.setdefault(f"{row['regionId']} enabled", []).append((moment, row["enabledMW"]))
-        return web.render(
+        return schedule_page(
             request,
-            "ssm_schedule.html",
             session,
-            screen="ssm-region",
-            kind="region",
-            title="Region schedule",
-            filters=filters,
-            rows=found,
-            problem=problem,
-            status_code=problem.status if problem else 200,
+            "region",
+            "Region schedule",
+            filters,
+            found,
+            problem,
             chart=mw_chart(series),
             legend={name: LEGEND[name] for name in ("requirementMW", "enabledMW")},
-            regions=REGIONS,
         )
 
     return [duid_schedule, region_schedule]

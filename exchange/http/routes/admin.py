@@ -11,6 +11,7 @@ from litestar.params import Body, QueryParameter
 from exchange.domain.participants import Participant
 from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.http.auth import requires_token
+from exchange.http.responses import PageMeta, page_meta
 from exchange.kernel.clock import iso
 from exchange.services.participants import Administration, ListedParticipant
 from exchange.services.standing_data import StandingDataAdmin
@@ -30,13 +31,6 @@ class ParticipantView(msgspec.Struct, rename="camel"):
     participant_id: str
     name: str
     roles: list[str]
-
-
-class PageMeta(msgspec.Struct, rename="camel"):
-    item_count: int
-    next_cursor: str | None
-    total_records: int
-    total_pages: int
 
 
 class ParticipantPage(msgspec.Struct):
@@ -131,10 +125,7 @@ def admin_router(admin: Administration, standing: StandingDataAdmin) -> Router:
         cursor: str | None = None,
     ) -> ParticipantPage:
         page = await admin.participant_page(item_count, cursor)
-        pages = -(-page.total_records // item_count)
-        return ParticipantPage(
-            [_view(p) for p in page.items], PageMeta(len(page.items), page.next_cursor, page.total_records, pages)
-        )
+        return ParticipantPage([_view(p) for p in page.items], page_meta(page, item_count))
 
     @get("/participants/{participantId:str}", summary="A participant with its roles and status")
     async def participant(participantId: str) -> dict[str, ParticipantStatusView]:  # noqa: N803

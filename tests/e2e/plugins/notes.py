@@ -13,7 +13,7 @@ from typing import Final
 import msgspec
 
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors
+from exchange.functions.envelope import Envelope, header_errors, sample_header
 from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import (
     Acceptance,
@@ -41,16 +41,9 @@ DECODER: Final = msgspec.json.Decoder(Envelope[Note])
 
 
 def sample_body(sender: str, recipients: list[str], *, text: str = "Hello from the test suite") -> bytes:
-    header = {
-        "initiatingParticipantId": sender,
-        "receivingParticipantId": list(recipients),
-        "messageId": str(uuid.uuid4()),
-        "messageDateTime": "2026-07-01T09:00:00.000+10:00",
-        "businessFunctionId": "note",
-        "businessFunctionResourceId": "memo",
-        "priority": "Medium",
-        "market": "NEM",
-    }
+    header = sample_header(
+        sender, recipients, "note", "memo", message_id=str(uuid.uuid4()), sent="2026-07-01T09:00:00.000+10:00"
+    )
     return msgspec.json.encode({"data": {"header": header, "transactions": [{"text": text}]}})
 
 

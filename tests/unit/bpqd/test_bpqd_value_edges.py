@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from exchange.functions.bpqd.rules import MAX_ERRORS, first_errors, value_errors
-from exchange.functions.errors import FieldError
+from exchange.functions.bpqd.rules import value_errors
+from exchange.functions.errors import MAX_ERRORS, FieldError, first_errors
 
 
 def errors_of(values: list[float | None], *, nulls_allowed: bool = False) -> list[tuple[str, str]]:

@@ -212,6 +212,15 @@ class Market:
         await self.deliver()
         return receipt.message_context_id
 
+    async def sent_after_signed_head(self) -> tuple[Member, str]:
+        """An MC's message to an LNSP accepted after a tree head that covers only its first one: the sender and the
+        later message's messageContextId."""
+        sender = await self.participant("MC", ["MC"])
+        recipient = await self.participant("LNSP", ["LNSP"])
+        await self.send(sender, recipient)
+        await self.services.verifiable_log.sign_tree_head()
+        return sender, await self.send(sender, recipient)
+
     async def deliver(self) -> None:
         """Hand the delivery gate the routes of every message submitted since the last call, as the deliverer does."""
         ledger = self.services.ledger

@@ -113,11 +113,7 @@ async def test_a_recipient_gets_its_own_leaves_and_a_stranger_nothing(market: Ma
 
 async def test_no_bundle_before_the_acceptance_is_under_a_signed_head(market: Market) -> None:
     """A message just accepted has no proof yet: 404 until the next tree head, not a bundle without one."""
-    sender = await market.participant("MC", ["MC"])
-    recipient = await market.participant("LNSP", ["LNSP"])
-    await market.send(sender, recipient)
-    await market.services.verifiable_log.sign_tree_head()
-    later = await market.send(sender, recipient)
+    sender, later = await market.sent_after_signed_head()
     with pytest.raises(NotFoundError):
         await market.services.evidence.bundle(sender.participant_id, later)
 

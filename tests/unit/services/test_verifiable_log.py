@@ -127,11 +127,7 @@ async def test_only_the_parties_and_the_operator_get_a_proof(market: Market) -> 
 
 async def test_a_leaf_not_yet_in_a_signed_head_is_not_found(market: Market) -> None:
     """Until a tree head covers the leaf, neither a proof nor the translog's leafIndex shows it."""
-    sender = await market.participant("MC", ["MC"])
-    recipient = await market.participant("LNSP", ["LNSP"])
-    await market.send(sender, recipient)
-    await market.services.verifiable_log.sign_tree_head()
-    later = await market.send(sender, recipient)
+    sender, later = await market.sent_after_signed_head()
     await market.services.merkle_log.wait_for_latest()
     log = market.services.verifiable_log
     with pytest.raises(NotFoundError):
