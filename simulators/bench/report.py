@@ -88,7 +88,7 @@ def print_soak_report(report: dict[str, Any]) -> None:
         ("final drain /s", f"{queued['drain']['per_s']:.0f}"),
         *(
             (
-                f"RSS {name} start → end of flow (peak) MiB",
+                f"RSS {name.removesuffix('_mib')} start → end of flow (peak) MiB",
                 f"{rss['start_mib'][name]:.0f} → {rss['end_of_flow_mib'][name]:.0f} ({rss['peak_mib'][name]:.0f})",
             )
             for name in rss["start_mib"]

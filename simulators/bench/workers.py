@@ -183,6 +183,8 @@ async def _receiver(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Com
     ]
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 30)
     outbox.put({"op": "listening"})
+    draining: asyncio.Task[Command] | None = None
+    stop_draining = asyncio.Event()
     try:
         while True:
             command = await _commands(inbox)
@@ -192,14 +194,37 @@ async def _receiver(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Com
                     frames.clear()
                 elif command["op"] == "drain":
                     outbox.put(await _drain_all(spec))
+                elif command["op"] == "drain_on":
+                    stop_draining.clear()
+                    draining = asyncio.create_task(_keep_draining(spec, stop_draining))
+                    outbox.put({"op": "draining"})
+                elif command["op"] == "drain_off":
+                    stop_draining.set()
+                    outbox.put(await draining if draining else await _drain_all(spec))
+                    draining = None
                 else:
                     return
             except Exception as error:  # the parent must hear of it rather than wait for an answer
                 outbox.put({"op": "error", "error": f"receiver: {error!r}"})
     finally:
-        for task in listeners:
+        for task in [*listeners, *([draining] if draining else [])]:
             task.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
+
+
+async def _keep_draining(spec: ReceiverSpec, stop: asyncio.Event) -> Command:
+    """Drain while the senders send (a soak's LNSPs): empty the queues, look again a moment later, until told to
+    stop; then empty them once more, so that nothing the senders sent before the stop is left behind."""
+    started, drained = time.time(), 0
+    while True:
+        stopping = stop.is_set()
+        result = await _drain_all(spec)
+        drained += int(result["drained"])
+        if stopping:
+            return {"op": "drained", "drained": drained, "started": started, "ended": time.time()}
+        if not result["drained"]:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
 
 
 async def _drain_all(spec: ReceiverSpec) -> Command:
