@@ -28,12 +28,16 @@ class ServerProcess:
         port: int | None = None,
         extra_args: tuple[str, ...] = (),
         tls: ssl.SSLContext | None = None,
+        own_process_group: bool = False,
     ) -> None:
         # With `tls` (the context a client trusts the server with), the server was given --tls-cert: HTTPS.
         self.tls = tls
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = extra_args
+        # A process group of its own lets kill9 reach every process idx serve starts (worker processes too), not
+        # only the two it knows by pid; off by default so that Ctrl-C of pytest still reaches the server.
+        self.own_process_group = own_process_group
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
@@ -54,6 +58,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "IDX_LOG_LEVEL": os.environ.get("IDX_LOG_LEVEL", "INFO")},
+            start_new_session=self.own_process_group,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -86,6 +91,9 @@ class ServerProcess:
     def kill9(self) -> None:
         """`kill -9` of every process of the exchange: idx serve and its nats-server."""
         nats_pid = self._nats_pid()
+        if self.process is not None and self.own_process_group:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         if self.process is not None:
             self.process.kill()
             self.process.wait()
