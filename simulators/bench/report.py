@@ -80,8 +80,8 @@ def print_soak_report(report: dict[str, Any]) -> None:
     cpu = flow["cpu"]
     rows = [
         ("flow: accepted /s (LNSPs draining)", f"{flow['per_s']:.0f}"),
-        ("flow: idx serve CPU ms / accepted", _cpu(cpu, "idx_serve")),
-        ("flow: nats-server CPU ms / accepted", _cpu(cpu, "nats_server")),
+        ("flow: idx serve CPU ms / message (accept to drain)", _cpu(cpu, "idx_serve")),
+        ("flow: nats-server CPU ms / message (accept to drain)", _cpu(cpu, "nats_server")),
         (f"accepted /s with {queued['small']['queued_before']:,} queued", f"{queued['small']['per_s']:.0f}"),
         (f"accepted /s with {queued['large']['queued_before']:,} queued", f"{queued['large']['per_s']:.0f}"),
         ("large ÷ small queue", f"{queued['ratio']:.2f}"),

@@ -165,6 +165,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
             "seconds": sending_seconds,
             "per_s": rate(accepted_total, sending_seconds),
             "drained": drained_in_flow,
+            # Per message through the whole exchange: accepted, delivered and drained.
             "cpu": meter.per_message(before, accepted_total),
         }
         memory.sample("flow drained", accepted_total, accepted_total - drained_in_flow, await frames.collect())
@@ -177,7 +178,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
 
         async def window(label: str) -> dict[str, Any]:
             at = queued()
-            phase = {key: value for key, value in (await send(steps["window"])).items() if key != "cpu"}
+            phase = await send(steps["window"])
             memory.sample(label, accepted_total, queued(), await frames.collect())
             say(f"{label}: {phase['per_s']:.0f}/s accepted with {at:,} to {queued():,} queued")
             return {"queued_before": at, "queued_after": queued(), **phase}
