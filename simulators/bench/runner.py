@@ -257,16 +257,22 @@ class Workers:
         for process in self.processes:
             process.start()
 
-    async def _replies(self, outbox: Any, count: int, within: float) -> list[Command]:
-        """One answer per worker asked; RuntimeError when a worker failed or died."""
+    async def _replies(self, outbox: Any, count: int, within: float | None) -> list[Command]:
+        """One answer per worker asked; RuntimeError when a worker failed or died, or when `within` seconds
+        passed (None: no limit, for a soak's drain of a million messages, which takes over an hour)."""
         loop = asyncio.get_running_loop()
-        answers = []
-        for _ in range(count):
+        deadline = time.monotonic() + within if within is not None else float("inf")
+        answers: list[Command] = []
+        while len(answers) < count:
             try:
-                answer: Command = await loop.run_in_executor(None, outbox.get, True, within)
+                answer: Command = await loop.run_in_executor(None, outbox.get, True, 10.0)
             except queue.Empty:
                 dead = [p.pid for p in self.processes if not p.is_alive()]
-                raise RuntimeError(f"no answer from the workers within {within}s (exited: {dead})") from None
+                if dead:
+                    raise RuntimeError(f"a worker process exited before it answered (pids {dead})") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no answer from the workers within {within}s") from None
+                continue
             if answer.get("op") == "error":
                 raise RuntimeError(answer["error"])
             answers.append(answer)
@@ -284,7 +290,7 @@ class Workers:
             inbox.put(command)
         return await self.sender_replies()
 
-    async def receivers(self, command: Command, within: float = 600.0) -> list[Command]:
+    async def receivers(self, command: Command, within: float | None = 600.0) -> list[Command]:
         for inbox in self.receiver_inboxes:
             inbox.put(command)
         return await self._replies(self.receiver_outbox, len(self.receiver_inboxes), within)

@@ -159,7 +159,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
         await workers.receivers({"op": "drain_on"})
         before = meter.read()
         await send_until(messages, lambda: accepted_total, "flow", lambda: 0)
-        drained_in_flow = sum(int(r["drained"]) for r in await workers.receivers({"op": "drain_off"}))
+        drained_in_flow = sum(int(r["drained"]) for r in await workers.receivers({"op": "drain_off"}, within=None))
         flow = {
             "accepted": accepted_total,
             "seconds": sending_seconds,
@@ -188,7 +188,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
         await send_until(messages, queued, "filling", queued)
         large = await window(f"rate with {messages:,} queued")
 
-        final = await workers.receivers({"op": "drain"})
+        final = await workers.receivers({"op": "drain"}, within=None)
         drained_after = sum(int(r["drained"]) for r in final)
         drain_seconds = max(float(r["ended"]) for r in final) - min(float(r["started"]) for r in final)
         memory.sample("drained", accepted_total, queued() - drained_after, await frames.collect())
