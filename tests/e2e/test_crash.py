@@ -112,15 +112,18 @@ async def test_every_accepted_message_is_queued_exactly_once_after_20_kill_9_cyc
     recipients = [lnsp.participant_id for lnsp in lnsps]
     accepted: set[str] = set()
     unexpected: list[str] = []
+    failed_attempts = 0  # requests a kill cut off or that found the exchange down; each sent again
     stop = asyncio.Event()
 
     async def submit_until_accepted(body: bytes) -> None:
+        nonlocal failed_attempts
         context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
         signature = mc.sign(body)
         while True:
             try:
                 response = await mc.submit(body, context_id=context_id, signature=signature)
             except httpx.HTTPError:
+                failed_attempts += 1
                 await asyncio.sleep(0.05)  # the exchange is down or restarting: the same message again
                 continue
             if response.status_code == 200:
@@ -163,6 +166,7 @@ async def test_every_accepted_message_is_queued_exactly_once_after_20_kill_9_cyc
         await asyncio.gather(*senders, return_exceptions=True)
     assert not unexpected, unexpected[:5]
     assert len(accepted) >= KILL_CYCLES * ACCEPTED_PER_CYCLE
+    assert failed_attempts > 0, "the senders never met a kill: the cycles ran without load"
 
     try:
         for client in (mc, *lnsps):
