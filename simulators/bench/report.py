@@ -80,6 +80,10 @@ def print_soak_report(report: dict[str, Any]) -> None:
     cpu = flow["cpu"]
     rows = [
         ("flow: accepted /s (LNSPs draining)", f"{flow['per_s']:.0f}"),
+        (
+            "flow: backlog when sending stopped (drained in s)",
+            f"{flow['backlog_when_sending_stopped']:,} ({flow['seconds_to_drain_the_backlog']:.0f})",
+        ),
         ("flow: idx serve CPU ms / message (accept to drain)", _cpu(cpu, "idx_serve")),
         ("flow: nats-server CPU ms / message (accept to drain)", _cpu(cpu, "nats_server")),
         (f"accepted /s with {queued['small']['queued_before']:,} queued", f"{queued['small']['per_s']:.0f}"),

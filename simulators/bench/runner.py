@@ -240,6 +240,7 @@ class Workers:
         self.sender_inboxes: list[Any] = []
         self.receiver_inboxes: list[Any] = []
         self.seen: list[Any] = []
+        self.drained: list[Any] = []
         self.processes: list[Any] = []
         for spec in cast.senders:
             inbox = context.Queue()
@@ -247,11 +248,12 @@ class Workers:
             process = context.Process(target=sender_main, args=(spec, inbox, self.sender_outbox), daemon=True)
             self.processes.append(process)
         for receiver in cast.receivers:
-            inbox, seen = context.Queue(), context.Value("q", 0, lock=False)
+            inbox, seen, drained = context.Queue(), context.Value("q", 0, lock=False), context.Value("q", 0, lock=False)
             self.receiver_inboxes.append(inbox)
             self.seen.append(seen)
+            self.drained.append(drained)
             process = context.Process(
-                target=receiver_main, args=(receiver, inbox, self.receiver_outbox, seen), daemon=True
+                target=receiver_main, args=(receiver, inbox, self.receiver_outbox, seen, drained), daemon=True
             )
             self.processes.append(process)
         for process in self.processes:
@@ -297,6 +299,10 @@ class Workers:
 
     def frames_seen(self) -> int:
         return sum(int(value.value) for value in self.seen)
+
+    def drained_so_far(self) -> int:
+        """Messages the receivers have taken off their queues since they started."""
+        return sum(int(value.value) for value in self.drained)
 
     def stop(self) -> None:
         for inbox in self.sender_inboxes + self.receiver_inboxes:

@@ -158,13 +158,18 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
         # Flow: the LNSPs drain while the senders send.
         await workers.receivers({"op": "drain_on"})
         before = meter.read()
-        await send_until(messages, lambda: accepted_total, "flow", lambda: 0)
+        await send_until(messages, lambda: accepted_total, "flow", lambda: accepted_total - workers.drained_so_far())
+        # What the LNSPs had not yet taken when the senders stopped: a drain slower than acceptance shows here.
+        backlog = accepted_total - workers.drained_so_far()
+        drain_off_started = time.time()
         drained_in_flow = sum(int(r["drained"]) for r in await workers.receivers({"op": "drain_off"}, within=None))
         flow = {
             "accepted": accepted_total,
             "seconds": sending_seconds,
             "per_s": rate(accepted_total, sending_seconds),
             "drained": drained_in_flow,
+            "backlog_when_sending_stopped": backlog,
+            "seconds_to_drain_the_backlog": time.time() - drain_off_started,
             # Per message through the whole exchange: accepted, delivered and drained.
             "cpu": meter.per_message(before, accepted_total),
         }

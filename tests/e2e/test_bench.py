@@ -71,6 +71,7 @@ def test_a_small_soak_sends_its_messages_twice_samples_memory_and_compares_the_q
     soak = json.loads(out.read_text())["soak"]
     assert soak["accepted"] >= 2 * SOAK_MESSAGES and not soak["refused"]
     assert soak["flow"]["accepted"] >= SOAK_MESSAGES and soak["flow"]["drained"] == soak["flow"]["accepted"]
+    assert 0 <= soak["flow"]["backlog_when_sending_stopped"] <= soak["flow"]["accepted"]
     small, large = soak["queued"]["small"], soak["queued"]["large"]
     assert small["queued_before"] >= SOAK_MESSAGES // 10 and large["queued_before"] >= SOAK_MESSAGES
     assert small["per_s"] > 0 and large["per_s"] > 0
