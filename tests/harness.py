@@ -29,6 +29,7 @@ class ServerProcess:
         extra_args: tuple[str, ...] = (),
         tls: ssl.SSLContext | None = None,
         env: dict[str, str] | None = None,
+        own_process_group: bool = False,
     ) -> None:
         # With `tls` (the context a client trusts the server with), the server was given --tls-cert: HTTPS.
         self.tls = tls
@@ -37,6 +38,9 @@ class ServerProcess:
         self.extra_args = extra_args
         # Variables for the server besides the test's own environment (IDX_KEY_PASSPHRASE, say).
         self.env = env or {}
+        # A process group of its own lets kill9 reach every process idx serve starts (worker processes too), not
+        # only the two it knows by pid; off by default so that Ctrl-C of pytest still reaches the server.
+        self.own_process_group = own_process_group
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
@@ -57,6 +61,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "IDX_LOG_LEVEL": os.environ.get("IDX_LOG_LEVEL", "INFO"), **self.env},
+            start_new_session=self.own_process_group,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,6 +94,9 @@ class ServerProcess:
     def kill9(self) -> None:
         """`kill -9` of every process of the exchange: idx serve and its nats-server."""
         nats_pid = self._nats_pid()
+        if self.process is not None and self.own_process_group:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         if self.process is not None:
             self.process.kill()
             self.process.wait()

@@ -89,6 +89,9 @@ def simulate(
 @click.option("--json", "json_out", is_flag=False, flag_value="-", default=None,
               help="Write the figures as JSON to FILE, or to stdout with a bare --json.")  # fmt: skip
 @click.option("--keep", is_flag=True, help="Keep the temporary data directory of a server the bench started.")
+@click.option("--soak", type=click.IntRange(min=100), default=None, metavar="N",
+              help="Soak instead of the phases: N messages with the LNSPs draining, then N queued undrained; "
+                   "RSS over time and accepted/s at 10k and at N queued (first --size).")  # fmt: skip
 def bench(
     url: str | None,
     data_dir: Path | None,
@@ -102,12 +105,14 @@ def bench(
     messages: int | None,
     json_out: str | None,
     keep: bool,
+    soak: int | None,
 ) -> None:
     """Benchmark the exchange: N sender processes by M receiver processes; accepted submissions/s, submit →
     messageAvailable latency, LNSP drain rate, server RSS; with a do-nothing POST and raw JetStream baseline
     in the same run, and their ratios. Starts its own exchange on a temporary directory unless --url."""
-    from simulators.bench.report import print_report
+    from simulators.bench.report import print_report, print_soak_report
     from simulators.bench.runner import BenchConfig, run_bench
+    from simulators.bench.soak import run_soak
     from simulators.figures import parse_size
 
     try:
@@ -129,10 +134,11 @@ def bench(
         keep=keep,
     )
     to_stdout = json_out == "-"
-    report: dict[str, Any] = run_bench(config, log=sys.stderr if to_stdout else sys.stdout)
+    log = sys.stderr if to_stdout else sys.stdout
+    report: dict[str, Any] = run_soak(config, soak, log) if soak else run_bench(config, log)
     report["command"] = " ".join(["idx", *sys.argv[1:]]) if sys.argv else "idx bench"
     if not to_stdout:
-        print_report(report)
+        (print_soak_report if soak else print_report)(report)
     if json_out is not None:
         text = json.dumps(report, indent=2)
         if to_stdout:

@@ -1,4 +1,4 @@
-"""Memory of the server's processes from /proc, and finding a process by its listening port."""
+"""Memory and CPU time of the server's processes from /proc, and finding a process by its listening port."""
 
 from __future__ import annotations
 
@@ -16,6 +16,39 @@ def memory_kib(pid: int) -> dict[str, int]:
             if name in ("VmRSS", "VmHWM"):
                 figures[name] = int(value.split()[0])
     return figures
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (utime + stime of /proc/<pid>/stat); None when gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the fields that follow start after the last ")".
+    fields = text[text.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), counted from field 3
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """`root` and its descendants, leaving out the `exclude` processes and theirs: idx serve with any worker
+    processes it runs, without its nats-server (which is measured on its own)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError, ValueError, IndexError):
+            text = (entry / "stat").read_text()
+            parent = int(text[text.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        if pid in exclude:
+            continue
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
 
 
 def listener_pid(port: int) -> int | None:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 from exchange.kernel.network import free_port
 from simulators.bench.jetstream import nats_url_of, publish_async_rate
-from simulators.bench.rss import listener_pid, memory_kib, pid_from_file
+from simulators.bench.rss import cpu_seconds, listener_pid, memory_kib, pid_from_file, process_tree
 from simulators.bench.workers import Command, ReceiverSpec, SenderSpec, receiver_main, sender_main
 from simulators.client import ParticipantClient, operator_client, register
 from simulators.figures import format_size, percentile, rate, ratio, split_evenly
@@ -34,6 +34,18 @@ SENDER_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
 RECEIVER_SCOPES = ["PQD_BPQD", "EVENT_NOTIFY", "FCTRL_STATUS"]
 HUGE_QUOTA = "1000000000,1000000000,1000000000"
 FRAMES_WAIT = 15.0  # seconds to wait for the last messageAvailable frames after a phase
+SERVER_PROCESSES = ("idx_serve", "nats_server")
+# Why a CPU figure is missing, instead of a figure that would be wrong.
+NO_PID = {
+    "idx_serve": "pid of idx serve not known: give --server-pid with --url",
+    "nats_server": "pid of nats-server not known: give --data-dir with --url",
+}
+
+# The issue's targets (issue 15), at one size, against the do-nothing POST of the same run.
+TARGET_RATIO = 0.2
+LONGER_TERM_RATIO = 0.5
+TARGET_P99_HALF_RATE_MS = 100.0
+TARGET_P99_SATURATED_MS = 1000.0
 
 
 @dataclass
@@ -63,13 +75,13 @@ class Log:
 def run_bench(config: BenchConfig, log: IO[str]) -> dict[str, Any]:
     say = Log(log)
     with ExitStack() as stack:
-        server = stack.enter_context(_Server(config, say))
+        server = stack.enter_context(BenchServer(config, say))
         nothing = stack.enter_context(_DoNothing(say))
         return asyncio.run(_bench(config, server, nothing, say))
     raise AssertionError("unreachable")
 
 
-class _Server:
+class BenchServer:
     """The exchange under test: started on a temporary directory (default) or the one at --url."""
 
     def __init__(self, config: BenchConfig, say: Log) -> None:
@@ -81,7 +93,7 @@ class _Server:
         self.data_dir = config.data_dir
         self.secret = config.operator_secret or ""
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> BenchServer:
         if self.config.url:
             return self
         self.tmp = Path(tempfile.mkdtemp(prefix="idx-bench-"))
@@ -173,7 +185,7 @@ class _Cast:
     receivers: list[ReceiverSpec]
 
 
-async def _cast(config: BenchConfig, url: str, secret: str, say: Log) -> _Cast:
+async def cast_participants(config: BenchConfig, url: str, secret: str, say: Log) -> _Cast:
     operator = await operator_client(url, secret)
     clients: list[ParticipantClient] = []
     run = os.urandom(2).hex().upper()
@@ -217,56 +229,80 @@ async def _cast(config: BenchConfig, url: str, secret: str, say: Log) -> _Cast:
         await operator.close()
 
 
-class _Workers:
-    """The sender and receiver processes and their command queues."""
+class Workers:
+    """The sender and receiver processes and their command queues. Senders and receivers answer on queues of
+    their own, so that a soak can talk to the receivers (drain on/off, frames) while the senders are busy."""
 
     def __init__(self, cast: _Cast) -> None:
         context = multiprocessing.get_context("spawn")
-        self.outbox: Any = context.Queue()
+        self.sender_outbox: Any = context.Queue()
+        self.receiver_outbox: Any = context.Queue()
         self.sender_inboxes: list[Any] = []
         self.receiver_inboxes: list[Any] = []
         self.seen: list[Any] = []
+        self.drained: list[Any] = []
         self.processes: list[Any] = []
         for spec in cast.senders:
             inbox = context.Queue()
             self.sender_inboxes.append(inbox)
-            self.processes.append(context.Process(target=sender_main, args=(spec, inbox, self.outbox), daemon=True))
+            process = context.Process(target=sender_main, args=(spec, inbox, self.sender_outbox), daemon=True)
+            self.processes.append(process)
         for receiver in cast.receivers:
-            inbox, seen = context.Queue(), context.Value("q", 0, lock=False)
+            inbox, seen, drained = context.Queue(), context.Value("q", 0, lock=False), context.Value("q", 0, lock=False)
             self.receiver_inboxes.append(inbox)
             self.seen.append(seen)
-            process = context.Process(target=receiver_main, args=(receiver, inbox, self.outbox, seen), daemon=True)
+            self.drained.append(drained)
+            process = context.Process(
+                target=receiver_main, args=(receiver, inbox, self.receiver_outbox, seen, drained), daemon=True
+            )
             self.processes.append(process)
         for process in self.processes:
             process.start()
 
-    async def replies(self, count: int, within: float = 600.0) -> list[Command]:
-        """One answer per worker asked; RuntimeError when a worker failed or died."""
+    async def _replies(self, outbox: Any, count: int, within: float | None) -> list[Command]:
+        """One answer per worker asked; RuntimeError when a worker failed or died, or when `within` seconds
+        passed (None: no limit, for a soak's drain of a million messages, which takes over an hour)."""
         loop = asyncio.get_running_loop()
-        answers = []
-        for _ in range(count):
+        deadline = time.monotonic() + within if within is not None else float("inf")
+        answers: list[Command] = []
+        while len(answers) < count:
             try:
-                answer: Command = await loop.run_in_executor(None, self.outbox.get, True, within)
+                answer: Command = await loop.run_in_executor(None, outbox.get, True, 10.0)
             except queue.Empty:
                 dead = [p.pid for p in self.processes if not p.is_alive()]
-                raise RuntimeError(f"no answer from the workers within {within}s (exited: {dead})") from None
+                if dead:
+                    raise RuntimeError(f"a worker process exited before it answered (pids {dead})") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no answer from the workers within {within}s") from None
+                continue
             if answer.get("op") == "error":
                 raise RuntimeError(answer["error"])
             answers.append(answer)
         return answers
 
+    async def listening(self) -> None:
+        """Every receiver's WebSockets are open."""
+        await self._replies(self.receiver_outbox, len(self.receiver_inboxes), 60.0)
+
+    async def sender_replies(self) -> list[Command]:
+        return await self._replies(self.sender_outbox, len(self.sender_inboxes), 600.0)
+
     async def senders(self, command: Command) -> list[Command]:
         for inbox in self.sender_inboxes:
             inbox.put(command)
-        return await self.replies(len(self.sender_inboxes))
+        return await self.sender_replies()
 
-    async def receivers(self, command: Command) -> list[Command]:
+    async def receivers(self, command: Command, within: float | None = 600.0) -> list[Command]:
         for inbox in self.receiver_inboxes:
             inbox.put(command)
-        return await self.replies(len(self.receiver_inboxes))
+        return await self._replies(self.receiver_outbox, len(self.receiver_inboxes), within)
 
     def frames_seen(self) -> int:
         return sum(int(value.value) for value in self.seen)
+
+    def drained_so_far(self) -> int:
+        """Messages the receivers have taken off their queues since they started."""
+        return sum(int(value.value) for value in self.drained)
 
     def stop(self) -> None:
         for inbox in self.sender_inboxes + self.receiver_inboxes:
@@ -277,20 +313,47 @@ class _Workers:
                 process.terminate()
 
 
+class CpuMeter:
+    """CPU seconds (user + system, from /proc/<pid>/stat) of idx serve, with any worker processes it runs, and
+    of its nats-server; read before and after a phase and divided by the messages the phase accepted."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+
+    def read(self) -> dict[str, float]:
+        nats = self.pids.get("nats_server")
+        used: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            tree = process_tree(pid, {nats} if nats is not None else set()) if name == "idx_serve" else [pid]
+            used[name] = sum(cpu_seconds(member) or 0.0 for member in tree)
+        return used
+
+    def per_message(self, before: dict[str, float], messages: int) -> dict[str, Any]:
+        after = self.read()
+        figures: dict[str, Any] = {}
+        for name in SERVER_PROCESSES:
+            if name not in before or name not in after:
+                figures[name] = {"unknown": NO_PID[name]}
+                continue
+            seconds = after[name] - before[name]
+            figures[name] = {"seconds": seconds, "ms_per_message": seconds / messages * 1000 if messages else 0.0}
+        return figures
+
+
 # ------------------------------------------------------------------------------------------------------ phases
 
 
-async def _bench(config: BenchConfig, server: _Server, nothing: _DoNothing, say: Log) -> dict[str, Any]:
-    cast = await _cast(config, server.url, server.secret, say)
+async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, say: Log) -> dict[str, Any]:
+    cast = await cast_participants(config, server.url, server.secret, say)
     pids = server.pids()
     memory_start = {name: memory_kib(pid) for name, pid in pids.items()}
-    workers = _Workers(cast)
+    workers = Workers(cast)
     accepted_total = 0
     results: list[dict[str, Any]] = []
     try:
-        await workers.replies(len(cast.receivers), within=60)  # every receiver's WebSockets are open
+        await workers.listening()
         for size in config.sizes:
-            result = await _one_size(config, server, nothing, workers, size, say)
+            result = await _one_size(config, server, nothing, workers, CpuMeter(pids), size, say)
             accepted_total += int(result["exchange"]["accepted"]) + int(result["exchange"]["half_rate"]["accepted"])
             results.append(result)
     finally:
@@ -335,8 +398,9 @@ def _rss(
 
 
 async def _one_size(
-    config: BenchConfig, server: _Server, nothing: _DoNothing, workers: _Workers, size: int, say: Log
-) -> dict[str, Any]:
+    config: BenchConfig, server: BenchServer, nothing: _DoNothing, workers: Workers, meter: CpuMeter, size: int,
+    say: Log,
+) -> dict[str, Any]:  # fmt: skip
     label = format_size(size)
     pool = max(4, min(64, (32 << 20) // max(size, 1) // max(config.senders, 1)))
     prepared = await workers.senders({"op": "prepare", "size": size, "pool": pool})
@@ -345,27 +409,39 @@ async def _one_size(
     say(f"{label}: {len(body_bytes)} bodies signed in advance, ~{sum(body_bytes) // len(body_bytes)} B "
         f"(~{sum(wire_bytes) // len(wire_bytes)} B gzip)")  # fmt: skip
 
-    saturated = await _send_phase(config, workers, server.url, None)
+    # CPU is counted from the first request until the phase's last messageAvailable arrived (or time was up),
+    # so that the delivery work a burst leaves behind counts against the messages that caused it.
+    before = meter.read()
+    saturated = await send_phase(config, workers, server.url, None)
     say(f"{label}: exchange accepted {saturated['accepted']} in {saturated['seconds']:.1f}s "
         f"= {saturated['per_s']:.0f}/s; refused {saturated['refused']}")  # fmt: skip
     latency_saturated = await _latency(workers, saturated)
+    saturated["cpu"] = meter.per_message(before, saturated["accepted"])
+    say(f"{label}: CPU per accepted message: {_cpu_text(saturated['cpu'])}")
 
+    before = meter.read()
     drained = await workers.receivers({"op": "drain"})
     drain_count = sum(int(r["drained"]) for r in drained)
     drain_seconds = max(float(r["ended"]) for r in drained) - min(float(r["started"]) for r in drained)
-    drain = {"messages": drain_count, "seconds": drain_seconds, "per_s": rate(drain_count, drain_seconds)}
+    drain: dict[str, Any] = {"messages": drain_count, "seconds": drain_seconds,
+                             "per_s": rate(drain_count, drain_seconds),
+                             "cpu": meter.per_message(before, drain_count)}  # fmt: skip
     say(f"{label}: LNSPs drained {drain_count} (list + get + delete) at {drain['per_s']:.0f}/s")
 
     half = max(1.0, saturated["per_s"] / 2)
-    paced = await _send_phase(config, workers, server.url, half)
+    before = meter.read()
+    paced = await send_phase(config, workers, server.url, half)
     latency_half = await _latency(workers, paced)
+    paced["cpu"] = meter.per_message(before, paced["accepted"])
     say(f"{label}: at {half:.0f}/s submit → messageAvailable p50 {latency_half['p50_ms']:.1f} ms, "
         f"p99 {latency_half['p99_ms']:.1f} ms")  # fmt: skip
     await workers.receivers({"op": "drain"})
 
-    baseline = await _send_phase(config, workers, nothing.url, None)
+    baseline = await send_phase(config, workers, nothing.url, None)
     say(f"{label}: do-nothing POST {baseline['per_s']:.0f}/s")
     jetstream = await _jetstream(config, server, size, say, label)
+    versus_nothing = ratio(saturated["per_s"], baseline["per_s"])
+    missing = latency_saturated["missing"] + latency_half["missing"]
     return {
         "size": label,
         "size_bytes": size,
@@ -379,29 +455,43 @@ async def _one_size(
         },
         "baselines": {"do_nothing_post": baseline, "jetstream_publish_async": jetstream},
         "ratios": {
-            "exchange_vs_do_nothing_post": ratio(saturated["per_s"], baseline["per_s"]),
+            "exchange_vs_do_nothing_post": versus_nothing,
             "exchange_vs_jetstream": ratio(saturated["per_s"], jetstream["per_s"]),
             "drain_vs_accepted": ratio(drain["per_s"], saturated["per_s"]),
         },
         "targets": {
-            "accepted_at_least_half_of_do_nothing": ratio(saturated["per_s"], baseline["per_s"]) >= 0.5,
-            "p99_under_100ms_at_half_rate": latency_half["p99_ms"] < 100.0,
+            "accepted_at_least_0_2_of_do_nothing": versus_nothing >= TARGET_RATIO,
+            "accepted_at_least_0_5_of_do_nothing_longer_term": versus_nothing >= LONGER_TERM_RATIO,
+            "p99_under_100ms_at_half_rate": 0 <= latency_half["p99_ms"] < TARGET_P99_HALF_RATE_MS,
+            "p99_under_1s_saturated": 0 <= latency_saturated["p99_ms"] < TARGET_P99_SATURATED_MS,
             "drain_at_least_accepted": drain["per_s"] >= saturated["per_s"],
+            "no_message_available_missing": missing == 0,
         },
     }
 
 
-async def _send_phase(config: BenchConfig, workers: _Workers, url: str, total_rate: float | None) -> dict[str, Any]:
-    """Every sender process sends for the duration (or its share of the messages); figures over all of them."""
+def _cpu_text(figures: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{name} {f['ms_per_message']:.2f} ms" if "unknown" not in f else f"{name}: {f['unknown']}"
+        for name, f in figures.items()
+    )
+
+
+async def send_phase(
+    config: BenchConfig, workers: Workers, url: str, total_rate: float | None, messages: int | None = None
+) -> dict[str, Any]:
+    """Every sender process sends for the duration (or its share of the messages: `messages`, else the config's);
+    figures over all of them."""
     count = len(workers.sender_inboxes)
-    budgets = split_evenly(config.messages, count) if config.messages is not None else [None] * count
+    messages = messages if messages is not None else config.messages
+    budgets = split_evenly(messages, count) if messages is not None else [None] * count
     rates = [total_rate / count if total_rate else None] * count
     start_at = time.time() + 0.5
     for inbox, budget, share in zip(workers.sender_inboxes, budgets, rates, strict=True):
-        duration = None if config.messages is not None else config.duration
+        duration = None if messages is not None else config.duration
         command = {"op": "run", "url": url, "path": "/pqd/v1/bpqd", "start_at": start_at, "duration": duration}
         inbox.put({**command, "messages": budget, "rate": share})
-    replies = await workers.replies(count)
+    replies = await workers.sender_replies()
     records = [record for reply in replies for record in reply["records"]]
     refused: dict[str, int] = {}
     for reply in replies:
@@ -414,7 +504,7 @@ async def _send_phase(config: BenchConfig, workers: _Workers, url: str, total_ra
             "refused": refused, "records": records}  # fmt: skip
 
 
-async def _latency(workers: _Workers, phase: dict[str, Any]) -> dict[str, Any]:
+async def _latency(workers: Workers, phase: dict[str, Any]) -> dict[str, Any]:
     """Submit → messageAvailable for the phase's accepted messages, once their frames arrived (or time is up)."""
     records: list[tuple[str, float, float]] = phase.pop("records")
     deadline = time.monotonic() + FRAMES_WAIT
@@ -437,7 +527,7 @@ async def _latency(workers: _Workers, phase: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _jetstream(config: BenchConfig, server: _Server, size: int, say: Log, label: str) -> dict[str, Any]:
+async def _jetstream(config: BenchConfig, server: BenchServer, size: int, say: Log, label: str) -> dict[str, Any]:
     """Raw JetStream from this process, with a body like the exchange's (gzip-encoded, as it arrives)."""
     url = nats_url_of(server.data_dir) if server.data_dir is not None else None
     if url is None:

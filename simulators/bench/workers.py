@@ -158,11 +158,25 @@ async def _run(spec: SenderSpec, pool: list[Prepared], command: Command) -> Comm
 # ---------------------------------------------------------------------------------------------------- receivers
 
 
-def receiver_main(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Command], seen: Synchronized[int]) -> None:
-    uvloop.run(_receiver(spec, inbox, outbox, seen))
+def receiver_main(
+    spec: ReceiverSpec,
+    inbox: Queue[Command],
+    outbox: Queue[Command],
+    seen: Synchronized[int],
+    drained: Synchronized[int],
+) -> None:
+    """`seen` counts messageAvailable frames and `drained` the messages taken off the queues, for the parent to
+    read while this process is busy (a soak's queue depth during the flow)."""
+    uvloop.run(_receiver(spec, inbox, outbox, seen, drained))
 
 
-async def _receiver(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Command], seen: Synchronized[int]) -> None:
+async def _receiver(
+    spec: ReceiverSpec,
+    inbox: Queue[Command],
+    outbox: Queue[Command],
+    seen: Synchronized[int],
+    drained: Synchronized[int],
+) -> None:
     frames: dict[str, float] = {}
     ws_base = spec.base_url.replace("http://", "ws://") + "/idx/v1/events?since=0"
 
@@ -183,6 +197,8 @@ async def _receiver(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Com
     ]
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 30)
     outbox.put({"op": "listening"})
+    draining: asyncio.Task[Command] | None = None
+    stop_draining = asyncio.Event()
     try:
         while True:
             command = await _commands(inbox)
@@ -191,26 +207,49 @@ async def _receiver(spec: ReceiverSpec, inbox: Queue[Command], outbox: Queue[Com
                     outbox.put({"op": "frames", "frames": dict(frames)})
                     frames.clear()
                 elif command["op"] == "drain":
-                    outbox.put(await _drain_all(spec))
+                    outbox.put(await _drain_all(spec, drained))
+                elif command["op"] == "drain_on":
+                    stop_draining.clear()
+                    draining = asyncio.create_task(_keep_draining(spec, stop_draining, drained))
+                    outbox.put({"op": "draining"})
+                elif command["op"] == "drain_off":
+                    stop_draining.set()
+                    outbox.put(await draining if draining else await _drain_all(spec, drained))
+                    draining = None
                 else:
                     return
             except Exception as error:  # the parent must hear of it rather than wait for an answer
                 outbox.put({"op": "error", "error": f"receiver: {error!r}"})
     finally:
-        for task in listeners:
+        for task in [*listeners, *([draining] if draining else [])]:
             task.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
 
 
-async def _drain_all(spec: ReceiverSpec) -> Command:
+async def _keep_draining(spec: ReceiverSpec, stop: asyncio.Event, counter: Synchronized[int]) -> Command:
+    """Drain while the senders send (a soak's LNSPs): empty the queues, look again a moment later, until told to
+    stop; then empty them once more, so that nothing the senders sent before the stop is left behind."""
+    started, drained = time.time(), 0
+    while True:
+        stopping = stop.is_set()
+        result = await _drain_all(spec, counter)
+        drained += int(result["drained"])
+        if stopping:
+            return {"op": "drained", "drained": drained, "started": started, "ended": time.time()}
+        if not result["drained"]:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+
+
+async def _drain_all(spec: ReceiverSpec, counter: Synchronized[int]) -> Command:
     started = time.time()
-    results = await asyncio.gather(*(_drain(spec, token) for _, token in spec.lnsps))
+    results = await asyncio.gather(*(_drain(spec, token, counter) for _, token in spec.lnsps))
     drained = sum(count for count, _ in results)
     last = max((ended for _, ended in results), default=started)
     return {"op": "drained", "drained": drained, "started": started, "ended": last}
 
 
-async def _drain(spec: ReceiverSpec, token: str) -> tuple[int, float]:
+async def _drain(spec: ReceiverSpec, token: str, counter: Synchronized[int]) -> tuple[int, float]:
     """List a page, get and delete each item over `connections` keep-alive connections; until a page is empty."""
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
     connections = [RawConnection(spec.base_url) for _ in range(spec.connections)]
@@ -239,6 +278,7 @@ async def _drain(spec: ReceiverSpec, token: str) -> tuple[int, float]:
             if done == 0:
                 return drained, ended  # the page is there but nothing on it can be taken: stop, don't spin
             drained += done
+            counter.value += done
             ended = time.time()
     finally:
         for connection in connections:
