@@ -45,7 +45,7 @@ from exchange.readmodels.plugin_aggregates import (
     plugin_aggregates_projections,
     plugin_messages_projections,
 )
-from exchange.readmodels.projector import Handler, Projector
+from exchange.readmodels.projector import Handler, LogFollower, Projector
 from exchange.readmodels.queue import QueueProjection
 from exchange.readmodels.views import open_views
 from exchange.services.access import TokenIssuer
@@ -278,6 +278,7 @@ class Exchange(Services):
     nc: NatsClient
     js: JetStreamContext
     projectors: dict[str, Projector]
+    follower: LogFollower
     deliverer: Deliverer
     health: Health
     event_feed: EventFeed
@@ -296,6 +297,7 @@ class Exchange(Services):
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
+        await self.follower.stop()
         for projector in self.projectors.values():
             await projector.stop()
         await self.committer.stop()
@@ -403,12 +405,16 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "notifications": await follower(Notifier(js, services.queue, services.lists["participants"])),
     }
     services.followers[:] = projectors.values()
+    # One reader of the log for all of them, woken by each commit of the group commit.
+    log_follower = LogFollower(services.ledger, projectors.values())
+    services.committer.on_commit(log_follower.poke)
     exchange = Exchange(
         **vars(services),
         settings=settings,
         nc=nc,
         js=js,
         projectors=projectors,
+        follower=log_follower,
         deliverer=Deliverer(js, services.gate.arrive),
         health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values())),
         event_feed=EventFeed(js),
@@ -419,9 +425,12 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     )
     await ensure_operator(exchange)
     for name, projector in projectors.items():
-        # The relay publishes again what came just before its position: a route JetStream acked but lost with
-        # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
-        await projector.start(replay=RELAY_REPLAY if name == "relay" else 0)
+        await projector.prepare()
+        if name == "relay":
+            # The relay publishes again what came just before its position: a route JetStream acked but lost with
+            # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
+            projector.position = max(0, projector.position - RELAY_REPLAY)
+    log_follower.start()
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
     exchange.housekeeper.start()

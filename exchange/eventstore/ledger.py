@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+import msgspec
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Transcoding
+from eventsourcing.persistence import (
+    Compressor,
+    IntegrityError,
+    JSONTranscoder,
+    Notification,
+    Recording,
+    Transcoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+)
 from psycopg.conninfo import conninfo_to_dict
 
 from exchange.kernel.errors import ConcurrencyError, StorageFullError, is_storage_full
@@ -47,6 +58,72 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class MsgspecTranscoder(JSONTranscoder):
+    """The stored JSON of eventsourcing's JSONTranscoder, written and read with msgspec (several times faster).
+
+    Values of registered types keep the `{"_type_": name, "_data_": ...}` form, so events stored by either
+    transcoder are read by both: the stores of earlier releases stay readable, and so does this one's by them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder()
+
+    def encode(self, obj: Any) -> bytes:
+        return self._encoder.encode(self._tagged(obj))
+
+    def decode(self, data: bytes) -> Any:
+        return self._untagged(self._decoder.decode(data))
+
+    def _tagged(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind is str or kind is int or kind is bool or kind is float or obj is None:
+            return obj
+        if kind is dict:
+            return {key: self._tagged(value) for key, value in obj.items()}
+        if kind is list or kind is tuple:
+            return [self._tagged(value) for value in obj]
+        transcoding = self.types.get(kind)
+        if transcoding is None:
+            if isinstance(obj, str | int | float):
+                return obj  # str and int enums: the json module writes them as their plain value too
+            raise TranscodingNotRegisteredError(f"Object of type {kind} is not serializable: register a transcoding")
+        return {"_type_": transcoding.name, "_data_": self._tagged(transcoding.encode(obj))}
+
+    def _untagged(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind is dict:
+            values = {key: self._untagged(value) for key, value in obj.items()}
+            if len(values) == 2 and "_type_" in values and "_data_" in values:
+                try:
+                    return self.names[values["_type_"]].decode(values["_data_"])
+                except KeyError as error:
+                    raise TranscodingNotRegisteredError(f"No transcoding named {values['_type_']!r}") from error
+            return values
+        if kind is list:
+            return [self._untagged(value) for value in obj]
+        return obj
+
+
+# Below this size zlib saves a few hundred bytes at ~40 µs per event written and again per read.
+COMPRESS_FROM = 4096  # bytes of encoded state
+
+
+class LargeOnlyCompressor(Compressor):
+    """zlib for large stored states only; small ones are stored as their JSON.
+
+    A zlib stream starts with 0x78 and encoded state with `{`, so the first byte tells which one is stored:
+    events compressed by earlier releases (zlib throughout) stay readable.
+    """
+
+    def compress(self, data: bytes) -> bytes:
+        return zlib.compress(data) if len(data) >= COMPRESS_FROM else data
+
+    def decompress(self, data: bytes) -> bytes:
+        return data if data[:1] == b"{" else zlib.decompress(data)
 
 
 IN_MEMORY: Mapping[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -130,8 +207,13 @@ def persistence_for(database_url: str | None, sqlite_path: Path) -> dict[str, st
 class Ledger(Application[UUID]):
     """The exchange's application: aggregates in, notification log out."""
 
-    # Payloads are JSON and compress well; compressing the stored state keeps the store small.
-    env = {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+    # Large payloads are JSON and compress well; small events are not worth the time (see LargeOnlyCompressor).
+    env = {"COMPRESSOR_TOPIC": "exchange.eventstore.ledger:LargeOnlyCompressor"}
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = MsgspecTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -197,8 +279,18 @@ class GroupCommit:
         self._pending: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
         # A thread of its own: commits must not queue behind request work in the shared default pool.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` in the event loop after every commit that stored events: followers of the log are woken
+        by what they follow rather than by polling it."""
+        self._listeners.append(listener)
+
+    def _committed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     async def save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         if self._task is None:
@@ -241,6 +333,7 @@ class GroupCommit:
             for _, future in batch:
                 loop.call_soon_threadsafe(_fail, future, failure)
             return
+        loop.call_soon_threadsafe(self._committed)
         by_event = {(r.domain_event.originator_id, r.domain_event.originator_version): r for r in recordings}
         for events, future in batch:
             mine = [by_event[(e.originator_id, e.originator_version)] for e in events]
@@ -256,6 +349,7 @@ class GroupCommit:
         except Exception as error:
             loop.call_soon_threadsafe(_fail, future, _in_own_terms(error))
         else:
+            loop.call_soon_threadsafe(self._committed)
             loop.call_soon_threadsafe(_succeed, future, recordings)
 
 

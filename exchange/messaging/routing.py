@@ -32,6 +32,10 @@ STREAM = "IDX_DELIVERY"
 DURABLE = "deliverer"
 MAX_ACK_PENDING = 20_000
 RECOVERY_BATCH = 256
+FETCH_BATCH = 256
+# Batches decided at once: the next batch is fetched while one is decided, and their deliveries can share a
+# group commit. A route is decided once however batches overlap (the gate's per-queue locks and delivery ids).
+BATCHES_IN_FLIGHT = 2
 SUBJECT_PREFIX = "idx.deliver"
 QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
 
@@ -104,6 +108,7 @@ class Deliverer:
         self._task: asyncio.Task[None] | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = False
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._stopping = False
@@ -121,6 +126,8 @@ class Deliverer:
         self._stopping = True
         # A cancellation can be lost inside a fetch (nats-py turns one into ConnectionClosedError).
         await cancel_and_wait(self._task)
+        for batch in list(self._in_flight):
+            await cancel_and_wait(batch)
         if self._subscription is not None:
             # A cancelled fetch leaves its pull subscription behind, and the connection would not drain.
             with contextlib.suppress(Exception):
@@ -134,7 +141,7 @@ class Deliverer:
             log.exception("route_recovery_failed")  # JetStream's own redelivery remains
         while not self._stopping:
             try:
-                messages = await subscription.fetch(256, timeout=1.0)
+                messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except asyncio.CancelledError:
@@ -148,7 +155,11 @@ class Deliverer:
                 log.exception("route_fetch_failed")
                 await asyncio.sleep(1.0)
                 continue
-            await self._deliver(messages)
+            batch = asyncio.create_task(self._deliver(messages), name="deliver-batch")
+            self._in_flight.add(batch)
+            batch.add_done_callback(self._in_flight.discard)
+            if len(self._in_flight) >= BATCHES_IN_FLIGHT:
+                await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     async def _recover_unacknowledged(self) -> None:
         """Decide the routes handed out before a crash and never acknowledged, reading them from the stream.
@@ -188,8 +199,7 @@ class Deliverer:
                 with contextlib.suppress(Exception):
                     await message.nak(delay=1)
             return
-        for message in messages:
-            # An ack lost to a reconnect or a leader change only brings the route back once more, decided again
-            # harmlessly; raising here would end the deliverer.
-            with contextlib.suppress(Exception):
-                await message.ack()
+        # Acks are plain publishes: sent together, they leave in one write to the server. An ack lost to a
+        # reconnect or a leader change only brings the route back once more, decided again harmlessly; an error
+        # here must not end the deliverer.
+        await asyncio.gather(*(message.ack() for message in messages), return_exceptions=True)

@@ -99,32 +99,61 @@ class MerkleLogProjection:
         """Nothing outside the database."""
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        # A few statements per batch rather than several per leaf: the other followers wait for the file meanwhile.
         size = await tree_size(db)
+        async with db.execute(
+            "SELECT position FROM log_leaves WHERE position BETWEEN ? AND ?", (events[0][0], events[-1][0])
+        ) as cursor:
+            done = {row[0] for row in await cursor.fetchall()}  # handled before by another process on this file
+        deliveries = await self._deliveries_left(db, events)
+        parties: list[tuple[str, str, int]] = []
+        leaves: list[tuple[Any, ...]] = []
         made: dict[tuple[int, int], bytes] = {}
         for position, event in events:
-            fact = await self._fact(db, event)
-            if fact is None:
+            fact = self._fact(event, deliveries, parties)
+            if fact is None or position in done:
                 continue
-            async with db.execute("SELECT 1 FROM log_leaves WHERE position = ?", (position,)) as cursor:
-                if await cursor.fetchone() is not None:
-                    continue  # handled before by another process on this file
             leaf = encode_leaf(fact)
             blocks = await _appended(db, size, leaf, made)
-            await db.execute(
-                "INSERT INTO log_leaves VALUES (?,?,?,?,?,?,?)",
-                (size, position, leaf, blocks[0][2], fact["messageContextId"], fact["kind"], fact.get("recipient")),
+            leaves.append(
+                (size, position, leaf, blocks[0][2], fact["messageContextId"], fact["kind"], fact.get("recipient"))
             )
-            await db.executemany("INSERT INTO log_nodes VALUES (?,?,?)", blocks)
             made.update({(level, block): digest for level, block, digest in blocks})
             size += 1
+        await db.executemany("INSERT OR IGNORE INTO log_parties VALUES (?,?,?)", parties)
+        await db.executemany(
+            "INSERT OR IGNORE INTO log_deliveries VALUES (?,?,?)",
+            [
+                (event.originator_id.hex, event.message_context_id, event.recipient)
+                for _, event in events
+                if isinstance(event, _QUEUED)
+            ],
+        )
+        await db.executemany("INSERT INTO log_leaves VALUES (?,?,?,?,?,?,?)", leaves)
+        await db.executemany("INSERT INTO log_nodes VALUES (?,?,?)", [(*key, digest) for key, digest in made.items()])
 
-    async def _fact(self, db: aiosqlite.Connection, event: Any) -> dict[str, Any] | None:
+    async def _deliveries_left(
+        self, db: aiosqlite.Connection, events: list[tuple[int, Any]]
+    ) -> dict[str, tuple[str, str]]:
+        """(message, recipient) of every delivery queued in the batch or leaving in it, by delivery id."""
+        known = {e.originator_id.hex: (e.message_context_id, e.recipient) for _, e in events if isinstance(e, _QUEUED)}
+        wanted = list({e.originator_id.hex for _, e in events if isinstance(e, _REMOVED | _EXPIRED)} - known.keys())
+        for start in range(0, len(wanted), 500):  # SQLite bounds the parameters of one statement
+            chunk = wanted[start : start + 500]
+            async with db.execute(
+                "SELECT delivery_id, message_context_id, recipient FROM log_deliveries "  # noqa: S608 - placeholders only
+                f"WHERE delivery_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cursor:
+                known.update({row[0]: (row[1], row[2]) for row in await cursor.fetchall()})
+        return known
+
+    def _fact(
+        self, event: Any, deliveries: dict[str, tuple[str, str]], parties: list[tuple[str, str, int]]
+    ) -> dict[str, Any] | None:
         if isinstance(event, _SUBMITTED):
-            await db.executemany(
-                "INSERT OR IGNORE INTO log_parties VALUES (?,?,?)",
-                [(event.message_context_id, event.sender_id, 1)]
-                + [(event.message_context_id, recipient, 0) for recipient in event.recipients],
-            )
+            parties.append((event.message_context_id, event.sender_id, 1))
+            parties.extend((event.message_context_id, recipient, 0) for recipient in event.recipients)
             return {
                 "kind": "accepted",
                 "messageContextId": event.message_context_id,
@@ -134,20 +163,13 @@ class MerkleLogProjection:
                 "recipients": sorted(event.recipients),
             }
         if isinstance(event, _QUEUED):
-            await db.execute(
-                "INSERT OR IGNORE INTO log_deliveries VALUES (?,?,?)",
-                (event.originator_id.hex, event.message_context_id, event.recipient),
-            )
             return {
                 "kind": "queued",
                 "messageContextId": event.message_context_id,
                 "recipient": event.recipient,
                 "queuedDateTime": iso(event.queued_at),
             }
-        async with db.execute(
-            "SELECT message_context_id, recipient FROM log_deliveries WHERE delivery_id = ?", (event.originator_id.hex,)
-        ) as cursor:
-            delivery = await cursor.fetchone()
+        delivery = deliveries.get(event.originator_id.hex)
         if delivery is None:
             return None  # cannot happen: a delivery is queued before it leaves
         if isinstance(event, _REMOVED):
@@ -174,7 +196,8 @@ async def _appended(
     def appending(lower: merkle.Subtrees) -> list[tuple[int, int, bytes]]:
         return merkle.perfect_blocks(index, leaf, lower)
 
-    known = {**await fetch_blocks(db, merkle.blocks_needed(appending) - made.keys()), **made}
+    needed = merkle.blocks_needed(appending) - made.keys()
+    known = {**(await fetch_blocks(db, needed) if needed else {}), **made}
     return appending(lambda level, block: known[(level, block)])
 
 
@@ -210,14 +233,16 @@ async def tree_size(db: aiosqlite.Connection) -> int:
 
 
 async def fetch_blocks(db: aiosqlite.Connection, needed: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored hashes of the blocks asked for (a missing one is simply absent)."""
-    found: dict[tuple[int, int], bytes] = {}
-    for level, block in needed:
-        async with db.execute("SELECT hash FROM log_nodes WHERE level = ? AND block = ?", (level, block)) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            found[(level, block)] = bytes(row[0])
-    return found
+    """The stored hashes of the blocks asked for (a missing one is simply absent), in one statement."""
+    wanted = list(needed)
+    if not wanted:
+        return {}
+    rows = ",".join("(?,?)" for _ in wanted)  # O(log n) blocks: far below SQLite's bound on parameters
+    async with db.execute(
+        f"SELECT level, block, hash FROM log_nodes WHERE (level, block) IN (VALUES {rows})",  # noqa: S608
+        [number for pair in wanted for number in pair],
+    ) as cursor:
+        return {(row[0], row[1]): bytes(row[2]) for row in await cursor.fetchall()}
 
 
 async def from_blocks(db: aiosqlite.Connection, compute: Callable[[merkle.Subtrees], T]) -> T:

@@ -2,6 +2,9 @@
 
 A handler's view rows and its tracked position are written in one transaction, so after `kill -9` it resumes
 exactly where its last commit left it, and handling the same events again changes nothing.
+
+In `idx serve` one `LogFollower` reads each batch of the log once, decodes it once and hands it to every
+projector; a projector on its own (a rebuild, services built without followers) reads for itself.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiosqlite
@@ -29,6 +34,21 @@ FIRST_RETRY = 0.1  # seconds
 LAST_RETRY = 5.0  # seconds
 # What a reader waiting on a follower that does not catch up is told: about one retry of the follower away.
 FOLLOWER_RETRY_AFTER = LAST_RETRY
+# Commits of this process wake the follower at once; this finds those of other processes on the same files.
+FALLBACK_POLL = 0.5  # seconds
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Decoded events of the log after position `after`, in log order, and the position they reach.
+
+    Every event from `after` up to `reached` of the topics read is in `events` (position, topic, event), so a
+    projector at a position in [after, reached) may move to `reached` after handling those past its position.
+    """
+
+    after: int
+    reached: int
+    events: Sequence[tuple[int, str, Any]]
 
 
 class Handler(Protocol):
@@ -82,17 +102,32 @@ class Projector:
         self._catching_up = asyncio.Lock()
         # Reading and decoding the log in a thread of its own keeps followers from queueing behind requests.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projector-{handler.name}")
+        self._topics = frozenset(handler.topics)
         self.position = 0
         # Set while its steps fail (from the first failure until a step succeeds): health reports it.
         self.failing_since: float | None = None
+        # When a follower driving it may try again after a failure (time.monotonic), and the pause after that.
+        self.retry_at = 0.0
+        self._retry = FIRST_RETRY
+        self._follower: LogFollower | None = None
 
     @property
     def name(self) -> str:
         """The name of the handler it runs (its row in the tracking table)."""
         return self._handler.name
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self._handler.topics)
+
+    def driven_by(self, follower: LogFollower) -> None:
+        """From now on the follower reads the log for it and hands it its batches."""
+        self._follower = follower
+
     def poke(self) -> None:
         """New events were committed: look now instead of at the next poll."""
+        if self._follower is not None:
+            self._follower.poke()
         self._wake.set()
 
     async def prepare(self) -> None:
@@ -105,13 +140,14 @@ class Projector:
         self.position = await tracked_position(self._db, self._handler.name)
 
     async def start(self, replay: int = 0) -> None:
-        """Follow the log from the tracked position, or from `replay` notifications before it (see Relay)."""
+        """Follow the log on its own from the tracked position, or from `replay` notifications before it."""
         await self.prepare()
         self.position = max(0, self.position - replay)
         self._task = asyncio.create_task(self._run(), name=f"projector-{self._handler.name}")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
+        self._task = None
         self._executor.shutdown(wait=True)
 
     async def catch_up(self) -> int:
@@ -126,7 +162,7 @@ class Projector:
         A projector that was not started (services built without followers, as in the unit tests) catches up
         in the caller instead, one caller at a time, so that the same events are never handled twice.
         """
-        if self._task is None:
+        if self._task is None and (self._follower is None or not self._follower.running):
             async with self._catching_up:
                 await self.catch_up()
         self.poke()
@@ -182,28 +218,54 @@ class Projector:
                 self._wake.clear()
 
     async def _step(self) -> bool:
-        """Handle the next batch; True when events were handled (so look again at once)."""
+        """Read and handle the next batch itself; True when events were handled (so look again at once)."""
         loop = asyncio.get_running_loop()
-        stop = await loop.run_in_executor(self._executor, self._ledger.last_position)
-        if stop <= self.position:
-            return False
-        notifications = await loop.run_in_executor(
-            self._executor, self._ledger.notifications, self.position, self._batch, self._handler.topics, stop
+        batch = await loop.run_in_executor(
+            self._executor, read_batch, self._ledger, self.position, self._batch, self._handler.topics
         )
-        # Past the last event of its topics, everything up to `stop` is known to be of no concern to this
-        # handler, so its position moves there too and `wait_for` works for any position in the log.
-        reached = notifications[-1].id if len(notifications) == self._batch else stop
-        if notifications:
-            events = await loop.run_in_executor(
-                self._executor, lambda: [(n.id, self._ledger.decode(n)) for n in notifications]
-            )
+        if batch is None:
+            return False
+        await self.apply(batch)
+        return bool(batch.events)
+
+    async def apply(self, batch: Batch) -> None:
+        """Handle the events of a batch past its position (the batch must start at or before it), then move on.
+
+        Past the last event of its topics, everything up to `reached` is known to be of no concern to this
+        handler, so its position moves there too and `wait_for` works for any position in the log.
+        """
+        if batch.after > self.position:
+            raise ValueError(f"{self.name} is at {self.position}: a batch after {batch.after} would skip events")
+        if batch.reached <= self.position:
+            return
+        topics = self._topics
+        events = [
+            (p, event) for p, topic, event in batch.events if p > self.position and (not topics or topic in topics)
+        ]
+        if events:
             await self._handler.act(events)
             async with self._writes:
-                await self._write(events, reached)
+                await self._write(events, batch.reached)
         async with self._advanced:
-            self.position = reached
+            self.position = batch.reached
             self._advanced.notify_all()
-        return bool(notifications)
+
+    def failed(self, error: Exception) -> None:
+        """A follower's step failed for this projector: report it, and pause it for a while that doubles."""
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            log.error("projection_failed", projection=self.name, position=self.position, exc_info=error)
+        else:
+            log.warning("projection_still_failing", projection=self.name, error=repr(error))
+        self.retry_at = time.monotonic() + self._retry
+        self._retry = min(self._retry * 2, LAST_RETRY)
+
+    def succeeded(self) -> None:
+        if self.failing_since is not None:
+            log.info("projection_recovered", projection=self.name, position=self.position)
+            self.failing_since = None
+        self.retry_at = 0.0
+        self._retry = FIRST_RETRY
 
     async def _write(self, events: list[tuple[int, Any]], reached: int) -> None:
         if self._db.in_transaction:
@@ -221,3 +283,119 @@ class Projector:
             with contextlib.suppress(sqlite3.Error):
                 await self._db.execute("ROLLBACK")
             raise
+
+
+def read_batch(ledger: Ledger, after: int, limit: int, topics: Sequence[str]) -> Batch | None:
+    """The next events of these topics after `after`, decoded (None when the log holds nothing after it).
+
+    Blocking: call it in a thread.
+    """
+    stop = ledger.last_position()
+    if stop <= after:
+        return None
+    notifications = ledger.notifications(after, limit, topics, stop)
+    reached = notifications[-1].id if len(notifications) == limit else stop
+    return Batch(after, reached, [(n.id, n.topic, ledger.decode(n)) for n in notifications])
+
+
+class LogFollower:
+    """Reads each new batch of the notification log once, decodes it once and hands it to every projector.
+
+    The projectors handle a batch at the same time (the relay publishes while views are written), each in its
+    own transaction with its own tracked position. One that fails pauses with growing backoff while the others
+    go on; it catches up from its own position when it tries again. Commits of this process wake the follower
+    (`poke`, called by the group commit); a slow poll finds what other processes commit to the same files.
+    """
+
+    def __init__(self, ledger: Ledger, projectors: Iterable[Projector], batch: int = 500) -> None:
+        self._ledger = ledger
+        self.projectors = list(projectors)
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-follower")
+        for projector in self.projectors:
+            projector.driven_by(self)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def poke(self) -> None:
+        """New events were committed: read now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="log-follower")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        retry = FIRST_RETRY
+        while True:
+            self._wake.clear()
+            try:
+                handled = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # reading or decoding the log failed: every projector waits for it
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                for projector in self.projectors:
+                    if projector.failing_since is None:
+                        projector.failing_since = time.monotonic()
+                log.warning("log_read_failed", error=repr(error))
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, LAST_RETRY)
+                continue
+            retry = FIRST_RETRY
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._pause()):
+                        await self._wake.wait()
+
+    def _pause(self) -> float:
+        """How long to wait for a commit: at most until the next failed projector may try again."""
+        retries = [p.retry_at for p in self.projectors if p.retry_at > 0]
+        until_retry = min(retries) - time.monotonic() if retries else FALLBACK_POLL
+        return max(0.0, min(FALLBACK_POLL, until_retry))
+
+    async def _step(self) -> bool:
+        """One read per group of projectors at nearby positions; True when a batch held events."""
+        now = time.monotonic()
+        due = sorted((p for p in self.projectors if p.retry_at <= now), key=lambda p: p.position)
+        loop = asyncio.get_running_loop()
+        work: list[Coroutine[Any, Any, None]] = []
+        handled = False
+        # Usually every projector is at the head of the log and this is one read. One far behind (a new listing,
+        # the relay's replay) reads its own batches, so the others are not held back while it catches up.
+        while due:
+            topics = () if any(not p.topics for p in due) else tuple(dict.fromkeys(t for p in due for t in p.topics))
+            batch = await loop.run_in_executor(
+                self._executor, read_batch, self._ledger, due[0].position, self._batch, topics
+            )
+            if batch is None:
+                break
+            handled = handled or bool(batch.events)
+            served = [p for p in due if p.position < batch.reached]
+            due = [p for p in due if p.position >= batch.reached]
+            work.extend(self._apply(p, batch) for p in served)
+        await asyncio.gather(*work)
+        return handled
+
+    async def _apply(self, projector: Projector, batch: Batch) -> None:
+        try:
+            await projector.apply(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            projector.failed(error)
+        else:
+            projector.succeeded()

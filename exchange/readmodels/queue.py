@@ -73,39 +73,39 @@ CREATE INDEX IF NOT EXISTS pending_items_order
         """Nothing outside the database."""
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        # A delivery or held message is created before it can leave, and never comes back under the same id, so
+        # writing every row of the batch before any removal gives what applying the events one by one gives.
+        queued, left, held, released = [], [], [], []
         for _, event in events:
             if isinstance(event, _QUEUED):
-                await db.execute(
-                    "INSERT OR IGNORE INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                queued.append(
                     (
-                        event.originator_id.hex,
-                        event.recipient,
-                        event.message_context_id,
-                        event.business_function_id,
-                        event.resource_id,
-                        event.sender_id,
-                        event.priority,
-                        PRIORITY_RANK[event.priority],
-                        event.message_type,
-                        event.size,
-                        utc_key(event.submitted_at),
-                        utc_key(event.queued_at),
-                        event.submission_position,
-                    ),
-                )
+                        event.originator_id.hex, event.recipient, event.message_context_id,
+                        event.business_function_id, event.resource_id, event.sender_id, event.priority,
+                        PRIORITY_RANK[event.priority], event.message_type, event.size, utc_key(event.submitted_at),
+                        utc_key(event.queued_at), event.submission_position,
+                    )
+                )  # fmt: skip
             elif isinstance(event, _LEFT):
-                await db.execute("DELETE FROM queue_items WHERE delivery_id = ?", (event.originator_id.hex,))
+                left.append((event.originator_id.hex,))
             elif isinstance(event, _HELD):
-                await db.execute(
-                    "INSERT OR IGNORE INTO pending_items VALUES (?,?,?,?,?,?,?)",
+                held.append(
                     (
                         event.originator_id.hex, event.recipient, event.message_context_id,
                         event.business_function_id, event.resource_id, PRIORITY_RANK[event.priority],
                         event.submission_position,
-                    ),
+                    )
                 )  # fmt: skip
             elif isinstance(event, _RELEASED):
-                await db.execute("DELETE FROM pending_items WHERE pending_id = ?", (event.originator_id.hex,))
+                released.append((event.originator_id.hex,))
+        if queued:
+            await db.executemany("INSERT OR IGNORE INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", queued)
+        if held:
+            await db.executemany("INSERT OR IGNORE INTO pending_items VALUES (?,?,?,?,?,?,?)", held)
+        if left:
+            await db.executemany("DELETE FROM queue_items WHERE delivery_id = ?", left)
+        if released:
+            await db.executemany("DELETE FROM pending_items WHERE pending_id = ?", released)
 
 
 class QueueItem(msgspec.Struct, rename="camel"):

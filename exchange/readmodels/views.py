@@ -14,11 +14,17 @@ CREATE TABLE IF NOT EXISTS tracking (
 """
 
 
-async def open_views(path: Path) -> aiosqlite.Connection:
+async def open_views(path: Path, *, derived_only: bool = False) -> aiosqlite.Connection:
+    """A connection to a views file in WAL mode.
+
+    `derived_only` is for the connections of projections, which write only what the event store can give
+    again: their commits skip the fsync (`synchronous=NORMAL`). A commit still survives the process being killed,
+    and one lost with the machine goes with its tracked position, so the projection handles those events again.
+    """
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
     await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=FULL")
+    await db.execute(f"PRAGMA synchronous={'NORMAL' if derived_only else 'FULL'}")
     await db.execute("PRAGMA busy_timeout=10000")
     await db.executescript(SCHEMA)
     return db

@@ -65,15 +65,18 @@ class DeliveryGate:
         by_key: dict[Key, list[Route]] = defaultdict(list)
         for route in fresh:
             by_key[(route.recipient, route.business_function_id)].append(route)
-        for key, arrivals in by_key.items():
-            async with self._locks[key]:
-                state, control = await self._load(key)
-                effects: flow.Effects = ()
-                for route in arrivals:
-                    item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
-                    state, more = flow.arrive(state, item)
-                    effects += more
-                await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
+        # The queues are decided side by side, so the deliveries of a whole batch share one group commit.
+        await asyncio.gather(*(self._decide(key, arrivals) for key, arrivals in by_key.items()))
+
+    async def _decide(self, key: Key, arrivals: list[Route]) -> None:
+        async with self._locks[key]:
+            state, control = await self._load(key)
+            effects: flow.Effects = ()
+            for route in arrivals:
+                item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
+                state, more = flow.arrive(state, item)
+                effects += more
+            await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
 
     async def settle(self, participant_id: str, business_function_id: str) -> None:
         """Messages left the queue (deleted, expired): recount, and release held messages if the gate opens.

@@ -230,6 +230,21 @@ class LedgerContract:
         with pytest.raises(TypeError):
             ledger.find(Message, participant.id)
 
+    async def test_group_commit_tells_its_listeners_after_each_commit_that_stored_events(
+        self, committer: GroupCommit, ledger: Ledger
+    ) -> None:
+        """A listener hears of each stored batch once the events can be read, and not of a save that stored nothing."""
+        seen: list[int] = []
+        committer.on_commit(lambda: seen.append(ledger.last_position()))
+        await committer.save(make_message("first", ["LNSP1"]))
+        await asyncio.sleep(0)  # the listener is called in the loop, after the commit's callers are answered
+        assert seen == [1]
+        with pytest.raises(ConcurrencyError):
+            await committer.save(make_message("first", ["LNSP1"]))
+        await committer.save(make_message("second", ["LNSP1"]))
+        await asyncio.sleep(0)
+        assert seen == [1, 2]
+
 
 class TestLedgerOnSQLite(LedgerContract):
     @pytest.fixture
