@@ -243,7 +243,8 @@ class LedgerContract:
             await committer.save(make_message("first", ["LNSP1"]))
         await committer.save(make_message("second", ["LNSP1"]))
         await asyncio.sleep(0)
-        assert seen == [1, 2]
+        # PostgreSQL's sequence may skip the positions of the refused insert: the second batch comes later, once.
+        assert len(seen) == 2 and seen[1] > seen[0] and seen[1] == ledger.last_position()
 
 
 class TestLedgerOnSQLite(LedgerContract):
