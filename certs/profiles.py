@@ -20,28 +20,30 @@ BACKDATE = timedelta(minutes=5)
 
 CertificateKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
-_SIGNING_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True,
-    content_commitment=True,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
-_CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
+
+def _key_usage(
+    *,
+    digital_signature: bool = False,
+    content_commitment: bool = False,
+    key_cert_sign: bool = False,
+    crl_sign: bool = False,
+) -> x509.KeyUsage:
+    """A keyUsage extension that grants what is named and nothing else: no key or data encipherment, no agreement."""
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=content_commitment,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+_SIGNING_KEY_USAGE = _key_usage(digital_signature=True, content_commitment=True)
+_CA_KEY_USAGE = _key_usage(key_cert_sign=True, crl_sign=True)
 
 
 def _common_name(value: str) -> x509.Name:

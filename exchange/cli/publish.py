@@ -20,6 +20,7 @@ import httpx
 from certs.errors import CertificateError
 from certs.participant import check_key_matches, load_certificate, load_signing_key
 from certs.signature import sign_detached
+from exchange.cli.operator import read_operator_secret
 from exchange.cli.tls import ca_file_option
 from exchange.domain.markettime import market_day
 from exchange.functions.protocol import SplitsPublications
@@ -27,6 +28,7 @@ from exchange.functions.registry import Registry, UnknownFunctionError
 from exchange.settings import env_var
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_SECRET_MISSING = "give --client-secret (or IDX_OPERATOR_SECRET) or --data-dir DIR (DIR/operator.secret)"  # noqa: S105 - a usage message, not a secret
 PRIORITIES = {"High": "h", "Medium": "m", "Low": "l"}
 
 
@@ -71,7 +73,7 @@ def publish(
         raise click.UsageError(str(error)) from error
     body = file.read_bytes()
     with httpx.Client(base_url=url.rstrip("/"), timeout=60.0) as http:
-        token = _token(http, client_id, _secret(client_secret, data_dir))
+        token = _token(http, client_id, read_operator_secret(client_secret, data_dir, missing=_SECRET_MISSING))
         bodies = [body]
         if isinstance(function, SplitsPublications):
             try:
@@ -97,17 +99,6 @@ def publish(
                 click.echo(response.text, err=True)
     if refused:
         sys.exit(1)
-
-
-def _secret(client_secret: str | None, data_dir: Path | None) -> str:
-    if client_secret:
-        return client_secret
-    if data_dir is None:
-        raise click.UsageError("give --client-secret (or IDX_OPERATOR_SECRET) or --data-dir DIR (DIR/operator.secret)")
-    try:
-        return (data_dir / "operator.secret").read_text().strip()
-    except OSError as error:
-        raise click.UsageError(f"cannot read the operator secret: {error}") from error
 
 
 def _token(http: httpx.Client, client_id: str, secret: str) -> str:

@@ -11,9 +11,11 @@ from typing import Any
 import click
 import uvloop
 
+from exchange.cli.operator import read_operator_secret
 from exchange.cli.tls import ca_file_option
 from exchange.settings import env_var
 
+_SECRET_MISSING = "give --data-dir DIR (to read DIR/operator.secret) or --operator-secret"  # noqa: S105 - a usage message, not a secret
 SCENARIO_NAMES = [
     "submit-and-verify-format",
     "metadata",
@@ -27,17 +29,6 @@ SCENARIO_NAMES = [
     "ssm-schedules",
     "market-day",
 ]
-
-
-def _operator_secret(data_dir: Path | None, secret: str | None) -> str:
-    if secret:
-        return secret
-    if data_dir is None:
-        raise click.UsageError("give --data-dir DIR (to read DIR/operator.secret) or --operator-secret")
-    try:
-        return (data_dir / "operator.secret").read_text().strip()
-    except OSError as error:
-        raise click.UsageError(f"cannot read the operator secret: {error}") from error
 
 
 @click.command()
@@ -63,7 +54,7 @@ def simulate(
     from simulators.runner import print_outcomes, run_scenarios
 
     names = SCENARIO_NAMES if "all" in scenarios else list(dict.fromkeys(scenarios))
-    secret = _operator_secret(data_dir, operator_secret)
+    secret = read_operator_secret(operator_secret, data_dir, missing=_SECRET_MISSING)
     options = {"duration": duration, "rate": rate, "nmis": nmis}
     outcomes = uvloop.run(run_scenarios(url.rstrip("/"), secret, names, options))
     print_outcomes(outcomes)
@@ -119,7 +110,7 @@ def bench(
         payload_sizes = [parse_size(size) for size in sizes]
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--size") from error
-    secret = _operator_secret(data_dir, operator_secret) if url else None
+    secret = read_operator_secret(operator_secret, data_dir, missing=_SECRET_MISSING) if url else None
     config = BenchConfig(
         url=url.rstrip("/") if url else None,
         data_dir=data_dir,

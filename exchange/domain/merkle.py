@@ -107,15 +107,21 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], 
             return False
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _past_right_edge(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == root
+
+
+def _past_right_edge(fn: int, sn: int) -> tuple[int, int]:
+    """RFC 9162's step after hashing a sibling on the left: "if LSB(fn) is not set, right-shift both fn and sn equally
+    until either LSB(fn) is set or fn is 0" (the verification of inclusion and of consistency both take it)."""
+    while fn & 1 == 0 and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
@@ -142,10 +148,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _past_right_edge(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1

@@ -7,9 +7,10 @@ by name, for ever. Rename none of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -42,6 +43,68 @@ class Message(Aggregate, created_event_name="Submitted"):
     @staticmethod
     def create_id(message_context_id: str) -> UUID:
         return ids.message_id(message_context_id)
+
+
+class MessageHeading(Protocol):
+    """Who sends a message, for which function and resource, under which id and priority: a submission's headers,
+    or a message a plugin hands on."""
+
+    @property
+    def message_context_id(self) -> str: ...
+    @property
+    def business_function_id(self) -> str: ...
+    @property
+    def resource_id(self) -> str: ...
+    @property
+    def sender_id(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HubStamp:
+    """What the hub adds to a message it accepts: when, the payload's digest, the receipt and its re-signature."""
+
+    received_at: datetime
+    payload_sha256: str
+    receipt: str
+    hub_signature: str
+
+
+def accepted_message(
+    heading: MessageHeading,
+    stamp: HubStamp,
+    *,
+    message_id: str,
+    message_type: str,
+    schema_version: str,
+    recipients: Iterable[str],
+    payload: bytes,
+    signature: str = "",
+    signer_serial: str = "",
+) -> Message:
+    """The one way a message is made, whether a participant submitted it or a plugin hands it on.
+
+    A message without a CMS signature (a plugin's, sent on a verified token) has empty `signature` and `signer_serial`.
+    """
+    return Message(
+        message_context_id=heading.message_context_id,
+        business_function_id=heading.business_function_id,
+        resource_id=heading.resource_id,
+        sender_id=heading.sender_id,
+        priority=heading.priority,
+        message_id=message_id,
+        message_type=message_type,
+        schema_version=schema_version,
+        recipients=list(recipients),
+        payload=payload,
+        payload_sha256=stamp.payload_sha256,
+        signature=signature,
+        signer_serial=signer_serial,
+        received_at=stamp.received_at,
+        receipt=stamp.receipt,
+        hub_signature=stamp.hub_signature,
+    )
 
 
 @dataclass

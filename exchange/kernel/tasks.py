@@ -1,8 +1,9 @@
-"""Stopping the exchange's background tasks reliably."""
+"""The exchange's background tasks: repeating a step, and stopping a task reliably."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -19,3 +20,45 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
         await asyncio.wait({task}, timeout=1.0)
     if task is not None and not task.cancelled():
         task.exception()
+
+
+class Repeating:
+    """A step run every `interval` seconds in a task of its own, from start() until stop().
+
+    A failing step is logged as `failure` and the next one still runs: one bad round must not end the work for good.
+    With `wait_first`, an interval passes before the first step, for work whose first round is done at start-up.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[object]],
+        interval: float,
+        *,
+        log: Any,
+        failure: str,
+        wait_first: bool = False,
+    ) -> None:
+        self._name = name
+        self._step = step
+        self._interval = interval
+        self._log = log  # the owner's logger, so a failure is reported under the owner's name
+        self._failure = failure
+        self._wait_first = wait_first
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def _run(self) -> None:
+        if self._wait_first:
+            await asyncio.sleep(self._interval)
+        while True:
+            try:
+                await self._step()
+            except Exception:
+                self._log.exception(self._failure)
+            await asyncio.sleep(self._interval)

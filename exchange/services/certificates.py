@@ -129,10 +129,7 @@ class Certificates:
     async def renew(self, participant_id: str, serial_number: str, csr_pem: str) -> CertificateView:
         """A new certificate with a full lifetime, for an active one within 90 days of its expiry."""
 
-        async def attempt() -> CertificateView:
-            participant = await self._participant(participant_id)
-            old = await self._certificate(participant_id, serial_number)
-            now = self.clock.now()
+        async def renewal(old: Certificate, now: datetime) -> Certificate:
             status = old.status(now)
             if status != "active":
                 raise ConflictError(f"certificate {old.serial_number} is {status}; only an active one can be renewed")
@@ -144,19 +141,14 @@ class Certificates:
                 )
             new = await self._new_certificate(participant_id, csr_pem, now, renewal_of=old.serial_number)
             old.record_renewal(new.serial_number, now)
-            participant.add_certificate(new.serial_number)
-            await self.committer.save(new, old, participant)
-            return self._view(new, participant, now)
+            return new
 
-        return await _retrying(attempt)
+        return await self._replace(participant_id, serial_number, renewal)
 
     async def reissue(self, participant_id: str, serial_number: str, csr_pem: str) -> CertificateView:
         """A new certificate (normally a new key) for the remaining term of an active or revoked one."""
 
-        async def attempt() -> CertificateView:
-            participant = await self._participant(participant_id)
-            old = await self._certificate(participant_id, serial_number)
-            now = self.clock.now()
+        async def reissued(old: Certificate, now: datetime) -> Certificate:
             if now > old.not_after:
                 raise ConflictError(
                     f"certificate {old.serial_number} expired at {iso(old.not_after)}; there is no term left to "
@@ -166,6 +158,24 @@ class Certificates:
                 participant_id, csr_pem, now, reissue_of=old.serial_number, not_after=old.not_after
             )
             old.record_reissue(new.serial_number, now)
+            return new
+
+        return await self._replace(participant_id, serial_number, reissued)
+
+    async def _replace(
+        self,
+        participant_id: str,
+        serial_number: str,
+        successor: Callable[[Certificate, datetime], Awaitable[Certificate]],
+    ) -> CertificateView:
+        """Commit the certificate `successor` makes of an old one (it checks the old and records its replacement),
+        adding it to the participant's; a race with another change reads both again and retries."""
+
+        async def attempt() -> CertificateView:
+            participant = await self._participant(participant_id)
+            old = await self._certificate(participant_id, serial_number)
+            now = self.clock.now()
+            new = await successor(old, now)
             participant.add_certificate(new.serial_number)
             await self.committer.save(new, old, participant)
             return self._view(new, participant, now)

@@ -17,7 +17,7 @@ from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock, utc_key
 from exchange.kernel.errors import ConcurrencyError
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import Repeating
 from exchange.services.expiry_watch import ExpiryWatch
 
 log = structlog.get_logger(__name__)
@@ -37,13 +37,18 @@ class Housekeeper:
     certificate_watch: ExpiryWatch | None = None
     # Asked for on every round, it makes a new CRL once the last one is a day old.
     revocation_list: Callable[[], Awaitable[object]] | None = field(default=None, kw_only=True)
-    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Rounds come every `interval` seconds from the start, the first one included.
+        self._rounds = Repeating(
+            "housekeeping", self.run_once, self.interval, log=log, failure="housekeeping_failed", wait_first=True
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="housekeeping")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._rounds.stop()
 
     async def run_once(self) -> int:
         """Record the expiries and purges due now; returns how many queue entries and archive items they remove."""
@@ -99,11 +104,3 @@ class Housekeeper:
                     purged += len(purge.delivery_ids)
                     log.info("archive_purged", businessFunctionId=function.id, items=len(purge.delivery_ids))
         return purged
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("housekeeping_failed")

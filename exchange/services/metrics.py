@@ -20,7 +20,7 @@ import structlog
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.clock import Clock
 from exchange.kernel.metrics import DELIVERY_LAG, EVENT_STORE_POSITION, FOLLOWER_POSITION, QUEUE_DEPTH, SUBMISSIONS
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import Repeating
 from exchange.readmodels.projector import Projector
 
 SAMPLE_SECONDS = 10.0
@@ -55,7 +55,9 @@ class MetricsSampler:
         self._clock = clock
         self._queues_seen: set[tuple[str, str]] = set()
         self._kept: deque[Sample] = deque(maxlen=KEPT_SAMPLES)
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Repeating(
+            "metrics-sampler", self.record, SAMPLE_SECONDS, log=log, failure="metrics_sample_failed"
+        )
 
     async def sample(self) -> Sample:
         """Set the gauges that are read rather than counted, and return the totals of this moment."""
@@ -85,18 +87,10 @@ class MetricsSampler:
         return list(self._kept)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="metrics-sampler")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.record()
-            except Exception:
-                log.exception("metrics_sample_failed")
-            await asyncio.sleep(SAMPLE_SECONDS)
+        await self._rounds.stop()
 
 
 def _accepted() -> dict[str, float]:

@@ -12,7 +12,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from certs.authority import CertificateAuthority
-from exchange.domain.messages import Message
+from certs.receipts import receipt_content
+from exchange.domain.messages import HubStamp, Message, accepted_message
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
@@ -105,28 +106,20 @@ class CorePluginServices:
         payload_sha256 = hashlib.sha256(outbound.payload).hexdigest()
         receipt, hub_signature = await asyncio.to_thread(
             lambda: (
-                self._authority.sign(f"{outbound.message_context_id}|{payload_sha256}|{iso(received_at)}".encode()),
+                self._authority.sign(receipt_content(outbound.message_context_id, payload_sha256, iso(received_at))),
                 self._authority.sign(outbound.payload),
             )
         )
-        message = Message(
-            message_context_id=outbound.message_context_id,
-            business_function_id=outbound.business_function_id,
-            resource_id=outbound.resource_id,
-            sender_id=outbound.sender_id,
-            priority=outbound.priority,
+        # Submitted through a web service on a verified token, not with a CMS signature of the sender's: the message
+        # has no signature and no signer.
+        message = accepted_message(
+            outbound,
+            HubStamp(received_at, payload_sha256, receipt, hub_signature),
             message_id=outbound.message_context_id,
             message_type=outbound.message_type,
             schema_version="1.0",
-            recipients=list(outbound.recipients),
+            recipients=outbound.recipients,
             payload=outbound.payload,
-            payload_sha256=payload_sha256,
-            # Submitted through a web service on a verified token, not with a CMS signature of the sender's.
-            signature="",
-            signer_serial="",
-            received_at=received_at,
-            receipt=receipt,
-            hub_signature=hub_signature,
         )
         await self._committer.save(*aggregates, message)
         self._on_recorded()

@@ -15,8 +15,9 @@ import structlog
 from eventsourcing.domain import Aggregate
 
 from certs.authority import CertificateAuthority
+from certs.receipts import receipt_content
 from exchange.domain.markettime import market_day
-from exchange.domain.messages import Message
+from exchange.domain.messages import HubStamp, Message, accepted_message
 from exchange.domain.rejections import Rejection
 from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
@@ -147,27 +148,20 @@ class Submissions:
             raise InvalidError("the message breaks the rules of its business function", errors=error.errors) from error
         self._refuse_suspended(acceptance.recipients, request.body)
         receipt, hub_signature = self._work.sign_pair(
-            f"{submission.message_context_id}|{payload_sha256}|{iso(received_at)}".encode(), request.body
+            receipt_content(submission.message_context_id, payload_sha256, iso(received_at)), request.body
         )
         if acceptance.records:
             self._records[Message.create_id(submission.message_context_id)] = acceptance.records
-        return Message(
-            message_context_id=submission.message_context_id,
-            business_function_id=submission.business_function_id,
-            resource_id=submission.resource_id,
-            sender_id=submission.sender_id,
-            priority=submission.priority,
+        return accepted_message(
+            submission,
+            HubStamp(received_at, payload_sha256, receipt, hub_signature),
             message_id=acceptance.message_id,
             message_type=acceptance.message_type,
             schema_version=submission.schema_version,
-            recipients=list(acceptance.recipients),
+            recipients=acceptance.recipients,
             payload=request.body,
-            payload_sha256=payload_sha256,
             signature=request.signature or "",
             signer_serial=signer_serial,
-            received_at=received_at,
-            receipt=receipt,
-            hub_signature=hub_signature,
         )
 
     async def record(self, message: Message) -> Receipt:

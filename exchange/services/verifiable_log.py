@@ -17,7 +17,7 @@ from exchange.domain import merkle
 from exchange.eventstore.directory import Directory
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import FieldError, InvalidError, NotFoundError
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import Repeating
 from exchange.readmodels.merkle_log import (
     KINDS,
     TreeHead,
@@ -61,13 +61,17 @@ class VerifiableLog:
     directory: Directory
     interval: float
     _signing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
-    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rounds = Repeating(
+            "tree-heads", self._sign_new_leaves, self.interval, log=log, failure="tree_head_failed"
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tree-heads")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._rounds.stop()
 
     async def sign_tree_head(self) -> TreeHead:
         """Catch the log up with the event store, then sign its head if it grew (the tests' and tools' way in)."""
@@ -163,13 +167,3 @@ class VerifiableLog:
             made = await latest_head(self.views)
             assert made is not None
             return made
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._sign_new_leaves()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("tree_head_failed")
-            await asyncio.sleep(self.interval)

@@ -147,6 +147,16 @@ class _Reader:
             return None
         return value
 
+    def short_text(self, body: dict[str, Any], field: str, longest: int, *, required: bool) -> str | None:
+        """A plan-level text field of at most `longest` characters."""
+        return self.checked_text(
+            body,
+            field,
+            lambda value: len(value) <= longest,
+            f"{field} must be at most {longest} characters",
+            required=required,
+        )
+
     def number(self, body: dict[str, Any], field: str, number: int) -> float | None:
         value = body.get(field)
         if value is None:
@@ -228,13 +238,7 @@ def decode_object(body: bytes) -> dict[str, Any]:
 def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
     """A SubmitRecallPlan body as values, with every field that could not be read named."""
     reader = _Reader()
-    participant_id = reader.checked_text(
-        body,
-        "ParticipantId",
-        lambda value: len(value) <= MAX_PARTICIPANT_ID_LENGTH,
-        f"ParticipantId must be at most {MAX_PARTICIPANT_ID_LENGTH} characters",
-        required=False,
-    )
+    participant_id = reader.short_text(body, "ParticipantId", MAX_PARTICIPANT_ID_LENGTH, required=False)
     plan_id = reader.checked_text(
         body, "OutagePlanId", _is_plan_id, "OutagePlanId must be 1 to 40 letters or digits", required=True
     )
@@ -247,13 +251,7 @@ def read_plan(body: dict[str, Any]) -> tuple[PlanSubmission, list[RecallError]]:
             0, "OutagePlanDescription", f"OutagePlanDescription must be at most {MAX_DESCRIPTION_LENGTH} characters"
         )
         description = None
-    duid = reader.checked_text(
-        body,
-        "DUID",
-        lambda value: len(value) <= MAX_DUID_LENGTH,
-        f"DUID must be at most {MAX_DUID_LENGTH} characters",
-        required=True,
-    )
+    duid = reader.short_text(body, "DUID", MAX_DUID_LENGTH, required=True)
     cloned_from = reader.checked_text(
         body,
         "ClonedFromOutagePlanId",
