@@ -55,6 +55,8 @@ async def connect_nats(
     The first connection is tried for `initial_rounds` rounds only, then NatsUnavailableError says why.
     """
     last_failure: Exception | None = None
+    # A refusal of the credentials says the most; a reset that follows it (the server closing on us) must not hide it.
+    refusal: Exception | None = None
 
     async def disconnected() -> None:
         if not nc.is_closed:  # closing disconnects too: only a lost server is worth a warning
@@ -65,8 +67,10 @@ async def connect_nats(
         log.info("nats_reconnected", server=f"{server.hostname}:{server.port}" if server else None)
 
     async def failed(error: Exception) -> None:
-        nonlocal last_failure
+        nonlocal last_failure, refusal
         last_failure = error
+        if "Authorization" in repr(error):
+            refusal = error
         # Attempts to reach a server that is down come here too, once per server and round: a warning.
         log.warning("nats_error", error=repr(error))
 
@@ -89,7 +93,7 @@ async def connect_nats(
     except Exception as error:
         with contextlib.suppress(Exception):
             await nc.close()
-        reason = repr(last_failure or error)
+        reason = repr(refusal or last_failure or error)
         hint = " (check IDX_NATS_TOKEN or the credentials in the URL)" if "Authorization" in reason else ""
         raise NatsUnavailableError(
             f"no NATS server of {without_credentials(url)} took a connection: {reason}{hint}"
