@@ -14,10 +14,12 @@ import httpx
 import msgspec
 import pytest
 from cryptography.hazmat.primitives import serialization
+from playwright.async_api import expect
 
 from exchange.functions.ssm.sample import duid_body, duid_rows, region_body, roll_envelope
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
+from tests.e2e.browser import assert_accessible, launched, new_page, sign_in
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -159,3 +161,27 @@ async def test_the_schedule_screens_chart_and_tabulate_the_latest_run(market: Ma
         assert region.text.count("<td>SA1</td>") == 12 and "<td>NSW1</td>" not in region.text
         navigation = await browser.get("/app/ssm/region")
         assert "DUID schedule" in navigation.text and "Region schedule" in navigation.text
+
+
+async def test_the_schedule_screens_pass_axe_in_a_real_browser(market: Market) -> None:
+    """A generator opens the DUID and Region schedule screens in Chromium: the chart, legend and table are there,
+    and axe finds no serious or critical violation on either."""
+    gen = await market.participant("GA", ["GENERATOR"], SCOPES)
+    duid = await market.duid(gen)
+    await market.operator.enrol()
+    run = "2026-11-03T04:00:00+10:00"  # a day of its own: other tests of the module publish other days
+    for resource, body in (
+        ("duid", duid_body("OPERATOR", [gen.participant_id], [duid], run=run)),
+        ("region", region_body("OPERATOR", ["*"], run=run)),
+    ):
+        assert (await market.operator.submit(body, bf="ssm", resource=resource)).status_code == 200
+    async with launched() as browser:
+        page = await new_page(browser, market.server.base_url)
+        await sign_in(page, gen)
+        await page.goto(f"/app/ssm/duid?duid={duid}&fromDateTime=2026-11-03T00:00")
+        await expect(page.locator(f'[data-series="{duid}"]').first).to_be_visible()
+        await expect(page.get_by_test_id("legend")).to_be_visible()
+        await assert_accessible(page)
+        await page.goto("/app/ssm/region?regionId=SA1&fromDateTime=2026-11-03T00:00&toDateTime=2026-11-03T23:55")
+        await expect(page.locator('[data-series="SA1 requirement"]').first).to_be_visible()
+        await assert_accessible(page)
