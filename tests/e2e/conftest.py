@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Self
 
 import pytest
+from playwright.async_api import Browser
 
 from simulators.client import ParticipantClient, operator_client, register
 from tests.conformance.market import Market
+from tests.e2e import browser as web
 from tests.e2e.read_side import Cast, Join, People, logged_in, new_participant
 from tests.harness import ServerProcess, running_server
 
@@ -57,6 +59,22 @@ async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]
 async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
     async with operator_of(server) as client:
         yield client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium of one test's own, so that no test sees another's sign-in."""
+    async with web.launched() as running:
+        yield running
+
+
+@pytest.fixture
+async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[web.Cast]:
+    """The web app's MC and LNSPs on the module's server, logged out at the end."""
+    made = web.Cast(server, operator)
+    yield made
+    for client in made.clients:
+        await client.close()
 
 
 @pytest.fixture

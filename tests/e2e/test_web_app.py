@@ -12,91 +12,33 @@ import io
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 from playwright.async_api import Browser, Page, expect
 
-from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, new_context_id, register
+from simulators.client import ParticipantClient
 from tests.e2e.browser import (
     GENERATOR_WEB_SCOPES,
     WEB_SCOPES,
+    Cast,
+    downloaded,
     go_to_screen,
-    launched,
     live,
     new_page,
     screenshot,
     sign_in,
+    web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import close_code_of, eventually, new_participant
-from tests.harness import ServerProcess, running_server
+from tests.e2e.read_side import close_code_of, eventually
+from tests.harness import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web") / "data"
-    with running_server(data, "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
-
-
-class Cast:
-    """An MC that signs and sends, and LNSPs whose clients hold every entity the web app's screens need."""
-
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
-
-    async def mc(self) -> ParticipantClient:
-        client = await new_participant(self.server, self.operator, "MC", ["MC"], enrol=True)
-        self.clients.append(client)
-        return client
-
-    async def participant(self, prefix: str, roles: list[str], scopes: list[str]) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        credentials = await register(self.operator, participant_id, roles, scopes)
-        client = ParticipantClient(self.server.base_url, credentials)
-        self.clients.append(client)
-        await client.login()
-        return client
-
-    async def lnsp(self) -> ParticipantClient:
-        return await self.participant("LNSP", ["LNSP"], WEB_SCOPES)
-
-    async def send(self, mc: ParticipantClient, lnsp: ParticipantClient, seed: int = 0) -> tuple[str, bytes]:
-        body = sample_body(mc.participant_id, [lnsp.participant_id], seed=seed)
-        context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
-        response = await mc.submit(body, context_id=context_id)
-        assert response.status_code == 200, response.text
-        return context_id, body
-
-
-@pytest.fixture
-async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Cast]:
-    made = Cast(server, operator)
-    yield made
-    for client in made.clients:
-        await client.close()
-
-
-async def downloaded(page: Page, link_name: str) -> bytes:
-    async with page.expect_download() as info:
-        await page.get_by_role("link", name=link_name).click()
-    path = await (await info.value).path()
-    return await asyncio.to_thread(Path(path).read_bytes)
+server = web_exchange("web")
 
 
 async def test_an_lnsp_finds_a_message_in_the_transaction_log_and_downloads_its_payload(

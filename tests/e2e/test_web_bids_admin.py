@@ -7,7 +7,7 @@ the transfer, so it runs last and nothing else here depends on the day.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -21,28 +21,18 @@ from tests.e2e.browser import (
     GENERATOR_WEB_SCOPES,
     assert_accessible,
     go_to_screen,
-    launched,
     new_page,
     screenshot,
     sign_in,
+    web_exchange,
 )
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 
 pytestmark = pytest.mark.e2e
 RECALL = "/ws/GeneratorRecall/1.0"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web-admin") / "data"
-    with running_server(data, "--test-clock", "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
+server = web_exchange("web-admin", "--test-clock")
 
 
 @pytest.fixture
