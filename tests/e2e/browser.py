@@ -131,6 +131,13 @@ async def downloaded(page: Page, link_name: str, *, exact: bool = False) -> byte
     return await asyncio.to_thread(Path(path).read_bytes)
 
 
+async def signed_in(browser: Browser, server: ServerProcess, client: ParticipantClient, path: str = "/app") -> Page:
+    """A new page on `server` where `client` has signed in, showing `path`."""
+    page = await new_page(browser, server.base_url)
+    await sign_in(page, client, path)
+    return page
+
+
 async def sign_in(page: Page, client: ParticipantClient, path: str = "/app") -> None:
     await page.goto(path)
     await page.get_by_label("Client id").fill(client.credentials.client_id)

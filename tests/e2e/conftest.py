@@ -139,6 +139,10 @@ class Participants:
             await client.enrol()
         return client
 
+    async def mc_and_lnsp(self, *, enrol_lnsp: bool = False) -> tuple[ParticipantClient, ParticipantClient]:
+        """An MC that sends and an LNSP that receives; the LNSP is enrolled only when it must sign too."""
+        return await self.new("MC", ["MC"]), await self.new("LN", ["LNSP"], enrol=enrol_lnsp)
+
     async def close(self) -> None:
         for client in self.clients:
             await client.close()

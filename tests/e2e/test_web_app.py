@@ -29,6 +29,7 @@ from tests.e2e.browser import (
     new_page,
     screenshot,
     sign_in,
+    signed_in,
     web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
@@ -47,8 +48,7 @@ async def test_an_lnsp_finds_a_message_in_the_transaction_log_and_downloads_its_
     mc, lnsp = await cast.mc(), await cast.lnsp()
     context_id, body = await cast.send(mc, lnsp)
     await wait_for_queue(lnsp, 1)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp)
+    page = await signed_in(browser, server, lnsp)
 
     await go_to_screen(page, "Transaction log")
     await page.get_by_text("Advanced search").click()
@@ -74,8 +74,7 @@ async def test_new_messages_appear_in_the_transaction_log_without_reloading(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/translog")
+    page = await signed_in(browser, server, lnsp, "/app/translog")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
     await page.evaluate("window.sameDocument = true")
@@ -91,8 +90,7 @@ async def test_an_lnsp_stops_and_starts_delivery_from_the_flow_control_screen(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/flowcontrol")
+    page = await signed_in(browser, server, lnsp, "/app/flowcontrol")
     await expect(page.get_by_test_id("switches-pqd")).to_have_text("2 of 2 manual switches left today")
 
     await page.get_by_role("button", name="Stop delivery").click()
@@ -131,8 +129,7 @@ async def test_an_lnsp_retrieves_a_delivered_message_from_the_outbound_archive(
     context_id, body = await cast.send(mc, lnsp)
     await wait_for_queue(lnsp, 1)
     assert (await lnsp.delete(context_id)).status_code == 204  # gone from the queue, kept in the archive
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/archive")
+    page = await signed_in(browser, server, lnsp, "/app/archive")
     await expect(page.get_by_test_id("total")).to_have_text("1")
     await screenshot(page, "archive")
 
@@ -151,8 +148,7 @@ async def test_a_generator_creates_clones_modifies_and_deletes_recall_plans(
     duid = f"D{secrets.token_hex(3).upper()}"
     unit = {"duid": duid, "participantId": generator.participant_id, "stationId": "WEBSTN", "maxCapacityMW": 300.0}
     assert (await operator.http.post("/admin/v1/duids", json=unit, headers=operator.headers())).status_code == 201
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, generator, "/app/recall")
+    page = await signed_in(browser, server, generator, "/app/recall")
 
     await page.get_by_role("link", name="New recall plan").click()
     await page.get_by_label("Recall plan id").fill("OUTAGE1")
@@ -315,8 +311,7 @@ async def test_the_live_socket_needs_a_session_the_entity_and_the_same_origin(
     origin = server.base_url
 
     async def cookie_of(client: ParticipantClient) -> str:
-        page = await new_page(browser, server.base_url)
-        await sign_in(page, client)
+        page = await signed_in(browser, server, client)
         [cookie] = [c for c in await page.context.cookies() if c["name"] == "idx_session"]
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         return f"idx_session={cookie['value']}"

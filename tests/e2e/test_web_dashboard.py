@@ -13,9 +13,8 @@ from tests.e2e.browser import (
     Cast,
     assert_accessible,
     go_to_screen,
-    new_page,
     screenshot,
-    sign_in,
+    signed_in,
     web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
@@ -37,8 +36,7 @@ async def test_the_dashboard_counts_the_messages_sent_and_the_queues_they_wait_i
     await cast.send(mc, second, seed=10)
     assert len(await wait_for_queue(first, 3)) == 3 and len(await wait_for_queue(second, 2)) == 2
 
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, operator)
+    page = await signed_in(browser, server, operator)
     await go_to_screen(page, "Administration")
     await page.get_by_role("navigation", name="Administration").get_by_role("link", name="Dashboard").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")

@@ -26,6 +26,7 @@ from tests.e2e.browser import (
     new_page,
     screenshot,
     sign_in,
+    signed_in,
     web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
@@ -53,8 +54,7 @@ async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp)
+    page = await signed_in(browser, server, lnsp)
     await go_to_screen(page, "PQD queue")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
@@ -114,8 +114,7 @@ async def test_an_lnsp_deletes_a_selection_with_the_keyboard_and_may_change_its_
     mc, lnsp = await cast.mc(), await cast.lnsp()
     sent = [(await cast.send(mc, lnsp, seed=seed))[0] for seed in range(3)]
     await wait_for_queue(lnsp, 3)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/queue/pqd")
+    page = await signed_in(browser, server, lnsp, "/app/queue/pqd")
     await expect(page.get_by_test_id("total")).to_have_text("3")
 
     # Space ticks a box; the confirmation lists what would go, and "No" leaves the queue as it was.
@@ -143,8 +142,7 @@ async def test_an_mc_issues_a_certificate_from_an_openssl_csr_nominates_it_and_s
     mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
     lnsp = await cast.lnsp()
     key_path, csr_path = openssl_key_and_csr(tmp_path, f"{mc.participant_id}-signing")
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, mc)
+    page = await signed_in(browser, server, mc)
     await go_to_screen(page, "Certificates")
     await page.get_by_text("How to make a key and a CSR with openssl").click()
     await expect(page.locator("main")).to_contain_text(f'-subj "/CN={mc.participant_id}-signing"')
@@ -202,8 +200,7 @@ async def test_a_csr_for_another_participant_is_refused_on_the_screen(
 ) -> None:
     mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
     _, csr = openssl_key_and_csr(tmp_path, "SOMEONEELSE-signing")
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, mc, "/app/certificates")
+    page = await signed_in(browser, server, mc, "/app/certificates")
     await page.get_by_label("Certificate signing request (PEM)").fill(csr.read_text())
     await page.get_by_role("button", name="Issue certificate").click()
     await expect(page.get_by_test_id("problem")).to_contain_text(mc.participant_id)
