@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, register
+from tests.e2e.queue_helpers import wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess, running_server
 
@@ -85,6 +86,13 @@ class Cast:
 
     async def lnsp(self) -> ParticipantClient:
         return await self.participant("LNSP", ["LNSP"], WEB_SCOPES)
+
+    async def queued(self) -> tuple[ParticipantClient, ParticipantClient, str, bytes]:
+        """A new MC and LNSP, and the context id and body of a message from one to the other, in the LNSP's queue."""
+        mc, lnsp = await self.mc(), await self.lnsp()
+        context_id, body = await self.send(mc, lnsp)
+        await wait_for_queue(lnsp, 1)
+        return mc, lnsp, context_id, body
 
     async def send(self, mc: ParticipantClient, lnsp: ParticipantClient, seed: int = 0) -> tuple[str, bytes]:
         body = sample_body(mc.participant_id, [lnsp.participant_id], seed=seed)

@@ -45,9 +45,7 @@ server = web_exchange("web")
 async def test_an_lnsp_finds_a_message_in_the_transaction_log_and_downloads_its_payload(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    context_id, body = await cast.send(mc, lnsp)
-    await wait_for_queue(lnsp, 1)
+    _, lnsp, context_id, body = await cast.queued()
     page = await signed_in(browser, server, lnsp)
 
     await go_to_screen(page, "Transaction log")
@@ -125,9 +123,7 @@ async def test_an_lnsp_stops_and_starts_delivery_from_the_flow_control_screen(
 async def test_an_lnsp_retrieves_a_delivered_message_from_the_outbound_archive(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    context_id, body = await cast.send(mc, lnsp)
-    await wait_for_queue(lnsp, 1)
+    mc, lnsp, context_id, body = await cast.queued()
     assert (await lnsp.delete(context_id)).status_code == 204  # gone from the queue, kept in the archive
     page = await signed_in(browser, server, lnsp, "/app/archive")
     await expect(page.get_by_test_id("total")).to_have_text("1")
