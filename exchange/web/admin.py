@@ -85,6 +85,12 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
     async def api(request: Request[Any, Any, Any], session: Session, method: str, path: str, **options: Any) -> Any:
         return await web.api(request).data(session, method, path, **options)
 
+    async def posted(request: Request[Any, Any, Any], *names: str) -> tuple[Session, dict[str, str]]:
+        """The signed-in session and the named fields of the form it posted, trimmed: what the screen shows again."""
+        session = web.session(request, ENTITY)
+        form = await request.form()
+        return session, {name: _text(form, name) for name in names}
+
     # Participants
 
     async def participants_page(
@@ -156,9 +162,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/participants/{participant_id:str}/status")
     async def set_status(request: Request[Any, Any, Any], participant_id: str) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        form = await request.form()
-        body = {"status": _text(form, "status"), "reason": _text(form, "reason")}
+        session, body = await posted(request, "status", "reason")
         path = f"{ADMIN}/participants/{_segment(participant_id)}"
         changed, problem = await attempt(api(request, session, "PATCH", path, json=body))
         if problem is not None or changed is None:
@@ -196,10 +200,8 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/participants/{participant_id:str}/watermarks")
     async def watermarks(request: Request[Any, Any, Any], participant_id: str) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        form = await request.form()
-        function = _text(form, "businessFunctionId")
-        typed = {name: _text(form, name) for name in ("businessFunctionId", "low", "warn", "high")}
+        session, typed = await posted(request, "businessFunctionId", "low", "warn", "high")
+        function = typed["businessFunctionId"]
         body = {name: typed_number(typed[name]) for name in ("low", "warn", "high")}
         path = f"{ADMIN}/participants/{_segment(participant_id)}/flowcontrol/{_segment(function)}"
         _, problem = await attempt(api(request, session, "PUT", path, json=body))
@@ -228,9 +230,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/duids")
     async def register_unit(request: Request[Any, Any, Any]) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        form = await request.form()
-        typed = {name: _text(form, name) for name in ("duid", "participantId", "stationId", "maxCapacityMW")}
+        session, typed = await posted(request, "duid", "participantId", "stationId", "maxCapacityMW")
         body = {**typed, "maxCapacityMW": typed_number(typed["maxCapacityMW"])}
         _, problem = await attempt(api(request, session, "POST", f"{ADMIN}/duids", json=body))
         if problem is not None:
@@ -254,9 +254,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/duids/{duid:str}/transfer")
     async def transfer(request: Request[Any, Any, Any], duid: str) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        form = await request.form()
-        typed = {name: _text(form, name) for name in ("participantId", "fromDate")}
+        session, typed = await posted(request, "participantId", "fromDate")
         _, problem = await attempt(api(request, session, "PUT", f"{ADMIN}/duids/{_segment(duid)}", json=typed))
         if problem is not None:
             return await duid_page(request, session, duid, problem, typed)
@@ -289,9 +287,7 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/nmis")
     async def record_nmi(request: Request[Any, Any, Any]) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        form = await request.form()
-        typed = {name: _text(form, name) for name in ("nmi", "mc", "mdp", "lnsp", "fromDate")}
+        session, typed = await posted(request, "nmi", "mc", "mdp", "lnsp", "fromDate")
         _, problem = await attempt(api(request, session, "POST", f"{ADMIN}/nmis", json=typed))
         if problem is not None:
             return await nmis_page(request, session, "", problem, typed)
@@ -306,8 +302,8 @@ def admin_handlers(web: Web, catalogue: Catalogue) -> list[Any]:
 
     @post("/admin/outage")
     async def announce(request: Request[Any, Any, Any]) -> Response[Any] | Template:
-        session = web.session(request, ENTITY)
-        detail = _text(await request.form(), "detail")
+        session, form = await posted(request, "detail")
+        detail = form["detail"]
         announced, problem = await attempt(api(request, session, "POST", f"{ADMIN}/outages", json={"detail": detail}))
         if problem is not None or announced is None:
             return render(request, "admin_outage.html", session, problem=problem, typed=detail)

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Self
 
 import pytest
+from playwright.async_api import Browser
 
 from simulators.client import ParticipantClient, operator_client, register
 from tests.conformance.market import Market
+from tests.e2e import browser as web
 from tests.e2e.read_side import Cast, Join, People, logged_in, new_participant
 from tests.harness import ServerProcess, running_server
 
@@ -57,6 +59,22 @@ async def operator_of(server: ServerProcess) -> AsyncIterator[ParticipantClient]
 async def operator(server: ServerProcess) -> AsyncIterator[ParticipantClient]:
     async with operator_of(server) as client:
         yield client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium of one test's own, so that no test sees another's sign-in."""
+    async with web.launched() as running:
+        yield running
+
+
+@pytest.fixture
+async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[web.Cast]:
+    """The web app's MC and LNSPs on the module's server, logged out at the end."""
+    made = web.Cast(server, operator)
+    yield made
+    for client in made.clients:
+        await client.close()
 
 
 @pytest.fixture
@@ -120,6 +138,10 @@ class Participants:
         if self._enrol if enrol is None else enrol:
             await client.enrol()
         return client
+
+    async def mc_and_lnsp(self, *, enrol_lnsp: bool = False) -> tuple[ParticipantClient, ParticipantClient]:
+        """An MC that sends and an LNSP that receives; the LNSP is enrolled only when it must sign too."""
+        return await self.new("MC", ["MC"]), await self.new("LN", ["LNSP"], enrol=enrol_lnsp)
 
     async def close(self) -> None:
         for client in self.clients:

@@ -82,16 +82,26 @@ async def read_page(client: ParticipantClient, path: str, **params: Any) -> dict
     return dict(response.json())
 
 
-async def read_all(client: ParticipantClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a read-side listing matching `params`, following the cursor."""
-    items: list[dict[str, Any]] = []
+async def read_pages(
+    client: ParticipantClient, path: str, item_count: int, *, most: int | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    """The pages of a read-side listing matching `params`, `item_count` items a page, following the cursor to its
+    end; with `most`, a listing with more pages fails, as one whose cursor never ends would."""
+    pages: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = await read_page(client, path, **params, itemCount=500, **({"cursor": cursor} if cursor else {}))
-        items += page["data"]
-        cursor = page["meta"]["nextCursor"]
+        pages.append(
+            await read_page(client, path, **params, itemCount=item_count, **({"cursor": cursor} if cursor else {}))
+        )
+        cursor = pages[-1]["meta"]["nextCursor"]
         if cursor is None:
-            return items
+            return pages
+        assert most is None or len(pages) < most, "the cursor never ends"
+
+
+async def read_all(client: ParticipantClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a read-side listing matching `params`, following the cursor."""
+    return [item for page in await read_pages(client, path, 500, **params) for item in page["data"]]
 
 
 def ms_later(timestamp: str) -> str:

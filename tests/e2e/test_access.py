@@ -135,8 +135,7 @@ async def test_requested_entities_the_client_lacks_are_dropped_silently(particip
 
 async def test_a_token_without_pqd_bpqd_is_forbidden_on_every_bpqd_call(participants: Participants) -> None:
     """A token scoped to TLS_CERTIFICATE_MANAGEMENT only → 403 on POST, GET list, GET one and DELETE of BPQD."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     await mc.login(scope="TLS_CERTIFICATE_MANAGEMENT")
     body = sample_body(mc.participant_id, [lnsp.participant_id])
 

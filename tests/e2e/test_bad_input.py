@@ -232,8 +232,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_a_bad_submission_is_refused_and_delivers_nothing(participants: Participants, case: Case) -> None:
     """Each malformed, oversized or self-contradicting POST gets its 4xx problem and reaches no queue."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     sent = case.build(mc, lnsp)
 
     response = await mc.http.post(PATH, content=sent.content, headers=sent.headers)
@@ -244,8 +243,7 @@ async def test_a_bad_submission_is_refused_and_delivers_nothing(participants: Pa
 
 async def test_a_gzip_bomb_is_refused_quickly_with_413(participants: Participants) -> None:
     """50 MB of zeros, some 50 KB on the wire, is cut off at the 10 MB limit: 413 within seconds, nothing queued."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
     assert len(bomb) < 100_000
     headers = {**submit_headers(mc, good_body(mc, lnsp)), "Content-Encoding": "gzip"}
@@ -260,8 +258,7 @@ async def test_the_same_context_id_and_body_again_gives_the_original_receipt_and
     participants: Participants,
 ) -> None:
     """A resubmission of the same message answers 200 with the identical receipt and is queued only once."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     body = good_body(mc, lnsp)
     context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
 
@@ -281,8 +278,7 @@ async def test_the_same_context_id_with_another_body_is_a_conflict_and_the_first
     participants: Participants,
 ) -> None:
     """Reusing a messageContextId for a different payload answers 409; the queue keeps the first message once."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     first_body = sample_body(mc.participant_id, [lnsp.participant_id], seed=1)
     other_body = sample_body(mc.participant_id, [lnsp.participant_id], seed=2)
     context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
@@ -330,8 +326,7 @@ async def test_concurrent_copies_of_one_message_are_delivered_once_and_lose_no_o
     participants: Participants,
 ) -> None:
     """Racing copies of one context id all get the same receipt; it and every message sent alongside are queued once."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     copied = good_body(mc, lnsp)
     copied_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
     copied_signature = mc.sign(copied)

@@ -209,8 +209,7 @@ async def test_revoking_a_nominated_certificate_keeps_the_nomination_but_refuses
     participants: Participants,
 ) -> None:
     """Revoke answers 200 with the revoked certificate; the nomination stays, the next submission is refused."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"])
+    mc, lnsp = await participants.mc_and_lnsp(enrol_lnsp=True)
     assert mc.certificate is not None
     serial = format(mc.certificate.serial_number, "x")
     body = sample_body(mc.participant_id, [lnsp.participant_id])
@@ -257,8 +256,7 @@ async def test_reissue_gives_a_new_key_the_same_term_and_leaves_nominations_to_p
     participants: Participants,
 ) -> None:
     """Reissue → 201 with reissueOf and the old notAfter; the old one stays active and nominated until PUT."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"])
+    mc, lnsp = await participants.mc_and_lnsp(enrol_lnsp=True)
     assert mc.certificate is not None and mc.key is not None
     old_serial = format(mc.certificate.serial_number, "x")
     key = new_key()
@@ -319,8 +317,7 @@ async def test_receipts_and_hub_resignatures_verify_with_openssl_against_the_ca(
     participants: Participants, tmp_path: Path
 ) -> None:
     """The receipt (over id|sha256|time) and the x-signature of a fetched payload verify with openssl cms."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"])
+    mc, lnsp = await participants.mc_and_lnsp(enrol_lnsp=True)
     body = sample_body(mc.participant_id, [lnsp.participant_id], nmis=2)
     submitted = await mc.submit(body)
     assert submitted.status_code == 200, submitted.text

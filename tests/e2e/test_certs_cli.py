@@ -236,8 +236,7 @@ async def test_a_tampered_receipt_fails_verification(
     participants: Participants, tmp_path: Path, field: str, value: str
 ) -> None:
     """Changing any signed field of a genuine receipt makes `verify-receipt` exit 1 with the reason."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     submitted = await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id]))
     assert submitted.status_code == 200, submitted.text
     ca = tmp_path / "ca.pem"
@@ -256,8 +255,7 @@ async def test_a_tampered_receipt_fails_verification(
 
 async def test_verify_receipt_with_another_payload_fails(participants: Participants, tmp_path: Path) -> None:
     """--payload with bytes other than those submitted fails naming both digests."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     body = sample_body(mc.participant_id, [lnsp.participant_id])
     submitted = await mc.submit(body)
     ca, receipt, other = tmp_path / "ca.pem", tmp_path / "receipt.json", tmp_path / "other.json"

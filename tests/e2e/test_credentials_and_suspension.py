@@ -78,8 +78,7 @@ async def test_a_suspended_participant_gets_403_suspended_and_messages_to_it_get
 ) -> None:
     """PATCH status Suspended: its calls get 403 `/suspended` (not /healthz); a message to it 422 naming it, kept
     in the sender's transaction log as refused; Active again lets it back in."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     patch_path = f"/admin/v1/participants/{lnsp.participant_id}"
 
     suspended = await operator.http.patch(

@@ -102,8 +102,7 @@ async def test_the_list_is_ordered_high_medium_low_then_oldest_first_and_filters
     participants: Participants, operator: ParticipantClient
 ) -> None:
     """Submitted Low, High, Medium, High → listed High (older), High (newer), Medium, Low; priority=High lists both."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     receipts = []
     for seed, priority in enumerate(["Low", "High", "Medium", "High"]):
         receipts.append(await send(mc, [lnsp], priority, seed))
@@ -133,8 +132,7 @@ async def test_the_list_is_ordered_high_medium_low_then_oldest_first_and_filters
 
 async def test_paging_by_two_walks_every_item_once_in_order(participants: Participants) -> None:
     """itemCount=2 over 5 messages: pages of 2, 2, 1 in list order; nextCursor null only on the last; meta right."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     for seed, priority in enumerate(["Low", "Medium", "High", "Medium", "Low"]):
         await send(mc, [lnsp], priority, seed)
     await wait_for_queue(lnsp, 5)
@@ -166,8 +164,7 @@ async def test_paging_by_two_walks_every_item_once_in_order(participants: Partic
 
 async def test_a_cursor_survives_deleting_an_item_already_seen(participants: Participants) -> None:
     """Deleting an item of page one before asking for page two neither skips nor repeats an item."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     for seed in range(4):
         await send(mc, [lnsp], "Medium", seed)
     await wait_for_queue(lnsp, 4)
@@ -199,8 +196,7 @@ async def test_from_and_to_date_time_filter_on_created_date_time_inclusively(
     participants: Participants, operator: ParticipantClient
 ) -> None:
     """fromDateTime/toDateTime taken from listed createdDateTime values select exactly the items between, inclusive."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     sent = []
     for seed in range(4):
         sent.append((await send(mc, [lnsp], "Medium", seed))["messageContextId"])

@@ -58,6 +58,12 @@ async def made(server: ServerProcess, operator: ParticipantClient) -> AsyncItera
         yield participants
 
 
+async def sender_and_receiver(made: Made, prefix: str) -> tuple[ParticipantClient, ParticipantClient]:
+    """An enrolled MC that sends and an LNSP that receives, with ids that start `prefix`."""
+    mc = await made.new(f"{prefix}MC", ["MC"], SENDER_SCOPES, enrol=True)
+    return mc, await made.new(f"{prefix}L", ["LNSP"], RECEIVER_SCOPES)
+
+
 async def set_watermarks(operator: ParticipantClient, participant_id: str, low: int, warn: int, high: int) -> None:
     response = await operator.http.put(
         f"/admin/v1/participants/{participant_id}/flowcontrol/pqd",
@@ -158,8 +164,7 @@ async def test_twelve_submissions_fill_the_queue_to_high_and_deleting_below_low_
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Watermarks 3/5/8: 8 queued (Stopped) and 4 waiting; deleting to 2 releases High, Medium, Low, Low in turn."""
-    mc = await made.new("FCMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("FCL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "FC")
     await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
     accepted, deleted = 0, 0
 
@@ -228,8 +233,7 @@ async def test_deleting_a_stopped_queue_all_at_once_releases_every_held_message_
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Concurrent DELETEs share their recounts: the last recount still sees every removal, so the queue reopens."""
-    mc = await made.new("FCMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("FCL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "FC")
     await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
     first = [await submit_one(mc, lnsp) for _ in range(8)]
     held = [await submit_one(mc, lnsp) for _ in range(4)]
@@ -260,8 +264,7 @@ async def test_a_manual_stop_holds_messages_with_an_empty_queue_and_start_releas
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Stopped by hand: messages wait (no messageAvailable); Started releases them in order; a third switch is 429."""
-    mc = await made.new("MSMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("MSL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "MS")
     reader = ParticipantClient(server.base_url, lnsp.credentials)
     made.clients.append(reader)
     await reader.login("PQD_BPQD FCTRL_STATUS")
@@ -312,8 +315,7 @@ async def test_participant_status_shows_the_current_state_and_every_transition_o
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Filled to Stopped, emptied to Operational, stopped and started by hand: five history rows with counts."""
-    mc = await made.new("PSMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("PSL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "PS")
     quiet = await made.new("PSQ", ["LNSP"], RECEIVER_SCOPES)
     await set_watermarks(operator, lnsp.participant_id, 3, 5, 8)
 
@@ -437,8 +439,7 @@ async def test_flow_control_frames_arrive_on_every_transition_with_status_count_
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Watermarks 1/2/3 and three messages: a Warned and a Stopped frame, then a manual-stop frame, all complete."""
-    mc = await made.new("FRMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("FRL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "FR")
     await set_watermarks(operator, lnsp.participant_id, 1, 2, 3)
     async with collecting(server, lnsp) as frames:
         for _ in range(3):
@@ -460,8 +461,7 @@ async def test_a_manual_start_that_releases_held_messages_records_each_transitio
     server: ServerProcess, operator: ParticipantClient, made: Made
 ) -> None:
     """Watermarks 1/2/3, four held by hand, Started: history reads start at 0, Warned at 2, Stopped at 3, in order."""
-    mc = await made.new("MRMC", ["MC"], SENDER_SCOPES, enrol=True)
-    lnsp = await made.new("MRL", ["LNSP"], RECEIVER_SCOPES)
+    mc, lnsp = await sender_and_receiver(made, "MR")
     await set_watermarks(operator, lnsp.participant_id, 1, 2, 3)
     assert (await switch(lnsp, "Stopped")).status_code == 200
     held = [await submit_one(mc, lnsp, p) for p in ("Low", "Medium", "High", "Medium")]

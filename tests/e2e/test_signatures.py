@@ -54,8 +54,7 @@ async def test_a_signature_that_is_not_the_senders_nominated_one_over_this_body_
     participants: Participants, build: SignatureBuilder
 ) -> None:
     """A valid body with a bad or malformed signature → 403 `/signature`, nothing queued."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     body = sample_body(mc.participant_id, [lnsp.participant_id])
 
     response = await mc.submit(body, signature=await build(mc, participants, body))
@@ -69,8 +68,7 @@ async def test_a_crafted_cms_signature_is_refused_and_nothing_is_queued(particip
     """Zero or two signers, a content-type attribute missing, empty or different, the message digest missing, an
     embedded certificate damaged or of an invalid version (signer named by subjectKeyIdentifier), each by the
     sender's own nominated key: 403 `/signature`, never a 500, and nothing reaches the recipient's queue."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     assert mc.certificate is not None and mc.key is not None
     body = sample_body(mc.participant_id, [lnsp.participant_id])
 
@@ -109,8 +107,7 @@ async def test_a_resubmission_must_be_signed_by_the_sender_as_well(participants:
 
 async def test_an_ec_p256_certificate_can_be_issued_and_sign(participants: Participants) -> None:
     """A CSR with an EC P-256 key → 201; nominated, its ECDSA signatures are accepted."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"], enrol=False)
+    mc, lnsp = await participants.mc_and_lnsp()
     key = ec.generate_private_key(ec.SECP256R1())
     issued = await issue(mc, key)
     assert (await nominate(mc, issued["serialNumber"])).status_code == 200

@@ -16,8 +16,7 @@ from tests.problems import assert_problem
 
 async def test_a_signed_message_travels_from_mc_to_lnsp_and_is_deleted(participants: Participants) -> None:
     """The whole path: the LNSP gets the exact bytes with both signatures, deletes it, and it is gone."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"])
+    mc, lnsp = await participants.mc_and_lnsp(enrol_lnsp=True)
     body = sample_body(mc.participant_id, [lnsp.participant_id], priority="High", nmis=3)
 
     signature = mc.sign(body)
@@ -59,8 +58,7 @@ async def test_a_signed_message_travels_from_mc_to_lnsp_and_is_deleted(participa
 
 async def test_the_receipt_is_the_hubs_signature_over_context_digest_and_time(participants: Participants) -> None:
     """The receipt verifies with the hub certificate from GET /certs/v1/hub over `id|sha256|receivedDateTime`."""
-    mc = await participants.new("MC", ["MC"])
-    lnsp = await participants.new("LN", ["LNSP"])
+    mc, lnsp = await participants.mc_and_lnsp(enrol_lnsp=True)
     body = sample_body(mc.participant_id, [lnsp.participant_id])
     data = (await mc.submit(body)).json()["data"]
 

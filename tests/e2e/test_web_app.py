@@ -12,101 +12,41 @@ import io
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 from playwright.async_api import Browser, Page, expect
 
-from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, new_context_id, register
+from simulators.client import ParticipantClient
 from tests.e2e.browser import (
     GENERATOR_WEB_SCOPES,
     WEB_SCOPES,
+    Cast,
+    downloaded,
     go_to_screen,
-    launched,
     live,
     new_page,
     screenshot,
     sign_in,
+    signed_in,
+    web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.read_side import close_code_of, eventually, new_participant
-from tests.harness import ServerProcess, running_server
+from tests.e2e.read_side import close_code_of, eventually
+from tests.harness import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web") / "data"
-    with running_server(data, "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
-
-
-class Cast:
-    """An MC that signs and sends, and LNSPs whose clients hold every entity the web app's screens need."""
-
-    def __init__(self, server: ServerProcess, operator: ParticipantClient) -> None:
-        self.server = server
-        self.operator = operator
-        self.clients: list[ParticipantClient] = []
-
-    async def mc(self) -> ParticipantClient:
-        client = await new_participant(self.server, self.operator, "MC", ["MC"], enrol=True)
-        self.clients.append(client)
-        return client
-
-    async def participant(self, prefix: str, roles: list[str], scopes: list[str]) -> ParticipantClient:
-        participant_id = f"{prefix}{secrets.token_hex(3).upper()}"[:10]
-        credentials = await register(self.operator, participant_id, roles, scopes)
-        client = ParticipantClient(self.server.base_url, credentials)
-        self.clients.append(client)
-        await client.login()
-        return client
-
-    async def lnsp(self) -> ParticipantClient:
-        return await self.participant("LNSP", ["LNSP"], WEB_SCOPES)
-
-    async def send(self, mc: ParticipantClient, lnsp: ParticipantClient, seed: int = 0) -> tuple[str, bytes]:
-        body = sample_body(mc.participant_id, [lnsp.participant_id], seed=seed)
-        context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
-        response = await mc.submit(body, context_id=context_id)
-        assert response.status_code == 200, response.text
-        return context_id, body
-
-
-@pytest.fixture
-async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Cast]:
-    made = Cast(server, operator)
-    yield made
-    for client in made.clients:
-        await client.close()
-
-
-async def downloaded(page: Page, link_name: str) -> bytes:
-    async with page.expect_download() as info:
-        await page.get_by_role("link", name=link_name).click()
-    path = await (await info.value).path()
-    return await asyncio.to_thread(Path(path).read_bytes)
+server = web_exchange("web")
 
 
 async def test_an_lnsp_finds_a_message_in_the_transaction_log_and_downloads_its_payload(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    context_id, body = await cast.send(mc, lnsp)
-    await wait_for_queue(lnsp, 1)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp)
+    _, lnsp, context_id, body = await cast.queued()
+    page = await signed_in(browser, server, lnsp)
 
     await go_to_screen(page, "Transaction log")
     await page.get_by_text("Advanced search").click()
@@ -132,8 +72,7 @@ async def test_new_messages_appear_in_the_transaction_log_without_reloading(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/translog")
+    page = await signed_in(browser, server, lnsp, "/app/translog")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
     await page.evaluate("window.sameDocument = true")
@@ -149,8 +88,7 @@ async def test_an_lnsp_stops_and_starts_delivery_from_the_flow_control_screen(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/flowcontrol")
+    page = await signed_in(browser, server, lnsp, "/app/flowcontrol")
     await expect(page.get_by_test_id("switches-pqd")).to_have_text("2 of 2 manual switches left today")
 
     await page.get_by_role("button", name="Stop delivery").click()
@@ -185,12 +123,9 @@ async def test_an_lnsp_stops_and_starts_delivery_from_the_flow_control_screen(
 async def test_an_lnsp_retrieves_a_delivered_message_from_the_outbound_archive(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    context_id, body = await cast.send(mc, lnsp)
-    await wait_for_queue(lnsp, 1)
+    mc, lnsp, context_id, body = await cast.queued()
     assert (await lnsp.delete(context_id)).status_code == 204  # gone from the queue, kept in the archive
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/archive")
+    page = await signed_in(browser, server, lnsp, "/app/archive")
     await expect(page.get_by_test_id("total")).to_have_text("1")
     await screenshot(page, "archive")
 
@@ -209,8 +144,7 @@ async def test_a_generator_creates_clones_modifies_and_deletes_recall_plans(
     duid = f"D{secrets.token_hex(3).upper()}"
     unit = {"duid": duid, "participantId": generator.participant_id, "stationId": "WEBSTN", "maxCapacityMW": 300.0}
     assert (await operator.http.post("/admin/v1/duids", json=unit, headers=operator.headers())).status_code == 201
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, generator, "/app/recall")
+    page = await signed_in(browser, server, generator, "/app/recall")
 
     await page.get_by_role("link", name="New recall plan").click()
     await page.get_by_label("Recall plan id").fill("OUTAGE1")
@@ -373,8 +307,7 @@ async def test_the_live_socket_needs_a_session_the_entity_and_the_same_origin(
     origin = server.base_url
 
     async def cookie_of(client: ParticipantClient) -> str:
-        page = await new_page(browser, server.base_url)
-        await sign_in(page, client)
+        page = await signed_in(browser, server, client)
         [cookie] = [c for c in await page.context.cookies() if c["name"] == "idx_session"]
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         return f"idx_session={cookie['value']}"

@@ -7,7 +7,7 @@ the transfer, so it runs last and nothing else here depends on the day.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -21,28 +21,18 @@ from tests.e2e.browser import (
     GENERATOR_WEB_SCOPES,
     assert_accessible,
     go_to_screen,
-    launched,
-    new_page,
     screenshot,
     sign_in,
+    signed_in,
+    web_exchange,
 )
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 
 pytestmark = pytest.mark.e2e
 RECALL = "/ws/GeneratorRecall/1.0"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web-admin") / "data"
-    with running_server(data, "--test-clock", "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
+server = web_exchange("web-admin", "--test-clock")
 
 
 @pytest.fixture
@@ -85,8 +75,7 @@ async def test_a_generator_bids_with_a_blank_and_a_numeric_recall_period_and_a_t
     """Blank is stored as 24000 and 5 as 5; a rebid with "soon" in period 3 is refused at that cell."""
     generator = generators[0]
     duid = await register_duid(operator, generator)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, generator)
+    page = await signed_in(browser, server, generator)
     await go_to_screen(page, "Energy bids")
     await page.get_by_label("DUID").fill(duid)
     await page.get_by_label("Trading day").fill("2026-07-01")
@@ -137,8 +126,7 @@ async def test_the_operator_registers_a_participant_gives_it_a_client_and_suspen
 ) -> None:
     """The secret is shown once and works; a refused role is named; suspension shows and is undone."""
     participant_id = f"LN{secrets.token_hex(3).upper()}"
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, operator)
+    page = await signed_in(browser, server, operator)
     await go_to_screen(page, "Administration")
     await page.get_by_label("Participant id").fill(participant_id)
     await page.get_by_label("Name").fill("Network Co")
@@ -209,8 +197,7 @@ async def test_the_operator_records_an_nmi_and_its_meter_churn_and_announces_an_
         ids[role] = f"{role}{secrets.token_hex(3).upper()}"
         await register(operator, ids[role], [role], ["PQD_BPQD"])
     nmi = f"60{secrets.token_hex(4).upper()}"
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, operator, "/app/admin/nmis")
+    page = await signed_in(browser, server, operator, "/app/admin/nmis")
     form = page.locator("form[action='/app/admin/nmis'][method='post']")
     await form.get_by_label("NMI").fill("short")
     for role, label in (("MC", "MC"), ("MDP", "MDP"), ("LNSP", "LNSP")):
@@ -259,8 +246,7 @@ async def test_the_operator_transfers_a_duid_and_on_that_day_only_the_new_owner_
     old, new = generators
     duid = await register_duid(operator, old)
     transfer_day = market_day(datetime.now(UTC)) + timedelta(days=2)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, operator, "/app/admin/duids")
+    page = await signed_in(browser, server, operator, "/app/admin/duids")
     await screenshot(page, "admin-duids")
     await assert_accessible(page)
     await page.get_by_role("link", name=duid).click()

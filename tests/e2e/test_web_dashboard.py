@@ -4,39 +4,26 @@ by the test, so its figures can be checked exactly."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from playwright.async_api import Browser, expect
 
 from simulators.client import ParticipantClient
-from tests.e2e.browser import assert_accessible, go_to_screen, launched, new_page, screenshot, sign_in
+from tests.e2e.browser import (
+    Cast,
+    assert_accessible,
+    go_to_screen,
+    screenshot,
+    signed_in,
+    web_exchange,
+)
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.test_web_app import Cast
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web-dashboard") / "data"
-    with running_server(data, "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
-
-
-@pytest.fixture
-async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Cast]:
-    made = Cast(server, operator)
-    yield made
-    for client in made.clients:
-        await client.close()
+server = web_exchange("web-dashboard")
 
 
 async def test_the_dashboard_counts_the_messages_sent_and_the_queues_they_wait_in(
@@ -49,8 +36,7 @@ async def test_the_dashboard_counts_the_messages_sent_and_the_queues_they_wait_i
     await cast.send(mc, second, seed=10)
     assert len(await wait_for_queue(first, 3)) == 3 and len(await wait_for_queue(second, 2)) == 2
 
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, operator)
+    page = await signed_in(browser, server, operator)
     await go_to_screen(page, "Administration")
     await page.get_by_role("navigation", name="Administration").get_by_role("link", name="Dashboard").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")

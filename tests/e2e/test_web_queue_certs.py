@@ -6,62 +6,38 @@ uses only what a person sees; what the browser did is then checked through the A
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from simulators.client import ParticipantClient
 from tests.e2e.browser import (
     GENERATOR_WEB_SCOPES,
     WEB_SCOPES,
+    Cast,
     assert_accessible,
+    downloaded,
     go_to_screen,
-    launched,
     live,
     new_page,
     screenshot,
     sign_in,
+    signed_in,
+    web_exchange,
 )
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
-from tests.e2e.test_web_app import Cast, fill_entry
-from tests.harness import ServerProcess, running_server
+from tests.e2e.test_web_app import fill_entry
+from tests.harness import ServerProcess
 from tests.openssl import openssl
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("web-queue-certs") / "data"
-    with running_server(data, "--rate-limit", "0", "--environment", "Pre-production") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched() as running:
-        yield running
-
-
-@pytest.fixture
-async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncIterator[Cast]:
-    made = Cast(server, operator)
-    yield made
-    for client in made.clients:
-        await client.close()
-
-
-async def downloaded(page: Page, link_name: str) -> bytes:
-    async with page.expect_download() as info:
-        await page.get_by_role("link", name=link_name, exact=True).click()
-    path = await (await info.value).path()
-    return await asyncio.to_thread(Path(path).read_bytes)
+server = web_exchange("web-queue-certs")
 
 
 def openssl_key_and_csr(folder: Path, common_name: str) -> tuple[Path, Path]:
@@ -78,8 +54,7 @@ async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
     mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp)
+    page = await signed_in(browser, server, lnsp)
     await go_to_screen(page, "PQD queue")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
@@ -94,7 +69,7 @@ async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
     await screenshot(page, "queue")
     await assert_accessible(page)
 
-    assert await downloaded(page, f"Download {context_id}") == body
+    assert await downloaded(page, f"Download {context_id}", exact=True) == body
     # The download carries the hub's re-signature of the payload, as the API hands it out.
     answer = await page.request.get(f"/app/queue/pqd/bpqd/message/{context_id}/payload")
     assert answer.headers["x-signature"].startswith(("RSA-SHA256;", "ECDSA-SHA256;")), answer.headers
@@ -139,8 +114,7 @@ async def test_an_lnsp_deletes_a_selection_with_the_keyboard_and_may_change_its_
     mc, lnsp = await cast.mc(), await cast.lnsp()
     sent = [(await cast.send(mc, lnsp, seed=seed))[0] for seed in range(3)]
     await wait_for_queue(lnsp, 3)
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, lnsp, "/app/queue/pqd")
+    page = await signed_in(browser, server, lnsp, "/app/queue/pqd")
     await expect(page.get_by_test_id("total")).to_have_text("3")
 
     # Space ticks a box; the confirmation lists what would go, and "No" leaves the queue as it was.
@@ -168,8 +142,7 @@ async def test_an_mc_issues_a_certificate_from_an_openssl_csr_nominates_it_and_s
     mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
     lnsp = await cast.lnsp()
     key_path, csr_path = openssl_key_and_csr(tmp_path, f"{mc.participant_id}-signing")
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, mc)
+    page = await signed_in(browser, server, mc)
     await go_to_screen(page, "Certificates")
     await page.get_by_text("How to make a key and a CSR with openssl").click()
     await expect(page.locator("main")).to_contain_text(f'-subj "/CN={mc.participant_id}-signing"')
@@ -185,8 +158,8 @@ async def test_an_mc_issues_a_certificate_from_an_openssl_csr_nominates_it_and_s
     await expect(page.get_by_test_id("renew-why")).to_contain_text("Renewal opens 90 days before expiry")
     await screenshot(page, "certificate")
     await assert_accessible(page)
-    certificate_pem = await downloaded(page, "Download certificate")
-    chain = await downloaded(page, "Download chain")
+    certificate_pem = await downloaded(page, "Download certificate", exact=True)
+    chain = await downloaded(page, "Download chain", exact=True)
     assert chain.startswith(certificate_pem.strip()) and chain.count(b"BEGIN CERTIFICATE") == 2
 
     await page.get_by_role("link", name="← Certificates").click()
@@ -227,8 +200,7 @@ async def test_a_csr_for_another_participant_is_refused_on_the_screen(
 ) -> None:
     mc = await cast.participant("MC", ["MC"], WEB_SCOPES)
     _, csr = openssl_key_and_csr(tmp_path, "SOMEONEELSE-signing")
-    page = await new_page(browser, server.base_url)
-    await sign_in(page, mc, "/app/certificates")
+    page = await signed_in(browser, server, mc, "/app/certificates")
     await page.get_by_label("Certificate signing request (PEM)").fill(csr.read_text())
     await page.get_by_role("button", name="Issue certificate").click()
     await expect(page.get_by_test_id("problem")).to_contain_text(mc.participant_id)

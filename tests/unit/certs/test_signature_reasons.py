@@ -25,6 +25,13 @@ def _reason(error: pytest.ExceptionInfo[Exception]) -> str:
     return str(error.value)
 
 
+def refusal(error_type: type[Exception], info: cms.ContentInfo) -> str:
+    """Why `verify_detached` refuses `info` as the signature of BODY, once the refusal is of `error_type`."""
+    with pytest.raises(error_type) as error:
+        verify_detached(info.dump(force=True), BODY)
+    return _reason(error)
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
@@ -94,9 +101,9 @@ def test_an_attached_signature_is_refused_with_its_exact_reason(rsa_participant)
     certificate, key = rsa_participant
     info = good(BODY, certificate, key)
     info["content"]["encap_content_info"]["content"] = core.OctetString(BODY)
-    with pytest.raises(SignatureFormatError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == "the CMS signature must be detached; this one encapsulates its content"
+    assert (
+        refusal(SignatureFormatError, info) == "the CMS signature must be detached; this one encapsulates its content"
+    )
 
 
 def test_a_non_certificate_entry_before_the_signer_certificate_is_skipped(rsa_participant):
@@ -128,9 +135,7 @@ def test_a_missing_signer_certificate_is_refused_with_its_exact_reason(rsa_parti
     certificate, key = rsa_participant
     info = good(BODY, certificate, key)
     info["content"]["certificates"] = cms.CertificateSet([])
-    with pytest.raises(SignatureInvalidError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == "the signer's certificate is not embedded in the CMS signature"
+    assert refusal(SignatureInvalidError, info) == "the signer's certificate is not embedded in the CMS signature"
 
 
 def test_signed_attribute_refusals_have_their_exact_reasons(rsa_participant):
@@ -146,9 +151,7 @@ def test_signed_attribute_refusals_have_their_exact_reasons(rsa_participant):
     kept = [a for a in signer_info["signed_attrs"] if a["type"].native != "message_digest"]
     signer_info["signed_attrs"] = cms.CMSAttributes(kept)
     resign(signer_info, key)
-    with pytest.raises(SignatureInvalidError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == "signed attributes must include content-type and message-digest"
+    assert refusal(SignatureInvalidError, info) == "signed attributes must include content-type and message-digest"
 
     info = good(BODY, certificate, key)
     signer_info = info["content"]["signer_infos"][0]
@@ -160,9 +163,9 @@ def test_signed_attribute_refusals_have_their_exact_reasons(rsa_participant):
     ]
     signer_info["signed_attrs"] = cms.CMSAttributes(changed)
     resign(signer_info, key)
-    with pytest.raises(SignatureInvalidError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == "the signed content-type attribute does not match the encapsulated type"
+    assert (
+        refusal(SignatureInvalidError, info) == "the signed content-type attribute does not match the encapsulated type"
+    )
 
 
 def test_a_signature_that_does_not_verify_is_refused_with_its_exact_reason(rsa_participant):
@@ -173,9 +176,7 @@ def test_a_signature_that_does_not_verify_is_refused_with_its_exact_reason(rsa_p
     signature = bytearray(signer_info["signature"].native)
     signature[-1] ^= 1
     signer_info["signature"] = bytes(signature)
-    with pytest.raises(SignatureInvalidError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == "the signature does not verify with the signer certificate key"
+    assert refusal(SignatureInvalidError, info) == "the signature does not verify with the signer certificate key"
 
 
 def test_an_ec_signer_labelled_as_rsa_is_refused_naming_algorithm_and_key(ec_participant):
@@ -183,9 +184,7 @@ def test_an_ec_signer_labelled_as_rsa_is_refused_naming_algorithm_and_key(ec_par
     certificate, key = ec_participant
     info = good(BODY, certificate, key)
     info["content"]["signer_infos"][0]["signature_algorithm"] = {"algorithm": "sha256_rsa"}
-    with pytest.raises(SignatureInvalidError) as error:
-        verify_detached(info.dump(force=True), BODY)
-    assert _reason(error) == (
+    assert refusal(SignatureInvalidError, info) == (
         "signature algorithm sha256_rsa with a ECPublicKey signer is not accepted; "
         "use RSA PKCS#1 v1.5 or ECDSA with SHA-256"
     )

@@ -34,7 +34,7 @@ from exchange.messaging.routing import routes_of
 from exchange.readmodels.views import open_views
 from exchange.services.access import Principal, TokenIssuer, entity_catalogue
 from exchange.services.certificates import CertificateView
-from exchange.services.submit import Receipt, SubmissionRequest
+from exchange.services.submit import Receipt, SubmissionRequest, Submissions
 from flowcontrol.limits import LimitStore
 
 # Real time at the start of the session, to the millisecond: certificates the session CA issues are valid then.
@@ -158,6 +158,23 @@ class Market:
             member.key, member.certificate = key, certificate_of(issued)
         return member
 
+    async def mc_and_lnsp(self) -> tuple[Member, Member]:
+        """An enrolled MC that signs and sends, and an LNSP that only receives."""
+        return await self.participant("MC", ["MC"]), await self.participant("LNSP", ["LNSP"], enrol=False)
+
+    def submissions(self, **options: Any) -> Submissions:
+        """Another submit use case on the market's event store and standing data, wired with `options`."""
+        services = self.services
+        return Submissions(
+            services.ledger,
+            services.committer,
+            services.registry,
+            services.directory,
+            services.authority,
+            services.clock,
+            **options,
+        )
+
     async def issue(self, member: Member, *, elliptic: bool = True) -> tuple[SigningKey, CertificateView]:
         """Another certificate for `member`, issued from a CSR of a new key and not nominated."""
         # EC keys by default: RSA key generation would dominate the run time of the suite.
@@ -251,6 +268,20 @@ class Market:
     async def messages(self) -> int:
         """How many messages the event store holds."""
         return len(await asyncio.to_thread(self.services.ledger.notifications, 0, 10_000, (SUBMITTED,)))
+
+
+def aggregates_read(market: Market, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every aggregate `Repository.get` reads from the event store from now on (until `monkeypatch.undo()`)."""
+    repository = market.services.ledger.repository
+    original = repository.get
+    reads: list[Any] = []
+
+    def get(*args: Any, **kwargs: Any) -> Any:
+        reads.append(original(*args, **kwargs))
+        return reads[-1]
+
+    monkeypatch.setattr(repository, "get", get)
+    return reads
 
 
 def certificate_of(view: CertificateView) -> x509.Certificate:

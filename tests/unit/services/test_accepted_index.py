@@ -4,8 +4,6 @@ message aggregate back from the event store."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -13,49 +11,29 @@ from exchange.domain.messages import Message
 from exchange.eventstore.accepted import AcceptedMessages
 from exchange.kernel.errors import ConflictError
 from exchange.services.submit import Submissions
-from tests.unit.services.conftest import Market, Member
-
-
-async def pair(market: Market) -> tuple[Member, Member]:
-    return await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"], enrol=False)
-
-
-def count_message_reads(market: Market, monkeypatch: pytest.MonkeyPatch) -> list[UUID]:
-    """Every `Repository.get` of a Message aggregate from now on (standing data may still be read)."""
-    repository = market.services.ledger.repository
-    original = repository.get
-    reads: list[UUID] = []
-
-    def get(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
-        aggregate = original(aggregate_id, *args, **kwargs)
-        if isinstance(aggregate, Message):
-            reads.append(aggregate_id)
-        return aggregate
-
-    monkeypatch.setattr(repository, "get", get)
-    return reads
+from tests.unit.services.conftest import Market, aggregates_read
 
 
 async def test_a_new_submission_and_a_resubmission_read_no_message_aggregate(
     market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Neither a first submission nor its resubmission (200 again, then 409) reads a Message from the event store."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     context_id = f"pqd~bpqd~m~{mc.participant_id}~indexed"
-    reads = count_message_reads(market, monkeypatch)
+    reads = aggregates_read(market, monkeypatch)
 
     first = await market.submit(mc, body, context_id=context_id)
     assert await market.submit(mc, body, context_id=context_id) == first
     with pytest.raises(ConflictError):
         await market.submit(mc, market.body(mc, [lnsp]), context_id=context_id)
 
-    assert reads == []
+    assert [aggregate for aggregate in reads if isinstance(aggregate, Message)] == []
 
 
 async def test_an_index_built_from_the_log_knows_what_was_accepted_before_it(market: Market) -> None:
     """As after a restart: a new index that caught up with the log finds the message and its original event."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     receipt = await market.submit(mc, market.body(mc, [lnsp]))
     index = AcceptedMessages(market.services.ledger)
     assert index.submitted(Message.create_id(receipt.message_context_id)) is None
@@ -70,22 +48,13 @@ async def test_an_index_built_from_the_log_knows_what_was_accepted_before_it(mar
 
 def submissions_of_another_process(market: Market) -> Submissions:
     """The submit use case on the same event store with an index of its own that has not read the log."""
-    services = market.services
-    return Submissions(
-        services.ledger,
-        services.committer,
-        services.registry,
-        services.directory,
-        services.authority,
-        services.clock,
-        accepted=AcceptedMessages(services.ledger),
-    )
+    return market.submissions(accepted=AcceptedMessages(market.services.ledger))
 
 
 async def test_a_message_another_process_accepted_is_caught_at_the_commit(market: Market) -> None:
     """Unknown to the index, an accepted messageContextId is refused by the store: same payload → the original
     receipt, another payload → a conflict, and the event store still holds one message."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     context_id = f"pqd~bpqd~m~{mc.participant_id}~elsewhere"
     first = await market.submit(mc, body, context_id=context_id)

@@ -5,34 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
-from uuid import UUID
 
 import pytest
 
 from exchange.domain.messages import Delivery, Message
 from exchange.kernel.errors import NotFoundError
 from exchange.services.mailbox import Mailbox
-from tests.unit.services.conftest import Market, Member
-
-
-async def pair(market: Market) -> tuple[Member, Member]:
-    return await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"], enrol=False)
-
-
-def count_reads(market: Market, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The class names of the aggregates `Repository.get` reads from now on."""
-    repository = market.services.ledger.repository
-    original = repository.get
-    reads: list[str] = []
-
-    def get(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
-        aggregate = original(aggregate_id, *args, **kwargs)
-        reads.append(type(aggregate).__name__)
-        return aggregate
-
-    monkeypatch.setattr(repository, "get", get)
-    return reads
+from tests.unit.services.conftest import Market, Member, aggregates_read
 
 
 def delivery(market: Market, context_id: str, recipient: Member) -> Delivery:
@@ -45,18 +24,18 @@ async def test_get_and_delete_read_no_aggregate_from_the_event_store(
     market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GET reads the payload by its log position and DELETE reads nothing; the delivery ends retrieved and removed."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     receipt = await market.submit(mc, body)
     await market.deliver()
     await market.caught_up()
     context_id = receipt.message_context_id
-    reads = count_reads(market, monkeypatch)
+    reads = aggregates_read(market, monkeypatch)
 
     fetched = await market.services.mailbox.fetch(lnsp.participant_id, "pqd", "bpqd", context_id)
     await market.delete(lnsp, context_id)
 
-    assert [r for r in reads if r in (Message.__name__, Delivery.__name__)] == []
+    assert [aggregate for aggregate in reads if isinstance(aggregate, (Message, Delivery))] == []
     assert fetched.payload == body and fetched.sender_id == mc.participant_id
     monkeypatch.undo()
     stored = delivery(market, context_id, lnsp)
@@ -66,7 +45,7 @@ async def test_get_and_delete_read_no_aggregate_from_the_event_store(
 
 async def test_two_deletes_of_the_same_message_at_once_remove_it_once(market: Market) -> None:
     """Concurrent DELETEs both pass the queue view; the store lets one remove the message, the other is a 404."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     context_id = await market.send(mc, lnsp)
     await market.caught_up()
 
@@ -82,7 +61,7 @@ async def test_two_deletes_of_the_same_message_at_once_remove_it_once(market: Ma
 
 async def test_steps_another_process_recorded_first_are_read_and_built_upon(market: Market) -> None:
     """Two mailboxes that know nothing of each other's steps: each step lands at the next version, none is lost."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     context_id = await market.send(mc, lnsp)
     await market.caught_up()
     here = market.services.mailbox

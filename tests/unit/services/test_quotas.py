@@ -19,10 +19,6 @@ async def market(make_services: BuildServices) -> Market:
     return Market(await make_services(daily_quota=(2, 2, 1)))
 
 
-async def pair(market: Market) -> tuple[Member, Member]:
-    return await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"], enrol=False)
-
-
 async def send(market: Market, sender: Member, recipient: Member, priority: str) -> None:
     await market.submit(sender, market.body(sender, [recipient], priority=priority), priority=priority)
 
@@ -36,7 +32,7 @@ async def test_the_quota_is_per_priority_and_refused_until_the_next_market_midni
     market: Market, clock: SettableClock
 ) -> None:
     """The third High of the day is a LimitExceededError retrying at market midnight; Medium is still open."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     await send(market, mc, lnsp, "High")
     await send(market, mc, lnsp, "High")
 
@@ -50,7 +46,7 @@ async def test_the_quota_is_per_priority_and_refused_until_the_next_market_midni
 
 async def test_the_quota_is_per_sender(market: Market) -> None:
     """One sender's spent Low quota leaves another sender's untouched."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     other = await market.participant("MDP", ["MDP"])
     await send(market, mc, lnsp, "Low")
 
@@ -62,7 +58,7 @@ async def test_the_quota_is_per_sender(market: Market) -> None:
 
 async def test_a_rejected_submission_does_not_consume_quota(market: Market) -> None:
     """A broken rule and a signature over other bytes leave the one Low message of the day available."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     with pytest.raises(InvalidError):
         await market.submit(mc, market.body(mc, [lnsp], priority="Low", interval_length=7), priority="Low")
     body = market.body(mc, [lnsp], priority="Low")
@@ -76,7 +72,7 @@ async def test_a_rejected_submission_does_not_consume_quota(market: Market) -> N
 
 async def test_resubmitting_an_accepted_message_after_the_quota_is_spent_returns_its_receipt(market: Market) -> None:
     """The same messageContextId and payload again is the original receipt, not a new message and not refused."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp], priority="Low")
     context_id = f"pqd~bpqd~l~{mc.participant_id}~once"
     first = await market.submit(mc, body, priority="Low", context_id=context_id)
@@ -86,7 +82,7 @@ async def test_resubmitting_an_accepted_message_after_the_quota_is_spent_returns
 
 async def test_a_new_market_day_restores_the_quota(market: Market, clock: SettableClock) -> None:
     """Once the market day turns, the spent Low quota is available again."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     await send(market, mc, lnsp, "Low")
     with pytest.raises(LimitExceededError) as refused:
         await send(market, mc, lnsp, "Low")
@@ -99,7 +95,7 @@ async def test_a_new_market_day_restores_the_quota(market: Market, clock: Settab
 
 async def test_a_copy_that_loses_the_race_at_the_commit_gives_its_quota_back(market: Market) -> None:
     """Two concurrent copies of one message count once: the second Medium of the day is still available."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp], priority="Medium")
     request = market.request(mc, body, context_id=f"pqd~bpqd~m~{mc.participant_id}~copy")
     submissions = market.services.submissions

@@ -12,15 +12,11 @@ from exchange.kernel.errors import ConflictError, SignatureRefusedError
 from tests.unit.services.conftest import Market, Member, SettableClock
 
 
-async def pair(market: Market) -> tuple[Member, Member]:
-    return await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"], enrol=False)
-
-
 async def test_the_same_context_id_and_payload_again_gets_the_original_receipt(
     market: Market, clock: SettableClock
 ) -> None:
     """A resubmission a minute later answers with the first receipt and its time; one message is recorded."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     first = await market.submit(mc, body, context_id=f"pqd~bpqd~m~{mc.participant_id}~again")
     clock.advance(60)
@@ -33,7 +29,7 @@ async def test_the_same_context_id_and_payload_again_gets_the_original_receipt(
 
 async def test_the_same_context_id_with_another_payload_is_a_conflict_and_the_first_stays(market: Market) -> None:
     """Another payload under a recorded messageContextId is a ConflictError; the first message is unchanged."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     context_id = f"pqd~bpqd~m~{mc.participant_id}~twice"
     first_body = market.body(mc, [lnsp])
     first = await market.submit(mc, first_body, context_id=context_id)
@@ -48,7 +44,7 @@ async def test_the_same_context_id_with_another_payload_is_a_conflict_and_the_fi
 
 async def test_a_resubmission_must_still_be_signed_by_the_sender(market: Market) -> None:
     """The original receipt goes only to a proven sender: a resubmission with a bad signature is refused."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     context_id = f"pqd~bpqd~m~{mc.participant_id}~signed"
     await market.submit(mc, body, context_id=context_id)
@@ -71,7 +67,7 @@ async def prepare_both(market: Market, sender: Member, first: bytes, second: byt
 
 async def test_a_concurrent_copy_with_another_payload_is_a_conflict_at_the_commit(market: Market) -> None:
     """When the store refuses the second of two concurrent records (ConcurrencyError), another payload is a conflict."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     context_id = f"pqd~bpqd~m~{mc.participant_id}~race"
     first, second = await prepare_both(market, mc, market.body(mc, [lnsp]), market.body(mc, [lnsp]), context_id)
     await market.services.submissions.record(first)
@@ -84,7 +80,7 @@ async def test_a_concurrent_copy_with_another_payload_is_a_conflict_at_the_commi
 
 async def test_a_concurrent_copy_with_the_same_payload_gets_the_winners_receipt(market: Market) -> None:
     """The copy that loses the race at the commit answers with the receipt of the one that won."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     first, second = await prepare_both(market, mc, body, body, f"pqd~bpqd~m~{mc.participant_id}~same")
     won = await market.services.submissions.record(first)

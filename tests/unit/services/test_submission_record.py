@@ -22,14 +22,10 @@ from exchange.kernel.errors import (
     LimitExceededError,
     MalformedError,
 )
-from exchange.services.submit import Receipt, Submissions
-from tests.unit.services.conftest import BuildServices, Market, Member, SettableClock
+from exchange.services.submit import Receipt
+from tests.unit.services.conftest import BuildServices, Market, SettableClock
 
 REJECTED = topic_of(Rejection, "Recorded")
-
-
-async def pair(market: Market) -> tuple[Member, Member]:
-    return await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"], enrol=False)
 
 
 def signed_by_the_hub(market: Market, signature: str, content: bytes) -> bool:
@@ -49,7 +45,7 @@ async def test_a_recorded_message_keeps_what_was_sent_and_carries_the_hubs_recei
     market: Market, clock: SettableClock
 ) -> None:
     """Every field of the stored message comes from the request; the receipt and hub signature verify."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp], priority="High")
     request = market.request(mc, body, priority="High")
 
@@ -78,7 +74,7 @@ async def test_a_recorded_message_keeps_what_was_sent_and_carries_the_hubs_recei
 
 
 async def test_a_resubmission_with_another_payload_is_a_conflict_naming_the_context_id(market: Market) -> None:
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     context_id = f"pqd~bpqd~m~{mc.participant_id}~twice"
     await market.submit(mc, market.body(mc, [lnsp]), context_id=context_id)
 
@@ -89,7 +85,7 @@ async def test_a_resubmission_with_another_payload_is_a_conflict_naming_the_cont
 
 
 async def test_a_body_that_is_not_json_is_malformed_and_a_broken_rule_invalid_with_a_sentence(market: Market) -> None:
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     with pytest.raises(MalformedError) as malformed:
         await market.submit(mc, b"{not json")
     with pytest.raises(InvalidError) as invalid:
@@ -101,7 +97,7 @@ async def test_a_body_that_is_not_json_is_malformed_and_a_broken_rule_invalid_wi
 
 
 async def test_a_message_to_a_suspended_participant_names_it_in_the_detail(market: Market) -> None:
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     other = await market.participant("LNSP", ["LNSP"], enrol=False)
     for suspended in (lnsp, other):
         await market.services.admin.set_status(suspended.participant_id, "Suspended", "")
@@ -114,7 +110,7 @@ async def test_a_message_to_a_suspended_participant_names_it_in_the_detail(marke
 
 async def test_the_quota_refusal_names_the_sender_the_quota_and_the_priority(make_services: BuildServices) -> None:
     market = Market(await make_services(daily_quota=(0, 0, 1)))
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     await market.submit(mc, market.body(mc, [lnsp], priority="Low"), priority="Low")
 
     with pytest.raises(LimitExceededError) as refused:
@@ -126,7 +122,7 @@ async def test_the_quota_refusal_names_the_sender_the_quota_and_the_priority(mak
 async def test_a_commit_that_fails_gives_the_quota_back(make_services: BuildServices, clock: SettableClock) -> None:
     """When the store cannot commit (here: its committer has stopped), the message does not use up the quota."""
     market = Market(await make_services(daily_quota=(0, 0, 1)))
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     submissions = market.services.submissions
     request = market.request(mc, market.body(mc, [lnsp], priority="Low"), priority="Low")
     prepared = await asyncio.to_thread(submissions.prepare, mc.principal, request)
@@ -142,19 +138,12 @@ async def test_a_commit_that_fails_gives_the_quota_back(make_services: BuildServ
 
 async def test_without_a_limits_store_no_quota_is_counted(market: Market) -> None:
     """A use case wired without limits (as tools may) accepts past the quota and survives a lost race."""
-    services = market.services
     woken: list[None] = []
-    submissions = Submissions(
-        services.ledger,
-        services.committer,
-        services.registry,
-        services.directory,
-        services.authority,
-        services.clock,
+    submissions = market.submissions(
         on_recorded=lambda: woken.append(None),
         daily_quota=(1, 1, 1),
     )
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     request = market.request(mc, market.body(mc, [lnsp]))
     first, second = [await asyncio.to_thread(submissions.prepare, mc.principal, request) for _ in range(2)]
     assert isinstance(first, Message) and isinstance(second, Message)
@@ -170,7 +159,7 @@ async def test_without_a_limits_store_no_quota_is_counted(market: Market) -> Non
 
 
 async def test_an_accepted_message_is_logged_with_its_recipients_and_size(market: Market) -> None:
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp])
     with structlog.testing.capture_logs() as logs:
         await market.submit(mc, body)
@@ -185,7 +174,7 @@ async def test_a_refused_submission_is_recorded_with_what_could_be_read_of_it(
     market: Market, clock: SettableClock
 ) -> None:
     """The transaction log's rejection: ids, sender, priority, named recipients, status, reason with fields, size."""
-    mc, lnsp = await pair(market)
+    mc, lnsp = await market.mc_and_lnsp()
     body = market.body(mc, [lnsp], priority="Low", interval_length=7)
     request = market.request(mc, body, priority="Low")
     with pytest.raises(InvalidError) as invalid:
@@ -248,11 +237,8 @@ async def test_a_conflict_is_not_recorded_as_a_refusal(market: Market) -> None:
 
 
 async def test_a_use_case_wired_without_quota_or_limits_accepts_every_message(market: Market) -> None:
-    services = market.services
-    submissions = Submissions(
-        services.ledger, services.committer, services.registry, services.directory, services.authority, services.clock
-    )
-    mc, lnsp = await pair(market)
+    submissions = market.submissions()
+    mc, lnsp = await market.mc_and_lnsp()
     for _ in range(2):
         prepared = await asyncio.to_thread(
             submissions.prepare, mc.principal, market.request(mc, market.body(mc, [lnsp]))
