@@ -61,7 +61,8 @@ test: $(STAMP) lint browser tools postgres
 # The web app's screenshots in docs/screenshots, updated on purpose: the browser tests write them there only when
 # IDX_SCREENSHOTS names the folder (otherwise into a temporary one).
 screenshots: $(STAMP) browser
-	IDX_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest $(wildcard tests/e2e/test_web_*.py)
+	IDX_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest $(wildcard tests/e2e/test_web_*.py) \
+		tests/e2e/test_ssm_publications.py tests/e2e/test_prudential.py
 
 # Mutation testing over $(MUTATE) with the unit tests as the runner (configured in pyproject.toml, [tool.mutmut]).
 # Slow (about an hour on two cores), so not part of `make test`; docs/testing.md records the scores.

@@ -21,7 +21,7 @@ from playwright.async_api import Page, expect
 from exchange.functions.prud.sample import credit_body, daily_body
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market
-from tests.e2e.browser import assert_accessible, go_to_screen, launched, new_page, sign_in
+from tests.e2e.browser import assert_accessible, go_to_screen, launched, new_page, screenshot, sign_in
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -145,6 +145,7 @@ async def test_the_prudential_screens_show_the_participants_figures_chart_and_fi
         await expect(page.get_by_test_id("securities").locator("tbody tr")).to_have_count(3)
         await expect(page.get_by_test_id("statement").locator("tbody tr")).to_have_count(2)
         await assert_accessible(page)
+        await screenshot(page, "prudential-monitoring")
         name, content = await download(page, "Summary file")
         assert name.startswith(f"{participant.participant_id}_20260703_CURRENT_") and name.endswith(".csv")
         assert list(csv.DictReader(io.StringIO(content.decode())))
@@ -159,6 +160,7 @@ async def test_the_prudential_screens_show_the_participants_figures_chart_and_fi
         await expect(page.get_by_test_id("historic-instruments").locator("tbody tr")).to_have_count(1)
         await expect(page.get_by_test_id("credit-limits").locator("tbody tr")).to_have_count(2)
         await assert_accessible(page)
+        await screenshot(page, "credit-support")
 
 
 def test_the_prudential_scenario_of_idx_simulate_passes(server: ServerProcess) -> None:

@@ -19,7 +19,7 @@ from playwright.async_api import expect
 from exchange.functions.ssm.sample import duid_body, duid_rows, region_body, roll_envelope
 from simulators.client import ParticipantClient
 from tests.conformance.market import Market, queue_items
-from tests.e2e.browser import assert_accessible, launched, new_page, sign_in
+from tests.e2e.browser import assert_accessible, launched, new_page, screenshot, sign_in
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -182,6 +182,8 @@ async def test_the_schedule_screens_pass_axe_in_a_real_browser(market: Market) -
         await expect(page.locator(f'[data-series="{duid}"]').first).to_be_visible()
         await expect(page.get_by_test_id("legend")).to_be_visible()
         await assert_accessible(page)
+        await screenshot(page, "ssm-duid")
         await page.goto("/app/ssm/region?regionId=SA1&fromDateTime=2026-11-03T00:00&toDateTime=2026-11-03T23:55")
         await expect(page.locator('[data-series="SA1 requirement"]').first).to_be_visible()
         await assert_accessible(page)
+        await screenshot(page, "ssm-region")
