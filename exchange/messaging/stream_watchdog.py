@@ -18,7 +18,7 @@ from typing import Protocol
 
 import structlog
 
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import Repeating
 
 log = structlog.get_logger(__name__)
 
@@ -50,17 +50,18 @@ class StuckStreamWatchdog:
         self._failing = failing
         self._publishers = frozenset(publishers)
         self._stuck_for = stuck_for
-        self._every = every
         self._room_needed = room_needed
         self._stuck_since: float | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._looking = Repeating(
+            "stuck-stream-watchdog", self.check, every, log=log, failure="stuck_stream_watchdog_failed", wait_first=True
+        )
         self.restarts = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stuck-stream-watchdog")
+        self._looking.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._looking.stop()
 
     async def check(self) -> bool:
         """One look: restart the server if a publishing follower has been stuck long enough; whether it did."""
@@ -81,11 +82,3 @@ class StuckStreamWatchdog:
 
     def _has_room(self) -> bool:
         return shutil.disk_usage(self._server.directory).free >= self._room_needed
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                await self.check()
-            except Exception:  # a failed look must not end the watchdog; the next one may succeed
-                log.exception("stuck_stream_watchdog_failed")
