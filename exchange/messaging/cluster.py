@@ -29,7 +29,7 @@ from pathlib import Path
 
 from exchange.kernel.files import write_private
 from exchange.kernel.network import free_port
-from exchange.messaging.natsserver import _parent_death_signal, nats_server_binary, nats_token
+from exchange.messaging.natsserver import _parent_death_signal, nats_server_binary, nats_token, terminate
 
 CLUSTER_NAME = "idx"
 ROUTE_USER = "route"
@@ -172,16 +172,8 @@ class LocalNatsCluster:
 
     @staticmethod
     def _terminate(node: ClusterNode) -> None:
-        process = node.process
-        node.process = None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process, node.process = node.process, None
+        terminate(process)
 
 
 def _secret_in(path: Path) -> str:

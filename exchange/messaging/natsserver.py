@@ -66,6 +66,18 @@ def nats_token(directory: Path) -> str:
     return path.read_text().strip()
 
 
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a nats-server gracefully (it flushes its store), killing it if it has not stopped within 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class EmbeddedNatsServer:
     """A supervised nats-server child process with JetStream on local disk, admitting only its token."""
 
@@ -114,15 +126,7 @@ class EmbeddedNatsServer:
         self._terminate()
 
     def _terminate(self) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(self._process)
 
     def _supervise(self) -> None:
         # Runs in a thread of its own that lives as long as the server: the kernel's parent-death signal goes to
