@@ -48,6 +48,7 @@ _DDL_TYPES = [
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?\s*;?\s*$", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*ROLLBACK\s*;?\s*$", re.IGNORECASE)
+_COMMIT = re.compile(r"^\s*(COMMIT|END)\s*;?\s*$", re.IGNORECASE)
 
 
 class NamedRow(tuple[Any, ...]):
@@ -126,6 +127,9 @@ class PostgresViews:
         self._url = database_url
         self._connection = connection
         self._pool = pool
+        # Between a BEGIN and its COMMIT or ROLLBACK: a connection lost then takes the transaction's statements with
+        # it, so the next statement must fail rather than run on a new connection outside any transaction.
+        self._began = False
 
     @classmethod
     async def connect(cls, database_url: str) -> PostgresViews:
@@ -152,12 +156,7 @@ class PostgresViews:
 
     @property
     def in_transaction(self) -> bool:
-        connection = self._connection
-        return (
-            connection is not None
-            and not connection.closed
-            and connection.info.transaction_status != TransactionStatus.IDLE
-        )
+        return self._began
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> _Result:
         return _Result(self._execute(sql, parameters))
@@ -177,6 +176,7 @@ class PostgresViews:
         async with self._taken() as connection:
             if connection.info.transaction_status != TransactionStatus.IDLE:
                 await connection.execute("COMMIT")
+                self._began = False
             async with connection.transaction():
                 await connection.execute(SCHEMA_LOCK)
                 await connection.execute(_schema(sql_script))
@@ -199,16 +199,25 @@ class PostgresViews:
         if _PRAGMA.match(sql):
             return PostgresCursor([])
         if _BEGIN.match(sql):
-            sql = "BEGIN"
-        elif _ROLLBACK.match(sql):
-            # A follower undoes a failed batch before trying again; when the connection itself was lost there is
-            # nothing left to undo, and the next BEGIN opens a new one.
-            if self._connection is not None and self._connection.closed:
-                return PostgresCursor([])
-            with contextlib.suppress(psycopg.OperationalError):
-                async with self._taken() as connection:
-                    await connection.execute(sql)
+            if self._pool is not None:
+                raise TypeError("statements over the pool stand alone: a transaction needs PostgresViews.connect")
+            await self._statement("BEGIN", None)
+            self._began = True
             return PostgresCursor([])
+        if _ROLLBACK.match(sql):
+            # A follower undoes a failed batch before trying again; when the connection itself was lost, the
+            # server undid it already, and the next BEGIN opens a new connection.
+            self._began = False
+            if self._connection is not None and not _lost(self._connection):
+                with contextlib.suppress(psycopg.OperationalError):
+                    await self._connection.execute("ROLLBACK")
+            return PostgresCursor([])
+        cursor = await self._statement(sql, parameters)
+        if _COMMIT.match(sql):
+            self._began = False
+        return cursor
+
+    async def _statement(self, sql: str, parameters: Iterable[Any] | None) -> PostgresCursor:
         values = None if parameters is None else _checked(tuple(parameters))
         async with self._taken() as connection:
             cursor = await connection.execute(_placeholders(sql) if values is not None else sql, values)
@@ -226,11 +235,17 @@ class PostgresViews:
 
     @contextlib.asynccontextmanager
     async def _own(self) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
-        if self._connection is None or self._connection.closed:
+        if self._connection is None or _lost(self._connection):
+            if self._began:
+                raise psycopg.OperationalError("the connection was lost inside a transaction: roll back, begin again")
             # The server restarted or the network dropped the connection: outside a transaction nothing was lost
             # with it, and the follower goes on with a new one.
             self._connection = await _connect(self._url)
         yield self._connection
+
+
+def _lost(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
+    return connection.closed or connection.broken
 
 
 async def _connect(database_url: str) -> AsyncConnection[tuple[Any, ...]]:
