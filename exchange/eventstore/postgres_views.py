@@ -5,14 +5,17 @@ each process of the exchange reads the same views. The projections and queries w
 dialect SQLite and PostgreSQL both accept, with SQLite's `?` placeholders (exchange/readmodels/views.py
 `ViewsConnection`). What still differs is settled here, in one place:
 
-- `?` becomes psycopg's `%s` (no statement of the read side holds a literal `?`);
+- `?` becomes psycopg's `%s` (no statement of the read side holds a literal `?`), and a literal `%` is doubled;
 - `BEGIN IMMEDIATE` (SQLite's way of taking the write lock first) is a plain `BEGIN`; PRAGMAs are SQLite's own;
 - in the schema scripts, INTEGER is BIGINT (positions and sizes outgrow 32 bits), BLOB is BYTEA, and TEXT sorts
   by bytes (`COLLATE "C"`) as SQLite's does, whatever the database's locale: keyset paging and the sort orders of
   the API rely on it.
 
 A follower gets a `PostgresViews` of its own, one connection, because its transaction spans the statements of a
-batch; the request side shares one over a small pool, in autocommit, where each statement stands alone.
+batch; the request side shares one over a small pool, in autocommit, where each statement stands alone. A
+follower's connection the server drops is opened again at its next statement, unless a transaction was open on
+it: then its statements fail until the follower rolls back, so no half of a batch is ever written on its own.
+Schema scripts run under an advisory lock, so processes starting together create each table once.
 """
 
 from __future__ import annotations
@@ -100,19 +103,17 @@ class _Result:
 
     def __init__(self, running: Coroutine[Any, Any, PostgresCursor]) -> None:
         self._running = running
-        self._cursor: PostgresCursor | None = None
 
     def __await__(self) -> Generator[Any, None, PostgresCursor]:
         return self._running.__await__()
 
     async def __aenter__(self) -> PostgresCursor:
-        self._cursor = await self._running
-        return self._cursor
+        return await self._running
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
     ) -> None:
-        self._cursor = None
+        """Nothing to release: the rows were read in full when the statement ran."""
 
 
 class PostgresViews:
