@@ -16,6 +16,9 @@ MUTATE_SAMPLE := tests/mutation_sample.txt
 
 # The PostgreSQL tests start a throw-away cluster with the distribution's initdb and pg_ctl (see tests/postgres.py).
 INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
+# End-to-end journeys `make test` runs a second time with the event store and the read models in PostgreSQL.
+POSTGRES_E2E := tests/e2e/test_walkthrough.py tests/e2e/test_translog.py tests/e2e/test_archive.py \
+	tests/e2e/test_fan_out.py tests/e2e/test_flow_control.py tests/e2e/test_events.py
 
 .PHONY: run test lint clean browser tools postgres mutate mutate-sample screenshots
 
@@ -56,6 +59,7 @@ tools:
 # The suite includes schemathesis over the OpenAPI document (about a minute; `-m "not schemathesis"` leaves it out).
 test: $(STAMP) lint browser tools postgres
 	$(BIN)/pytest
+	$(BIN)/pytest --on-postgres $(POSTGRES_E2E)
 	$(MAKE) --no-print-directory mutate-sample
 
 # The web app's screenshots in docs/screenshots, updated on purpose: the browser tests write them there only when

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from exchange.domain.messages import Delivery
 from exchange.domain.retention import ArchivePurge
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
+
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import ViewsConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS archive_items (
@@ -45,11 +47,11 @@ class ArchiveProjection:
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         for position, event in events:
             if isinstance(event, _QUEUED):
                 await db.execute(
-                    "INSERT OR IGNORE INTO archive_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO archive_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (
                         event.originator_id.hex, event.recipient, event.message_context_id,
                         event.business_function_id, event.resource_id, event.sender_id, event.priority,

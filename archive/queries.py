@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from exchange.kernel.clock import iso
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import Row, ViewsConnection
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class ArchiveQuery:
     cursor: str | None = None
 
 
-async def list_archive(db: aiosqlite.Connection, recipient: str, query: ArchiveQuery) -> Page[dict[str, Any]]:
+async def list_archive(db: ViewsConnection, recipient: str, query: ArchiveQuery) -> Page[dict[str, Any]]:
     """Items delivered to the caller, newest first."""
     where = Where()
     where.add("recipient = ?", recipient)
@@ -45,7 +47,7 @@ async def list_archive(db: aiosqlite.Connection, recipient: str, query: ArchiveQ
     return Page([item_view(r) for r in rows], next_cursor, total)
 
 
-async def find_item(db: aiosqlite.Connection, recipient: str, message_context_id: str) -> dict[str, Any] | None:
+async def find_item(db: ViewsConnection, recipient: str, message_context_id: str) -> dict[str, Any] | None:
     async with db.execute(
         "SELECT * FROM archive_items WHERE recipient = ? AND message_context_id = ?", (recipient, message_context_id)
     ) as cursor:
@@ -53,7 +55,7 @@ async def find_item(db: aiosqlite.Connection, recipient: str, message_context_id
     return item_view(row) if row else None
 
 
-def item_view(row: aiosqlite.Row) -> dict[str, Any]:
+def item_view(row: Row) -> dict[str, Any]:
     return {
         "messageContextId": row["message_context_id"],
         "initiatingParticipantId": row["sender_id"],

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from exchange.domain.retention import ArchivePurge
 from exchange.kernel.clock import utc_key
 
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import ViewsConnection
+
 
 async def due_for_purge(
-    db: aiosqlite.Connection,
+    db: ViewsConnection,
     business_function_id: str,
     resource_id: str,
     retention_days: int,

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import IO
 
-import aiosqlite
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -23,6 +22,7 @@ from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, create_postgres_tables, persistence_for
 from exchange.eventstore.postgres_counters import PostgresCounters
+from exchange.eventstore.postgres_views import open_views_for
 from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -47,7 +47,7 @@ from exchange.readmodels.plugin_aggregates import (
 )
 from exchange.readmodels.projector import Handler, LogFollower, Projector
 from exchange.readmodels.queue import QueueProjection
-from exchange.readmodels.views import open_views
+from exchange.readmodels.views import ViewsConnection, open_views
 from exchange.services.access import TokenIssuer
 from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
@@ -92,7 +92,7 @@ class Services:
     directory: Directory
     authority: CertificateAuthority
     tokens: TokenIssuer
-    views: aiosqlite.Connection
+    views: ViewsConnection
     limits: LimitStore
     queue: Projector
     submissions: Submissions
@@ -129,13 +129,13 @@ class Services:
 async def build_services(
     *,
     persistence: Mapping[str, str],
-    views: aiosqlite.Connection,
+    views: ViewsConnection,
     limits: LimitStore,
     clock: Clock,
     registry: Registry,
     authority: CertificateAuthority,
     tokens: TokenIssuer,
-    queue_views: aiosqlite.Connection | None = None,
+    queue_views: ViewsConnection | None = None,
     view_writes: asyncio.Lock | None = None,
     daily_quota: tuple[int, int, int] = Settings.daily_quota,
     certificate_lifetime_days: int = Settings.certificate_lifetime_days,
@@ -286,7 +286,7 @@ class Exchange(Services):
     stream_watchdog: StuckStreamWatchdog | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
-    _connections: list[aiosqlite.Connection | PostgresCounters] = field(default_factory=list)
+    _connections: list[ViewsConnection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
 
@@ -351,9 +351,10 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await ensure_stream(js, replicas)
     await ensure_events_stream(js, replicas)
 
+    # The read models: in the database when there is one, so that every process of the exchange reads the same.
     views_path = data_dir / "views.sqlite"
-    views = await open_views(views_path)
-    queue_views = await open_views(views_path)
+    views = await open_views_for(settings.database_url, views_path, shared=True)
+    queue_views = await open_views_for(settings.database_url, views_path)
     # Rate limits, quotas and manual switches live where every process of the exchange counts: the database, or
     # else a file every process on this data directory shares.
     limits_db = (
@@ -361,7 +362,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         if settings.database_url is None
         else await PostgresCounters.open(settings.database_url)
     )
-    connections: list[aiosqlite.Connection | PostgresCounters] = [views, queue_views, limits_db]
+    connections: list[ViewsConnection | PostgresCounters] = [views, queue_views, limits_db]
     limits = LimitStore(limits_db)
     await limits.create_tables()
     # Followers of the log take turns at writing the views file through one lock (see Projector).
@@ -390,8 +391,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         log.warning("hub_key_type_kept", kept=services.authority.hub_key_type, asked=settings.hub_key_type)
 
     async def follower(handler: Handler) -> Projector:
-        # Each follower writes through a connection of its own: SQLite transactions do not nest on one connection.
-        connection = await open_views(views_path)
+        # Each follower writes through a connection of its own: transactions do not nest on one connection.
+        connection = await open_views_for(settings.database_url, views_path)
         connections.append(connection)
         return Projector(services.ledger, connection, handler, writes=view_writes)
 

@@ -1,4 +1,5 @@
-"""Fixtures every kind of test may use: the throw-away PostgreSQL cluster (see tests/postgres.py)."""
+"""Fixtures every kind of test may use: the throw-away PostgreSQL cluster (see tests/postgres.py), and
+`--on-postgres`, which runs every `idx serve` the tests start with --database-url on that cluster."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import harness
 from tests.postgres import PostgresCluster, postgres_bin
 
 
@@ -31,3 +33,26 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """The URL of a fresh, empty database of its own for one test."""
     return postgres_cluster.create_database()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--on-postgres",
+        action="store_true",
+        help="Start each `idx serve` of the tests with --database-url: a fresh database of the throw-away cluster "
+        "per data directory (`make test` reruns some end-to-end files so).",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_on_postgres(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With --on-postgres, the servers the tests start keep their event store and read models in PostgreSQL."""
+    if not request.config.getoption("--on-postgres"):
+        yield
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    harness.fresh_database = cluster.create_database
+    try:
+        yield
+    finally:
+        harness.fresh_database = None

@@ -8,7 +8,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
@@ -16,6 +16,12 @@ from typing import IO
 import httpx
 
 from exchange.kernel.network import free_port
+
+# With `pytest --on-postgres`, a source of fresh databases: each data directory a test serves gets one of its own
+# (the same one again when a test starts a server on that directory again), given as --database-url.
+fresh_database: Callable[[], str] | None = None
+DATABASE_PASSPHRASE = "a passphrase of the tests on PostgreSQL"
+_databases: dict[Path, str] = {}
 
 
 class ServerProcess:
@@ -38,6 +44,11 @@ class ServerProcess:
         self.extra_args = extra_args
         # Variables for the server besides the test's own environment (IDX_KEY_PASSPHRASE, say).
         self.env = env or {}
+        if fresh_database is not None and "--database-url" not in extra_args:
+            if data_dir not in _databases:
+                _databases[data_dir] = fresh_database()
+            self.extra_args = (*extra_args, "--database-url", _databases[data_dir])
+            self.env = {"IDX_KEY_PASSPHRASE": DATABASE_PASSPHRASE, **self.env}
         # A process group of its own lets kill9 reach every process idx serve starts (worker processes too), not
         # only the two it knows by pid; off by default so that Ctrl-C of pytest still reaches the server.
         self.own_process_group = own_process_group

@@ -6,9 +6,7 @@ in the notification log), so rebuilding from zero gives identical contents.
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from exchange.domain import ids
 from exchange.domain.flow import FlowControl
@@ -17,6 +15,10 @@ from exchange.domain.rejections import Rejection
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
 from exchange.kernel.formats import PRIORITY_RANK
+
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import ViewsConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS translog_rows (
@@ -90,7 +92,7 @@ class TranslogProjection:
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # Statements are gathered per kind and sent with one executemany each: a round trip to the database
         # thread per statement made this projection the longest writer of the views file. Gathering keeps the
         # outcome of applying events one by one: rows are only ever inserted before their steps refer to them,
@@ -130,19 +132,21 @@ class _Batch:
     ) -> None:
         self.history.append((position, transaction_id, message_context_id, recipient, status, at, detail))
 
-    async def write(self, db: aiosqlite.Connection) -> None:
+    async def write(self, db: ViewsConnection) -> None:
         if self.rows:
             await db.executemany(
-                "INSERT OR IGNORE INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.rows
+                "INSERT INTO translog_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", self.rows
             )
         if self.history:
-            await db.executemany("INSERT OR IGNORE INTO translog_history VALUES (?,?,?,?,?,?,?)", self.history)
+            await db.executemany(
+                "INSERT INTO translog_history VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", self.history
+            )
         if self.steps:
             # A step of a delivery the log has no row for (none is expected) leaves no trace, as before.
             await db.executemany(
-                "INSERT OR IGNORE INTO translog_history "
+                "INSERT INTO translog_history "
                 "SELECT ?, transaction_id, message_context_id, receiving_participant_id, ?, ?, NULL "
-                "FROM translog_rows WHERE transaction_id = ?",
+                "FROM translog_rows WHERE transaction_id = ? ON CONFLICT DO NOTHING",
                 self.steps,
             )
         if self.statuses:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from exchange.kernel.clock import iso
 from exchange.kernel.paging import CursorError, Page, Where, cut, decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import Row, ViewsConnection
 
 # API field name -> column. Sorting by priority follows its rank, not its spelling.
 COLUMNS = {
@@ -27,6 +29,9 @@ COLUMNS = {
     "statusDateTime": "status_at",
     "size": "size",
 }
+# Columns that hold numbers, and what stands in for a missing one in the sort key.
+NUMBERS = frozenset({"priority_rank", "size"})
+NO_NUMBER = 2**62
 FILTERS = (
     "businessFunctionId",
     "businessFunctionResourceId",
@@ -93,16 +98,18 @@ def _order(sort: str) -> tuple[str, bool]:
     return COLUMNS[name], descending
 
 
-async def search(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuery) -> Page[dict[str, Any]]:
+async def search(db: ViewsConnection, viewer: Viewer, query: TranslogQuery) -> Page[dict[str, Any]]:
     where = _where(viewer, query)
     column, descending = _order(query.sort)
     async with db.execute(f"SELECT count(*) FROM translog_rows WHERE {where.sql}", where.params) as cursor:  # noqa: S608
         total = int((await cursor.fetchone() or [0])[0])
-    key = f"COALESCE({column}, '')"
+    # A row without a value sorts after every value when ascending (as SQLite put its '' after numbers), through a
+    # stand-in of the column's own type: PostgreSQL compares no text with numbers.
+    key = f"COALESCE({column}, {NO_NUMBER})" if column in NUMBERS else f"COALESCE({column}, '')"
     direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
     if query.cursor is not None:
         try:
-            after = decode_cursor(query.cursor, (str, int), int, str)
+            after = decode_cursor(query.cursor, int if column in NUMBERS else str, int, str)
         except CursorError as error:
             raise QueryError(str(error)) from error
         where.add(f"({key}, position, transaction_id) {comparison} (?, ?, ?)", *after)
@@ -118,7 +125,7 @@ async def search(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuery)
     return Page([row_view(r) for r in rows], next_cursor, total)
 
 
-async def all_rows(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuery) -> AsyncIterator[dict[str, Any]]:
+async def all_rows(db: ViewsConnection, viewer: Viewer, query: TranslogQuery) -> AsyncIterator[dict[str, Any]]:
     """Every row of the query in its sort order, a page at a time (for CSV)."""
     cursor = None
     while True:
@@ -130,7 +137,7 @@ async def all_rows(db: aiosqlite.Connection, viewer: Viewer, query: TranslogQuer
         cursor = page.next_cursor
 
 
-async def related(db: aiosqlite.Connection, viewer: Viewer, message_context_id: str) -> dict[str, Any] | None:
+async def related(db: ViewsConnection, viewer: Viewer, message_context_id: str) -> dict[str, Any] | None:
     """The rows of one message (its fan-out) and every status change of them, oldest first."""
     clause, params = visibility(viewer)
     async with db.execute(
@@ -158,7 +165,7 @@ async def related(db: aiosqlite.Connection, viewer: Viewer, message_context_id: 
     return {"rows": [row_view(r) for r in rows], "history": history}
 
 
-def row_view(row: aiosqlite.Row) -> dict[str, Any]:
+def row_view(row: Row) -> dict[str, Any]:
     return {
         "transactionId": row["transaction_id"],
         "messageContextId": row["message_context_id"],

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
-
-import aiosqlite
+from typing import TYPE_CHECKING, Literal
 
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
+    from exchange.readmodels.views import ViewsConnection
 
 Direction = Literal["sent", "received"]
 
@@ -49,7 +51,7 @@ def _where(query: ReconcileQuery) -> Where:
     return where
 
 
-async def reconcile(db: aiosqlite.Connection, query: ReconcileQuery) -> Reconciliation:
+async def reconcile(db: ViewsConnection, query: ReconcileQuery) -> Reconciliation:
     """The count and digest of the whole range, and one page of its ids in ascending order.
 
     Raises CursorError for a cursor this listing did not hand out.
@@ -57,7 +59,8 @@ async def reconcile(db: aiosqlite.Connection, query: ReconcileQuery) -> Reconcil
     where = _where(query)
     digest = hashlib.sha256()
     count = 0
-    # SQLite compares TEXT byte by byte (BINARY collation), which for these ASCII ids is Python's string order.
+    # The views compare TEXT byte by byte (SQLite's BINARY collation, PostgreSQL's "C"): for these ASCII ids,
+    # Python's string order.
     async with db.execute(
         f"SELECT DISTINCT message_context_id FROM translog_rows WHERE {where.sql} ORDER BY message_context_id",  # noqa: S608
         where.params,

@@ -84,8 +84,8 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
 )
 @_setting_option(
     "database_url",
-    help="Keep the event store and the keys in this PostgreSQL database (postgresql://USER:PASSWORD@HOST:PORT/DB) "
-    "instead of SQLite under the data directory; needs IDX_KEY_PASSPHRASE.",
+    help="Keep the event store, the read models and the keys in this PostgreSQL database "
+    "(postgresql://USER:PASSWORD@HOST:PORT/DB) instead of SQLite under the data directory; needs IDX_KEY_PASSPHRASE.",
 )
 @_setting_option(
     "rate_limit", show_default=True, type=int, help="Requests per minute per participant and endpoint (0 = off)."
@@ -334,12 +334,18 @@ def _print_credentials(settings: Settings, credentials: list[dict[str, object]])
     multiple=True,
     help="A business function `idx serve` serves besides the installed ones (its listings are rebuilt too).",
 )
-def rebuild_view(view: str, data_dir: Path, plugins: tuple[str, ...]) -> None:
+@click.option(
+    "--database-url",
+    envvar=env_var("database_url"),
+    help="The PostgreSQL database `idx serve --database-url` keeps the event store and the read models in.",
+)
+def rebuild_view(view: str, data_dir: Path, plugins: tuple[str, ...], database_url: str | None) -> None:
     """Rebuild a read model from zero out of the event store. Stop `idx serve` on DIR first."""
     from exchange.functions.registry import Registry
     from exchange.readmodels.rebuild import rebuild
 
-    position = uvloop.run(rebuild(data_dir.resolve(), view, Registry.from_entry_points(plugins)))
+    registry = Registry.from_entry_points(plugins)
+    position = uvloop.run(rebuild(data_dir.resolve(), view, registry, database_url))
     click.echo(f"{view} rebuilt up to position {position}")
 
 

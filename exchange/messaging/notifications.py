@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiosqlite
 import msgspec
 from nats.js import JetStreamContext
 
@@ -23,6 +22,7 @@ from exchange.kernel.clock import iso
 from exchange.messaging.streams import acknowledged, ensure_file_stream
 from exchange.readmodels.participants import registered_before
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 STREAM = "IDX_EVENTS"
 SUBJECT_PREFIX = "idx.events"
@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         await self._queue.wait_for(events[-1][0])
         await self._participants.wait_for(events[-1][0])
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
         for position, event in events:
@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS event_sequences (
 
     async def _publish(
         self,
-        db: aiosqlite.Connection,
+        db: ViewsConnection,
         participant: str,
         frame: dict[str, Any],
         sequences: dict[str, int],

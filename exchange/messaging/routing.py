@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
 import msgspec
 import nats.errors
 import nats.js.errors
@@ -25,6 +24,7 @@ from exchange.domain.messages import Message, MessageFacts
 from exchange.domain.topics import topic_of
 from exchange.kernel.tasks import cancel_and_wait
 from exchange.messaging.streams import Publication, ensure_file_stream, publish_confirmed
+from exchange.readmodels.views import ViewsConnection
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +95,7 @@ class Relay:
         # Retried with the same ids through a leader change of a clustered stream: JetStream drops the copies.
         await publish_confirmed(self._js, publications)
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         """Nothing to write: the relay's only view is its tracked position."""
 
 

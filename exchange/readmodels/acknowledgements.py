@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from exchange.domain.messages import Delivery
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 _QUEUED = event_class(Delivery, "Queued")
 
@@ -58,7 +57,7 @@ CREATE INDEX IF NOT EXISTS acknowledgements_context ON acknowledgements (message
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A delivery is queued before it can be removed, so inserting every row of the batch before any update
         # gives what applying the events one by one gives.
         queued = [
@@ -72,7 +71,9 @@ CREATE INDEX IF NOT EXISTS acknowledgements_context ON acknowledgements (message
             if not isinstance(e, _QUEUED)
         ]
         if queued:
-            await db.executemany("INSERT OR IGNORE INTO acknowledgements VALUES (?, ?, ?, ?, NULL, NULL, ?)", queued)
+            await db.executemany(
+                "INSERT INTO acknowledgements VALUES (?, ?, ?, ?, NULL, NULL, ?) ON CONFLICT DO NOTHING", queued
+            )
         if removed:
             await db.executemany(
                 "UPDATE acknowledgements SET deleted_at = ?, signature = ? WHERE delivery_id = ?", removed
@@ -82,7 +83,7 @@ CREATE INDEX IF NOT EXISTS acknowledgements_context ON acknowledgements (message
 class Acknowledgements:
     """Who deleted a message and how, up to date with everything committed before it is asked."""
 
-    def __init__(self, db: aiosqlite.Connection, projector: Projector) -> None:
+    def __init__(self, db: ViewsConnection, projector: Projector) -> None:
         self._db = db
         self._projector = projector
 

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from exchange.domain.flow import FlowControl
 from exchange.domain.topics import topic_of
 from exchange.kernel.clock import utc_key
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,19 @@ CREATE INDEX IF NOT EXISTS flow_history_participant ON flow_history (participant
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(
-            "INSERT OR IGNORE INTO flow_history VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO flow_history VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             [
-                (position, e.participant_id, e.business_function_id, e.status, e.manual_stop, e.count, utc_key(e.at))
+                (
+                    position,
+                    e.participant_id,
+                    e.business_function_id,
+                    e.status,
+                    int(e.manual_stop),  # PostgreSQL keeps no bool in an integer column
+                    e.count,
+                    utc_key(e.at),
+                )
                 for position, e in events
             ],
         )
@@ -60,7 +67,7 @@ CREATE INDEX IF NOT EXISTS flow_history_participant ON flow_history (participant
 class FlowHistory:
     """The search over flow-control history, up to date with everything committed before it is asked."""
 
-    def __init__(self, db: aiosqlite.Connection, projector: Projector) -> None:
+    def __init__(self, db: ViewsConnection, projector: Projector) -> None:
         self._db = db
         self._projector = projector
 

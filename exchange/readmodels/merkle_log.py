@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from certs.tree_heads import tree_head_content
 from exchange.domain import merkle
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso
+from exchange.readmodels.views import ViewsConnection
 
 _SUBMITTED = event_class(Message, "Submitted")
 _QUEUED = event_class(Delivery, "Queued")
@@ -98,7 +97,7 @@ class MerkleLogProjection:
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A few statements per batch rather than several per leaf: the other followers wait for the file meanwhile.
         size = await tree_size(db)
         async with db.execute(
@@ -120,9 +119,9 @@ class MerkleLogProjection:
             )
             made.update({(level, block): digest for level, block, digest in blocks})
             size += 1
-        await db.executemany("INSERT OR IGNORE INTO log_parties VALUES (?,?,?)", parties)
+        await db.executemany("INSERT INTO log_parties VALUES (?,?,?) ON CONFLICT DO NOTHING", parties)
         await db.executemany(
-            "INSERT OR IGNORE INTO log_deliveries VALUES (?,?,?)",
+            "INSERT INTO log_deliveries VALUES (?,?,?) ON CONFLICT DO NOTHING",
             [
                 (event.originator_id.hex, event.message_context_id, event.recipient)
                 for _, event in events
@@ -132,9 +131,7 @@ class MerkleLogProjection:
         await db.executemany("INSERT INTO log_leaves VALUES (?,?,?,?,?,?,?)", leaves)
         await db.executemany("INSERT INTO log_nodes VALUES (?,?,?)", [(*key, digest) for key, digest in made.items()])
 
-    async def _deliveries_left(
-        self, db: aiosqlite.Connection, events: list[tuple[int, Any]]
-    ) -> dict[str, tuple[str, str]]:
+    async def _deliveries_left(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> dict[str, tuple[str, str]]:
         """(message, recipient) of every delivery queued in the batch or leaving in it, by delivery id."""
         known = {e.originator_id.hex: (e.message_context_id, e.recipient) for _, e in events if isinstance(e, _QUEUED)}
         wanted = list({e.originator_id.hex for _, e in events if isinstance(e, _REMOVED | _EXPIRED)} - known.keys())
@@ -189,7 +186,7 @@ class MerkleLogProjection:
 
 
 async def _appended(
-    db: aiosqlite.Connection, index: int, leaf: bytes, made: dict[tuple[int, int], bytes]
+    db: ViewsConnection, index: int, leaf: bytes, made: dict[tuple[int, int], bytes]
 ) -> list[tuple[int, int, bytes]]:
     """The blocks leaf `index` completes, from the blocks stored before and those `made` in this batch."""
 
@@ -226,13 +223,13 @@ def signed_text(size: int, root: bytes, timestamp: str) -> bytes:
     return tree_head_content(size, base64.b64encode(root).decode(), timestamp)
 
 
-async def tree_size(db: aiosqlite.Connection) -> int:
+async def tree_size(db: ViewsConnection) -> int:
     async with db.execute("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def fetch_blocks(db: aiosqlite.Connection, needed: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+async def fetch_blocks(db: ViewsConnection, needed: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """The stored hashes of the blocks asked for (a missing one is simply absent), in one statement."""
     wanted = list(needed)
     if not wanted:
@@ -245,27 +242,27 @@ async def fetch_blocks(db: aiosqlite.Connection, needed: Iterable[tuple[int, int
         return {(row[0], row[1]): bytes(row[2]) for row in await cursor.fetchall()}
 
 
-async def from_blocks(db: aiosqlite.Connection, compute: Callable[[merkle.Subtrees], T]) -> T:
+async def from_blocks(db: ViewsConnection, compute: Callable[[merkle.Subtrees], T]) -> T:
     """Run a computation of the merkle module on the stored blocks: those it needs are read first, O(log n)."""
     known = await fetch_blocks(db, merkle.blocks_needed(compute))
     return compute(lambda level, block: known[(level, block)])
 
 
-async def find_leaf(db: aiosqlite.Connection, message_context_id: str, kind: str, recipient: str | None) -> Leaf | None:
+async def find_leaf(db: ViewsConnection, message_context_id: str, kind: str, recipient: str | None) -> Leaf | None:
     try:
         f"{message_context_id}{kind}{recipient}".encode()
     except UnicodeEncodeError:
         return None  # a lone surrogate names no leaf, and SQLite could not even be asked
     async with db.execute(
         "SELECT leaf_index, leaf, message_context_id, kind, recipient FROM log_leaves "
-        "WHERE message_context_id = ? AND kind = ? AND recipient IS ? ORDER BY leaf_index LIMIT 1",
+        "WHERE message_context_id = ? AND kind = ? AND recipient IS NOT DISTINCT FROM ? ORDER BY leaf_index LIMIT 1",
         (message_context_id, kind, recipient),
     ) as cursor:
         row = await cursor.fetchone()
     return None if row is None else Leaf(int(row[0]), bytes(row[1]), row[2], row[3], row[4])
 
 
-async def party_of(db: aiosqlite.Connection, message_context_id: str, participant_id: str) -> str | None:
+async def party_of(db: ViewsConnection, message_context_id: str, participant_id: str) -> str | None:
     """`sender` or `recipient` of the message, or None when the participant is neither."""
     try:
         f"{message_context_id}{participant_id}".encode()
@@ -279,15 +276,15 @@ async def party_of(db: aiosqlite.Connection, message_context_id: str, participan
     return None if row is None else ("sender" if row[0] else "recipient")
 
 
-async def latest_head(db: aiosqlite.Connection) -> TreeHead | None:
+async def latest_head(db: ViewsConnection) -> TreeHead | None:
     async with db.execute("SELECT * FROM log_heads ORDER BY tree_size DESC LIMIT 1") as cursor:
         row = await cursor.fetchone()
     return None if row is None else TreeHead(int(row[0]), bytes(row[1]), row[2], row[3])
 
 
-async def record_head(db: aiosqlite.Connection, head: TreeHead) -> None:
+async def record_head(db: ViewsConnection, head: TreeHead) -> None:
     """Keep a signed tree head; one of the same size signed by another process first stays."""
     await db.execute(
-        "INSERT OR IGNORE INTO log_heads VALUES (?,?,?,?)",
+        "INSERT INTO log_heads VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
         (head.tree_size, head.root_hash, head.timestamp, head.signature),
     )

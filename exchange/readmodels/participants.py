@@ -6,12 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
 from exchange.kernel.paging import Page, cut, decode_cursor, encode_cursor
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 
 @dataclass(frozen=True)
@@ -39,14 +38,14 @@ CREATE TABLE IF NOT EXISTS participants (
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(
-            "INSERT OR IGNORE INTO participants VALUES (?,?,?,?)",
+            "INSERT INTO participants VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
             [(e.participant_id, e.name, json.dumps(e.roles), position) for position, e in events],
         )
 
 
-async def registered_before(db: aiosqlite.Connection, position: int) -> list[str]:
+async def registered_before(db: ViewsConnection, position: int) -> list[str]:
     """Ids of the participants registered before `position` in the log, in id order.
 
     Bounded by the position, so handling the same event again (after a crash) finds the same participants.
@@ -60,7 +59,7 @@ async def registered_before(db: aiosqlite.Connection, position: int) -> list[str
 class ParticipantList:
     """The list of participants, up to date with everything committed before it is asked."""
 
-    def __init__(self, db: aiosqlite.Connection, projector: Projector) -> None:
+    def __init__(self, db: ViewsConnection, projector: Projector) -> None:
         self._db = db
         self._projector = projector
 

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import aiosqlite
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.messages import Message
@@ -22,6 +21,7 @@ from exchange.functions.registry import Registry
 from exchange.functions.services import AcceptedMessage, ListsAggregates, ListsMessages
 from exchange.kernel.clock import utc_key
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 NAME = "plugin_aggregates"
 
@@ -52,9 +52,9 @@ CREATE INDEX IF NOT EXISTS plugin_aggregates_order ON plugin_aggregates (topic, 
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(
-            "INSERT OR IGNORE INTO plugin_aggregates VALUES (?,?,?)",
+            "INSERT INTO plugin_aggregates VALUES (?,?,?) ON CONFLICT DO NOTHING",
             [(self.topic, event.originator_id.hex, position) for position, event in events],
         )
 
@@ -74,7 +74,7 @@ def plugin_aggregates_projections(registry: Registry) -> list[PluginAggregatesPr
 class PluginAggregates:
     """Ids of the aggregates plugins list, up to date with everything committed before they are asked."""
 
-    def __init__(self, db: aiosqlite.Connection, projectors: Mapping[str, Projector]) -> None:
+    def __init__(self, db: ViewsConnection, projectors: Mapping[str, Projector]) -> None:
         """`projectors` by topic: the projector of each listed creation event."""
         self._db = db
         self._projectors = projectors
@@ -128,7 +128,7 @@ CREATE INDEX IF NOT EXISTS plugin_messages_order ON plugin_messages
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         rows = [
             (
                 event.business_function_id,
@@ -143,7 +143,7 @@ CREATE INDEX IF NOT EXISTS plugin_messages_order ON plugin_messages
             if event.business_function_id == self.function_id and event.resource_id in self._resources
             for recipient in event.recipients
         ]
-        await db.executemany("INSERT OR IGNORE INTO plugin_messages VALUES (?,?,?,?,?,?,?)", rows)
+        await db.executemany("INSERT INTO plugin_messages VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)
 
 
 def plugin_messages_projections(registry: Registry) -> list[PluginMessagesProjection]:
@@ -157,7 +157,7 @@ def plugin_messages_projections(registry: Registry) -> list[PluginMessagesProjec
 class PluginMessages:
     """The accepted messages of listed resources per recipient, up to date with everything committed before."""
 
-    def __init__(self, db: aiosqlite.Connection, projectors: Mapping[str, Projector]) -> None:
+    def __init__(self, db: ViewsConnection, projectors: Mapping[str, Projector]) -> None:
         """`projectors` by business function id: the projector of the messages it lists."""
         self._db = db
         self._projectors = projectors

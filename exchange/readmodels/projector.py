@@ -18,13 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiosqlite
 import structlog
 
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import UnavailableError
 from exchange.kernel.tasks import cancel_and_wait
-from exchange.readmodels.views import track, tracked_position
+from exchange.readmodels.views import ViewsConnection, track, tracked_position
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +70,7 @@ class Handler(Protocol):
         """Side effects outside the database (publishing), done before the position is recorded."""
         ...
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         """Apply events (position, domain event) inside the open transaction of `db`."""
         ...
 
@@ -82,7 +81,7 @@ class Projector:
     def __init__(
         self,
         ledger: Ledger,
-        db: aiosqlite.Connection,
+        db: ViewsConnection,
         handler: Handler,
         batch: int = 500,
         writes: asyncio.Lock | None = None,

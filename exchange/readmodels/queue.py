@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from exchange.domain.messages import Delivery, PendingDelivery
@@ -14,6 +13,7 @@ from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso, utc_key
 from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
+from exchange.readmodels.views import ViewsConnection
 
 _QUEUED = event_class(Delivery, "Queued")
 _LEFT = (event_class(Delivery, "Removed"), event_class(Delivery, "Expired"))
@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS pending_items_order
     async def act(self, events: list[tuple[int, Any]]) -> None:
         """Nothing outside the database."""
 
-    async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A delivery or held message is created before it can leave, and never comes back under the same id, so
         # writing every row of the batch before any removal gives what applying the events one by one gives.
         queued, left, held, released = [], [], [], []
@@ -99,9 +99,11 @@ CREATE INDEX IF NOT EXISTS pending_items_order
             elif isinstance(event, _RELEASED):
                 released.append((event.originator_id.hex,))
         if queued:
-            await db.executemany("INSERT OR IGNORE INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", queued)
+            await db.executemany(
+                "INSERT INTO queue_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", queued
+            )
         if held:
-            await db.executemany("INSERT OR IGNORE INTO pending_items VALUES (?,?,?,?,?,?,?)", held)
+            await db.executemany("INSERT INTO pending_items VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", held)
         if left:
             await db.executemany("DELETE FROM queue_items WHERE delivery_id = ?", left)
         if released:
@@ -130,7 +132,7 @@ class QueueQuery:
     cursor: str | None = None
 
 
-async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page[QueueItem]:
+async def list_queue(db: ViewsConnection, query: QueueQuery) -> Page[QueueItem]:
     """A page of the caller's queue, High before Medium before Low, oldest first within a priority."""
     where = Where()
     where.add("recipient = ?", query.recipient)
@@ -165,7 +167,7 @@ async def list_queue(db: aiosqlite.Connection, query: QueueQuery) -> Page[QueueI
     return Page(items=items, next_cursor=next_cursor, total_records=total)
 
 
-async def is_queued(db: aiosqlite.Connection, recipient: str, message_context_id: str, bf: str, resource: str) -> bool:
+async def is_queued(db: ViewsConnection, recipient: str, message_context_id: str, bf: str, resource: str) -> bool:
     async with db.execute(
         "SELECT 1 FROM queue_items WHERE recipient = ? AND message_context_id = ? "
         "AND business_function_id = ? AND resource_id = ?",
@@ -175,7 +177,7 @@ async def is_queued(db: aiosqlite.Connection, recipient: str, message_context_id
 
 
 async def queued_position(
-    db: aiosqlite.Connection, recipient: str, message_context_id: str, bf: str, resource: str
+    db: ViewsConnection, recipient: str, message_context_id: str, bf: str, resource: str
 ) -> int | None:
     """Where the queued message's `Submitted` event is in the log, or None when it is not in this queue."""
     async with db.execute(

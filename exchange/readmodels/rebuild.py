@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from archive.projection import ArchiveProjection
-from exchange.eventstore.ledger import Ledger
+from exchange.eventstore.ledger import Ledger, persistence_for
+from exchange.eventstore.postgres_views import open_views_for
 from exchange.functions.registry import Registry
 from exchange.readmodels.acknowledgements import AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistoryProjection
@@ -25,7 +26,6 @@ from exchange.readmodels.plugin_aggregates import (
 )
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.queue import QueueProjection
-from exchange.readmodels.views import open_views
 from translog.projection import TranslogProjection
 
 
@@ -70,12 +70,15 @@ REBUILDABLE: dict[str, ReadModel] = {
 }
 
 
-async def rebuild(data_dir: Path, name: str, registry: Registry | None = None) -> int:
-    """Empty one read model and replay the whole notification log into it; returns the position reached."""
+async def rebuild(data_dir: Path, name: str, registry: Registry | None = None, database_url: str | None = None) -> int:
+    """Empty one read model and replay the whole notification log into it; returns the position reached.
+
+    With `database_url`, the event store and the read model are those in that PostgreSQL database.
+    """
     model = REBUILDABLE[name]
     handlers = model.handlers(registry or Registry.from_entry_points())
-    ledger = await asyncio.to_thread(Ledger.open_sqlite, data_dir / "events.sqlite")
-    db = await open_views(data_dir / "views.sqlite")
+    ledger = await asyncio.to_thread(Ledger.open, persistence_for(database_url, data_dir / "events.sqlite"))
+    db = await open_views_for(database_url, data_dir / "views.sqlite")
     try:
         await db.executescript(model.schema)
         await db.execute("BEGIN IMMEDIATE")

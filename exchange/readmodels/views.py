@@ -1,8 +1,16 @@
-"""The read side's SQLite database: view tables and the tracked position of each projection."""
+"""The read side's database: view tables and the tracked position of each projection.
+
+One SQLite file (DATA_DIR/views.sqlite) by default; with `--database-url`, the PostgreSQL database of the event
+store (exchange/eventstore/postgres_views.py). The projections and queries write their SQL once, in the dialect
+both accept, with `?` placeholders, against `ViewsConnection`: the part of `aiosqlite.Connection` they use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -12,6 +20,59 @@ CREATE TABLE IF NOT EXISTS tracking (
     position INTEGER NOT NULL
 );
 """
+
+
+class Row(Protocol):
+    """A row of a result: addressable by column name and by index, as `sqlite3.Row`."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+class ViewsCursor(Protocol):
+    """The rows of one statement."""
+
+    async def fetchone(self) -> Row | None: ...
+
+    async def fetchall(self) -> Iterable[Row]: ...
+
+    def __aiter__(self) -> AsyncIterator[Row]: ...
+
+
+class ViewsResult(Protocol):
+    """What `execute` gives: awaited, or entered as an async context manager, it is the statement's cursor."""
+
+    def __await__(self) -> Generator[Any, None, ViewsCursor]: ...
+
+    async def __aenter__(self) -> ViewsCursor: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
+    ) -> Any: ...
+
+
+class ViewsConnection(Protocol):
+    """A connection to the views database (an `aiosqlite.Connection`, or `PostgresViews`)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> ViewsResult: ...
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Row]]: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Awaitable[Any]: ...
+
+    def executescript(self, sql_script: str, /) -> Awaitable[Any]: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 async def open_views(path: Path, *, derived_only: bool = False) -> aiosqlite.Connection:
@@ -30,13 +91,13 @@ async def open_views(path: Path, *, derived_only: bool = False) -> aiosqlite.Con
     return db
 
 
-async def tracked_position(db: aiosqlite.Connection, name: str) -> int:
+async def tracked_position(db: ViewsConnection, name: str) -> int:
     async with db.execute("SELECT position FROM tracking WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def track(db: aiosqlite.Connection, name: str, position: int) -> None:
+async def track(db: ViewsConnection, name: str, position: int) -> None:
     await db.execute(
         "INSERT INTO tracking (name, position) VALUES (?, ?) "
         "ON CONFLICT (name) DO UPDATE SET position = excluded.position",

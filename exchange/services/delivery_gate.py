@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import structlog
 from eventsourcing.domain import Aggregate
 
@@ -29,6 +28,7 @@ from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.metrics import DELIVERY_LAG
 from exchange.messaging.routing import Route
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 from flowcontrol import state as flow
 from flowcontrol.watermarks import Watermarks
 
@@ -43,7 +43,7 @@ class DeliveryGate:
 
     ledger: Ledger
     committer: GroupCommit
-    views: aiosqlite.Connection
+    views: ViewsConnection
     queue: Projector
     registry: Registry
     clock: Clock

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import aiosqlite
 import structlog
 
 from archive.retention import due_for_purge
@@ -18,6 +17,7 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock, utc_key
 from exchange.kernel.errors import ConcurrencyError
 from exchange.kernel.tasks import Repeating
+from exchange.readmodels.views import ViewsConnection
 from exchange.services.expiry_watch import ExpiryWatch
 
 log = structlog.get_logger(__name__)
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 class Housekeeper:
     """Every `interval` seconds, records what retention requires, reading the exchange's one clock."""
 
-    views: aiosqlite.Connection
+    views: ViewsConnection
     ledger: Ledger
     committer: GroupCommit
     registry: Registry

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-import aiosqlite
 from eventsourcing.domain import Aggregate
 
 from exchange.domain.messages import Delivery
@@ -30,6 +29,7 @@ from exchange.kernel.errors import (
 from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.queue import QueueItem, QueueQuery, list_queue, queued_position
+from exchange.readmodels.views import ViewsConnection
 from exchange.services.signatures import ParticipantSignatures
 
 _RETRIEVED = event_class(Delivery, "Retrieved")
@@ -55,7 +55,7 @@ class Mailbox:
 
     ledger: Ledger
     committer: GroupCommit
-    views: aiosqlite.Connection
+    views: ViewsConnection
     queue_projector: Projector
     clock: Clock
     on_removed: Callable[[str, str], Awaitable[None]]

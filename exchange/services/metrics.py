@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
 import structlog
 
 from exchange.eventstore.ledger import Ledger
@@ -22,6 +21,7 @@ from exchange.kernel.clock import Clock
 from exchange.kernel.metrics import DELIVERY_LAG, EVENT_STORE_POSITION, FOLLOWER_POSITION, QUEUE_DEPTH, SUBMISSIONS
 from exchange.kernel.tasks import Repeating
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 
 SAMPLE_SECONDS = 10.0
 KEPT = timedelta(hours=6)
@@ -45,9 +45,7 @@ class Sample:
 
 
 class MetricsSampler:
-    def __init__(
-        self, ledger: Ledger, views: aiosqlite.Connection, followers: Sequence[Projector], clock: Clock
-    ) -> None:
+    def __init__(self, ledger: Ledger, views: ViewsConnection, followers: Sequence[Projector], clock: Clock) -> None:
         self._ledger = ledger
         self._views = views
         # The live list of followers: `start_exchange` fills it in after the use cases are built.

@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import aiosqlite
-
 from archive.queries import ArchiveQuery, find_item, list_archive
 from exchange.domain.messages import Message
 from exchange.eventstore.directory import Directory
@@ -20,6 +18,7 @@ from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import MalformedError, NotFoundError
 from exchange.kernel.paging import CursorError, Page
 from exchange.readmodels.acknowledgements import Acknowledgement, Acknowledgements
+from exchange.readmodels.views import ViewsConnection
 from exchange.services.admission import OPERATOR
 from exchange.services.mailbox import Fetched
 from translog.csv_export import csv_lines
@@ -35,7 +34,7 @@ class ReadSide:
     """Queries over the read models and the event store. Anything the caller may not see is simply not found."""
 
     def __init__(
-        self, views: aiosqlite.Connection, ledger: Ledger, directory: Directory, acknowledgements: Acknowledgements
+        self, views: ViewsConnection, ledger: Ledger, directory: Directory, acknowledgements: Acknowledgements
     ) -> None:
         self._views = views
         self._acknowledgements = acknowledgements

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import aiosqlite
 import structlog
 
 from certs.authority import CertificateAuthority
@@ -30,6 +29,7 @@ from exchange.readmodels.merkle_log import (
     tree_size,
 )
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import ViewsConnection
 from exchange.services.admission import OPERATOR
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,7 @@ class ConsistencyProof:
 class VerifiableLog:
     """Signs tree heads of the Merkle log and answers proofs from its stored blocks."""
 
-    views: aiosqlite.Connection
+    views: ViewsConnection
     projector: Projector
     authority: CertificateAuthority
     clock: Clock

@@ -1,4 +1,5 @@
-"""`idx serve --database-url`: the event store and the keys in PostgreSQL (a throw-away cluster of the session)."""
+"""`idx serve --database-url`: the event store, the read models and the keys in PostgreSQL (a throw-away cluster
+of the session)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import psycopg
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
+from tests.e2e import read_side
 from tests.e2e.conftest import PQD_SCOPES
 from tests.e2e.queue_helpers import queued_ids, wait_for_queue
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
 PASSPHRASE = "correct horse battery staple"
+SCOPES = [*PQD_SCOPES, "TRANSLOG_TRANSLOG", "ARCH_RETRIEVE"]
 
 
 def _server(data_dir: Path, database_url: str, passphrase: str = PASSPHRASE) -> ServerProcess:
@@ -33,17 +36,48 @@ def _hub(server: ServerProcess) -> dict[str, str]:
     return data
 
 
+async def _translog(sender: ParticipantClient, expected: dict[str, str]) -> dict[str, str]:
+    """The status of each of the sender's messages in its transaction log, once it shows `expected`."""
+    response = await sender.http.get("/idx/v1/translog", headers=sender.headers())
+    assert response.status_code == 200, response.text
+    statuses = {row["messageContextId"]: row["status"] for row in response.json()["data"]}
+    assert statuses == expected
+    return statuses
+
+
+async def _archive(recipient: ParticipantClient, count: int) -> list[str]:
+    """The messageContextIds in the recipient's archive, once it holds `count` of them."""
+    response = await recipient.http.get("/idx/v1/archive", headers=recipient.headers())
+    assert response.status_code == 200, response.text
+    found = sorted(item["messageContextId"] for item in response.json()["data"])
+    assert len(found) == count
+    return found
+
+
+def _rows(database_url: str, table: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def _idx(*args: str) -> None:
+    idx = Path(sys.executable).parent / "idx"
+    environment = os.environ | {"IDX_KEY_PASSPHRASE": PASSPHRASE}
+    done = subprocess.run([str(idx), *args], capture_output=True, text=True, timeout=120, env=environment)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 async def test_a_message_travels_through_postgres_and_its_keys_and_events_outlive_the_data_dir(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    """Submit, list, fetch and delete on PostgreSQL; a start on a fresh data dir has the same keys, events and quota."""
+    """Submit, list, fetch and delete on PostgreSQL; a start on a fresh data dir has the same keys, events, read models
+    and quota."""
     first = _server(tmp_path / "first", postgres_url)
     first.start(timeout=120)
     try:
         keys = _hub(first)
         operator = await operator_client(first.base_url, first.operator_secret)
-        mc = ParticipantClient(first.base_url, await register(operator, "PGMC", ["MC"], PQD_SCOPES))
-        lnsp = ParticipantClient(first.base_url, await register(operator, "PGLNSP", ["LNSP"], PQD_SCOPES))
+        mc = ParticipantClient(first.base_url, await register(operator, "PGMC", ["MC"], SCOPES))
+        lnsp = ParticipantClient(first.base_url, await register(operator, "PGLNSP", ["LNSP"], SCOPES))
         await operator.close()
         await mc.login()
         await mc.enrol()
@@ -61,27 +95,48 @@ async def test_a_message_travels_through_postgres_and_its_keys_and_events_outliv
         assert fetched.content == gone
         assert (await lnsp.delete(gone_id)).status_code == 204
         assert await queued_ids(lnsp) == [kept_id]
+        statuses = {kept_id: "completed", gone_id: "removed"}
+        assert await read_side.eventually(lambda: _translog(mc, statuses), within=30) == statuses
+        assert await read_side.eventually(lambda: _archive(lnsp, 2), within=30) == sorted([kept_id, gone_id])
         for client in (mc, lnsp):
             await client.close()
     finally:
         first.stop()
 
+    # Every read model is in the database: the data directory has no views file, and the tracked positions of the
+    # followers are in PostgreSQL.
+    assert not (tmp_path / "first" / "views.sqlite").exists()
+    with psycopg.connect(postgres_url) as connection:
+        tracked = dict(connection.execute("SELECT name, position FROM tracking").fetchall())
+    assert {"queue", "translog", "archive", "log", "notifications"} <= tracked.keys()
+    assert min(tracked[name] for name in ("queue", "translog", "archive")) > 0
+    # `idx rebuild` works on the database too, and gives the transaction log the same rows again.
+    before = _rows(postgres_url, "translog_rows")
+    _idx("rebuild", "translog", "--data-dir", str(tmp_path / "first"), "--database-url", postgres_url)
+    assert _rows(postgres_url, "translog_rows") == before
+
     # The data directory holds nothing the exchange needs: a start on a new one against the same database has the
-    # same CA and hub, the same operator, and rebuilds the queue from the events in PostgreSQL.
+    # same CA and hub, the same operator, and the same read models.
     second = _server(tmp_path / "second", postgres_url)
     second.start(timeout=120)
     try:
         assert _hub(second) == keys
         assert second.operator_secret == first.operator_secret
         lnsp = ParticipantClient(second.base_url, lnsp.credentials)
+        mc = ParticipantClient(second.base_url, mc.credentials)
         await lnsp.login()
+        await mc.login()
         assert await wait_for_queue(lnsp, 1, within=60) == [kept_id]
+        assert await _translog(mc, statuses) == statuses
+        assert await _archive(lnsp, 2) == sorted([kept_id, gone_id])
         fetched = await lnsp.fetch(kept_id)
         assert fetched.content == kept
         assert_problem(await lnsp.fetch(gone_id), 404)
-        await lnsp.close()
+        for client in (mc, lnsp):
+            await client.close()
     finally:
         second.stop()
+    assert not (tmp_path / "second" / "views.sqlite").exists()
 
     with psycopg.connect(postgres_url) as connection:
         stored = "".join(str(row[0]) for row in connection.execute("SELECT value FROM idx_shared_keys"))

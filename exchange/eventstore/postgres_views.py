@@ -1,0 +1,285 @@
+"""The read models in PostgreSQL: a connection of the shape the read side already uses, over psycopg.
+
+With `--database-url` every view table and every tracked position live in the database of the event store, so
+each process of the exchange reads the same views. The projections and queries write their SQL once, in the
+dialect SQLite and PostgreSQL both accept, with SQLite's `?` placeholders (exchange/readmodels/views.py
+`ViewsConnection`). What still differs is settled here, in one place:
+
+- `?` becomes psycopg's `%s` (no statement of the read side holds a literal `?`), and a literal `%` is doubled;
+- `BEGIN IMMEDIATE` (SQLite's way of taking the write lock first) is a plain `BEGIN`; PRAGMAs are SQLite's own;
+- in the schema scripts, INTEGER is BIGINT (positions and sizes outgrow 32 bits), BLOB is BYTEA, and TEXT sorts
+  by bytes (`COLLATE "C"`) as SQLite's does, whatever the database's locale: keyset paging and the sort orders of
+  the API rely on it.
+
+A follower gets a `PostgresViews` of its own, one connection, because its transaction spans the statements of a
+batch; the request side shares one over a small pool, in autocommit, where each statement stands alone. A
+follower's connection the server drops is opened again at its next statement, unless a transaction was open on
+it: then its statements fail until the follower rolls back, so no half of a batch is ever written on its own.
+Schema scripts run under an advisory lock, so processes starting together create each table once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
+
+from exchange.kernel.errors import MalformedError
+from exchange.readmodels.views import SCHEMA as TRACKING_SCHEMA
+from exchange.readmodels.views import ViewsConnection, open_views
+
+# Schema scripts of the projections take turns under this lock: CREATE ... IF NOT EXISTS is not safe against
+# another process creating the same table at the same moment (both pass the check, one fails in the catalogue).
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('idx views schema'))"
+POOL_SIZE = 4
+CONNECT_TIMEOUT = 10  # seconds
+
+_DDL_TYPES = [
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
+]
+_PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
+_BEGIN = re.compile(r"^\s*BEGIN\b(\s+(IMMEDIATE|DEFERRED|EXCLUSIVE))?\s*;?\s*$", re.IGNORECASE)
+_ROLLBACK = re.compile(r"^\s*ROLLBACK\s*;?\s*$", re.IGNORECASE)
+_COMMIT = re.compile(r"^\s*(COMMIT|END)\s*;?\s*$", re.IGNORECASE)
+
+
+class NamedRow(tuple[Any, ...]):
+    """A row addressable by index and by column name, as `sqlite3.Row` (the first column of a name wins)."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Iterable[Any], names: dict[str, int]) -> NamedRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+class PostgresCursor:
+    """The rows of one statement, read in full when it ran (as the read side reads every result at once)."""
+
+    def __init__(self, rows: list[NamedRow]) -> None:
+        self._rows = rows
+        self._next = 0
+
+    async def fetchone(self) -> NamedRow | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[NamedRow]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+    def __aiter__(self) -> AsyncIterator[NamedRow]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[NamedRow]:
+        while (row := await self.fetchone()) is not None:
+            yield row
+
+
+class _Result:
+    """`execute`'s answer: awaited, or entered with `async with`, it is the cursor (as aiosqlite's)."""
+
+    def __init__(self, running: Coroutine[Any, Any, PostgresCursor]) -> None:
+        self._running = running
+
+    def __await__(self) -> Generator[Any, None, PostgresCursor]:
+        return self._running.__await__()
+
+    async def __aenter__(self) -> PostgresCursor:
+        return await self._running
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
+    ) -> None:
+        """Nothing to release: the rows were read in full when the statement ran."""
+
+
+class PostgresViews:
+    """A `ViewsConnection` on PostgreSQL: one connection of its own (`connect`), or statements over a pool (`pool`)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        connection: AsyncConnection[tuple[Any, ...]] | None = None,
+        pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None,
+    ) -> None:
+        self._url = database_url
+        self._connection = connection
+        self._pool = pool
+        # Between a BEGIN and its COMMIT or ROLLBACK: a connection lost then takes the transaction's statements with
+        # it, so the next statement must fail rather than run on a new connection outside any transaction.
+        self._began = False
+
+    @classmethod
+    async def connect(cls, database_url: str) -> PostgresViews:
+        """One connection, for a follower: a transaction it opens spans every statement until COMMIT."""
+        views = cls(database_url, connection=await _connect(database_url))
+        await views.executescript(TRACKING_SCHEMA)
+        return views
+
+    @classmethod
+    async def pool(cls, database_url: str) -> PostgresViews:
+        """A small pool in autocommit, for the request side: each statement stands alone, several run at once."""
+        pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            open=False,
+            kwargs={"autocommit": True},
+            timeout=CONNECT_TIMEOUT,
+        )
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        views = cls(database_url, pool=pool)
+        await views.executescript(TRACKING_SCHEMA)
+        return views
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._began
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> _Result:
+        return _Result(self._execute(sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> list[NamedRow]:
+        return await (await self._execute(sql, parameters)).fetchall()
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> None:
+        rows = [_checked(tuple(p)) for p in parameters]
+        if not rows:
+            return
+        async with self._taken() as connection, connection.cursor() as cursor:
+            await cursor.executemany(_placeholders(sql), rows)
+
+    async def executescript(self, sql_script: str, /) -> None:
+        """Run a schema script (SQLite's executescript commits an open transaction first, and so does this)."""
+        async with self._taken() as connection:
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                await connection.execute("COMMIT")
+                self._began = False
+            async with connection.transaction():
+                await connection.execute(SCHEMA_LOCK)
+                await connection.execute(_schema(sql_script))
+
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await self._execute("COMMIT", None)
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await self._execute("ROLLBACK", None)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _execute(self, sql: str, parameters: Iterable[Any] | None) -> PostgresCursor:
+        if _PRAGMA.match(sql):
+            return PostgresCursor([])
+        if _BEGIN.match(sql):
+            if self._pool is not None:
+                raise TypeError("statements over the pool stand alone: a transaction needs PostgresViews.connect")
+            await self._statement("BEGIN", None)
+            self._began = True
+            return PostgresCursor([])
+        if _ROLLBACK.match(sql):
+            # A follower undoes a failed batch before trying again; when the connection itself was lost, the
+            # server undid it already, and the next BEGIN opens a new connection.
+            self._began = False
+            if self._connection is not None and not _lost(self._connection):
+                with contextlib.suppress(psycopg.OperationalError):
+                    await self._connection.execute("ROLLBACK")
+            return PostgresCursor([])
+        cursor = await self._statement(sql, parameters)
+        if _COMMIT.match(sql):
+            self._began = False
+        return cursor
+
+    async def _statement(self, sql: str, parameters: Iterable[Any] | None) -> PostgresCursor:
+        values = None if parameters is None else _checked(tuple(parameters))
+        async with self._taken() as connection:
+            cursor = await connection.execute(_placeholders(sql) if values is not None else sql, values)
+            if cursor.description is None:
+                return PostgresCursor([])
+            names: dict[str, int] = {}
+            for index, column in enumerate(cursor.description):
+                names.setdefault(column.name, index)
+            return PostgresCursor([NamedRow(values, names) for values in await cursor.fetchall()])
+
+    def _taken(self) -> AbstractAsyncContextManager[AsyncConnection[tuple[Any, ...]]]:
+        if self._pool is not None:
+            return self._pool.connection()
+        return self._own()
+
+    @contextlib.asynccontextmanager
+    async def _own(self) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
+        if self._connection is None or _lost(self._connection):
+            if self._began:
+                raise psycopg.OperationalError("the connection was lost inside a transaction: roll back, begin again")
+            # The server restarted or the network dropped the connection: outside a transaction nothing was lost
+            # with it, and the follower goes on with a new one.
+            self._connection = await _connect(self._url)
+        yield self._connection
+
+
+def _lost(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
+    return connection.closed or connection.broken
+
+
+async def _connect(database_url: str) -> AsyncConnection[tuple[Any, ...]]:
+    # Autocommit, as SQLite's connections are opened (isolation_level=None): a transaction is an explicit BEGIN.
+    return await AsyncConnection.connect(database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+
+
+def _checked(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    # PostgreSQL's text holds no NUL character, where SQLite's does: a value with one (a query parameter from a
+    # request; no event carries one) is refused as malformed rather than failing in the database.
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise MalformedError("a text value holds a NUL character")
+    return values
+
+
+def _schema(script: str) -> Any:
+    for pattern, replacement in _DDL_TYPES:
+        script = pattern.sub(replacement, script)
+    return script
+
+
+def _placeholders(sql: str) -> Any:
+    # A literal `%` must be doubled once psycopg reads placeholders; every `?` is a parameter (the read side's
+    # statements hold none in literals). Any: psycopg types its query as a literal string, and these are built
+    # from the read side's constants and column names, never from input.
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+async def open_views_for(database_url: str | None, sqlite_path: Path, *, shared: bool = False) -> ViewsConnection:
+    """The one choice of the views' backend: PostgreSQL when a database URL is given, else the SQLite file.
+
+    `shared` is for the request side, which many requests use at once (a pool); a follower's connection is its own.
+    """
+    if database_url is None:
+        return await open_views(sqlite_path)
+    return await (PostgresViews.pool if shared else PostgresViews.connect)(database_url)
