@@ -131,6 +131,24 @@ def query_of(request: Request[Any, Any, Any], names: tuple[str, ...]) -> dict[st
     return found
 
 
+def search_text(request: Request[Any, Any, Any]) -> str:
+    """What a list screen's search box (`q`) holds, trimmed; empty when nothing is searched for."""
+    return (request.query_params.get("q") or "").strip()
+
+
+def matching(rows: list[dict[str, Any]], text: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows with `text` in one of `fields`, whatever its case; every row when there is no text."""
+    if not text:
+        return rows
+    needle = text.lower()
+    return [row for row in rows if any(needle in str(row.get(name) or "").lower() for name in fields)]
+
+
+def with_search(filters: dict[str, str], text: str) -> dict[str, str]:
+    """A list screen's filters and its search, as its links keep them."""
+    return {**filters, **({"q": text} if text else {})}
+
+
 def api_timestamp(value: str) -> str:
     """A `datetime-local` value (market time) as the ISO 8601 timestamp with offset the API wants."""
     try:

@@ -17,7 +17,17 @@ from litestar.response import Redirect, Template
 
 from exchange.functions.recall.function import BASE_PATH as SERVICE
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import PluginScreens, Screen, Web, query_of, typed_number, with_query
+from exchange.web.pages import (
+    PluginScreens,
+    Screen,
+    Web,
+    matching,
+    query_of,
+    search_text,
+    typed_number,
+    with_query,
+    with_search,
+)
 from exchange.web.session import Session
 
 ENTITY = "GR_RECALL"
@@ -121,18 +131,14 @@ def recall_handlers(web: Web) -> list[Any]:
     async def plans(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request, ENTITY)
         filters = query_of(request, LIST_FILTERS)
-        text = (request.query_params.get("q") or "").strip()
+        text = search_text(request)
         sort = request.query_params.get("sort") or "MinStartDate"
         found = await call(request, session, "listRecallPlans", filters)
-        rows = found["RecallPlans"]
-        if text:
-            needle = text.lower()
-            rows = [row for row in rows if any(needle in str(row.get(name) or "").lower() for name in (
-                "OutagePlanId", "OutagePlanDescription", "DUID", "StationId"))]  # fmt: skip
+        rows = matching(found["RecallPlans"], text, ("OutagePlanId", "OutagePlanDescription", "DUID", "StationId"))
         key = sort.lstrip("-")
         if key in SORTABLE:
             rows.sort(key=lambda row: str(row.get(key) or ""), reverse=sort.startswith("-"))
-        kept = {**filters, **({"q": text} if text else {})}
+        kept = with_search(filters, text)
         return web.render(
             request,
             "recall_list.html",
