@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.domain.markettime import MARKET_TIME
@@ -121,6 +124,10 @@ def _here(request: Request[Any, Any, Any]) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+# The fields of a posted HTML form, as a handler's `data`.
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
 def query_of(request: Request[Any, Any, Any], names: tuple[str, ...]) -> dict[str, str]:
     """The non-blank query parameters among `names`, as typed."""
     found = {}
@@ -170,7 +177,18 @@ def typed_number(value: str) -> float | int | str:
         number = float(value)
     except ValueError:
         return value
+    if not math.isfinite(number):
+        return value  # "nan" and "inf" read as floats, but JSON has no such number
     return int(number) if number.is_integer() else number
+
+
+def form_text(value: Any) -> str:
+    """A value the API answered as a form field shows it: nothing for null, whole numbers without `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def api_filters(filters: dict[str, str]) -> dict[str, str]:
