@@ -221,15 +221,7 @@ def _load_or_create_hub(
     hub_key = _load_or_create_hub_key(directory / "hub.key", key_type, replace=not hub_pem_path.exists())
     hub_certificate = _load_certificate(hub_pem_path)
     if hub_certificate is None:
-        hub_certificate = profiles.build_signing_certificate(
-            ca_key=ca_key,
-            ca_certificate=ca_certificate,
-            subject=profiles.hub_subject(HUB_COMMON_NAME),
-            public_key=hub_key.public_key(),
-            not_before=now - profiles.BACKDATE,
-            not_after=min(now + profiles.HUB_LIFETIME, ca_certificate.not_valid_after_utc),
-            usages=profiles.HUB_USAGES,
-        )
+        hub_certificate = _hub_certificate(hub_key, ca_key, ca_certificate, now)
         _write_atomically(hub_pem_path, _pem(hub_certificate), mode=0o600)
     return hub_key, hub_certificate
 
@@ -237,8 +229,7 @@ def _load_or_create_hub(
 def _hub_certificate(
     hub_key: SigningKey, ca_key: rsa.RSAPrivateKey, ca_certificate: x509.Certificate, now: datetime
 ) -> x509.Certificate:
-    # The same profile as _load_or_create_hub's, which is left as it is: tests/mutation_sample.txt names its
-    # mutants by their place in that function.
+    """The hub's certificate for `hub_key`, issued by the CA from `now` (a new hub, or a rotation)."""
     return profiles.build_signing_certificate(
         ca_key=ca_key,
         ca_certificate=ca_certificate,

@@ -59,14 +59,15 @@ def expect_status(response: httpx.Response, status: int, what: str) -> httpx.Res
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], within: float = 20.0, every: float = 0.5) -> T:
-    """The result of `probe` once it stops raising CheckFailedError, or its last failure when time is up.
+    """The result of `probe` once it stops failing its checks (CheckFailedError, or any failed assertion of a
+    test's probe), or its last failure when time is up.
 
-    Polls slowly on purpose: the exchange rate-limits each endpoint per participant (default 50 a minute)."""
+    Polls slowly by default: the exchange rate-limits each endpoint per participant (default 50 a minute)."""
     deadline = time.monotonic() + within
     while True:
         try:
             return await probe()
-        except CheckFailedError:
+        except AssertionError:
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(every)

@@ -154,6 +154,21 @@ def by_key_identifier(content: bytes, certificate: x509.Certificate, key: Signin
     return info.dump(force=True)
 
 
+def self_signed_ca(name: x509.Name, key: SigningKey, not_before: datetime, not_after: datetime) -> x509.Certificate:
+    """A CA certificate of our own making, its own issuer, that may sign certificates but no other CA's."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+
+
 def foreign_certificate(
     common_name: str, *, ca_subject: x509.Name | None = None, serial: int | None = None
 ) -> tuple[x509.Certificate, SigningKey]:
@@ -161,17 +176,7 @@ def foreign_certificate(
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = ca_subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Foreign Test CA")])
     now = datetime.now(UTC)
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=7300))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca = self_signed_ca(ca_name, ca_key, now - timedelta(days=1), now + timedelta(days=7300))
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
         x509.CertificateBuilder()

@@ -89,6 +89,18 @@ class AcceptedMessage:
 
 
 @dataclass(frozen=True)
+class AcceptedQuery:
+    """Which accepted messages `PluginServices.accepted` lists: those of a resource accepted for `recipient`,
+    newest first, up to `limit` of them positioned before `before` (for the next page)."""
+
+    business_function_id: str
+    resource_id: str
+    recipient: str
+    before: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
 class Delivered:
     message_context_id: str
     received_date_time: str
@@ -123,18 +135,8 @@ class PluginServices(Protocol):
         """Commit the aggregates and the message together; the message then travels like any other."""
         ...
 
-    async def accepted(
-        self,
-        business_function_id: str,
-        resource_id: str,
-        recipient: str,
-        *,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> list[AcceptedMessage]:
-        """Messages of a resource accepted for `recipient`, newest first, up to `limit` of them positioned before
-        `before` (for the next page). Only for the resources the function lists (`ListsMessages`).
-        """
+    async def accepted(self, query: AcceptedQuery) -> list[AcceptedMessage]:
+        """The accepted messages the query asks for. Only for the resources the function lists (`ListsMessages`)."""
         ...
 
     async def payload(self, message_context_id: str) -> bytes | None:

@@ -17,7 +17,7 @@ from exchange.domain.messages import HubStamp, Message, accepted_message
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
-from exchange.functions.services import AcceptedMessage, Delivered, Outbound
+from exchange.functions.services import AcceptedMessage, AcceptedQuery, Delivered, Outbound
 from exchange.kernel.clock import Clock, iso
 from exchange.readmodels.plugin_aggregates import PluginAggregates, PluginMessages
 
@@ -82,16 +82,10 @@ class CorePluginServices:
     async def created(self, cls: type[Aggregate], event_name: str) -> list[UUID]:
         return await self._listed.created(cls, event_name)
 
-    async def accepted(
-        self,
-        business_function_id: str,
-        resource_id: str,
-        recipient: str,
-        *,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> list[AcceptedMessage]:
-        return await self._messages.accepted(business_function_id, resource_id, recipient, before=before, limit=limit)
+    async def accepted(self, query: AcceptedQuery) -> list[AcceptedMessage]:
+        return await self._messages.accepted(
+            query.business_function_id, query.resource_id, query.recipient, before=query.before, limit=query.limit
+        )
 
     async def payload(self, message_context_id: str) -> bytes | None:
         message = await asyncio.to_thread(self._ledger.find, Message, Message.create_id(message_context_id))

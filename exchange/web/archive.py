@@ -11,7 +11,7 @@ from litestar import Request, Response, get
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Web, api_filters, page_links, page_query, query_of
+from exchange.web.pages import Web, api_filters, matching, page_links, page_query, query_of, search_text, with_search
 from exchange.web.translog import download
 
 ENTITY = "ARCH_RETRIEVE"
@@ -25,7 +25,7 @@ def archive_handlers(web: Web) -> list[Any]:
     async def search(request: Request[Any, Any, Any]) -> Response[Any] | Template:
         session = web.session(request, ENTITY)
         filters = query_of(request, FILTERS)
-        text = (request.query_params.get("q") or "").strip()
+        text = search_text(request)
         cursor = request.query_params.get("cursor")
         params = page_query(cursor, PAGE_SIZE, **api_filters(filters))
         api = web.api(request)
@@ -39,15 +39,7 @@ def archive_handlers(web: Web) -> list[Any]:
             else:
                 return Redirect(f"/app/archive/{text}", status_code=303)
         answer = (await api.call(session, "GET", "/idx/v1/archive", params=params)).json()
-        items = answer["data"]
-        if text:
-            needle = text.lower()
-            items = [
-                item
-                for item in items
-                if needle in item["messageContextId"].lower() or needle in item["initiatingParticipantId"].lower()
-            ]
-        kept = {**filters, **({"q": text} if text else {})}
+        items = matching(answer["data"], text, ("messageContextId", "initiatingParticipantId"))
         return web.render(
             request,
             "archive.html",
@@ -57,7 +49,7 @@ def archive_handlers(web: Web) -> list[Any]:
             text=text,
             items=items,
             meta=answer["meta"],
-            **page_links("/app/archive", kept, cursor, answer["meta"]["nextCursor"]),
+            **page_links("/app/archive", with_search(filters, text), cursor, answer["meta"]["nextCursor"]),
         )
 
     @get("/archive/{messageContextId:str}")

@@ -48,13 +48,20 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
             **context,
         )
 
-    async def detail_page(
-        request: Request[Any, Any, Any], session: Session, serial: str, *, status_code: int = 200, **context: Any
+    async def certificate_page(
+        request: Request[Any, Any, Any],
+        session: Session,
+        serial: str,
+        template: str = "certificate.html",
+        *,
+        status_code: int = 200,
+        **context: Any,
     ) -> Template:
+        """A page about one certificate as the API answers it now: its details, or the confirmation of a revocation."""
         certificate = await web.api(request).data(session, "GET", f"/certs/v1/certificates/{serial}")
         return web.render(
             request,
-            "certificate.html",
+            template,
             session,
             screen="certificates",
             certificate=certificate,
@@ -101,7 +108,7 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
 
     @get("/certificates/{serial:str}")
     async def detail(request: Request[Any, Any, Any], serial: str) -> Template:
-        return await detail_page(request, web.session(request, ENTITY), serial)
+        return await certificate_page(request, web.session(request, ENTITY), serial)
 
     @get(["/certificates/{serial:str}/certificate.pem", "/certificates/{serial:str}/chain.pem"])
     async def pem(request: Request[Any, Any, Any], serial: str) -> Response[Any]:
@@ -133,7 +140,7 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
         except ApiProblemError as problem:
             if problem.status not in (400, 409, 422):
                 raise
-            return await detail_page(
+            return await certificate_page(
                 request, session, serial, status_code=problem.status, problem=problem, failed=action, csr=csr
             )
         done = (
@@ -148,15 +155,7 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
         form = await request.form()
         reason = str(form.get("reason") or "").strip()
         if form.get("confirmed") != "yes":
-            certificate = await web.api(request).data(session, "GET", f"/certs/v1/certificates/{serial}")
-            return web.render(
-                request,
-                "certificate_revoke.html",
-                session,
-                screen="certificates",
-                certificate=certificate,
-                reason=reason,
-            )
+            return await certificate_page(request, session, serial, "certificate_revoke.html", reason=reason)
         try:
             await web.api(request).call(
                 session, "POST", f"/certs/v1/certificates/{serial}/revoke", json={"reason": reason}
@@ -164,7 +163,7 @@ def certificates_handlers(web: Web, clock: Clock) -> list[Any]:
         except ApiProblemError as problem:
             if problem.status not in (400, 409, 422):
                 raise
-            return await detail_page(
+            return await certificate_page(
                 request, session, serial, status_code=problem.status, problem=problem, failed="revoke", reason=reason
             )
         return Redirect(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError, ExchangeApi
-from exchange.web.pages import Web, api_timestamp, query_of, with_query
+from exchange.web.pages import FormData, Web, api_timestamp, query_of, with_query
 from exchange.web.session import Session
 
 READ = "FCTRL_STATUS"
@@ -42,7 +40,7 @@ def flowcontrol_handlers(web: Web) -> list[Any]:
     async def switch(
         request: Request[Any, Any, Any],
         businessFunctionId: str,  # noqa: N803
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: FormData,
     ) -> Response[Any] | Template:
         session = web.session(request, WRITE)
         delivery = data.get("messageDelivery", "")

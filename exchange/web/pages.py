@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.domain.markettime import MARKET_TIME
@@ -121,6 +124,10 @@ def _here(request: Request[Any, Any, Any]) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+# The fields of a posted HTML form, as a handler's `data`.
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
 def query_of(request: Request[Any, Any, Any], names: tuple[str, ...]) -> dict[str, str]:
     """The non-blank query parameters among `names`, as typed."""
     found = {}
@@ -129,6 +136,24 @@ def query_of(request: Request[Any, Any, Any], names: tuple[str, ...]) -> dict[st
         if value is not None and value.strip():
             found[name] = value.strip()
     return found
+
+
+def search_text(request: Request[Any, Any, Any]) -> str:
+    """What a list screen's search box (`q`) holds, trimmed; empty when nothing is searched for."""
+    return (request.query_params.get("q") or "").strip()
+
+
+def matching(rows: list[dict[str, Any]], text: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows with `text` in one of `fields`, whatever its case; every row when there is no text."""
+    if not text:
+        return rows
+    needle = text.lower()
+    return [row for row in rows if any(needle in str(row.get(name) or "").lower() for name in fields)]
+
+
+def with_search(filters: dict[str, str], text: str) -> dict[str, str]:
+    """A list screen's filters and its search, as its links keep them."""
+    return {**filters, **({"q": text} if text else {})}
 
 
 def api_timestamp(value: str) -> str:
@@ -152,7 +177,18 @@ def typed_number(value: str) -> float | int | str:
         number = float(value)
     except ValueError:
         return value
+    if not math.isfinite(number):
+        return value  # "nan" and "inf" read as floats, but JSON has no such number
     return int(number) if number.is_integer() else number
+
+
+def form_text(value: Any) -> str:
+    """A value the API answered as a form field shows it: nothing for null, whole numbers without `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def api_filters(filters: dict[str, str]) -> dict[str, str]:

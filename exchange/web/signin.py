@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import Web
+from exchange.web.pages import FormData, Web
 from exchange.web.session import COOKIE, check_same_origin, safe_next
 
 
@@ -25,7 +23,7 @@ def signin_handlers(web: Web) -> list[Any]:
     @post("/sign-in")
     async def sign_in(
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: FormData,
     ) -> Response[Any]:
         check_same_origin(request)
         target = safe_next(data.get("next"))

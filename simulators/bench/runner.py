@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from exchange.kernel.network import free_port
 from simulators.bench.jetstream import nats_url_of, publish_async_rate
 from simulators.bench.rss import cpu_seconds, listener_pid, memory_kib, pid_from_file, process_tree
-from simulators.bench.workers import Command, ReceiverSpec, SenderSpec, receiver_main, sender_main
+from simulators.bench.workers import Command, ReceiverSpec, SenderSpec, receiver, run_worker, sender
 from simulators.client import ParticipantClient, operator_client, register
 from simulators.figures import format_size, percentile, rate, ratio, split_evenly
 from simulators.payloads import bpqd_body, shape_for_size
@@ -245,15 +245,17 @@ class Workers:
         for spec in cast.senders:
             inbox = context.Queue()
             self.sender_inboxes.append(inbox)
-            process = context.Process(target=sender_main, args=(spec, inbox, self.sender_outbox), daemon=True)
+            process = context.Process(target=run_worker, args=(sender, spec, inbox, self.sender_outbox), daemon=True)
             self.processes.append(process)
-        for receiver in cast.receivers:
+        for receiver_spec in cast.receivers:
             inbox, seen, drained = context.Queue(), context.Value("q", 0, lock=False), context.Value("q", 0, lock=False)
             self.receiver_inboxes.append(inbox)
             self.seen.append(seen)
             self.drained.append(drained)
             process = context.Process(
-                target=receiver_main, args=(receiver, inbox, self.receiver_outbox, seen, drained), daemon=True
+                target=run_worker,
+                args=(receiver, receiver_spec, inbox, self.receiver_outbox, seen, drained),
+                daemon=True,
             )
             self.processes.append(process)
         for process in self.processes:

@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
@@ -64,11 +65,12 @@ async def _commands(inbox: Queue[Command]) -> Command:
 # ------------------------------------------------------------------------------------------------------ senders
 
 
-def sender_main(spec: SenderSpec, inbox: Queue[Command], outbox: Queue[Command]) -> None:
-    uvloop.run(_sender(spec, inbox, outbox))
+def run_worker(main: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+    """A worker process's entry point (the target of its `Process`): the coroutine `main(*args)` on uvloop."""
+    uvloop.run(main(*args))
 
 
-async def _sender(spec: SenderSpec, inbox: Queue[Command], outbox: Queue[Command]) -> None:
+async def sender(spec: SenderSpec, inbox: Queue[Command], outbox: Queue[Command]) -> None:
     key = serialization.load_pem_private_key(spec.key_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     certificate = x509.load_pem_x509_certificate(spec.certificate_pem)
@@ -158,7 +160,7 @@ async def _run(spec: SenderSpec, pool: list[Prepared], command: Command) -> Comm
 # ---------------------------------------------------------------------------------------------------- receivers
 
 
-def receiver_main(
+async def receiver(
     spec: ReceiverSpec,
     inbox: Queue[Command],
     outbox: Queue[Command],
@@ -167,16 +169,6 @@ def receiver_main(
 ) -> None:
     """`seen` counts messageAvailable frames and `drained` the messages taken off the queues, for the parent to
     read while this process is busy (a soak's queue depth during the flow)."""
-    uvloop.run(_receiver(spec, inbox, outbox, seen, drained))
-
-
-async def _receiver(
-    spec: ReceiverSpec,
-    inbox: Queue[Command],
-    outbox: Queue[Command],
-    seen: Synchronized[int],
-    drained: Synchronized[int],
-) -> None:
     frames: dict[str, float] = {}
     ws_base = spec.base_url.replace("http://", "ws://") + "/idx/v1/events?since=0"
 

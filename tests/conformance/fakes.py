@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from exchange.domain.markettime import MARKET_TIME
 from exchange.functions.protocol import AsyncStandingData, GeneratingUnitInfo
-from exchange.functions.services import AcceptedMessage, Delivered, Outbound
+from exchange.functions.services import AcceptedMessage, AcceptedQuery, Delivered, Outbound
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -118,23 +118,15 @@ class FakeServices:
         listed = AcceptedMessage(outbound.message_context_id, outbound.sender_id, self.now(), position)
         self.accepted_messages.append((outbound, listed))
 
-    async def accepted(
-        self,
-        business_function_id: str,
-        resource_id: str,
-        recipient: str,
-        *,
-        before: int | None = None,
-        limit: int = 100,
-    ) -> list[AcceptedMessage]:
+    async def accepted(self, query: AcceptedQuery) -> list[AcceptedMessage]:
         found = [
             listed
             for outbound, listed in reversed(self.accepted_messages)
-            if (outbound.business_function_id, outbound.resource_id) == (business_function_id, resource_id)
-            and recipient in outbound.recipients
-            and (before is None or listed.position < before)
+            if (outbound.business_function_id, outbound.resource_id) == (query.business_function_id, query.resource_id)
+            and query.recipient in outbound.recipients
+            and (query.before is None or listed.position < query.before)
         ]
-        return found[:limit]
+        return found[: query.limit]
 
     async def payload(self, message_context_id: str) -> bytes | None:
         found = [o.payload for o, _ in self.accepted_messages if o.message_context_id == message_context_id]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+import simulators.participants
 from simulators.client import Credentials, ParticipantClient, operator_client, register
 from tests.harness import ServerProcess
 
@@ -56,14 +56,7 @@ async def small_market(
 
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0, every: float = 0.1) -> T:
     """The result of `check` once it stops failing its assertions, or its last failure when time is up."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(every)
+    return await simulators.participants.eventually(check, within, every)
 
 
 async def close_code_of(url: str, headers: dict[str, str] | None = None) -> int | None:

@@ -17,6 +17,7 @@ from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
 from tests.e2e.queue_helpers import settled_queues, wait_for_queue
+from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -28,17 +29,20 @@ CONCURRENT_SENDERS = 8
 ACCEPTED_PER_CYCLE = 15
 
 
+async def mc_and_two_lnsps(server: ServerProcess, prefix: str) -> tuple[ParticipantClient, list[ParticipantClient]]:
+    """An enrolled MC and two LNSPs holding the BPQD entity, their ids starting with `prefix`."""
+    operator = await operator_client(server.base_url, server.operator_secret)
+    try:
+        mc = await new_participant(server, operator, f"{prefix}MC", ["MC"], enrol=True, scopes=PQD_SCOPES)
+        lnsps = [await new_participant(server, operator, f"{prefix}L{n}", ["LNSP"], scopes=PQD_SCOPES) for n in (1, 2)]
+    finally:
+        await operator.close()
+    return mc, lnsps
+
+
 async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_server: ServerProcess) -> None:
     """200 concurrent submissions, kill -9 of idx serve and nats-server mid-flight, restart: each 200 is queued once."""
-    operator = await operator_client(crash_server.base_url, crash_server.operator_secret)
-    mc = ParticipantClient(crash_server.base_url, await register(operator, "CRASHMC", ["MC"], PQD_SCOPES))
-    lnsps = [
-        ParticipantClient(crash_server.base_url, await register(operator, name, ["LNSP"], PQD_SCOPES))
-        for name in ("CRASHL1", "CRASHL2")
-    ]
-    await operator.close()
-    await mc.login()
-    await mc.enrol()
+    mc, lnsps = await mc_and_two_lnsps(crash_server, "CRASH")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     prepared = []
     for seed in range(SUBMISSIONS):
@@ -128,15 +132,7 @@ async def test_every_accepted_message_is_queued_exactly_once_after_20_kill_9_cyc
     participant's system would. At the end each recipient holds every accepted message exactly once and nothing
     else."""
     server = crash_group_server
-    operator = await operator_client(server.base_url, server.operator_secret)
-    mc = ParticipantClient(server.base_url, await register(operator, "CYCLEMC", ["MC"], PQD_SCOPES))
-    lnsps = [
-        ParticipantClient(server.base_url, await register(operator, name, ["LNSP"], PQD_SCOPES))
-        for name in ("CYCLEL1", "CYCLEL2")
-    ]
-    await operator.close()
-    await mc.login()
-    await mc.enrol()
+    mc, lnsps = await mc_and_two_lnsps(server, "CYCLE")
     recipients = [lnsp.participant_id for lnsp in lnsps]
     accepted: set[str] = set()
     unexpected: list[str] = []

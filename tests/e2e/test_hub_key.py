@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from certs.chain import check_issued_by
 from certs.signature import verify_signature_header
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client, register
+from simulators.client import operator_client
 from tests.e2e.conftest import PQD_SCOPES
 from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.read_side import new_participant
 from tests.harness import running_server
 from tests.problems import assert_problem
 
@@ -26,13 +27,10 @@ async def test_an_ec_hub_signs_receipts_and_payloads_that_verify_with_its_certif
         data_dir, "--rate-limit", "0", "--hub-key-type", "ec-p256", "--signing-processes", "1"
     ) as server:
         operator = await operator_client(server.base_url, server.operator_secret)
-        mc = ParticipantClient(server.base_url, await register(operator, "ECHUBMC", ["MC"], PQD_SCOPES))
-        lnsp = ParticipantClient(server.base_url, await register(operator, "ECHUBL", ["LNSP"], PQD_SCOPES))
+        mc = await new_participant(server, operator, "ECHUBMC", ["MC"], enrol=True, scopes=PQD_SCOPES)
+        lnsp = await new_participant(server, operator, "ECHUBL", ["LNSP"], scopes=PQD_SCOPES)
         await operator.close()
         try:
-            await mc.login()
-            await mc.enrol()
-            await lnsp.login()
             body = sample_body(mc.participant_id, [lnsp.participant_id], seed=3)
             assert_problem(await mc.submit(body, signature=mc.sign(body + b" ")), 403, kind="signature")
             accepted = await mc.submit(body)

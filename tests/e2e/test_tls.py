@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from exchange.cli.tls import CA_FILE_VARIABLE
 from simulators.client import operator_client
 from simulators.rawhttp import RawConnection
+from tests.crafted_cms import self_signed_ca
 from tests.harness import ServerProcess, running_server
 
 
@@ -49,17 +50,7 @@ class ThrowAwayCA:
         self.name = name
         self.key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
+        self.certificate = self_signed_ca(_name(name), self.key, now - timedelta(minutes=5), now + timedelta(days=1))
         self.files = _write(directory, name, self.certificate, self.key)
 
     def issue(self, stem: str, *, server: bool) -> Issued:

@@ -1,7 +1,9 @@
-"""Real adapters for the integration tests: a ledger on an SQLite file, its group commit, and aggregates to save."""
+"""Real adapters for the integration tests: a ledger on an SQLite file, its group commit, aggregates to save, and a
+nats-server."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ import pytest
 
 from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.views import open_views
 
@@ -97,6 +100,17 @@ async def committer(ledger: Ledger) -> AsyncIterator[GroupCommit]:
     group.start()
     yield group
     await group.stop()
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNatsServer]:
+    """A nats-server of the test's own with JetStream stored under its directory, stopped after it."""
+    server = EmbeddedNatsServer(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 @pytest.fixture

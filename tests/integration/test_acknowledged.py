@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import nats
 import pytest
@@ -15,15 +14,10 @@ from exchange.messaging.streams import acknowledged, ensure_file_stream
 
 
 @pytest.fixture
-async def nc(tmp_path: Path) -> AsyncIterator[Client]:
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
-    try:
-        client = await nats.connect(server.url)
-        yield client
-        await client.close()
-    finally:
-        await asyncio.to_thread(server.stop)
+async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.close()
 
 
 async def test_acks_of_a_stream_are_awaited(nc: Client) -> None:

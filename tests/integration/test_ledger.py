@@ -62,8 +62,9 @@ class LedgerContract:
     """What the exchange needs of its event store, whichever backend holds it. Subclasses provide `store`."""
 
     @pytest.fixture
-    def ledger(self, store: Store) -> Iterator[Ledger]:
-        opened = store.open()
+    def ledger(self, store: Store) -> Iterator[CountingLedger]:
+        """A ledger on the store, counting its transactions for the tests of batching."""
+        opened = store.open(CountingLedger)
         yield opened
         opened.close()
 
@@ -74,24 +75,19 @@ class LedgerContract:
         yield group
         await group.stop()
 
-    async def test_group_commit_saves_concurrent_callers_in_one_transaction(self, store: Store) -> None:
+    async def test_group_commit_saves_concurrent_callers_in_one_transaction(
+        self, committer: GroupCommit, ledger: CountingLedger
+    ) -> None:
         """Many concurrent callers are committed in one transaction and each hears back its own recordings."""
-        ledger = store.open(CountingLedger)
-        committer = GroupCommit(ledger)
-        committer.start()
-        try:
-            messages = [make_message(f"ctx-{i}", ["LNSP1"]) for i in range(50)]
-            results = await _save_concurrently(committer, *messages)
-            assert ledger.saves == 1
-            for message, recordings in zip(messages, results, strict=True):
-                assert [r.domain_event.originator_id for r in recordings] == [message.id]
-                assert recordings[0].notification.id > 0
-            positions = [r[0].notification.id for r in results]
-            assert sorted(positions) == list(range(1, 51))
-            assert ledger.last_position() == 50
-        finally:
-            await committer.stop()
-            ledger.close()
+        messages = [make_message(f"ctx-{i}", ["LNSP1"]) for i in range(50)]
+        results = await _save_concurrently(committer, *messages)
+        assert ledger.saves == 1
+        for message, recordings in zip(messages, results, strict=True):
+            assert [r.domain_event.originator_id for r in recordings] == [message.id]
+            assert recordings[0].notification.id > 0
+        positions = [r[0].notification.id for r in results]
+        assert sorted(positions) == list(range(1, 51))
+        assert ledger.last_position() == 50
 
     async def test_group_commit_answers_a_caller_saving_several_aggregates_with_all_of_its_recordings(
         self, committer: GroupCommit, ledger: Ledger
@@ -102,29 +98,24 @@ class LedgerContract:
         assert {r.domain_event.originator_id for r in results[0]} == {a.id for a in mine}
         assert [r.domain_event.originator_id for r in results[1]] == [Message.create_id("b")]
 
-    async def test_duplicate_message_in_a_batch_fails_only_its_caller(self, store: Store) -> None:
+    async def test_duplicate_message_in_a_batch_fails_only_its_caller(
+        self, committer: GroupCommit, ledger: CountingLedger
+    ) -> None:
         """Two Messages with one derived id in a batch: exactly one caller gets ConcurrencyError, all others commit."""
-        ledger = store.open(CountingLedger)
-        committer = GroupCommit(ledger)
-        committer.start()
-        try:
-            first, twin = make_message("dup", ["LNSP1"], payload=b"first"), make_message("dup", ["LNSP1"], b"twin")
-            others = [make_message(f"other-{i}", ["LNSP1"]) for i in range(5)]
-            results = await _save_concurrently(committer, first, *others, twin)
+        first, twin = make_message("dup", ["LNSP1"], payload=b"first"), make_message("dup", ["LNSP1"], b"twin")
+        others = [make_message(f"other-{i}", ["LNSP1"]) for i in range(5)]
+        results = await _save_concurrently(committer, first, *others, twin)
 
-            assert ledger.saves > 1, "the batch should have failed and been retried per caller"
-            assert isinstance(results[-1], ConcurrencyError)
-            assert [type(r) for r in results[:-1]] == [list] * 6
-            assert all(len(r) == 1 for r in results[:-1])
-            stored = ledger.find(Message, Message.create_id("dup"))
-            assert stored is not None
-            assert stored.payload == b"first"
-            for other in others:
-                assert ledger.find(Message, other.id) is not None
-            assert len(ledger.notifications(0, 100, (topic_of(Message, "Submitted"),))) == 6
-        finally:
-            await committer.stop()
-            ledger.close()
+        assert ledger.saves > 1, "the batch should have failed and been retried per caller"
+        assert isinstance(results[-1], ConcurrencyError)
+        assert [type(r) for r in results[:-1]] == [list] * 6
+        assert all(len(r) == 1 for r in results[:-1])
+        stored = ledger.find(Message, Message.create_id("dup"))
+        assert stored is not None
+        assert stored.payload == b"first"
+        for other in others:
+            assert ledger.find(Message, other.id) is not None
+        assert len(ledger.notifications(0, 100, (topic_of(Message, "Submitted"),))) == 6
 
     async def test_duplicate_participant_in_a_batch_fails_only_its_caller(
         self, committer: GroupCommit, ledger: Ledger

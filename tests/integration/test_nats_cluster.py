@@ -62,35 +62,25 @@ async def test_streams_default_to_three_replicas_on_the_cluster(nats_cluster: Lo
     await nc.close()
 
 
-async def test_streams_default_to_one_replica_on_a_single_server(tmp_path: Path) -> None:
+async def test_streams_default_to_one_replica_on_a_single_server(nats_server: EmbeddedNatsServer) -> None:
     """A nats-server outside any cluster holds one replica; asking it for three is a clear error."""
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
-    try:
-        nc = await connect_nats(server.url)
-        js = nc.jetstream()
-        assert await default_replicas(js, []) == 1
-        with pytest.raises(RuntimeError, match="--stream-replicas"):
-            await ensure_file_stream(js, "TOO_MANY", "too-many", 7200, replicas=3)
-        await nc.close()
-    finally:
-        await asyncio.to_thread(server.stop)
+    nc = await connect_nats(nats_server.url)
+    js = nc.jetstream()
+    assert await default_replicas(js, []) == 1
+    with pytest.raises(RuntimeError, match="--stream-replicas"):
+        await ensure_file_stream(js, "TOO_MANY", "too-many", 7200, replicas=3)
+    await nc.close()
 
 
-async def test_publishing_where_no_stream_answers_gives_up_within_its_bound(tmp_path: Path) -> None:
+async def test_publishing_where_no_stream_answers_gives_up_within_its_bound(nats_server: EmbeddedNatsServer) -> None:
     """Retries are bounded: with no stream for the subject, the publisher gets the error after `retry_within`."""
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
-    try:
-        nc = await connect_nats(server.url)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        with pytest.raises(NoStreamResponseError):
-            await publish_confirmed(nc.jetstream(), [Publication("nowhere.x", b"x", "1")], retry_within=1.0)
-        assert 0.5 < loop.time() - started < 5
-        await nc.close()
-    finally:
-        await asyncio.to_thread(server.stop)
+    nc = await connect_nats(nats_server.url)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(NoStreamResponseError):
+        await publish_confirmed(nc.jetstream(), [Publication("nowhere.x", b"x", "1")], retry_within=1.0)
+    assert 0.5 < loop.time() - started < 5
+    await nc.close()
 
 
 async def test_an_existing_stream_is_scaled_to_the_replicas_asked_for(nats_cluster: LocalNatsCluster) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import msgspec
 import nats
@@ -34,41 +33,36 @@ def route(number: int) -> Route:
     )
 
 
-async def test_unacknowledged_routes_arrive_at_once_when_a_deliverer_starts(tmp_path: Path) -> None:
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
+async def test_unacknowledged_routes_arrive_at_once_when_a_deliverer_starts(nats_server: EmbeddedNatsServer) -> None:
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_stream(js)
+    for number in range(1, 8):
+        await js.publish(f"{SUBJECT_PREFIX}.LNSP1.pqd.bpqd", msgspec.json.encode(route(number)))
+    # A deliverer that fetches five routes and dies before deciding them.
+    config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING)
+    lost = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=DURABLE, stream=STREAM, config=config)
+    fetched = await lost.fetch(5, timeout=2.0)
+    assert len(fetched) == 5
+    await fetched[0].ack()
+    await lost.unsubscribe()
+
+    arrived: set[int] = set()
+    expected = {2, 3, 4, 5, 6, 7}  # the four fetched and unacknowledged, and the two never fetched
+    all_arrived = asyncio.Event()
+
+    async def arrive(routes: Sequence[Route]) -> None:
+        arrived.update(r.position for r in routes)
+        if arrived >= expected:
+            all_arrived.set()
+
+    deliverer = Deliverer(js, arrive)
+    await deliverer.start()
     try:
-        nc = await nats.connect(server.url)
-        js = nc.jetstream()
-        await ensure_stream(js)
-        for number in range(1, 8):
-            await js.publish(f"{SUBJECT_PREFIX}.LNSP1.pqd.bpqd", msgspec.json.encode(route(number)))
-        # A deliverer that fetches five routes and dies before deciding them.
-        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING)
-        lost = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=DURABLE, stream=STREAM, config=config)
-        fetched = await lost.fetch(5, timeout=2.0)
-        assert len(fetched) == 5
-        await fetched[0].ack()
-        await lost.unsubscribe()
-
-        arrived: set[int] = set()
-        expected = {2, 3, 4, 5, 6, 7}  # the four fetched and unacknowledged, and the two never fetched
-        all_arrived = asyncio.Event()
-
-        async def arrive(routes: Sequence[Route]) -> None:
-            arrived.update(r.position for r in routes)
-            if arrived >= expected:
-                all_arrived.set()
-
-        deliverer = Deliverer(js, arrive)
-        await deliverer.start()
-        try:
-            # Well inside the 10 s ack_wait: only the deliverer's own reading can bring them this soon.
-            await asyncio.wait_for(all_arrived.wait(), 5.0)
-        except TimeoutError:
-            raise AssertionError(f"only {sorted(arrived)} arrived") from None
-        finally:
-            await deliverer.stop()
-        await nc.close()
+        # Well inside the 10 s ack_wait: only the deliverer's own reading can bring them this soon.
+        await asyncio.wait_for(all_arrived.wait(), 5.0)
+    except TimeoutError:
+        raise AssertionError(f"only {sorted(arrived)} arrived") from None
     finally:
-        await asyncio.to_thread(server.stop)
+        await deliverer.stop()
+    await nc.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import nats
 
@@ -30,50 +29,44 @@ async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> Non
             await asyncio.sleep(0.05)
 
 
-async def test_a_publisher_stuck_long_enough_gets_the_server_restarted_and_it_serves_again(tmp_path: Path) -> None:
+async def test_a_publisher_stuck_long_enough_gets_the_server_restarted_and_it_serves_again(
+    nats_server: EmbeddedNatsServer,
+) -> None:
     """Stuck for the whole delay: one restart, after which JetStream answers on the same port and store."""
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
     followers = Followers()
-    watchdog = StuckStreamWatchdog(server, followers, PUBLISHERS, stuck_for=0.3, every=0.05, room_needed=1)
+    watchdog = StuckStreamWatchdog(nats_server, followers, PUBLISHERS, stuck_for=0.3, every=0.05, room_needed=1)
+    followers.failing = ["notifications"]
+    assert not await watchdog.check()  # just noticed: not yet stuck for long enough
+    await asyncio.sleep(0.35)
+    assert await watchdog.check()
+    await wait_until(lambda: nats_server.restarts == 1)
+    nc = await nats.connect(nats_server.url)
     try:
-        followers.failing = ["notifications"]
-        assert not await watchdog.check()  # just noticed: not yet stuck for long enough
-        await asyncio.sleep(0.35)
-        assert await watchdog.check()
-        await wait_until(lambda: server.restarts == 1)
-        nc = await nats.connect(server.url)
-        try:
-            assert (await nc.jetstream().account_info()).limits is not None
-        finally:
-            await nc.close()
+        assert (await nc.jetstream().account_info()).limits is not None
     finally:
-        await asyncio.to_thread(server.stop)
+        await nc.close()
 
 
-async def test_other_followers_a_recovery_or_a_still_full_disk_do_not_restart_it(tmp_path: Path) -> None:
+async def test_other_followers_a_recovery_or_a_still_full_disk_do_not_restart_it(
+    nats_server: EmbeddedNatsServer,
+) -> None:
     """Only a publisher to JetStream counts, a recovery resets the delay, and without room a restart cannot help."""
-    server = EmbeddedNatsServer(tmp_path / "nats")
-    await asyncio.to_thread(server.start)
     followers = Followers()
-    watchdog = StuckStreamWatchdog(server, followers, PUBLISHERS, stuck_for=0.2, every=0.05, room_needed=1)
-    full_disk = StuckStreamWatchdog(server, followers, PUBLISHERS, stuck_for=0.2, every=0.05, room_needed=1 << 62)
-    try:
-        followers.failing = ["translog"]
-        assert not await watchdog.check()
-        await asyncio.sleep(0.25)
-        assert not await watchdog.check()
+    watchdog = StuckStreamWatchdog(nats_server, followers, PUBLISHERS, stuck_for=0.2, every=0.05, room_needed=1)
+    full_disk = StuckStreamWatchdog(nats_server, followers, PUBLISHERS, stuck_for=0.2, every=0.05, room_needed=1 << 62)
+    followers.failing = ["translog"]
+    assert not await watchdog.check()
+    await asyncio.sleep(0.25)
+    assert not await watchdog.check()
 
-        followers.failing = ["relay"]
-        assert not await watchdog.check()
-        followers.failing = []
-        assert not await watchdog.check()  # recovered: the delay starts again
-        followers.failing = ["relay"]
-        assert not await watchdog.check()
+    followers.failing = ["relay"]
+    assert not await watchdog.check()
+    followers.failing = []
+    assert not await watchdog.check()  # recovered: the delay starts again
+    followers.failing = ["relay"]
+    assert not await watchdog.check()
 
-        assert not await full_disk.check()
-        await asyncio.sleep(0.25)
-        assert not await full_disk.check()
-        assert server.restarts == 0 and watchdog.restarts == 0
-    finally:
-        await asyncio.to_thread(server.stop)
+    assert not await full_disk.check()
+    await asyncio.sleep(0.25)
+    assert not await full_disk.check()
+    assert nats_server.restarts == 0 and watchdog.restarts == 0

@@ -9,20 +9,17 @@ out of the body: a blank recall period is no `recallPeriod` at all, so the defau
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.functions.bids.schema import BANDS, DEFAULT_RECALL_PERIOD, PERIODS_PER_DAY
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import PluginScreens, Screen, Web, query_of, with_query
+from exchange.web.pages import FormData, PluginScreens, Screen, Web, form_text, query_of, typed_number, with_query
 from exchange.web.session import Session
 
 ENTITY = "BID_ENERGY"
@@ -70,12 +67,12 @@ class BidForm:
         """A rebid of a stored version: its values in every cell, a new reference to be typed."""
         form = cls.blank(str(version.get("duid", "")), str(version.get("tradingDate", "")))
         for name in ("direction", "rebidExplanation", "dailyEnergyConstraint"):
-            form.bid[name] = _text(version.get(name))
+            form.bid[name] = form_text(version.get(name))
         if version.get("fastStartProfile") is not None:
             form.bid["fastStartProfile"] = json.dumps(version["fastStartProfile"])
         for band, price in enumerate(version.get("prices") or []):
             if band < BANDS:
-                form.bid[f"price{band}"] = _text(price)
+                form.bid[f"price{band}"] = form_text(price)
         for stored in version.get("energyPeriods") or []:
             index = int(stored.get("periodId", 0)) - 1
             if not 0 <= index < PERIODS_PER_DAY:
@@ -83,10 +80,10 @@ class BidForm:
             row = form.periods[index]
             for name in PERIOD_FIELDS:
                 if name not in BAND_FIELDS:
-                    row[name] = _text(stored.get(name))
+                    row[name] = form_text(stored.get(name))
             for band, avail in enumerate(stored.get("bandAvail") or []):
                 if band < BANDS:
-                    row[f"bandAvail{band}"] = _text(avail)
+                    row[f"bandAvail{band}"] = form_text(avail)
         return form
 
     def form_errors(self) -> list[dict[str, str]]:
@@ -121,9 +118,9 @@ class BidForm:
         bid: dict[str, Any] = {
             name: self.bid[name] for name in ("tradingDate", "duid", "direction", "rebidExplanation") if self.bid[name]
         }
-        bid["prices"] = [_number(self.bid[name]) if self.bid[name] else None for name in PRICE_FIELDS]
+        bid["prices"] = [typed_number(self.bid[name]) if self.bid[name] else None for name in PRICE_FIELDS]
         if self.bid["dailyEnergyConstraint"]:
-            bid["dailyEnergyConstraint"] = _number(self.bid["dailyEnergyConstraint"])
+            bid["dailyEnergyConstraint"] = typed_number(self.bid["dailyEnergyConstraint"])
         if self.bid["fastStartProfile"]:
             bid["fastStartProfile"] = json.loads(self.bid["fastStartProfile"])
         bid["energyPeriods"] = [_period_body(index, row) for index, row in enumerate(self.periods)]
@@ -206,7 +203,7 @@ def bid_handlers(web: Web) -> list[Any]:
     @post("/bids")
     async def save(
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: FormData,
     ) -> Response[Any] | Template:
         session = web.session(request, ENTITY)
         form = BidForm.of_post(data)
@@ -264,28 +261,9 @@ def _period_body(index: int, row: dict[str, str]) -> dict[str, Any]:
     for name, value in row.items():
         # A blank cell is no attribute at all: for recallPeriod, that is what makes its default apply.
         if value and name not in BAND_FIELDS:
-            period[name] = _number(value)
+            period[name] = typed_number(value)
     bands = [row[name] for name in BAND_FIELDS]
     if any(bands):
         # A blank band is null, which the API names at its cell.
-        period["bandAvail"] = [_number(value) if value else None for value in bands]
+        period["bandAvail"] = [typed_number(value) if value else None for value in bands]
     return period
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _number(value: str) -> float | int | str:
-    """A typed number; text that is not one goes as typed, for the API's rules to name."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if not math.isfinite(number):
-        return value  # "nan" and "inf" read as floats, but JSON has no such number
-    return int(number) if number.is_integer() else number

@@ -27,7 +27,7 @@ from exchange.functions.prud.schema import (
     CreditSupport,
     Parameters,
 )
-from exchange.functions.services import AcceptedMessage, Answer, Call, PluginServices
+from exchange.functions.services import AcceptedMessage, AcceptedQuery, Answer, Call, PluginServices
 from exchange.kernel.clock import iso
 from exchange.kernel.errors import MalformedError
 
@@ -176,7 +176,7 @@ class PrudentialQueries:
         before: int | None = None
         read = 0
         while read < MOST_MESSAGES_READ:
-            page = await self._services.accepted(FUNCTION_ID, resource, participant, before=before, limit=PAGE)
+            page = await self._services.accepted(AcceptedQuery(FUNCTION_ID, resource, participant, before, PAGE))
             for message in page:
                 for content in reversed(await self._contents(resource, message)):
                     yield Published(content, message)

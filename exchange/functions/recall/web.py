@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from exchange.functions.recall.function import BASE_PATH as SERVICE
 from exchange.web.api_client import ApiProblemError
-from exchange.web.pages import PluginScreens, Screen, Web, query_of, typed_number, with_query
+from exchange.web.pages import (
+    FormData,
+    PluginScreens,
+    Screen,
+    Web,
+    form_text,
+    matching,
+    query_of,
+    search_text,
+    typed_number,
+    with_query,
+    with_search,
+)
 from exchange.web.session import Session
 
 ENTITY = "GR_RECALL"
@@ -47,8 +57,10 @@ class PlanForm:
 
     @classmethod
     def of_version(cls, mode: str, version: dict[str, Any]) -> PlanForm:
-        plan = {name: _text(version.get(name)) for name in PLAN_FIELDS}
-        entries = [{name: _text(entry.get(name)) for name in ENTRY_FIELDS} for entry in version["RecallPlanEntries"]]
+        plan = {name: form_text(version.get(name)) for name in PLAN_FIELDS}
+        entries = [
+            {name: form_text(entry.get(name)) for name in ENTRY_FIELDS} for entry in version["RecallPlanEntries"]
+        ]
         cloned_from = {}
         if mode == "clone":
             cloned_from = {"OutagePlanId": plan["OutagePlanId"], "DUID": plan["DUID"]}
@@ -121,18 +133,14 @@ def recall_handlers(web: Web) -> list[Any]:
     async def plans(request: Request[Any, Any, Any]) -> Template:
         session = web.session(request, ENTITY)
         filters = query_of(request, LIST_FILTERS)
-        text = (request.query_params.get("q") or "").strip()
+        text = search_text(request)
         sort = request.query_params.get("sort") or "MinStartDate"
         found = await call(request, session, "listRecallPlans", filters)
-        rows = found["RecallPlans"]
-        if text:
-            needle = text.lower()
-            rows = [row for row in rows if any(needle in str(row.get(name) or "").lower() for name in (
-                "OutagePlanId", "OutagePlanDescription", "DUID", "StationId"))]  # fmt: skip
+        rows = matching(found["RecallPlans"], text, ("OutagePlanId", "OutagePlanDescription", "DUID", "StationId"))
         key = sort.lstrip("-")
         if key in SORTABLE:
             rows.sort(key=lambda row: str(row.get(key) or ""), reverse=sort.startswith("-"))
-        kept = {**filters, **({"q": text} if text else {})}
+        kept = with_search(filters, text)
         return web.render(
             request,
             "recall_list.html",
@@ -192,7 +200,7 @@ def recall_handlers(web: Web) -> list[Any]:
     @post("/recall")
     async def save(
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: FormData,
     ) -> Response[Any] | Template:
         session = web.session(request, ENTITY)
         form = PlanForm.of_post(data)
@@ -223,14 +231,6 @@ def recall_handlers(web: Web) -> list[Any]:
 
 def _blank() -> dict[str, str]:
     return dict.fromkeys(ENTRY_FIELDS, "")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _entry_body(entry: dict[str, str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,42 +38,43 @@ def _shape(moment: str, rng: random.Random, peak: float) -> float:
     return round(max(0.0, peak * load + rng.gauss(0.0, peak * 0.03)), 1)
 
 
-def duid_rows(duids: list[str], *, run: str = DEFAULT_RUN, intervals: int = 12, seed: int = 0) -> list[dict[str, Any]]:
+def _rows(
+    keys: list[str], run: str, intervals: int, seed: int, peak: float, row: Callable[[str, str, float], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A row of the run per key and interval, `row(key, interval, mw)`, the MW shaped by the time of day to `peak`."""
     rng = random.Random(seed)
-    rows = []
-    for duid in duids:
-        for moment in interval_times(run, intervals):
-            mw = _shape(moment, rng, 120.0)
-            rows.append(
-                {
-                    "runDateTime": run,
-                    "duid": duid,
-                    "intervalDateTime": moment,
-                    "enablementStatus": "ENABLED" if mw >= 60.0 else "NOT_ENABLED",
-                    "enablementMW": mw if mw >= 60.0 else 0.0,
-                }
-            )
-    return rows
+    return [
+        {"runDateTime": run, **row(key, moment, _shape(moment, rng, peak))}
+        for key in keys
+        for moment in interval_times(run, intervals)
+    ]
+
+
+def duid_rows(duids: list[str], *, run: str = DEFAULT_RUN, intervals: int = 12, seed: int = 0) -> list[dict[str, Any]]:
+    def row(duid: str, moment: str, mw: float) -> dict[str, Any]:
+        enabled = mw >= 60.0
+        return {
+            "duid": duid,
+            "intervalDateTime": moment,
+            "enablementStatus": "ENABLED" if enabled else "NOT_ENABLED",
+            "enablementMW": mw if enabled else 0.0,
+        }
+
+    return _rows(duids, run, intervals, seed, 120.0, row)
 
 
 def region_rows(
     regions: list[str] | None = None, *, run: str = DEFAULT_RUN, intervals: int = 12, seed: int = 0
 ) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    rows = []
-    for region in regions or list(REGIONS):
-        for moment in interval_times(run, intervals):
-            requirement = _shape(moment, rng, 400.0)
-            rows.append(
-                {
-                    "runDateTime": run,
-                    "regionId": region,
-                    "intervalDateTime": moment,
-                    "requirementMW": requirement,
-                    "enabledMW": round(requirement * 0.95, 1),
-                }
-            )
-    return rows
+    def row(region: str, moment: str, requirement: float) -> dict[str, Any]:
+        return {
+            "regionId": region,
+            "intervalDateTime": moment,
+            "requirementMW": requirement,
+            "enabledMW": round(requirement * 0.95, 1),
+        }
+
+    return _rows(regions or list(REGIONS), run, intervals, seed, 400.0, row)
 
 
 def roll_envelope(

@@ -9,6 +9,7 @@ from cryptography.x509.oid import NameOID
 
 from certs.chain import check_issued_by, serial_hex
 from certs.errors import ChainError
+from tests.crafted_cms import self_signed_ca
 
 
 @pytest.mark.parametrize("participant", ["rsa_participant", "ec_participant"])
@@ -35,16 +36,7 @@ def test_refuses_a_certificate_from_a_foreign_ca_with_the_same_name(
 def test_refuses_a_certificate_naming_another_issuer(authority, rsa_key, now):
     """A self-signed certificate is refused, and the reason names its issuer."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other CA")])
-    stranger = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(rsa_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(rsa_key, hashes.SHA256())
-    )
+    stranger = self_signed_ca(name, rsa_key, now - timedelta(days=1), now + timedelta(days=1))
     with pytest.raises(ChainError, match="issued by CN=Other CA, not by the exchange CA"):
         check_issued_by(stranger, authority.ca_certificate, now)
 

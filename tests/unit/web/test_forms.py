@@ -8,7 +8,7 @@ import pytest
 
 from exchange.functions.recall.web import ENTRY_FIELDS, PlanForm, _by_field
 from exchange.web.environment import Environment
-from exchange.web.pages import api_timestamp
+from exchange.web.pages import api_timestamp, form_text, matching, typed_number, with_search
 from exchange.web.routes import market_time, size
 from exchange.web.session import ForeignOriginError, check_same_origin, safe_next
 
@@ -117,3 +117,31 @@ def test_typed_times_are_market_time_and_shown_in_market_time() -> None:
 )  # fmt: skip
 def test_the_environment_decides_the_border(name: str, kind: str) -> None:
     assert Environment(name).kind == kind
+
+
+def test_a_search_keeps_the_rows_with_the_text_in_a_named_field_whatever_its_case() -> None:
+    """Only the named fields are searched, a missing or null field matches nothing, and no text keeps every row."""
+    rows = [{"id": "PLAN-A", "note": "x"}, {"id": "b", "note": "plan"}, {"id": None}, {"note": "Plan"}]
+    assert matching(rows, "plan", ("id",)) == [rows[0]]
+    assert matching(rows, "PLAN", ("id", "note")) == [rows[0], rows[1], rows[3]]
+    assert matching(rows, "", ("id",)) == rows
+
+
+def test_a_list_screens_links_keep_its_search_only_when_there_is_one() -> None:
+    """The search box's text travels as `q` beside the filters; an empty one adds nothing."""
+    assert with_search({"DUID": "D1"}, "gen") == {"DUID": "D1", "q": "gen"}
+    assert with_search({"DUID": "D1"}, "") == {"DUID": "D1"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"), [("12", 12), ("12.5", 12.5), ("1e3", 1000), ("lots", "lots"), ("nan", "nan"), ("-inf", "-inf")]
+)
+def test_a_typed_number_goes_as_a_number_and_anything_else_as_typed(typed: str, sent: object) -> None:
+    """Whole numbers go as integers; text, and the floats JSON cannot carry (nan, inf), go as typed for the API."""
+    assert typed_number(typed) == sent and type(typed_number(typed)) is type(sent)
+
+
+@pytest.mark.parametrize(("answered", "shown"), [(None, ""), (5.0, "5"), (2.5, "2.5"), (7, "7"), ("UNC", "UNC")])
+def test_a_value_the_api_answered_shows_in_a_form_field_as_typed(answered: object, shown: str) -> None:
+    """Null shows as an empty field and a whole float without its `.0`, as someone would have typed it."""
+    assert form_text(answered) == shown
