@@ -403,7 +403,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "archive": await follower(ArchiveProjection()),
         **services.lists,
         "log": services.merkle_log,
-        "notifications": await follower(Notifier(js, services.queue, services.lists["participants"])),
+        "notifications": await follower(Notifier(js, services.queue, services.lists["participants"], views)),
     }
     services.followers[:] = projectors.values()
     # One reader of the log for all of them, woken by each commit of the group commit.

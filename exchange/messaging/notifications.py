@@ -1,8 +1,9 @@
 """Event notifications: frames per participant with a gap-free sequence, kept 7 days in JetStream.
 
-The notifier follows the notification log like any projection. It numbers each participant's frames in the
-same transaction as its tracked position, so after a crash the same events get the same numbers again, and
-`Nats-Msg-Id = participant:sequence` lets JetStream drop a frame published twice.
+The notifier follows the notification log like any projection. It numbers each participant's frames from the
+sequences committed with its tracked position, and commits the new ones with the position, so after a crash the
+same events get the same numbers again, and `Nats-Msg-Id = participant:sequence` lets JetStream drop a frame
+published twice.
 """
 
 from __future__ import annotations
@@ -103,28 +104,44 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         topic_of(Certificate, "ExpiryWarned"),
     )
 
-    def __init__(self, js: JetStreamContext, queue: Projector, participants: Projector) -> None:
+    def __init__(
+        self, js: JetStreamContext, queue: Projector, participants: Projector, views: ViewsConnection
+    ) -> None:
         self._js = js
         self._queue = queue
         self._participants = participants
+        # Read only: the committed sequences and participants. Only `handle` writes, after `act`.
+        self._views = views
+        # The sequences `act` published a batch under, by the batch's last position, for `handle` to commit.
+        self._published: tuple[int, dict[str, int]] | None = None
 
     async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list.
+        """Publish the frames of these events, numbered on from the sequences committed so far.
 
-        And until the participants view has every registration before them, which an outage goes to. Publishing
-        happens in `handle`: the sequence numbers and the position commit together.
+        First wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list,
+        and until the participants view has every registration before them, which an outage goes to. Publishing
+        here rather than in `handle` keeps JetStream's acks out of the views' write lock, which every other
+        follower waits for. A batch that fails before `handle` commits is numbered again from the same committed
+        sequences, so its frames get the same numbers and JetStream drops the copies.
         """
         await self._queue.wait_for(events[-1][0])
         await self._participants.wait_for(events[-1][0])
-
-    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
+        self._published = None
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
         for position, event in events:
-            everyone = await registered_before(db, position) if isinstance(event, _OUTAGE) else []
+            everyone = await registered_before(self._views, position) if isinstance(event, _OUTAGE) else []
             for participant, frame in frames_of(event, everyone):
-                await self._publish(db, participant, frame, sequences, acks)
+                await self._publish(self._views, participant, frame, sequences, acks)
         await acknowledged(acks)
+        self._published = (events[-1][0], sequences)
+
+    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
+        """Commit the sequences `act` published these events under, with the position."""
+        published, self._published = self._published, None
+        if published is None or published[0] != events[-1][0]:
+            raise RuntimeError("notifications must be published (act) before their sequences are recorded")
+        sequences = published[1]
         await db.executemany(
             "INSERT INTO event_sequences (participant_id, sequence) VALUES (?, ?) "
             "ON CONFLICT (participant_id) DO UPDATE SET sequence = excluded.sequence",
@@ -139,7 +156,10 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         sequences: dict[str, int],
         acks: list[asyncio.Future[Any]],
     ) -> None:
-        """Number one frame for one participant and publish it; the caller awaits the acks and stores numbers."""
+        """Number one frame for one participant and publish it; the caller awaits the acks and stores numbers.
+
+        `db` is read for the participant's last committed sequence.
+        """
         if participant not in sequences:
             async with db.execute(
                 "SELECT sequence FROM event_sequences WHERE participant_id = ?", (participant,)

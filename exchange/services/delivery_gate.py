@@ -1,10 +1,13 @@
 """The delivery gate: flow control between routing and the recipients' queues.
 
-Every decision starts from stored facts (the queue and pending views caught up to the end of the log, and the
-FlowControl aggregate), runs the pure state machine of `flowcontrol.state`, and records all its effects in one
-transaction: deliveries queued, deliveries held, releases and status changes commit together or not at all.
-So a crash in the middle of a release neither loses nor duplicates a message: the next decision starts again
-from what was committed.
+Every decision starts from stored facts (the queue and pending views, and the FlowControl aggregate), runs the
+pure state machine of `flowcontrol.state`, and records all its effects in one transaction: deliveries queued,
+deliveries held, releases and status changes commit together or not at all. So a crash in the middle of a
+release neither loses nor duplicates a message: the next decision starts again from what was committed.
+
+Arrivals do not wait for the views to catch up with the log: the gate adds to what the views show the effects
+it committed itself past the view's position (see `_Recorded`). Removals (deletes, expiry) are recorded by
+others and followed by `settle`, which does wait for the views, so a count that missed one errs towards holding.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Recording
 
 from exchange.domain.flow import FlowControl
 from exchange.domain.messages import Delivery, Message, MessageFacts, PendingDelivery
@@ -37,6 +42,16 @@ log = structlog.get_logger(__name__)
 Key = tuple[str, str]  # (participant, business function)
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """An effect the gate committed, at its position in the log: the queue view shows it once it passes there."""
+
+    position: int
+    queued: bool = False  # a delivery entered the queue
+    held: flow.PendingItem | None = None  # a message began to wait
+    released: str | None = None  # the message context id of a held message that stopped waiting
+
+
 @dataclass(eq=False)
 class DeliveryGate:
     """Decides, per recipient and business function, whether a message enters the queue now or waits."""
@@ -52,6 +67,10 @@ class DeliveryGate:
         init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
     )
     _settling: dict[Key, asyncio.Task[None]] = field(init=False, repr=False, default_factory=dict)
+    # Per queue, what this gate committed that the queue view may not show yet (pruned as the view passes it).
+    _unseen: defaultdict[Key, list[_Recorded]] = field(
+        init=False, repr=False, default_factory=lambda: defaultdict(list)
+    )
 
     def default_watermarks(self, business_function_id: str) -> Watermarks:
         defaults = self.registry.function(business_function_id).watermark_defaults
@@ -61,7 +80,7 @@ class DeliveryGate:
         """Routes from JetStream: each is queued or held exactly once, however often it is delivered to us."""
         # A route can arrive twice in one batch (a relay replay): one copy per (message, recipient) is decided.
         unique = list({(r.message_context_id, r.recipient): r for r in routes}.values())
-        fresh = await asyncio.to_thread(self._not_yet_handled, await asyncio.to_thread(self._as_recorded, unique))
+        fresh = await asyncio.to_thread(lambda: self._not_yet_handled(self._as_recorded(unique)))
         by_key: dict[Key, list[Route]] = defaultdict(list)
         for route in fresh:
             by_key[(route.recipient, route.business_function_id)].append(route)
@@ -97,7 +116,7 @@ class DeliveryGate:
             async with self._locks[key]:
                 # Callers from now on may have removed messages after this recount reads: they need another.
                 self._forget_recount(key)
-                state, control = await self._load(key)
+                state, control = await self._load(key, caught_up=True)
                 state, effects = flow.remove(state, 0)
                 await self._record(key, control, state, effects, {})
         finally:
@@ -110,7 +129,7 @@ class DeliveryGate:
     async def switch(self, participant_id: str, business_function_id: str, stopped: bool) -> flow.FlowState:
         key = (participant_id, business_function_id)
         async with self._locks[key]:
-            state, control = await self._load(key)
+            state, control = await self._load(key, caught_up=True)
             state, effects = flow.set_manual_stop(state, stopped)
             await self._record(key, control, state, effects, {})
             return state
@@ -118,7 +137,7 @@ class DeliveryGate:
     async def set_watermarks(self, participant_id: str, business_function_id: str, watermarks: Watermarks) -> None:
         key = (participant_id, business_function_id)
         async with self._locks[key]:
-            state, control = await self._load(key)
+            state, control = await self._load(key, caught_up=True)
             control = control or self._open(key, state.watermarks)
             control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self.clock.now())
             state, effects = flow.set_watermarks(state, watermarks)
@@ -126,7 +145,7 @@ class DeliveryGate:
 
     async def state(self, participant_id: str, business_function_id: str) -> tuple[flow.FlowState, FlowControl | None]:
         """The current state as stored, for the flow-control API."""
-        return await self._load((participant_id, business_function_id))
+        return await self._load((participant_id, business_function_id), caught_up=True)
 
     async def queued_count(self, participant_id: str, business_function_id: str, resource_id: str) -> int:
         async with self.views.execute(
@@ -146,27 +165,51 @@ class DeliveryGate:
         async with self.views.execute(sql, params) as cursor:
             return int((await cursor.fetchone() or [0])[0])
 
-    async def _load(self, key: Key) -> tuple[flow.FlowState, FlowControl | None]:
+    async def _load(self, key: Key, caught_up: bool = False) -> tuple[flow.FlowState, FlowControl | None]:
+        """The state of a queue: the views plus what this gate committed past them.
+
+        `caught_up` first waits for the views to include every event committed so far, removals by others
+        included: for a recount after removals and for the API. Arrivals skip that wait, which took one step of
+        the log's follower per decision.
+        """
         participant, function = key
-        # Counting from the views is exact once they include every event committed so far.
-        await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
+        if caught_up:
+            await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
         control = await asyncio.to_thread(self.ledger.find, FlowControl, FlowControl.create_id(participant, function))
         if control is None:
             watermarks, status, manual_stop = self.default_watermarks(function), "Operational", False
         else:
             watermarks = Watermarks(control.low, control.warn, control.high)
             status, manual_stop = control.status, control.manual_stop
+        # The count and the position the view has reached, read in one statement so that they agree.
         async with self.views.execute(
-            "SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ?", key
+            "SELECT (SELECT count(*) FROM queue_items WHERE recipient = ? AND business_function_id = ?), "
+            "(SELECT position FROM tracking WHERE name = ?)",
+            (*key, self.queue.name),
         ) as cursor:
-            count = int((await cursor.fetchone() or [0])[0])
-        # A release never takes more than High of them, so that is all the state machine needs to see.
+            row = await cursor.fetchone()
+        count, seen = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+        # A copy: `state` reads without the queue's lock, while a decision may note more effects meanwhile.
+        unseen = [r for r in self._unseen[key] if r.position > seen]
+        self._unseen[key] = list(unseen)
+        count += sum(r.queued for r in unseen)
+        released = [r.released for r in unseen if r.released is not None]
+        # A release never takes more than High of them, so that is all the state machine needs to see (and as many
+        # again as this gate released past the view, which the view still lists).
         async with self.views.execute(
             "SELECT message_context_id, priority_rank, position FROM pending_items "
             "WHERE recipient = ? AND business_function_id = ? ORDER BY priority_rank, position LIMIT ?",
-            (*key, watermarks.high + 1),
+            (*key, watermarks.high + 1 + len(released)),
         ) as cursor:
-            pending = tuple(flow.PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall())
+            listed = {r[0]: flow.PendingItem(r[0], r[1], r[2]) for r in await cursor.fetchall()}
+        # This read may see a later position of the view than the count did: adding a hold or a release the view
+        # already shows changes nothing, so applying everything past `seen` in log order is right either way.
+        for recorded in unseen:
+            if recorded.held is not None:
+                listed.setdefault(recorded.held.key, recorded.held)
+            if recorded.released is not None:
+                listed.pop(recorded.released, None)
+        pending = tuple(sorted(listed.values(), key=lambda item: item.order))
         state = flow.FlowState(count, pending, status, manual_stop, watermarks)  # type: ignore[arg-type]
         return state, control
 
@@ -202,11 +245,28 @@ class DeliveryGate:
         if control is not None and control.pending_events:
             changed.append(control)
         if changed:
-            await self.committer.save(*changed)
+            recordings = await self.committer.save(*changed)
+            self._remember(key, changed, recordings)
             self.on_recorded()
             for queued in changed:
                 if isinstance(queued, Delivery):
                     DELIVERY_LAG.observe((queued.queued_at - queued.submitted_at).total_seconds())
+
+    def _remember(self, key: Key, changed: list[Aggregate], recordings: Sequence[Recording[UUID]]) -> None:
+        """Note the queue effects just committed, until the queue view shows them."""
+        positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
+        unseen = self._unseen[key]
+        for aggregate in changed:
+            if isinstance(aggregate, Delivery):
+                unseen.append(_Recorded(positions[aggregate.id], queued=True))
+            elif isinstance(aggregate, PendingDelivery) and aggregate.released_at is not None:
+                unseen.append(_Recorded(positions[aggregate.id], released=aggregate.message_context_id))
+            elif isinstance(aggregate, PendingDelivery):
+                item = flow.PendingItem(
+                    aggregate.message_context_id, PRIORITY_RANK[aggregate.priority], aggregate.submission_position
+                )
+                unseen.append(_Recorded(positions[aggregate.id], held=item))
+        unseen.sort(key=lambda r: r.position)
 
     async def _release(self, message_context_id: str, recipient: str, now: datetime) -> list[Aggregate]:
         pending = await asyncio.to_thread(

@@ -142,3 +142,34 @@ async def test_a_route_that_changes_what_was_recorded_or_names_no_message_is_dro
     assert await market.pending(lnsp) == 0
     await services.gate.arrive([genuine])
     assert await market.queued(lnsp) == [receipt.message_context_id]
+
+
+async def test_arrivals_count_what_the_gate_queued_before_the_queue_view_shows_it(
+    market: Market, services: Services
+) -> None:
+    """Watermarks 1/2/3, no reads in between: the fourth arrival is held although the view has not seen the three."""
+    mc, lnsp = await sender_and_receiver(market, (1, 2, 3))
+    await market.caught_up()
+    sent = [await market.send(mc, lnsp) for _ in range(4)]
+    # Nothing has caught the queue view up since: the gate counted from what it committed itself.
+    assert services.queue.position < await asyncio.to_thread(services.ledger.last_position)
+
+    assert await queued_in_order(services) == sent[:3]
+    assert await market.pending(lnsp) == 1
+
+
+async def test_arrivals_after_a_release_count_the_released_messages_before_the_view_shows_them(
+    market: Market, services: Services
+) -> None:
+    """Watermarks 1/2/3: two held by a manual stop enter when started; the next arrival enters as the third."""
+    mc, lnsp = await sender_and_receiver(market, (1, 2, 3))
+    await services.flow.switch(lnsp.participant_id, "pqd", "Stopped")
+    held = [await market.send(mc, lnsp) for _ in range(2)]
+    # The gate itself: the use case reads the state back, which would catch the view up.
+    await services.gate.switch(lnsp.participant_id, "pqd", stopped=False)
+
+    late = await market.send(mc, lnsp)
+    assert services.queue.position < await asyncio.to_thread(services.ledger.last_position)
+
+    assert await queued_in_order(services) == [*held, late]
+    assert (await market.pending(lnsp), await status(services, lnsp)) == (0, "Stopped")

@@ -1,0 +1,43 @@
+"""The notifier publishes a batch's frames before it takes the views' write lock, and commits their numbers after."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import msgspec
+import nats.js.errors
+import pytest
+
+from exchange.domain.messages import Delivery
+from exchange.domain.topics import topic_of
+from exchange.messaging.notifications import STREAM, Notifier, subject_of
+from exchange.messaging.routing import routes_of
+from tests.integration.test_routing import _register_participants, _submit, running_exchange
+
+
+async def test_act_publishes_the_frames_and_handle_only_commits_the_numbers_it_published(tmp_path: Path) -> None:
+    """`act` (outside the write lock) leaves the frame in JetStream; `handle` refuses a batch `act` did not publish."""
+    async with running_exchange(tmp_path / "data") as exchange:
+        await _register_participants(exchange)
+        # The exchange's own follower (and its notifier) stands still, so only the notifier under test publishes.
+        await exchange.follower.stop()
+        position = await _submit(exchange, "ctx-1", ["LNSP1"])
+        [submitted] = await asyncio.to_thread(exchange.ledger.notifications, position - 1, 1)
+        await exchange.gate.arrive(routes_of(position, exchange.ledger.decode(submitted)))
+        queued = await asyncio.to_thread(exchange.ledger.notifications, 0, 100, (topic_of(Delivery, "Queued"),))
+        events = [(n.id, exchange.ledger.decode(n)) for n in queued]
+        notifier = Notifier(exchange.js, exchange.queue, exchange.lists["participants"], exchange.views)
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await exchange.js.get_last_msg(STREAM, subject_of("LNSP1"))
+
+        await notifier.act(events)
+
+        frame = msgspec.json.decode((await exchange.js.get_last_msg(STREAM, subject_of("LNSP1"))).data)
+        assert (frame["eventType"], frame["messageContextId"], frame["sequence"]) == ("messageAvailable", "ctx-1", 1)
+
+        await notifier.handle(exchange.views, events)  # records the sequence `act` published under
+        async with exchange.views.execute("SELECT sequence FROM event_sequences WHERE participant_id = 'LNSP1'") as c:
+            assert tuple(await c.fetchone() or ()) == (1,)
+        with pytest.raises(RuntimeError):
+            await notifier.handle(exchange.views, events)  # nothing published for it since
