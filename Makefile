@@ -17,7 +17,7 @@ MUTATE_SAMPLE := tests/mutation_sample.txt
 # The PostgreSQL tests start a throw-away cluster with the distribution's initdb and pg_ctl (see tests/postgres.py).
 INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run test lint clean browser tools postgres mutate mutate-sample screenshots
+.PHONY: run test lint clean browser tools postgres cluster mutate mutate-sample screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/idx serve --data-dir ./var --demo
+
+# Two exchanges (ports 8081 and 8082) sharing PostgreSQL and a three-node NATS cluster, all under ./var/cluster;
+# Ctrl-C stops all of it. docs/deploy.md describes the same on real machines.
+cluster: $(STAMP) postgres
+	$(BIN)/idx cluster --dir ./var/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
