@@ -77,6 +77,12 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
     directory.mkdir(parents=True, exist_ok=True)
     # As root, PostgreSQL runs as `nobody`, who must be able to pass through to its directory (but list nothing).
     directory.chmod(0o711)
+    closed = [folder for folder in directory.parents if not folder.stat().st_mode & 0o001]
+    if os.geteuid() == 0 and closed:
+        raise click.ClickException(
+            f"PostgreSQL runs as `nobody` and cannot pass through {closed[0]}: "
+            "`chmod o+x` it, or give a --dir all users can reach (e.g. under /tmp)"
+        )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
