@@ -42,7 +42,7 @@ def _ports(_: click.Context, __: click.Parameter, value: str) -> list[int]:
     return ports
 
 
-@click.command("cluster")
+@click.command("cluster", context_settings={"ignore_unknown_options": True})
 @click.option(
     "--dir",
     "directory",
@@ -66,8 +66,11 @@ def _ports(_: click.Context, __: click.Parameter, value: str) -> list[int]:
     show_default=True,
     help="PostgreSQL's port on 127.0.0.1; 0: a free port.",
 )
-def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: int) -> None:
-    """Run a three-node NATS cluster, PostgreSQL and an `idx serve` on each port, until SIGTERM or Ctrl-C."""
+@click.argument("serve_args", nargs=-1, type=click.UNPROCESSED)
+def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: int, serve_args: tuple[str, ...]) -> None:
+    """Run a three-node NATS cluster, PostgreSQL and an `idx serve` on each port, until SIGTERM or Ctrl-C.
+
+    SERVE_ARGS after `--` go to every `idx serve` (e.g. `idx cluster -- --rate-limit 0` for a benchmark)."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise click.ClickException(
@@ -108,7 +111,7 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
                 # than add clients of their own to the shared database.
                 _share_demo_clients(directory / "serve-1", data_dir)
             click.echo(f"starting idx serve on port {port} in {data_dir}", err=True)
-            serves.append(_serve(data_dir, port, database_url, nats.url, environment))
+            serves.append(_serve(data_dir, port, database_url, nats.url, environment, serve_args))
             _wait_healthy(port, serves[-1], data_dir, stopping)
         click.echo(_summary(directory, ports, nats, postgres), err=True)
         while not stopping.wait(1.0):
@@ -131,13 +134,18 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
 
 
 def _serve(
-    data_dir: Path, port: int, database_url: str, nats_url: str, environment: dict[str, str]
+    data_dir: Path,
+    port: int,
+    database_url: str,
+    nats_url: str,
+    environment: dict[str, str],
+    serve_args: tuple[str, ...],
 ) -> subprocess.Popen[bytes]:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     idx = Path(sys.executable).parent / "idx"
     command = [
         str(idx), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port), "--demo",
-        "--database-url", database_url, "--nats-url", nats_url, "--stream-replicas", "3",
+        "--database-url", database_url, "--nats-url", nats_url, "--stream-replicas", "3", *serve_args,
     ]  # fmt: skip
     with (data_dir.parent / f"{data_dir.name}.log").open("ab") as log:
         return subprocess.Popen(

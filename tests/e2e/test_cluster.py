@@ -83,7 +83,7 @@ def running_cluster() -> Iterator[RunningCluster]:
     idx = Path(sys.executable).parent / "idx"
     command = [
         str(idx), "cluster", "--dir", str(directory / "c"), "--ports", ",".join(map(str, ports)),
-        "--nats-port", "0", "--postgres-port", "0",
+        "--nats-port", "0", "--postgres-port", "0", "--", "--rate-limit", "0",
     ]  # fmt: skip
     environment = {key: value for key, value in os.environ.items() if key != "IDX_KEY_PASSPHRASE"}
     with (directory / "cluster.out").open("wb") as out:
