@@ -129,6 +129,11 @@ class BenchServer:
             found["nats_server"] = nats
         return found
 
+    def other_serves(self) -> list[int]:
+        """The processes listening at the further --url addresses, whose CPU counts as idx serve's too."""
+        found = (listener_pid(int(url.rsplit(":", 1)[1].split("/")[0])) for url in self.urls[1:])
+        return [pid for pid in found if pid is not None]
+
     def __exit__(self, *_: object) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -324,17 +329,23 @@ class Workers:
 
 
 class CpuMeter:
-    """CPU seconds (user + system, from /proc/<pid>/stat) of idx serve, with any worker processes it runs, and
-    of its nats-server; read before and after a phase and divided by the messages the phase accepted."""
+    """CPU seconds (user + system, from /proc/<pid>/stat) of idx serve, with any worker processes it runs (and the
+    further processes of one exchange, `other_serves`), and of its nats-server; read before and after a phase and
+    divided by the messages the phase accepted."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], other_serves: list[int] | None = None) -> None:
         self.pids = pids
+        self.other_serves = other_serves or []
 
     def read(self) -> dict[str, float]:
         nats = self.pids.get("nats_server")
         used: dict[str, float] = {}
         for name, pid in self.pids.items():
-            tree = process_tree(pid, {nats} if nats is not None else set()) if name == "idx_serve" else [pid]
+            if name == "idx_serve":
+                skip = {nats} if nats is not None else set()
+                tree = [member for serve in [pid, *self.other_serves] for member in process_tree(serve, skip)]
+            else:
+                tree = [pid]
             used[name] = sum(cpu_seconds(member) or 0.0 for member in tree)
         return used
 
@@ -363,7 +374,7 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
     try:
         await workers.listening()
         for size in config.sizes:
-            result = await _one_size(config, server, nothing, workers, CpuMeter(pids), size, say)
+            result = await _one_size(config, server, nothing, workers, CpuMeter(pids, server.other_serves()), size, say)
             accepted_total += int(result["exchange"]["accepted"]) + int(result["exchange"]["half_rate"]["accepted"])
             results.append(result)
     finally:

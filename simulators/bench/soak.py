@@ -119,7 +119,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
     size = config.sizes[0]
     cast = await cast_participants(config, server.urls, server.secret, say)
     pids = server.pids()
-    meter = CpuMeter(pids)
+    meter = CpuMeter(pids, server.other_serves())
     workers = Workers(cast)
     started = time.time()
     frames = _Frames(workers)

@@ -146,3 +146,35 @@ async def test_a_message_sent_through_one_exchange_is_listed_fetched_and_deleted
     assert process.wait(timeout=STOP_SECONDS) == 0, running_cluster.output()
     left = [pid for pid in processes if _alive(pid)]
     assert left == [], f"still running after SIGTERM: {left}"
+
+
+def test_idx_bench_loads_both_exchanges_of_the_cluster_and_its_nats_cluster(running_cluster: RunningCluster) -> None:
+    """`idx bench --url A,B --nats-url ...` sends through both processes; its JetStream baseline runs on the cluster."""
+    cluster_dir = running_cluster.directory / "c"
+    nats_url = next(word for word in running_cluster.output().split() if word.startswith("nats://"))
+    out = running_cluster.directory / "bench.json"
+    accepted_before = [_accepted_in(cluster_dir / f"serve-{n}.log") for n in (1, 2)]
+    idx = Path(sys.executable).parent / "idx"
+    done = subprocess.run(
+        [str(idx), "bench", "--url", ",".join(running_cluster.urls), "--nats-url", nats_url,
+         "--data-dir", str(cluster_dir / "serve-1"), "--messages", "200", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "IDX_NATS_TOKEN": (cluster_dir / "nats" / "nats.token").read_text().strip()},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    [result] = report["results"]
+    assert result["exchange"]["accepted"] == 200 and result["exchange"]["refused"] == {}
+    assert result["exchange"]["latency_saturated"]["missing"] == 0
+    assert result["baselines"]["jetstream_publish_async"]["per_s"] > 0
+    assert report["config"]["url"] == ",".join(running_cluster.urls)
+    assert (cluster_dir / "nats" / "nats.token").read_text().strip() not in out.read_text(), "the token is reported"
+    accepted_after = [_accepted_in(cluster_dir / f"serve-{n}.log") for n in (1, 2)]
+    for number, (before, after) in enumerate(zip(accepted_before, accepted_after, strict=True), start=1):
+        assert after > before, f"the exchange on port {number} accepted none of the bench's messages"
+
+
+def _accepted_in(log: Path) -> int:
+    return log.read_text(errors="replace").count('"message_accepted"')
