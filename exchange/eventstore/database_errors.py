@@ -15,9 +15,6 @@ import psycopg
 
 from exchange.kernel.errors import DatabaseUnavailableError, ServiceError, StorageFullError, is_storage_full
 
-# Seconds a client is told to wait: about as long as a restart of PostgreSQL or a failover to its standby takes.
-RETRY_AFTER = 5.0
-
 
 def in_own_terms(error: BaseException) -> BaseException:
     """The service error a database failure means (507 for a full disk, 503 for a database out of reach), or
@@ -28,9 +25,7 @@ def in_own_terms(error: BaseException) -> BaseException:
     if is_storage_full(error):
         translated = StorageFullError("the database's disk is full; nothing was stored")
     elif _out_of_reach(error):
-        translated = DatabaseUnavailableError(
-            "the exchange's database is unavailable; try again later", retry_after=RETRY_AFTER
-        )
+        translated = DatabaseUnavailableError()
     if translated is None:
         return error
     translated.__cause__ = error

@@ -80,9 +80,13 @@ class UnavailableError(ServiceError):
 
 class DatabaseUnavailableError(UnavailableError):
     """The exchange's database does not answer (stopped, restarting, out of reach): nothing of the request was
-    done that the caller could rely on; try again after `retry_after`."""
+    done that the caller could rely on; try again after `retry_after`.
 
-    def __init__(self, detail: str = "the exchange's database is unavailable", *, retry_after: float = 5.0) -> None:
+    Five seconds by default: about as long as a restart of PostgreSQL or a failover to its standby takes."""
+
+    def __init__(
+        self, detail: str = "the exchange's database is unavailable; try again later", *, retry_after: float = 5.0
+    ) -> None:
         super().__init__(detail, retry_after=retry_after)
 
 
