@@ -94,11 +94,7 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
     postgres = LocalPostgres(bin_dir, directory / "postgres", port=postgres_port or None)
     serves: list[subprocess.Popen[bytes]] = []
     try:
-        click.echo(f"starting a NATS cluster of three in {nats.directory}", err=True)
-        nats.start(timeout=60)
-        click.echo(f"starting PostgreSQL in {postgres.directory}", err=True)
-        postgres.start()
-        database_url = postgres.create_database(DATABASE)
+        database_url = _start_backends(nats, postgres)
         environment = {
             **os.environ,
             "IDX_KEY_PASSPHRASE": os.environ.get("IDX_KEY_PASSPHRASE") or _secret_in(directory / "key.passphrase"),
@@ -113,7 +109,8 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
             click.echo(f"starting idx serve on port {port} in {data_dir}", err=True)
             serves.append(_serve(data_dir, port, database_url, nats.url, environment, serve_args))
             _wait_healthy(port, serves[-1], data_dir, stopping)
-        click.echo(_summary(directory, ports, nats, postgres), err=True)
+        if not stopping.is_set():
+            click.echo(_summary(directory, ports, nats, postgres), err=True)
         while not stopping.wait(1.0):
             exited = [process for process in serves if process.poll() is not None]
             if exited:
@@ -131,6 +128,19 @@ def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: in
                 process.wait()
         nats.stop()
         postgres.stop()
+
+
+def _start_backends(nats: LocalNatsCluster, postgres: LocalPostgres) -> str:
+    """Start NATS and PostgreSQL; the exchange's database URL. A failure (a port taken, say) ends the command with
+    its reason rather than a traceback."""
+    try:
+        click.echo(f"starting a NATS cluster of three in {nats.directory}", err=True)
+        nats.start(timeout=60)
+        click.echo(f"starting PostgreSQL in {postgres.directory}", err=True)
+        postgres.start()
+        return postgres.create_database(DATABASE)
+    except (RuntimeError, TimeoutError, OSError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _serve(

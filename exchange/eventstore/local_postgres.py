@@ -66,10 +66,14 @@ class LocalPostgres:
             f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.directory}"
             " -c max_connections=200" + (" -c fsync=off" if self.throwaway else "")
         )
-        self._run(
-            "pg_ctl", "start", "--pgdata", str(self.data), "--wait", "--timeout", "120", "--options", options,
-            "--log", str(self.directory / "server.log"),
-        )  # fmt: skip
+        try:
+            self._run(
+                "pg_ctl", "start", "--pgdata", str(self.data), "--wait", "--timeout", "120", "--options", options,
+                "--log", str(self.directory / "server.log"),
+            )  # fmt: skip
+        except RuntimeError as error:
+            # pg_ctl says only "examine the log output": the log says why (a port taken, say).
+            raise RuntimeError(f"{error}\n{self.directory / 'server.log'}:\n{self.log_tail(5)}") from None
 
     def stop(self) -> None:
         """Stop the server (its fast shutdown: open transactions are rolled back); the data stays."""
