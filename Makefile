@@ -20,7 +20,7 @@ INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 POSTGRES_E2E := tests/e2e/test_walkthrough.py tests/e2e/test_translog.py tests/e2e/test_archive.py \
 	tests/e2e/test_fan_out.py tests/e2e/test_flow_control.py tests/e2e/test_events.py
 
-.PHONY: run test lint clean browser tools postgres mutate mutate-sample screenshots
+.PHONY: run test lint clean browser tools postgres cluster mutate mutate-sample screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/idx serve --data-dir ./var --demo
+
+# Two exchanges (ports 8081 and 8082) sharing PostgreSQL and a three-node NATS cluster, all under ./var/cluster;
+# Ctrl-C stops all of it. docs/deploy.md describes the same on real machines.
+cluster: $(STAMP) postgres
+	$(BIN)/idx cluster --dir ./var/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -56,3 +56,18 @@ def servers_on_postgres(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         harness.fresh_database = None
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    """A cluster of one test's own, which the test may stop and start again (`halt`, `start`): stopping the
+    session's would fail the tests that share it."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: `make postgres` installs it from the distribution's packages")
+    cluster = PostgresCluster(bin_dir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

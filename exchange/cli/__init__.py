@@ -368,3 +368,7 @@ main.add_command(verify)
 from exchange.cli.publish import publish  # noqa: E402
 
 main.add_command(publish)
+
+from exchange.cli.cluster import cluster  # noqa: E402
+
+main.add_command(cluster)

@@ -63,7 +63,18 @@ def simulate(
 
 
 @click.command()
-@click.option("--url", default=None, help="Benchmark this running exchange instead of starting one.")
+@click.option(
+    "--url",
+    default=None,
+    help="Benchmark this running exchange instead of starting one; several processes of one exchange separated by "
+    "commas (e.g. `make cluster`'s http://127.0.0.1:8081,http://127.0.0.1:8082): senders and receivers take turns.",
+)
+@click.option(
+    "--nats-url",
+    default=None,
+    help="With --url: the exchange's NATS (its --nats-url, servers separated by commas) for the raw JetStream "
+    "baseline; its token in IDX_NATS_TOKEN. Without it, the embedded server's of --data-dir.",
+)
 @ca_file_option
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="With --url: its data dir.")
 @click.option(
@@ -85,6 +96,7 @@ def simulate(
                    "RSS over time and accepted/s at 10k and at N queued (first --size).")  # fmt: skip
 def bench(
     url: str | None,
+    nats_url: str | None,
     data_dir: Path | None,
     operator_secret: str | None,
     server_pid: int | None,
@@ -111,8 +123,12 @@ def bench(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--size") from error
     secret = read_operator_secret(operator_secret, data_dir, missing=_SECRET_MISSING) if url else None
+    urls = [part.strip().rstrip("/") for part in url.split(",") if part.strip()] if url else []
     config = BenchConfig(
-        url=url.rstrip("/") if url else None,
+        url=urls[0] if urls else None,
+        urls=urls,
+        nats_url=nats_url,
+        nats_token=os.environ.get(env_var("nats_token")),
         data_dir=data_dir,
         operator_secret=secret,
         server_pid=server_pid,

@@ -32,7 +32,8 @@ from eventsourcing.persistence import (
 )
 from psycopg.conninfo import conninfo_to_dict
 
-from exchange.kernel.errors import ConcurrencyError, StorageFullError, is_storage_full
+from exchange.eventstore.database_errors import in_own_terms
+from exchange.kernel.errors import ConcurrencyError
 from exchange.kernel.tasks import cancel_and_wait
 
 A = TypeVar("A", bound=Aggregate)
@@ -161,7 +162,8 @@ def postgres_persistence(url: str) -> dict[str, str]:
         # A connection broken by a restart of PostgreSQL is found out and replaced before use, so the exchange
         # carries on once the server is back.
         "POSTGRES_PRE_PING": "y",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # How long a caller waits for a connection: with PostgreSQL down, a request gets its 503 after this long.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
     }
 
 
@@ -329,7 +331,7 @@ class GroupCommit:
             return
         except Exception as error:  # the callers hear of it; the committer lives on for the next batch
             # The batch was one transaction and the store rolled it back whole: none of it is stored.
-            failure = _in_own_terms(error)
+            failure = in_own_terms(error)
             for _, future in batch:
                 loop.call_soon_threadsafe(_fail, future, failure)
             return
@@ -347,19 +349,10 @@ class GroupCommit:
             # Callers hear of a concurrent change in the exchange's own terms, not the storage library's.
             loop.call_soon_threadsafe(_fail, future, ConcurrencyError(str(error)))
         except Exception as error:
-            loop.call_soon_threadsafe(_fail, future, _in_own_terms(error))
+            loop.call_soon_threadsafe(_fail, future, in_own_terms(error))
         else:
             loop.call_soon_threadsafe(self._committed)
             loop.call_soon_threadsafe(_succeed, future, recordings)
-
-
-def _in_own_terms(error: Exception) -> Exception:
-    """A full disk becomes the service error callers can answer (507, try later); other errors stay as they are."""
-    if is_storage_full(error):
-        storage_full = StorageFullError("the event store's disk is full; nothing was stored")
-        storage_full.__cause__ = error
-        return storage_full
-    return error
 
 
 def _succeed(future: asyncio.Future[list[Recording[UUID]]], recordings: list[Recording[UUID]]) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from exchange.eventstore.database_errors import database_errors
+
 
 class PostgresCounters:
     """A `flowcontrol.limits.CounterDatabase` on PostgreSQL."""
@@ -24,7 +26,14 @@ class PostgresCounters:
     @classmethod
     async def open(cls, database_url: str) -> PostgresCounters:
         pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
-            database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}, timeout=10
+            database_url,
+            min_size=1,
+            max_size=4,
+            open=False,
+            kwargs={"autocommit": True},
+            timeout=5,
+            # A connection broken by a restart of PostgreSQL is found out and replaced before use.
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open(wait=True, timeout=10)
         return cls(pool)
@@ -34,20 +43,22 @@ class PostgresCounters:
         return False  # autocommit: no statement is left open for a caller to commit
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> None:
-        async with self._pool.connection() as connection:
-            if sql.lstrip().upper().startswith("CREATE"):
-                # Processes creating the tables at once would collide in PostgreSQL's catalogue (CREATE ... IF
-                # NOT EXISTS is not safe against a concurrent create): they take turns under an advisory lock.
-                async with connection.transaction():
-                    await connection.execute("SELECT pg_advisory_xact_lock(hashtext('flowcontrol tables'))")
-                    await connection.execute(_placeholders(sql), tuple(parameters or ()))
-                return
-            await connection.execute(_placeholders(sql), tuple(parameters or ()))
+        with database_errors():
+            async with self._pool.connection() as connection:
+                if sql.lstrip().upper().startswith("CREATE"):
+                    # Processes creating the tables at once would collide in PostgreSQL's catalogue (CREATE ... IF
+                    # NOT EXISTS is not safe against a concurrent create): they take turns under an advisory lock.
+                    async with connection.transaction():
+                        await connection.execute("SELECT pg_advisory_xact_lock(hashtext('flowcontrol tables'))")
+                        await connection.execute(_placeholders(sql), tuple(parameters or ()))
+                    return
+                await connection.execute(_placeholders(sql), tuple(parameters or ()))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> list[tuple[Any, ...]]:
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(_placeholders(sql), tuple(parameters or ()))
-            return await cursor.fetchall()
+        with database_errors():
+            async with self._pool.connection() as connection:
+                cursor = await connection.execute(_placeholders(sql), tuple(parameters or ()))
+                return await cursor.fetchall()
 
     async def commit(self) -> None:
         """Nothing to do: each statement committed on its own."""

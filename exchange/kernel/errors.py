@@ -78,6 +78,18 @@ class UnavailableError(ServiceError):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailableError(UnavailableError):
+    """The exchange's database does not answer (stopped, restarting, out of reach): nothing of the request was
+    done that the caller could rely on; try again after `retry_after`.
+
+    Five seconds by default: about as long as a restart of PostgreSQL or a failover to its standby takes."""
+
+    def __init__(
+        self, detail: str = "the exchange's database is unavailable; try again later", *, retry_after: float = 5.0
+    ) -> None:
+        super().__init__(detail, retry_after=retry_after)
+
+
 class StorageFullError(UnavailableError):
     """The disk under the exchange's data is full: nothing of the request was stored; try again after `retry_after`."""
 
@@ -85,11 +97,15 @@ class StorageFullError(UnavailableError):
         super().__init__(detail, retry_after=retry_after)
 
 
+POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full: the server could not extend a file
+
+
 def is_storage_full(error: BaseException) -> bool:
     """Whether an error, or one it was raised from, says the disk is full.
 
     SQLite says so with SQLITE_FULL ("database or disk is full"), which eventsourcing wraps in its own
-    persistence errors; writing a file says so with ENOSPC (or EDQUOT past a quota).
+    persistence errors; PostgreSQL with SQLSTATE 53100 (psycopg's DiskFull); writing a file says so with ENOSPC (or
+    EDQUOT past a quota).
     """
     seen: set[int] = set()
     current: BaseException | None = error
@@ -100,6 +116,8 @@ def is_storage_full(error: BaseException) -> bool:
         ):
             return True
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(current, "sqlstate", None) == POSTGRES_DISK_FULL:
             return True
         # eventsourcing wraps the sqlite3 error it caught as its argument as well as its cause.
         wrapped = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None

@@ -30,6 +30,7 @@ from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import (
     ConcurrencyError,
     ConflictError,
+    DatabaseUnavailableError,
     InvalidError,
     LimitExceededError,
     MalformedError,
@@ -216,8 +217,9 @@ class Submissions:
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
         _count(request.business_function_id, _refusal_outcome(problem))
-        if isinstance(problem, (ConflictError, StorageFullError)):
-            # A conflict is not a new transaction; with the disk full the refusal could not be stored either.
+        if isinstance(problem, (ConflictError, StorageFullError, DatabaseUnavailableError)):
+            # A conflict is not a new transaction; with the disk full or the database out of reach the refusal
+            # could not be stored either.
             return
         context_id = request.message_context_id
         rejection = Rejection(

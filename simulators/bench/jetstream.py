@@ -32,14 +32,21 @@ def nats_url_of(data_dir: Path) -> str | None:
 
 
 async def publish_async_rate(
-    url: str, payload: bytes, duration: float | None, messages: int | None
+    url: str, payload: bytes, duration: float | None, messages: int | None, *, token: str | None = None
 ) -> dict[str, float]:
-    """Publish `payload` until `duration` seconds or `messages` are acknowledged; the figures of the run."""
-    client = await nats.connect(url)
+    """Publish `payload` until `duration` seconds or `messages` are acknowledged; the figures of the run.
+
+    `url` may name a cluster's servers, comma-separated: the stream then has three replicas, as the exchange's do
+    there, so that the baseline pays for the same replication."""
+    servers = url.split(",")
+    client = await nats.connect(servers, token=token)
     js = client.jetstream(publish_async_max_pending=WINDOW)
     name = f"BENCH_{secrets.token_hex(4).upper()}"
     subject = f"bench.{name.lower()}"
-    await js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.FILE))
+    replicas = 3 if len(servers) >= 3 else 1
+    await js.add_stream(
+        StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.FILE, num_replicas=replicas)
+    )
     try:
         started = time.time()
         deadline = started + duration if duration is not None else float("inf")

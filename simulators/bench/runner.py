@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +52,11 @@ TARGET_P99_SATURATED_MS = 1000.0
 @dataclass
 class BenchConfig:
     url: str | None = None
+    # With --url naming several processes of one exchange: each of them; senders and receivers are spread over them.
+    urls: list[str] = field(default_factory=list)
+    # The NATS of an exchange started elsewhere with --nats-url (a cluster, say), for the raw JetStream baseline.
+    nats_url: str | None = None
+    nats_token: str | None = None
     data_dir: Path | None = None
     operator_secret: str | None = None
     server_pid: int | None = None
@@ -90,6 +96,7 @@ class BenchServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.tmp: Path | None = None
         self.url = config.url or ""
+        self.urls = config.urls or [self.url]
         self.data_dir = config.data_dir
         self.secret = config.operator_secret or ""
 
@@ -100,6 +107,7 @@ class BenchServer:
         self.data_dir = self.tmp / "data"
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        self.urls = [self.url]
         idx = Path(sys.executable).parent / "idx"
         args = [str(idx), "serve", "--data-dir", str(self.data_dir), "--port", str(port), "--rate-limit", "0",
                 "--daily-quota", HUGE_QUOTA]  # fmt: skip
@@ -120,6 +128,11 @@ class BenchServer:
         if self.data_dir is not None and (nats := pid_from_file(self.data_dir / "nats" / "nats.pid")) is not None:
             found["nats_server"] = nats
         return found
+
+    def other_serves(self) -> list[int]:
+        """The processes listening at the further --url addresses, whose CPU counts as idx serve's too."""
+        found = (listener_pid(int(url.rsplit(":", 1)[1].split("/")[0])) for url in self.urls[1:])
+        return [pid for pid in found if pid is not None]
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None:
@@ -185,7 +198,9 @@ class _Cast:
     receivers: list[ReceiverSpec]
 
 
-async def cast_participants(config: BenchConfig, url: str, secret: str, say: Log) -> _Cast:
+async def cast_participants(config: BenchConfig, urls: Sequence[str], secret: str, say: Log) -> _Cast:
+    """Senders and LNSPs registered through the first URL; each works through one of `urls` in turn."""
+    url = urls[0]
     operator = await operator_client(url, secret)
     clients: list[ParticipantClient] = []
     run = os.urandom(2).hex().upper()
@@ -218,9 +233,9 @@ async def cast_participants(config: BenchConfig, url: str, secret: str, say: Log
             certificate_pem = client.certificate.public_bytes(serialization.Encoding.PEM)
             # Each sender spreads its messages over every LNSP.
             recipients = [lnsp for lnsp, _ in lnsps[index:] + lnsps[:index]]
-            senders.append(SenderSpec(url, participant_id, token, key_pem, certificate_pem, recipients,
-                                      config.connections))  # fmt: skip
-        receivers = [ReceiverSpec(url, [lnsp], config.connections) for lnsp in lnsps]
+            senders.append(SenderSpec(urls[index % len(urls)], participant_id, token, key_pem, certificate_pem,
+                                      recipients, config.connections))  # fmt: skip
+        receivers = [ReceiverSpec(urls[i % len(urls)], [lnsp], config.connections) for i, lnsp in enumerate(lnsps)]
         say(f"{config.senders} senders and {config.receivers} LNSPs registered and enrolled")
         return _Cast(senders, receivers)
     finally:
@@ -316,17 +331,23 @@ class Workers:
 
 
 class CpuMeter:
-    """CPU seconds (user + system, from /proc/<pid>/stat) of idx serve, with any worker processes it runs, and
-    of its nats-server; read before and after a phase and divided by the messages the phase accepted."""
+    """CPU seconds (user + system, from /proc/<pid>/stat) of idx serve, with any worker processes it runs (and the
+    further processes of one exchange, `other_serves`), and of its nats-server; read before and after a phase and
+    divided by the messages the phase accepted."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], other_serves: list[int] | None = None) -> None:
         self.pids = pids
+        self.other_serves = other_serves or []
 
     def read(self) -> dict[str, float]:
         nats = self.pids.get("nats_server")
         used: dict[str, float] = {}
         for name, pid in self.pids.items():
-            tree = process_tree(pid, {nats} if nats is not None else set()) if name == "idx_serve" else [pid]
+            if name == "idx_serve":
+                skip = {nats} if nats is not None else set()
+                tree = [member for serve in [pid, *self.other_serves] for member in process_tree(serve, skip)]
+            else:
+                tree = [pid]
             used[name] = sum(cpu_seconds(member) or 0.0 for member in tree)
         return used
 
@@ -346,7 +367,7 @@ class CpuMeter:
 
 
 async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, say: Log) -> dict[str, Any]:
-    cast = await cast_participants(config, server.url, server.secret, say)
+    cast = await cast_participants(config, server.urls, server.secret, say)
     pids = server.pids()
     memory_start = {name: memory_kib(pid) for name, pid in pids.items()}
     workers = Workers(cast)
@@ -355,7 +376,7 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
     try:
         await workers.listening()
         for size in config.sizes:
-            result = await _one_size(config, server, nothing, workers, CpuMeter(pids), size, say)
+            result = await _one_size(config, server, nothing, workers, CpuMeter(pids, server.other_serves()), size, say)
             accepted_total += int(result["exchange"]["accepted"]) + int(result["exchange"]["half_rate"]["accepted"])
             results.append(result)
     finally:
@@ -367,7 +388,8 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
             **asdict(config),
             "data_dir": str(config.data_dir) if config.data_dir else None,
             "operator_secret": None,
-            "url": server.url,
+            "nats_token": None,
+            "url": ",".join(server.urls),
             "started_server": config.url is None,
         },
         "results": results,
@@ -414,7 +436,7 @@ async def _one_size(
     # CPU is counted from the first request until the phase's last messageAvailable arrived (or time was up),
     # so that the delivery work a burst leaves behind counts against the messages that caused it.
     before = meter.read()
-    saturated = await send_phase(config, workers, server.url, None)
+    saturated = await send_phase(config, workers, server.urls, None)
     say(f"{label}: exchange accepted {saturated['accepted']} in {saturated['seconds']:.1f}s "
         f"= {saturated['per_s']:.0f}/s; refused {saturated['refused']}")  # fmt: skip
     latency_saturated = await _latency(workers, saturated)
@@ -432,14 +454,14 @@ async def _one_size(
 
     half = max(1.0, saturated["per_s"] / 2)
     before = meter.read()
-    paced = await send_phase(config, workers, server.url, half)
+    paced = await send_phase(config, workers, server.urls, half)
     latency_half = await _latency(workers, paced)
     paced["cpu"] = meter.per_message(before, paced["accepted"])
     say(f"{label}: at {half:.0f}/s submit → messageAvailable p50 {latency_half['p50_ms']:.1f} ms, "
         f"p99 {latency_half['p99_ms']:.1f} ms")  # fmt: skip
     await workers.receivers({"op": "drain"})
 
-    baseline = await send_phase(config, workers, nothing.url, None)
+    baseline = await send_phase(config, workers, [nothing.url], None)
     say(f"{label}: do-nothing POST {baseline['per_s']:.0f}/s")
     jetstream = await _jetstream(config, server, size, say, label)
     versus_nothing = ratio(saturated["per_s"], baseline["per_s"])
@@ -480,18 +502,24 @@ def _cpu_text(figures: dict[str, Any]) -> str:
 
 
 async def send_phase(
-    config: BenchConfig, workers: Workers, url: str, total_rate: float | None, messages: int | None = None
+    config: BenchConfig, workers: Workers, urls: Sequence[str], total_rate: float | None, messages: int | None = None
 ) -> dict[str, Any]:
-    """Every sender process sends for the duration (or its share of the messages: `messages`, else the config's);
-    figures over all of them."""
+    """Every sender process sends for the duration (or its share of the messages: `messages`, else the config's),
+    the senders spread over `urls` in turn; figures over all of them."""
     count = len(workers.sender_inboxes)
     messages = messages if messages is not None else config.messages
     budgets = split_evenly(messages, count) if messages is not None else [None] * count
     rates = [total_rate / count if total_rate else None] * count
     start_at = time.time() + 0.5
-    for inbox, budget, share in zip(workers.sender_inboxes, budgets, rates, strict=True):
+    for index, (inbox, budget, share) in enumerate(zip(workers.sender_inboxes, budgets, rates, strict=True)):
         duration = None if messages is not None else config.duration
-        command = {"op": "run", "url": url, "path": "/pqd/v1/bpqd", "start_at": start_at, "duration": duration}
+        command = {
+            "op": "run",
+            "url": urls[index % len(urls)],
+            "path": "/pqd/v1/bpqd",
+            "start_at": start_at,
+            "duration": duration,
+        }
         inbox.put({**command, "messages": budget, "rate": share})
     replies = await workers.sender_replies()
     records = [record for reply in replies for record in reply["records"]]
@@ -531,12 +559,14 @@ async def _latency(workers: Workers, phase: dict[str, Any]) -> dict[str, Any]:
 
 async def _jetstream(config: BenchConfig, server: BenchServer, size: int, say: Log, label: str) -> dict[str, Any]:
     """Raw JetStream from this process, with a body like the exchange's (gzip-encoded, as it arrives)."""
-    url = nats_url_of(server.data_dir) if server.data_dir is not None else None
+    url = config.nats_url or (nats_url_of(server.data_dir) if server.data_dir is not None else None)
     if url is None:
-        say("no nats-server address (give --data-dir with --url): JetStream baseline not run")
+        say("no nats-server address (give --data-dir or --nats-url with --url): JetStream baseline not run")
         return {"messages": 0, "seconds": 0.0, "per_s": 0.0, "window": 0}
     shape = shape_for_size(size, "BM0000000", "BL0000000")
     payload = gzip.compress(bpqd_body("BM0000000", ["BL0000000"], priority="High", shape=shape), compresslevel=6)
-    figures = await publish_async_rate(url, payload, None if config.messages else config.duration, config.messages)
+    figures = await publish_async_rate(
+        url, payload, None if config.messages else config.duration, config.messages, token=config.nats_token
+    )
     say(f"{label}: raw JetStream publish_async {figures['per_s']:.0f}/s")
     return figures

@@ -117,9 +117,9 @@ class _Memory:
 async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Log) -> dict[str, Any]:
     steps = soak_sizes(messages)
     size = config.sizes[0]
-    cast = await cast_participants(config, server.url, server.secret, say)
+    cast = await cast_participants(config, server.urls, server.secret, say)
     pids = server.pids()
-    meter = CpuMeter(pids)
+    meter = CpuMeter(pids, server.other_serves())
     workers = Workers(cast)
     started = time.time()
     frames = _Frames(workers)
@@ -130,7 +130,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
 
     async def send(count: int) -> dict[str, Any]:
         nonlocal accepted_total, sending_seconds
-        phase = await send_phase(config, workers, server.url, None, messages=count)
+        phase = await send_phase(config, workers, server.urls, None, messages=count)
         frames.accepted(phase.pop("records"))
         accepted_total += int(phase["accepted"])
         sending_seconds += float(phase["seconds"])
@@ -243,7 +243,7 @@ async def _soak(config: BenchConfig, server: BenchServer, messages: int, say: Lo
             },
         },
         "config": {
-            "url": server.url,
+            "url": ",".join(server.urls),
             "started_server": config.url is None,
             "senders": config.senders,
             "receivers": config.receivers,

@@ -7,14 +7,22 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
 from litestar import Litestar, get
 from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
 
+from exchange.eventstore import database_errors
 from exchange.http.problems import on_http_exception, on_service_error, on_unexpected
-from exchange.kernel.errors import ServiceError, StorageFullError, UnavailableError, is_storage_full
+from exchange.kernel.errors import (
+    DatabaseUnavailableError,
+    ServiceError,
+    StorageFullError,
+    UnavailableError,
+    is_storage_full,
+)
 from tests.problems import assert_problem
 
 
@@ -103,3 +111,26 @@ def test_a_view_that_does_not_catch_up_is_a_503_with_retry_after(client: TestCli
     response = client.get("/behind")
     assert_problem(response, 503, kind="unavailable")
     assert response.headers["Retry-After"] == "5"
+
+
+def _as_eventsourcing_raises(error: Exception) -> OperationalError:
+    """`error` wrapped as eventsourcing's PostgreSQL datastore wraps psycopg's errors (raised from them)."""
+    try:
+        raise error
+    except Exception as cause:
+        try:
+            raise OperationalError(str(cause)) from cause
+        except OperationalError as wrapped:
+            return wrapped
+
+
+def test_postgresqls_full_disk_is_a_storage_full_error_and_a_lost_server_an_unavailable_one() -> None:
+    """DiskFull (SQLSTATE 53100) becomes the 507 error; a refused connection the 503 one; a bug stays itself."""
+    full = database_errors.in_own_terms(_as_eventsourcing_raises(psycopg.errors.DiskFull("could not extend file")))
+    assert isinstance(full, StorageFullError)
+    gone = database_errors.in_own_terms(_as_eventsourcing_raises(psycopg.OperationalError("connection refused")))
+    assert isinstance(gone, DatabaseUnavailableError)
+    assert not isinstance(gone, StorageFullError)
+    assert gone.retry_after is not None and gone.retry_after > 0
+    bug = ValueError("a bug")
+    assert database_errors.in_own_terms(bug) is bug
