@@ -104,9 +104,7 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         topic_of(Certificate, "ExpiryWarned"),
     )
 
-    def __init__(
-        self, js: JetStreamContext, queue: Projector, participants: Projector, views: ViewsConnection
-    ) -> None:
+    def __init__(self, js: JetStreamContext, queue: Projector, participants: Projector, views: ViewsConnection) -> None:
         self._js = js
         self._queue = queue
         self._participants = participants
