@@ -1,0 +1,212 @@
+"""Leases: each follower of the event store runs in exactly one process at a time.
+
+Why a lease row with a fencing token in the read side's database: every process of one exchange already shares
+that database (DATA_DIR/views.sqlite for the processes of `--workers` on one machine, PostgreSQL for several
+machines), and the followers' writes land there. So the proof that a writer still holds its lease can be checked
+in the same transaction as its write (`Leases.fence`): on SQLite the transaction holds the file's write lock, on
+PostgreSQL the fencing UPDATE holds the lease row's lock, so no takeover can commit between the check and the
+write. A process paused past its TTL (SIGSTOP, a long GC, a stalled disk) and then resumed finds its token
+superseded and its late batch rolled back; the new holder resumed from the recorded position, so nothing is skipped
+or written twice.
+
+The row: `leases(name, holder, token, expires_at)`. A lease is free once `expires_at` has passed (or it was
+released); taking it adds one to `token`, so every tenure has a token of its own. Renewal only extends a lease
+whose holder and token are unchanged.
+
+Time: `expires_at` is the wall clock of the process that wrote it (milliseconds since the epoch), because SQLite
+and PostgreSQL share no portable SQL for "now". On one machine every process reads the same clock. Across machines
+their clocks must agree to well under the TTL (NTP does); a skew only makes a dead holder's lease free a little
+sooner or later. Safety never rests on the clock: the fencing token refuses the late write whatever the clocks say.
+
+The SQL is portable (`?` placeholders, `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE ... RETURNING`), and only
+`execute`, `execute_fetchall` and `commit` of the connection are used, so the same store runs on PostgreSQL
+behind an aiosqlite-shaped connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+import structlog
+
+from exchange.kernel.tasks import Repeating
+from exchange.readmodels.views import tracked_position
+
+log = structlog.get_logger(__name__)
+
+# The contract allows a TTL of at most 3 s and a takeover within 5 s: renewing every second survives two missed
+# renewals, and a process that does not hold a lease tries every second, so a dead holder's lease is taken at most
+# TTL + one try (4 s) after its last renewal.
+TTL = 3.0  # seconds
+RENEW_EVERY = 1.0  # seconds
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+"""
+
+
+class LeaseLostError(Exception):
+    """The lease is held by another tenure now: what was about to be written is not this process's to write."""
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_holder() -> str:
+    """A name for this process's tenures: its pid for people reading the table, and randomness for uniqueness
+    across machines and restarts."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+@dataclass
+class Leases:
+    """The lease rows, on a connection of their own (never one with another transaction open)."""
+
+    db: aiosqlite.Connection
+    holder: str
+    ttl: float = TTL
+    now_ms: Callable[[], int] = wall_clock_ms
+
+    async def create_table(self) -> None:
+        await self.db.execute(SCHEMA)
+        await self.db.commit()
+
+    async def acquire(self, name: str) -> int | None:
+        """Take the lease if it is free or expired; its new fencing token, or None while another holds it."""
+        now = self.now_ms()
+        rows = await self.db.execute_fetchall(
+            "INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1, "
+            "expires_at = excluded.expires_at WHERE leases.expires_at <= ? RETURNING token",
+            (name, self.holder, now + self._ttl_ms, now),
+        )
+        await self.db.commit()
+        rows = list(rows)
+        return int(rows[0][0]) if rows else None
+
+    async def renew(self, name: str, token: int) -> bool:
+        """Extend the lease of this tenure; False when another process took it meanwhile."""
+        rows = await self.db.execute_fetchall(
+            "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? RETURNING token",
+            (self.now_ms() + self._ttl_ms, name, self.holder, token),
+        )
+        await self.db.commit()
+        return bool(list(rows))
+
+    async def release(self, name: str, token: int) -> None:
+        """Free the lease at once (a clean stop), so that another process need not wait for it to expire."""
+        await self.db.execute(
+            "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND token = ?", (name, self.holder, token)
+        )
+        await self.db.commit()
+
+    async def holders(self) -> dict[str, tuple[str, int]]:
+        """Every lease's holder and token, expired or not (for tests and tools)."""
+        rows = await self.db.execute_fetchall("SELECT name, holder, token FROM leases")
+        return {row[0]: (row[1], int(row[2])) for row in rows}
+
+    @property
+    def _ttl_ms(self) -> int:
+        return int(self.ttl * 1000)
+
+
+async def fence(db: aiosqlite.Connection, name: str, token: int) -> None:
+    """Inside the write's open transaction: prove the tenure `token` still holds the lease, or raise.
+
+    The UPDATE changes nothing but takes the lease row's write lock until the transaction ends, so a takeover
+    either committed before (and this refuses) or waits until after this write.
+    """
+    rows = await db.execute_fetchall(
+        "UPDATE leases SET token = token WHERE name = ? AND token = ? RETURNING token", (name, token)
+    )
+    if not list(rows):
+        raise LeaseLostError(f"the lease of {name} was taken over")
+
+
+class LeaseKeeper:
+    """Holds this process's leases: takes every free one, renews those it holds, and tells who may run.
+
+    `start` tries every lease once before returning, so a process alone takes them all without waiting; then a
+    round every `RENEW_EVERY` seconds renews what it holds and tries what it does not. A lease counts as held only
+    until TTL after its last successful renewal by this process's monotonic clock: a process that cannot reach the
+    database stops its followers before another process may take over.
+    """
+
+    def __init__(self, leases: Leases, names: Iterable[str], renew_every: float = RENEW_EVERY) -> None:
+        self.leases = leases
+        self.names = tuple(dict.fromkeys(names))
+        # name -> (token, held until, time.monotonic)
+        self._held: dict[str, tuple[int, float]] = {}
+        self._rounds = Repeating("leases", self.keep, renew_every, log=log, failure="lease_round_failed")
+        self._rounds_started = False
+
+    def token(self, name: str) -> int | None:
+        """The fencing token of this process's tenure of `name`, or None when it does not hold it now."""
+        held = self._held.get(name)
+        if held is None or held[1] <= time.monotonic():
+            return None
+        return held[0]
+
+    def holds(self, name: str) -> bool:
+        return self.token(name) is not None
+
+    def held(self) -> list[str]:
+        """The names of the leases this process holds, sorted."""
+        return sorted(name for name in self.names if self.holds(name))
+
+    def lost(self, name: str, token: int) -> None:
+        """A fenced write found the tenure `token` superseded: stop counting it as held."""
+        held = self._held.get(name)
+        if held is not None and held[0] == token:
+            del self._held[name]
+            log.warning("lease_lost", lease=name, token=token)
+
+    async def tracked(self, name: str) -> int:
+        """The follower's recorded position, as committed by whichever process holds it."""
+        return await tracked_position(self.leases.db, name)
+
+    async def start(self) -> None:
+        await self.leases.create_table()
+        await self.keep()
+        self._rounds.start()
+        self._rounds_started = True
+
+    async def stop(self) -> None:
+        """Stop renewing and release what is held, so another process takes over at once."""
+        if self._rounds_started:
+            await self._rounds.stop()
+        held, self._held = self._held, {}
+        for name, (token, _) in held.items():
+            with contextlib.suppress(Exception):  # an unreachable database: the lease expires by itself
+                await self.leases.release(name, token)
+
+    async def keep(self) -> None:
+        """One round: renew each lease held, try each one not held."""
+        for name in self.names:
+            started = time.monotonic()
+            held = self._held.get(name)
+            if held is not None:
+                if await self.leases.renew(name, held[0]):
+                    self._held[name] = (held[0], started + self.leases.ttl)
+                else:
+                    self.lost(name, held[0])
+                continue
+            token = await self.leases.acquire(name)
+            if token is not None:
+                self._held[name] = (token, started + self.leases.ttl)
+                log.info("lease_taken", lease=name, token=token, holder=self.leases.holder)
+            # Yield between leases: a round over many names must not hold up requests on this event loop.
+            await asyncio.sleep(0)
