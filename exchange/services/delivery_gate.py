@@ -5,13 +5,18 @@ FlowControl aggregate), runs the pure state machine of `flowcontrol.state`, and 
 transaction: deliveries queued, deliveries held, releases and status changes commit together or not at all.
 So a crash in the middle of a release neither loses nor duplicates a message: the next decision starts again
 from what was committed.
+
+The gate's decisions for one queue are serialized by in-process locks, so with several processes on one database
+they all run in the process that holds the deliverer's lease. A removal in another process (a delete by a
+recipient connected there) asks the holder to recount through `forward`; the holder recounts every queue when it
+takes the lease, which covers a request sent while no process held it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,6 +53,10 @@ class DeliveryGate:
     registry: Registry
     clock: Clock
     on_recorded: Callable[[], None]
+    # Whether this process holds the deliverer's lease (and so makes the decisions), and how the others hand it
+    # their recounts (None: there are no other processes).
+    leased: Callable[[], bool] = field(default=lambda: True, kw_only=True)
+    forward: Callable[[str, str], Awaitable[None]] | None = field(default=None, kw_only=True)
     _locks: defaultdict[Key, asyncio.Lock] = field(
         init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
     )
@@ -84,6 +93,9 @@ class DeliveryGate:
         Call after the removal is committed. Concurrent callers share one recount: an LNSP deleting over
         many connections would otherwise queue one full recount per message behind the lock of its queue.
         """
+        if self.forward is not None and not self.leased():
+            await self.forward(participant_id, business_function_id)
+            return
         key = (participant_id, business_function_id)
         recount = self._settling.get(key)
         if recount is None:
@@ -91,6 +103,18 @@ class DeliveryGate:
             self._settling[key] = recount
         # Shielded: a caller that goes away must not cancel the recount others wait for.
         await asyncio.shield(recount)
+
+    async def settle_all(self) -> None:
+        """Recount every queue that holds or waits for messages (on taking the deliverer's lease): a recount asked
+        for while no process held it was not made."""
+        await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
+        async with self.views.execute(
+            "SELECT recipient, business_function_id FROM queue_items "
+            "UNION SELECT recipient, business_function_id FROM pending_items"
+        ) as cursor:
+            keys = [(row[0], row[1]) for row in await cursor.fetchall()]
+        for participant_id, business_function_id in keys:
+            await self.settle(participant_id, business_function_id)
 
     async def _recount(self, key: Key) -> None:
         try:
@@ -113,7 +137,8 @@ class DeliveryGate:
             state, control = await self._load(key)
             state, effects = flow.set_manual_stop(state, stopped)
             await self._record(key, control, state, effects, {})
-            return state
+        await self._recount_at_holder(key)
+        return state
 
     async def set_watermarks(self, participant_id: str, business_function_id: str, watermarks: Watermarks) -> None:
         key = (participant_id, business_function_id)
@@ -123,6 +148,13 @@ class DeliveryGate:
             control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self.clock.now())
             state, effects = flow.set_watermarks(state, watermarks)
             await self._record(key, control, state, effects, {})
+        await self._recount_at_holder(key)
+
+    async def _recount_at_holder(self, key: Key) -> None:
+        """After a change decided here while another process holds the deliverer: an arrival it held meanwhile
+        may now be due, and only its recount is serialized with its arrivals."""
+        if self.forward is not None and not self.leased():
+            await self.forward(*key)
 
     async def state(self, participant_id: str, business_function_id: str) -> tuple[flow.FlowState, FlowControl | None]:
         """The current state as stored, for the flow-control API."""
