@@ -184,12 +184,13 @@ class LeaseKeeper:
         self._rounds.start()
         self._rounds_started = True
 
-    async def stop(self) -> None:
-        """Stop renewing and release what is held, so another process takes over at once."""
+    async def stop(self, release: bool = True) -> None:
+        """Stop renewing and release what is held, so another process takes over at once (without `release`, as
+        a process that dies: the leases expire after their TTL)."""
         if self._rounds_started:
             await self._rounds.stop()
         held, self._held = self._held, {}
-        for name, (token, _) in held.items():
+        for name, (token, _) in held.items() if release else ():
             with contextlib.suppress(Exception):  # an unreachable database: the lease expires by itself
                 await self.leases.release(name, token)
 
