@@ -30,8 +30,9 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import aiosqlite
 import structlog
@@ -57,6 +58,16 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 
+class LeaseDatabase(Protocol):
+    """What the lease store uses of a connection: an aiosqlite.Connection, or one of that shape on PostgreSQL."""
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Any]: ...
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Any]]: ...
+
+    def commit(self) -> Awaitable[None]: ...
+
+
 class LeaseLostError(Exception):
     """The lease is held by another tenure now: what was about to be written is not this process's to write."""
 
@@ -75,7 +86,7 @@ def new_holder() -> str:
 class Leases:
     """The lease rows, on a connection of their own (never one with another transaction open)."""
 
-    db: aiosqlite.Connection
+    db: LeaseDatabase
     holder: str
     ttl: float = TTL
     now_ms: Callable[[], int] = wall_clock_ms
@@ -123,7 +134,7 @@ class Leases:
         return int(self.ttl * 1000)
 
 
-async def fence(db: aiosqlite.Connection, name: str, token: int) -> None:
+async def fence(db: LeaseDatabase, name: str, token: int) -> None:
     """Inside the write's open transaction: prove the tenure `token` still holds the lease, or raise.
 
     The UPDATE changes nothing but takes the lease row's write lock until the transaction ends, so a takeover
@@ -176,7 +187,8 @@ class LeaseKeeper:
 
     async def tracked(self, name: str) -> int:
         """The follower's recorded position, as committed by whichever process holds it."""
-        return await tracked_position(self.leases.db, name)
+        # The lease store's connection is the views database's (any of that shape), where positions are tracked.
+        return await tracked_position(cast(aiosqlite.Connection, self.leases.db), name)
 
     async def start(self) -> None:
         await self.leases.create_table()
