@@ -5,6 +5,11 @@ exactly where its last commit left it, and handling the same events again change
 
 In `idx serve` one `LogFollower` reads each batch of the log once, decodes it once and hands it to every
 projector; a projector on its own (a rebuild, services built without followers) reads for itself.
+
+With several processes on one views database each projector runs under a lease (exchange.readmodels.leases): only
+the process holding it handles events, each batch proves in its own transaction that its tenure still holds the
+lease, and a new tenure resumes from the recorded position. Readers in the other processes wait on that recorded
+position instead.
 """
 
 from __future__ import annotations
