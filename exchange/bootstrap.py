@@ -418,7 +418,8 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     }
     services.followers[:] = projectors.values()
     # Each follower runs in one process at a time (see exchange.readmodels.leases); alone, this one takes them all.
-    lease_db = await open_views(views_path)
+    # Without fsync, like the projections' commits: a renewal lost with the machine goes with its processes.
+    lease_db = await open_views(views_path, derived_only=True)
     connections.append(lease_db)
     leases = LeaseKeeper(Leases(lease_db, new_holder()), [*projectors, *LEASED_TASKS])
     for projector in projectors.values():

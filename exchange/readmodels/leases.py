@@ -25,12 +25,11 @@ behind an aiosqlite-shaped connection.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -97,25 +96,40 @@ class Leases:
 
     async def acquire(self, name: str) -> int | None:
         """Take the lease if it is free or expired; its new fencing token, or None while another holds it."""
+        return (await self.acquire_all([name])).get(name)
+
+    async def acquire_all(self, names: Sequence[str]) -> dict[str, int]:
+        """Take those of the leases that are free or expired, in one statement: their new fencing tokens."""
+        if not names:
+            return {}
         now = self.now_ms()
         rows = await self.db.execute_fetchall(
-            "INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1, "
-            "expires_at = excluded.expires_at WHERE leases.expires_at <= ? RETURNING token",
-            (name, self.holder, now + self._ttl_ms, now),
+            "INSERT INTO leases (name, holder, token, expires_at) VALUES "  # noqa: S608 - placeholders only
+            + ", ".join(["(?, ?, 1, ?)"] * len(names))
+            + " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1, "
+            "expires_at = excluded.expires_at WHERE leases.expires_at <= ? RETURNING name, token",
+            (*(value for name in names for value in (name, self.holder, now + self._ttl_ms)), now),
         )
         await self.db.commit()
-        rows = list(rows)
-        return int(rows[0][0]) if rows else None
+        return {row[0]: int(row[1]) for row in rows}
 
     async def renew(self, name: str, token: int) -> bool:
         """Extend the lease of this tenure; False when another process took it meanwhile."""
+        return name in await self.renew_all({name: token})
+
+    async def renew_all(self, held: Mapping[str, int]) -> set[str]:
+        """Extend the leases of these tenures (name: token) in one statement; the names still held."""
+        if not held:
+            return set()
         rows = await self.db.execute_fetchall(
-            "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? RETURNING token",
-            (self.now_ms() + self._ttl_ms, name, self.holder, token),
+            "UPDATE leases SET expires_at = ? WHERE holder = ? AND name IN ("  # noqa: S608 - placeholders only
+            + ", ".join(["?"] * len(held))
+            + ") RETURNING name, token",
+            (self.now_ms() + self._ttl_ms, self.holder, *held),
         )
         await self.db.commit()
-        return bool(list(rows))
+        # A name renewed under another token would be a tenure this keeper does not know: not the one it held.
+        return {row[0] for row in rows if held.get(row[0]) == int(row[1])}
 
     async def release(self, name: str, token: int) -> None:
         """Free the lease at once (a clean stop), so that another process need not wait for it to expire."""
@@ -207,19 +221,18 @@ class LeaseKeeper:
                 await self.leases.release(name, token)
 
     async def keep(self) -> None:
-        """One round: renew each lease held, try each one not held."""
-        for name in self.names:
-            started = time.monotonic()
-            held = self._held.get(name)
-            if held is not None:
-                if await self.leases.renew(name, held[0]):
-                    self._held[name] = (held[0], started + self.leases.ttl)
-                else:
-                    self.lost(name, held[0])
-                continue
-            token = await self.leases.acquire(name)
-            if token is not None:
+        """One round: renew the leases held, try those not held (one statement each, whatever their number: each
+        is a write to the database every follower writes to)."""
+        started = time.monotonic()
+        held = {name: token for name, (token, _) in self._held.items()}
+        renewed = await self.leases.renew_all(held)
+        for name, token in held.items():
+            if name in renewed:
                 self._held[name] = (token, started + self.leases.ttl)
-                log.info("lease_taken", lease=name, token=token, holder=self.leases.holder)
-            # Yield between leases: a round over many names must not hold up requests on this event loop.
-            await asyncio.sleep(0)
+            else:
+                self.lost(name, token)
+        started = time.monotonic()
+        taken = await self.leases.acquire_all([name for name in self.names if name not in self._held])
+        for name, token in taken.items():
+            self._held[name] = (token, started + self.leases.ttl)
+            log.info("lease_taken", lease=name, token=token, holder=self.leases.holder)

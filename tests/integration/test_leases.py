@@ -122,6 +122,18 @@ class LeaseStoreContract:
         assert await second.acquire("translog") == 1
         assert await first.acquire("translog") is None
 
+    async def test_a_round_takes_every_free_lease_and_renews_only_its_own_tenures_in_one_statement_each(
+        self, pair: tuple[Leases, Leases], clock: ManualClock
+    ) -> None:
+        """Taking several leases at once skips those another holds; renewing several keeps only this holder's."""
+        first, second = pair
+        assert await second.acquire("translog") == 1
+        assert await first.acquire_all(["queue", "translog", "relay"]) == {"queue": 1, "relay": 1}
+        clock.ms += 3_000
+        assert await second.acquire("relay") == 2
+        assert await first.renew_all({"queue": 1, "relay": 1}) == {"queue"}
+        assert await second.renew_all({"relay": 2, "translog": 1}) == {"relay", "translog"}
+
     async def test_fencing_refuses_a_late_write_and_its_transaction_rolls_back(
         self, pair: tuple[Leases, Leases], writer: Writer, clock: ManualClock
     ) -> None:
