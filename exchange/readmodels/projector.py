@@ -156,6 +156,9 @@ class Projector:
                 self.position = max(0, position - self.replay)
                 self._advanced.notify_all()
             log.info("follower_resumed", projection=self.name, position=position, token=token)
+        if token is None and self.failing_since is not None:
+            # Its failures were this process's while it held the lease; whoever holds it now reports its own.
+            self.failing_since, self.retry_at, self._retry = None, 0.0, FIRST_RETRY
         self._token = token
         return token is not None
 

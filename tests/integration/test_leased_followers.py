@@ -4,6 +4,7 @@ when it dies, from the recorded position, and a holder paused past its lease has
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class CountingProjection:
         self.running.set()
         self.paused = asyncio.Event()
         self._changed = asyncio.Condition()
+        # Set to make its writes fail, as on a full disk.
+        self.failing = False
 
     async def handled_up_to(self, position: int, within: float = 10.0) -> None:
         async with asyncio.timeout(within), self._changed:
@@ -52,6 +55,8 @@ class CountingProjection:
             await self.running.wait()
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        if self.failing:
+            raise sqlite3.OperationalError("database or disk is full")
         await db.executemany("INSERT INTO counted VALUES (?)", [(position,) for position, _ in events])
         self.handled.extend(position for position, _ in events)
         async with self._changed:
@@ -180,3 +185,23 @@ async def test_a_holder_paused_past_its_lease_has_its_late_write_fenced_off(
     assert not await first.projector.may_run()
     assert second.handler.handled == list(range(1, last + 1))
     assert await _rows(second.connections[0]) == list(range(1, last + 1))
+
+
+@pytest.mark.parametrize("first_renews_every", [3600.0])  # it never renews: its lease ends 3 s after the start
+async def test_a_follower_whose_lease_passed_to_another_process_is_no_longer_reported_stuck_here(
+    two: tuple[Process, Process], committer: GroupCommit
+) -> None:
+    """Failures count against the process that holds the lease: once another took it over and moves on, the
+    process that failed no longer names the follower in /healthz."""
+    first, second = two
+    first.handler.failing = True
+    last = await _submit(committer, range(3))
+    async with asyncio.timeout(10):
+        while not first.projector.stuck(last):  # noqa: ASYNC110 -- set by the follower's failed step
+            await asyncio.sleep(0.01)
+
+    await second.handler.handled_up_to(last, within=TAKEOVER + 5)
+    async with asyncio.timeout(10):
+        while first.projector.stuck(last):  # noqa: ASYNC110 -- cleared by the follower's next try
+            await asyncio.sleep(0.05)
+    assert first.handler.handled == []
