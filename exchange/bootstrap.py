@@ -437,6 +437,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     # One reader of the log for all of them, woken by each commit of the group commit.
     log_follower = LogFollower(services.ledger, projectors.values())
     services.committer.on_commit(log_follower.poke)
+    leases.on_taken = log_follower.poke
     exchange = Exchange(
         **vars(services),
         settings=settings,

@@ -177,6 +177,8 @@ class LeaseKeeper:
         self._held: dict[str, tuple[int, float]] = {}
         self._rounds = Repeating("leases", self.keep, renew_every, log=log, failure="lease_round_failed")
         self._rounds_started = False
+        # Called when a round took a lease, so that its follower starts now rather than at its next poll.
+        self.on_taken: Callable[[], None] | None = None
 
     def token(self, name: str) -> int | None:
         """The fencing token of this process's tenure of `name`, or None when it does not hold it now."""
@@ -236,3 +238,5 @@ class LeaseKeeper:
         for name, token in taken.items():
             self._held[name] = (token, started + self.leases.ttl)
             log.info("lease_taken", lease=name, token=token, holder=self.leases.holder)
+        if taken and self.on_taken is not None:
+            self.on_taken()

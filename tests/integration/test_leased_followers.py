@@ -95,6 +95,7 @@ async def start_process(ledger: Ledger, views_path: Path, holder: str, renew_eve
     projector.leased_by(keeper)
     await keeper.start()
     follower = LogFollower(ledger, [projector])
+    keeper.on_taken = follower.poke  # as start_exchange wires it
     follower.start()
     return Process(keeper, projector, follower, handler, [lease_db, writer])
 
