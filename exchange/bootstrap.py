@@ -421,7 +421,7 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     # Without fsync, like the projections' commits: a renewal lost with the machine goes with its processes.
     lease_db = await open_views(views_path, derived_only=True)
     connections.append(lease_db)
-    leases = LeaseKeeper(Leases(lease_db, new_holder()), [*projectors, *LEASED_TASKS])
+    leases = LeaseKeeper(Leases(lease_db, new_holder()), [*projectors, *LEASED_TASKS], writes=view_writes)
     for projector in projectors.values():
         projector.leased_by(leases)
     # The relay publishes again what came just before its position whenever it takes its lease: a route JetStream

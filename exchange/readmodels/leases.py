@@ -25,6 +25,7 @@ behind an aiosqlite-shaped connection.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -170,8 +171,17 @@ class LeaseKeeper:
     database stops its followers before another process may take over.
     """
 
-    def __init__(self, leases: Leases, names: Iterable[str], renew_every: float = RENEW_EVERY) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        names: Iterable[str],
+        renew_every: float = RENEW_EVERY,
+        writes: asyncio.Lock | None = None,
+    ) -> None:
         self.leases = leases
+        # The lock this process's projectors take turns at writing the views under: in turn with them, a renewal
+        # is not starved by SQLite's busy-wait while they hand the write lock to each other.
+        self._writes = writes or asyncio.Lock()
         self.names = tuple(dict.fromkeys(names))
         # name -> (token, held until, time.monotonic)
         self._held: dict[str, tuple[int, float]] = {}
@@ -227,14 +237,16 @@ class LeaseKeeper:
         is a write to the database every follower writes to)."""
         started = time.monotonic()
         held = {name: token for name, (token, _) in self._held.items()}
-        renewed = await self.leases.renew_all(held)
+        async with self._writes:
+            renewed = await self.leases.renew_all(held)
         for name, token in held.items():
             if name in renewed:
                 self._held[name] = (token, started + self.leases.ttl)
             else:
                 self.lost(name, token)
         started = time.monotonic()
-        taken = await self.leases.acquire_all([name for name in self.names if name not in self._held])
+        async with self._writes:
+            taken = await self.leases.acquire_all([name for name in self.names if name not in self._held])
         for name, token in taken.items():
             self._held[name] = (token, started + self.leases.ttl)
             log.info("lease_taken", lease=name, token=token, holder=self.leases.holder)
