@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from exchange.eventstore.ledger import Ledger
@@ -23,6 +24,14 @@ class Follower(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process among those sharing the exchange's database, and the followers of the log it runs."""
+
+    pid: int
+    leases: list[str]
+
+
 class Health:
     def __init__(
         self,
@@ -36,9 +45,9 @@ class Health:
         self._followers = followers
         self._leases = leases
 
-    def process(self) -> dict[str, object]:
+    def process(self) -> ProcessInfo:
         """This process among those sharing the database: its pid and the followers it runs (their leases)."""
-        return {"pid": os.getpid(), "leases": sorted(self._leases())}
+        return ProcessInfo(os.getpid(), sorted(self._leases()))
 
     async def failing(self) -> list[str]:
         """The parts that do not answer, by name; none when all is well."""

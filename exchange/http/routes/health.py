@@ -5,19 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Response, get
 
-from exchange.services.health import Health
+from exchange.services.health import Health, ProcessInfo
+
+
+class HealthView(msgspec.Struct, omit_defaults=True):
+    status: str
+    process: ProcessInfo
+    # The parts that do not answer, comma-separated; only when status is "unavailable".
+    failing: str | None = None
 
 
 def health_handler(health: Health) -> Any:
     @get("/healthz", summary="Liveness of the event store and NATS", include_in_schema=True)
-    async def healthz() -> Response[dict[str, object]]:
+    async def healthz() -> Response[HealthView]:
         failing = await health.failing()
+        process = health.process()
         if failing:
-            return Response(
-                {"status": "unavailable", "failing": ", ".join(failing), "process": health.process()}, status_code=503
-            )
-        return Response({"status": "ok", "process": health.process()})
+            return Response(HealthView("unavailable", process, ", ".join(failing)), status_code=503)
+        return Response(HealthView("ok", process))
 
     return healthz

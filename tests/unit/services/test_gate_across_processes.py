@@ -8,7 +8,7 @@ import os
 import pytest
 
 from exchange.bootstrap import Services
-from exchange.services.health import Health
+from exchange.services.health import Health, ProcessInfo
 from tests.unit.services.conftest import Market, Member
 
 
@@ -94,4 +94,4 @@ async def test_a_manual_start_in_a_process_without_the_deliverer_also_asks_the_h
 async def test_health_names_this_process_and_the_leases_it_holds(services: Services) -> None:
     """The process part of /healthz: this pid and the held leases, sorted."""
     health = Health(services.ledger, lambda: True, (), leases=lambda: ["relay", "deliverer"])
-    assert health.process() == {"pid": os.getpid(), "leases": ["deliverer", "relay"]}
+    assert health.process() == ProcessInfo(os.getpid(), ["deliverer", "relay"])
