@@ -32,11 +32,13 @@ from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
 from exchange.messaging.notifications import Notifier, ensure_events_stream
+from exchange.messaging.recounts import Recounts
 from exchange.messaging.routing import STREAM, Deliverer, Relay, ensure_stream
 from exchange.messaging.stream_watchdog import StuckStreamWatchdog
 from exchange.messaging.streams import default_replicas
 from exchange.readmodels.acknowledgements import Acknowledgements, AcknowledgementsProjection
 from exchange.readmodels.flow_history import FlowHistory, FlowHistoryProjection
+from exchange.readmodels.leases import LeaseKeeper, Leases, new_holder
 from exchange.readmodels.merkle_log import MerkleLogProjection
 from exchange.readmodels.participants import ParticipantList, ParticipantsProjection
 from exchange.readmodels.plugin_aggregates import (
@@ -77,6 +79,8 @@ log = structlog.get_logger(__name__)
 RELAY_REPLAY = 1000
 # The followers that publish to JetStream: when one stays stuck, a stream of the embedded server may need a restart.
 JETSTREAM_PUBLISHERS = ("relay", "notifications")
+# The followers that are not projectors of the log; each runs under a lease of that name, as each projector does.
+LEASED_TASKS = ("deliverer", "housekeeping", "tree_heads")
 OPERATOR = "OPERATOR"
 OPERATOR_CLIENT = "operator"
 
@@ -286,6 +290,9 @@ class Exchange(Services):
     stream_watchdog: StuckStreamWatchdog | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
+    # Which followers this process runs: each under a lease, so that several processes can share one database.
+    leases: LeaseKeeper | None = None
+    recounts: Recounts | None = None
     _connections: list[ViewsConnection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
@@ -297,9 +304,14 @@ class Exchange(Services):
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
+        if self.recounts is not None:
+            await self.recounts.stop()
         await self.follower.stop()
         for projector in self.projectors.values():
             await projector.stop()
+        if self.leases is not None:
+            # Once nothing of this process writes any more: another process takes over without waiting.
+            await self.leases.stop()
         await self.committer.stop()
         try:
             await self.nc.drain()
@@ -406,9 +418,27 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "notifications": await follower(Notifier(js, services.queue, services.lists["participants"], views)),
     }
     services.followers[:] = projectors.values()
+    # Each follower runs in one process at a time (see exchange.readmodels.leases); alone, this one takes them all.
+    # In the views' database, beside the positions the fencing guards: shared by every process of the exchange.
+    lease_db = await open_views_for(settings.database_url, views_path)
+    connections.append(lease_db)
+    leases = LeaseKeeper(Leases(lease_db, new_holder()), [*projectors, *LEASED_TASKS], writes=view_writes)
+    for projector in projectors.values():
+        projector.leased_by(leases)
+    # The relay publishes again what came just before its position whenever it takes its lease: a route JetStream
+    # acked but lost with a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id,
+    # delivery ids).
+    projectors["relay"].replay = RELAY_REPLAY
+    services.housekeeper.leased = lambda: leases.holds("housekeeping")
+    services.verifiable_log.leased = lambda: leases.holds("tree_heads")
+    services.metrics.leases = lambda: {name: leases.holds(name) for name in leases.names}
+    # The holder of the deliverer's lease decides what enters a queue; the others ask it to recount.
+    recounts = Recounts(nc, services.gate.settle, lambda: leases.holds("deliverer"))
+    services.gate.leased, services.gate.forward = (lambda: leases.holds("deliverer")), recounts.ask
     # One reader of the log for all of them, woken by each commit of the group commit.
     log_follower = LogFollower(services.ledger, projectors.values())
     services.committer.on_commit(log_follower.poke)
+    leases.on_taken = log_follower.poke
     exchange = Exchange(
         **vars(services),
         settings=settings,
@@ -416,21 +446,23 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         js=js,
         projectors=projectors,
         follower=log_follower,
-        deliverer=Deliverer(js, services.gate.arrive),
-        health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values())),
+        deliverer=Deliverer(
+            js, services.gate.arrive, leased=lambda: leases.holds("deliverer"), taken=services.gate.settle_all
+        ),
+        recounts=recounts,
+        health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values()), leases.held),
         event_feed=EventFeed(js),
         nats_server=nats_server,
         shared_keys=shared_keys,
+        leases=leases,
         _connections=connections,
         _data_dir_lock=data_dir_lock,
     )
+    await recounts.start()
+    await leases.start()
     await ensure_operator(exchange)
-    for name, projector in projectors.items():
+    for projector in projectors.values():
         await projector.prepare()
-        if name == "relay":
-            # The relay publishes again what came just before its position: a route JetStream acked but lost with
-            # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
-            projector.position = max(0, projector.position - RELAY_REPLAY)
     log_follower.start()
     await exchange.deliverer.start()
     exchange.verifiable_log.start()

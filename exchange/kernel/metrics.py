@@ -40,6 +40,11 @@ FOLLOWER_POSITION = Gauge(
     "The last event-store position each follower of the log (projections, relay) has handled.",
     ["follower"],
 )
+LEASE_HELD = Gauge(
+    "idx_lease_held",
+    "1 while this process holds the lease of a follower of the log (it runs that follower), else 0.",
+    ["follower"],
+)
 EVENT_STORE_POSITION = Gauge("idx_event_store_position", "The last position of the event store's notification log.")
 
 

@@ -37,6 +37,8 @@ FETCH_BATCH = 256
 # group commit. A route is decided once however batches overlap (the gate's per-queue locks and delivery ids).
 BATCHES_IN_FLIGHT = 2
 SUBJECT_PREFIX = "idx.deliver"
+# How often a deliverer whose lease another process holds looks whether it is its turn.
+LEASE_POLL = 0.25  # seconds
 QUEUE_RETENTION_SECONDS = 10 * 24 * 3600
 
 
@@ -100,11 +102,25 @@ class Relay:
 
 
 class Deliverer:
-    """Consumes routes and hands them to the delivery gate, which queues or holds each exactly once."""
+    """Consumes routes and hands them to the delivery gate, which queues or holds each exactly once.
 
-    def __init__(self, js: JetStreamContext, arrive: Callable[[list[Route]], Awaitable[None]]) -> None:
+    With several processes it fetches only while `leased()` says this process holds the deliverer's lease: one
+    consumer deciding routes in order keeps a recipient's messages in order. Each time it takes the lease it first
+    decides the routes its predecessor fetched and never acknowledged, before any newer one.
+    """
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        arrive: Callable[[list[Route]], Awaitable[None]],
+        leased: Callable[[], bool] = lambda: True,
+        taken: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._js = js
         self._arrive = arrive
+        self._leased = leased
+        # Run each time the lease is taken, after the unacknowledged routes are decided.
+        self._taken = taken
         self._task: asyncio.Task[None] | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._stopping = False
@@ -135,11 +151,23 @@ class Deliverer:
             self._subscription = None
 
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
-        try:
-            await self._recover_unacknowledged()
-        except Exception:
-            log.exception("route_recovery_failed")  # JetStream's own redelivery remains
+        recovered = False
         while not self._stopping:
+            if not self._leased():
+                recovered = False
+                await asyncio.sleep(LEASE_POLL)
+                continue
+            if not recovered:
+                recovered = True
+                try:
+                    await self._recover_unacknowledged()
+                except Exception:
+                    log.exception("route_recovery_failed")  # JetStream's own redelivery remains
+                if self._taken is not None:
+                    try:
+                        await self._taken()
+                    except Exception:
+                        log.exception("deliverer_takeover_failed")
             try:
                 messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):

@@ -5,6 +5,11 @@ exactly where its last commit left it, and handling the same events again change
 
 In `idx serve` one `LogFollower` reads each batch of the log once, decodes it once and hands it to every
 projector; a projector on its own (a rebuild, services built without followers) reads for itself.
+
+With several processes on one views database each projector runs under a lease (exchange.readmodels.leases): only
+the process holding it handles events, each batch proves in its own transaction that its tenure still holds the
+lease, and a new tenure resumes from the recorded position. Readers in the other processes wait on that recorded
+position instead.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import structlog
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import UnavailableError
 from exchange.kernel.tasks import cancel_and_wait
+from exchange.readmodels.leases import LeaseKeeper, LeaseLostError, fence
 from exchange.readmodels.views import ViewsConnection, track, tracked_position
 
 log = structlog.get_logger(__name__)
@@ -35,6 +41,8 @@ LAST_RETRY = 5.0  # seconds
 FOLLOWER_RETRY_AFTER = LAST_RETRY
 # Commits of this process wake the follower at once; this finds those of other processes on the same files.
 FALLBACK_POLL = 0.5  # seconds
+# A reader waiting on a follower another process holds looks at the position that process records this often.
+TRACKED_POLL = 0.025  # seconds
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,11 @@ class Projector:
         self.retry_at = 0.0
         self._retry = FIRST_RETRY
         self._follower: LogFollower | None = None
+        # Under a lease (several processes on one database) it runs only while this process holds its lease.
+        self._leases: LeaseKeeper | None = None
+        self._token: int | None = None
+        # How many notifications before the recorded position it handles again whenever it takes its lease.
+        self.replay = 0
 
     @property
     def name(self) -> str:
@@ -122,6 +135,31 @@ class Projector:
     def driven_by(self, follower: LogFollower) -> None:
         """From now on the follower reads the log for it and hands it its batches."""
         self._follower = follower
+
+    def leased_by(self, leases: LeaseKeeper) -> None:
+        """From now on it handles events only while this process holds the lease named after it."""
+        self._leases = leases
+
+    async def may_run(self) -> bool:
+        """Whether this process may handle events for it now (it holds the lease, or there are no leases).
+
+        A tenure that just began resumes from the position recorded by the last holder: while another process
+        held the lease, the position in memory stood still.
+        """
+        if self._leases is None:
+            return True
+        token = self._leases.token(self.name)
+        if token is not None and token != self._token:
+            position = await self._leases.tracked(self.name)
+            async with self._advanced:
+                self.position = max(0, position - self.replay)
+                self._advanced.notify_all()
+            log.info("follower_resumed", projection=self.name, position=position, token=token)
+        if token is None and self.failing_since is not None:
+            # Its failures were this process's while it held the lease; whoever holds it now reports its own.
+            self.failing_since, self.retry_at, self._retry = None, 0.0, FIRST_RETRY
+        self._token = token
+        return token is not None
 
     def poke(self) -> None:
         """New events were committed: look now instead of at the next poll."""
@@ -137,6 +175,8 @@ class Projector:
             async with self._writes:
                 await self._db.executescript(self._handler.schema)
         self.position = await tracked_position(self._db, self._handler.name)
+        # The position was read again: the next tenure starts from it (and its replay).
+        self._token = None
 
     async def start(self, replay: int = 0) -> None:
         """Follow the log on its own from the tracked position, or from `replay` notifications before it."""
@@ -151,7 +191,7 @@ class Projector:
 
     async def catch_up(self) -> int:
         """Handle everything recorded so far (for rebuilds); returns the position reached."""
-        while await self._step():
+        while await self.may_run() and await self._step():
             pass
         return self.position
 
@@ -166,8 +206,12 @@ class Projector:
                 await self.catch_up()
         self.poke()
         try:
-            async with asyncio.timeout(within), self._advanced:
-                await self._advanced.wait_for(lambda: self.position >= position)
+            async with asyncio.timeout(within):
+                while not await self._reached(position):
+                    # Woken at once when this process handles it; the timeout notices a lease taken or lost.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(TRACKED_POLL), self._advanced:
+                            await self._advanced.wait_for(lambda: self.position >= position)
         except TimeoutError:
             # A follower that cannot move on (its writes fail, e.g. on a full disk) retries by itself: the reader
             # is told to come back, not that the exchange broke.
@@ -175,6 +219,14 @@ class Projector:
                 f"the {self.name} view is catching up with the event store; try again shortly",
                 retry_after=FOLLOWER_RETRY_AFTER,
             ) from None
+
+    async def _reached(self, position: int) -> bool:
+        if self.position >= position:
+            return True
+        if self._leases is not None and not self._leases.holds(self.name):
+            # Another process follows for this one: its progress is what it commits.
+            return await self._leases.tracked(self.name) >= position
+        return False
 
     async def wait_for_latest(self, within: float = 10.0) -> None:
         """Return once the handler has handled every event committed so far, by this process or any other.
@@ -243,8 +295,16 @@ class Projector:
         ]
         if events:
             await self._handler.act(events)
-            async with self._writes:
-                await self._write(events, batch.reached)
+            try:
+                async with self._writes:
+                    await self._write(events, batch.reached)
+            except LeaseLostError:
+                # Another process took over and resumes from the position recorded before this batch.
+                assert self._leases is not None and self._token is not None
+                self._leases.lost(self.name, self._token)
+                self._token = None
+                log.warning("follower_fenced_off", projection=self.name, position=self.position)
+                return
         async with self._advanced:
             self.position = batch.reached
             self._advanced.notify_all()
@@ -274,6 +334,9 @@ class Projector:
                 await self._db.execute("ROLLBACK")
         try:
             await self._db.execute("BEGIN IMMEDIATE")
+            if self._token is not None:
+                # First, so that a tenure that was taken over does no work; the lock it takes lasts to COMMIT.
+                await fence(self._db, self.name, self._token)
             await self._handler.handle(self._db, events)
             await track(self._db, self._handler.name, reached)
             await self._db.execute("COMMIT")
@@ -366,7 +429,8 @@ class LogFollower:
     async def _step(self) -> bool:
         """One read per group of projectors at nearby positions; True when a batch held events."""
         now = time.monotonic()
-        due = sorted((p for p in self.projectors if p.retry_at <= now), key=lambda p: p.position)
+        # Projectors whose lease another process holds are skipped: that process follows for them.
+        due = sorted([p for p in self.projectors if p.retry_at <= now and await p.may_run()], key=lambda p: p.position)
         loop = asyncio.get_running_loop()
         work: list[Coroutine[Any, Any, None]] = []
         handled = False

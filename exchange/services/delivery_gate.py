@@ -8,13 +8,18 @@ release neither loses nor duplicates a message: the next decision starts again f
 Arrivals do not wait for the views to catch up with the log: the gate adds to what the views show the effects
 it committed itself past the view's position (see `_Recorded`). Removals (deletes, expiry) are recorded by
 others and followed by `settle`, which does wait for the views, so a count that missed one errs towards holding.
+
+The gate's decisions for one queue are serialized by in-process locks, so with several processes on one database
+they all run in the process that holds the deliverer's lease. A removal in another process (a delete by a
+recipient connected there) asks the holder to recount through `forward`; the holder recounts every queue when it
+takes the lease, which covers a request sent while no process held it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,6 +68,10 @@ class DeliveryGate:
     registry: Registry
     clock: Clock
     on_recorded: Callable[[], None]
+    # Whether this process holds the deliverer's lease (and so makes the decisions), and how the others hand it
+    # their recounts (None: there are no other processes).
+    leased: Callable[[], bool] = field(default=lambda: True, kw_only=True)
+    forward: Callable[[str, str], Awaitable[None]] | None = field(default=None, kw_only=True)
     _locks: defaultdict[Key, asyncio.Lock] = field(
         init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
     )
@@ -103,6 +112,9 @@ class DeliveryGate:
         Call after the removal is committed. Concurrent callers share one recount: an LNSP deleting over
         many connections would otherwise queue one full recount per message behind the lock of its queue.
         """
+        if self.forward is not None and not self.leased():
+            await self.forward(participant_id, business_function_id)
+            return
         key = (participant_id, business_function_id)
         recount = self._settling.get(key)
         if recount is None:
@@ -110,6 +122,18 @@ class DeliveryGate:
             self._settling[key] = recount
         # Shielded: a caller that goes away must not cancel the recount others wait for.
         await asyncio.shield(recount)
+
+    async def settle_all(self) -> None:
+        """Recount every queue that holds or waits for messages (on taking the deliverer's lease): a recount asked
+        for while no process held it was not made."""
+        await self.queue.wait_for(await asyncio.to_thread(self.ledger.last_position))
+        async with self.views.execute(
+            "SELECT recipient, business_function_id FROM queue_items "
+            "UNION SELECT recipient, business_function_id FROM pending_items"
+        ) as cursor:
+            keys = [(row[0], row[1]) for row in await cursor.fetchall()]
+        for participant_id, business_function_id in keys:
+            await self.settle(participant_id, business_function_id)
 
     async def _recount(self, key: Key) -> None:
         try:
@@ -132,7 +156,8 @@ class DeliveryGate:
             state, control = await self._load(key, caught_up=True)
             state, effects = flow.set_manual_stop(state, stopped)
             await self._record(key, control, state, effects, {})
-            return state
+        await self._recount_at_holder(key)
+        return state
 
     async def set_watermarks(self, participant_id: str, business_function_id: str, watermarks: Watermarks) -> None:
         key = (participant_id, business_function_id)
@@ -142,6 +167,13 @@ class DeliveryGate:
             control.set_watermarks(watermarks.low, watermarks.warn, watermarks.high, at=self.clock.now())
             state, effects = flow.set_watermarks(state, watermarks)
             await self._record(key, control, state, effects, {})
+        await self._recount_at_holder(key)
+
+    async def _recount_at_holder(self, key: Key) -> None:
+        """After a change decided here while another process holds the deliverer: an arrival it held meanwhile
+        may now be due, and only its recount is serialized with its arrivals."""
+        if self.forward is not None and not self.leased():
+            await self.forward(*key)
 
     async def state(self, participant_id: str, business_function_id: str) -> tuple[flow.FlowState, FlowControl | None]:
         """The current state as stored, for the flow-control API."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from exchange.eventstore.ledger import Ledger
@@ -22,11 +24,30 @@ class Follower(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process among those sharing the exchange's database, and the followers of the log it runs."""
+
+    pid: int
+    leases: list[str]
+
+
 class Health:
-    def __init__(self, ledger: Ledger, nats_connected: Callable[[], bool], followers: Sequence[Follower] = ()) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        nats_connected: Callable[[], bool],
+        followers: Sequence[Follower] = (),
+        leases: Callable[[], list[str]] = list,
+    ) -> None:
         self._ledger = ledger
         self._nats_connected = nats_connected
         self._followers = followers
+        self._leases = leases
+
+    def process(self) -> ProcessInfo:
+        """This process among those sharing the database: its pid and the followers it runs (their leases)."""
+        return ProcessInfo(os.getpid(), sorted(self._leases()))
 
     async def failing(self) -> list[str]:
         """The parts that do not answer, by name; none when all is well."""
@@ -38,7 +59,8 @@ class Health:
         except Exception:  # any failure of the store, whatever its kind, means it cannot serve
             failing.append("event store")
         else:
-            # A follower that stopped while the store grew serves stale views and delivers nothing new.
+            # A follower that stopped while the store grew serves stale views and delivers nothing new. One another
+            # process holds is never failing here: its failures are that process's to report.
             failing.extend(follower.name for follower in self._followers if follower.stuck(store_position))
         if not self._nats_connected():
             failing.append("nats")

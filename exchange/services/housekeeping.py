@@ -37,11 +37,13 @@ class Housekeeper:
     certificate_watch: ExpiryWatch | None = None
     # Asked for on every round, it makes a new CRL once the last one is a day old.
     revocation_list: Callable[[], Awaitable[object]] | None = field(default=None, kw_only=True)
+    # Whether this process holds housekeeping's lease: with several processes, one of them keeps house.
+    leased: Callable[[], bool] = field(default=lambda: True, kw_only=True)
 
     def __post_init__(self) -> None:
         # Rounds come every `interval` seconds from the start, the first one included.
         self._rounds = Repeating(
-            "housekeeping", self.run_once, self.interval, log=log, failure="housekeeping_failed", wait_first=True
+            "housekeeping", self._round, self.interval, log=log, failure="housekeeping_failed", wait_first=True
         )
 
     def start(self) -> None:
@@ -49,6 +51,10 @@ class Housekeeper:
 
     async def stop(self) -> None:
         await self._rounds.stop()
+
+    async def _round(self) -> None:
+        if self.leased():
+            await self.run_once()
 
     async def run_once(self) -> int:
         """Record the expiries and purges due now; returns how many queue entries and archive items they remove."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +18,14 @@ import structlog
 
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.clock import Clock
-from exchange.kernel.metrics import DELIVERY_LAG, EVENT_STORE_POSITION, FOLLOWER_POSITION, QUEUE_DEPTH, SUBMISSIONS
+from exchange.kernel.metrics import (
+    DELIVERY_LAG,
+    EVENT_STORE_POSITION,
+    FOLLOWER_POSITION,
+    LEASE_HELD,
+    QUEUE_DEPTH,
+    SUBMISSIONS,
+)
 from exchange.kernel.tasks import Repeating
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
@@ -45,12 +52,21 @@ class Sample:
 
 
 class MetricsSampler:
-    def __init__(self, ledger: Ledger, views: ViewsConnection, followers: Sequence[Projector], clock: Clock) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        views: ViewsConnection,
+        followers: Sequence[Projector],
+        clock: Clock,
+        leases: Callable[[], dict[str, bool]] | None = None,
+    ) -> None:
         self._ledger = ledger
         self._views = views
         # The live list of followers: `start_exchange` fills it in after the use cases are built.
         self._followers = followers
         self._clock = clock
+        # Whether this process holds each follower's lease; None when there are no leases (everything runs here).
+        self.leases = leases
         self._queues_seen: set[tuple[str, str]] = set()
         self._kept: deque[Sample] = deque(maxlen=KEPT_SAMPLES)
         self._rounds = Repeating(
@@ -60,8 +76,13 @@ class MetricsSampler:
     async def sample(self) -> Sample:
         """Set the gauges that are read rather than counted, and return the totals of this moment."""
         EVENT_STORE_POSITION.set(await asyncio.to_thread(self._ledger.last_position))
+        # The positions as recorded: a follower another process holds does not move on in this one's memory.
+        async with self._views.execute("SELECT name, position FROM tracking") as cursor:
+            recorded = {row[0]: row[1] for row in await cursor.fetchall()}
         for follower in self._followers:
-            FOLLOWER_POSITION.labels(follower.name).set(follower.position)
+            FOLLOWER_POSITION.labels(follower.name).set(max(follower.position, recorded.get(follower.name, 0)))
+        for name, held in (self.leases() if self.leases is not None else {}).items():
+            LEASE_HELD.labels(name).set(1 if held else 0)
         async with self._views.execute(
             "SELECT recipient, business_function_id, COUNT(*) FROM queue_items GROUP BY recipient, business_function_id"
         ) as cursor:

@@ -7,6 +7,7 @@ arrive, so that one RSA signature covers every leaf added since the last head, w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -60,12 +61,12 @@ class VerifiableLog:
     clock: Clock
     directory: Directory
     interval: float
+    # Whether this process holds the lease of the periodic signing: with several processes, one signs the heads.
+    leased: Callable[[], bool] = field(default=lambda: True, kw_only=True)
     _signing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._rounds = Repeating(
-            "tree-heads", self._sign_new_leaves, self.interval, log=log, failure="tree_head_failed"
-        )
+        self._rounds = Repeating("tree-heads", self._sign_round, self.interval, log=log, failure="tree_head_failed")
 
     def start(self) -> None:
         self._rounds.start()
@@ -152,6 +153,10 @@ class VerifiableLog:
             return True
         party = await party_of(self.views, message_context_id, participant_id)
         return party == "sender" or (party == "recipient" and recipient in (None, participant_id))
+
+    async def _sign_round(self) -> None:
+        if self.leased():
+            await self._sign_new_leaves()
 
     async def _sign_new_leaves(self) -> TreeHead:
         async with self._signing:

@@ -66,3 +66,45 @@ async def test_unacknowledged_routes_arrive_at_once_when_a_deliverer_starts(nats
     finally:
         await deliverer.stop()
     await nc.close()
+
+
+async def test_a_deliverer_fetches_only_under_its_lease_and_takes_over_its_predecessors_routes_first(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    """Without the lease nothing is fetched; on taking it, the routes a dead holder fetched come first, in order,
+    then the queues are recounted (`taken`), then newer routes follow."""
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_stream(js)
+    for number in range(1, 8):
+        await js.publish(f"{SUBJECT_PREFIX}.LNSP1.pqd.bpqd", msgspec.json.encode(route(number)))
+    # The holder that died: it fetched five routes and decided only the first.
+    config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING)
+    lost = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=DURABLE, stream=STREAM, config=config)
+    fetched = await lost.fetch(5, timeout=2.0)
+    await fetched[0].ack()
+    await lost.unsubscribe()
+
+    seen: list[int | str] = []
+    all_arrived = asyncio.Event()
+    holds = False
+
+    async def arrive(routes: Sequence[Route]) -> None:
+        seen.extend(r.position for r in routes if r.position not in seen)
+        if {2, 3, 4, 5, 6, 7} <= set(seen):
+            all_arrived.set()
+
+    async def taken() -> None:
+        seen.append("taken")
+
+    deliverer = Deliverer(js, arrive, leased=lambda: holds, taken=taken)
+    await deliverer.start()
+    try:
+        await asyncio.sleep(1.0)  # what it would fetch in that time, it must not: another process holds the lease
+        assert seen == []
+        holds = True
+        await asyncio.wait_for(all_arrived.wait(), 5.0)
+    finally:
+        await deliverer.stop()
+    assert seen == [2, 3, 4, 5, "taken", 6, 7]
+    await nc.close()

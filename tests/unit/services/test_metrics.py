@@ -135,6 +135,30 @@ async def test_a_scrape_reads_the_store_and_follower_positions(market: Market) -
     assert value("idx_follower_position", follower="queue") == market.services.queue.position == last
 
 
+async def test_a_scrape_shows_the_recorded_position_of_a_follower_another_process_runs(market: Market) -> None:
+    """A follower this process does not run stands still in its memory: the position shown is the recorded one."""
+    mc, lnsp = await market.participant("MC", ["MC"]), await market.participant("LNSP", ["LNSP"])
+    await market.send(mc, lnsp)
+    await market.caught_up()
+    queue = market.services.queue
+    recorded, queue.position = queue.position, 0  # as in a process that never ran it
+
+    await market.services.metrics.sample()
+
+    assert value("idx_follower_position", follower="queue") == recorded > 0
+
+
+async def test_a_scrape_says_which_leases_this_process_holds(market: Market) -> None:
+    """`idx_lease_held` is 1 for the followers this process runs and 0 for those another process runs."""
+    market.services.metrics.leases = lambda: {"queue": True, "deliverer": False}
+
+    await market.services.metrics.sample()
+
+    assert value("idx_lease_held", follower="queue") == 1
+    assert value("idx_lease_held", follower="deliverer") == 0
+    assert REGISTRY.get_sample_value("idx_lease_held", {"follower": "deliverer"}) is not None
+
+
 async def test_the_sampler_keeps_samples_whose_differences_are_what_happened_between_them(
     market: Market, clock: SettableClock
 ) -> None:
