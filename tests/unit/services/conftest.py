@@ -263,6 +263,9 @@ class Market:
         return await self.services.gate.pending_count(recipient.participant_id, "pqd")
 
     async def delete(self, recipient: Member, message_context_id: str) -> None:
+        """Delete as a recipient does: after the queue showed the message (it learns of it from a list or a
+        `messageAvailable`, both of which follow the queue view)."""
+        await self.caught_up()
         await self.services.mailbox.delete(recipient.participant_id, "pqd", "bpqd", message_context_id)
 
     async def messages(self) -> int:
