@@ -64,6 +64,8 @@ class LeaseDatabase(Protocol):
 
     def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Any]]: ...
 
+    def executescript(self, sql_script: str, /) -> Awaitable[Any]: ...
+
     def commit(self) -> Awaitable[None]: ...
 
 
@@ -91,8 +93,9 @@ class Leases:
     now_ms: Callable[[], int] = wall_clock_ms
 
     async def create_table(self) -> None:
-        await self.db.execute(SCHEMA)
-        await self.db.commit()
+        # As a script: on PostgreSQL that runs under the views' schema lock, so processes starting together
+        # do not collide creating it.
+        await self.db.executescript(SCHEMA)
 
     async def acquire(self, name: str) -> int | None:
         """Take the lease if it is free or expired; its new fencing token, or None while another holds it."""
