@@ -32,6 +32,8 @@ PASSPHRASE = "two processes, one exchange"
 # answering the health checks that observe it.
 TAKEOVER_SECONDS = 5.0
 OBSERVATION_SLACK = 1.5
+# Senders also read the transaction log, to see that it agrees with the queues.
+SENDER_SCOPES = [*PQD_SCOPES, "TRANSLOG_TRANSLOG"]
 LOAD_SECONDS = 3.0  # of submissions before a fault and after it, each
 RECOVERY_SECONDS = 60
 
@@ -94,7 +96,7 @@ async def people(
     first, second, _ = pair
     operator = await operator_client(first.base_url, first.operator_secret)
     senders = [
-        ParticipantClient(server.base_url, await register(operator, f"SOMC{i}", ["MC"], PQD_SCOPES))
+        ParticipantClient(server.base_url, await register(operator, f"SOMC{i}", ["MC"], SENDER_SCOPES))
         for i, server in enumerate((first, second))
     ]
     recipients = [
@@ -190,7 +192,9 @@ async def _every_accepted_message_queued_once(
     # The transaction log agrees: each accepted message has its row, seen by its sender.
     for context_id in accepted[:: max(1, len(accepted) // 20)]:
         rows = [await sender.http.get(f"/idx/v1/translog/{context_id}", headers=sender.headers()) for sender in senders]
-        (seen,) = [row.json()["data"]["rows"] for row in rows if row.status_code == 200]
+        found = [row.json()["data"]["rows"] for row in rows if row.status_code == 200]
+        assert len(found) == 1, [(row.status_code, row.text[:300]) for row in rows]
+        (seen,) = found
         receivers = {row["receivingParticipantId"] for row in seen}
         assert receivers >= {recipient.participant_id for recipient in recipients}, context_id
 
@@ -225,9 +229,11 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
         stop.set()
         await load
     assert took <= TAKEOVER_SECONDS + OBSERVATION_SLACK
-    await _every_accepted_message_queued_once(accepted, senders, recipients)
-    for client in (*senders, *recipients):
-        await client.close()
+    try:
+        await _every_accepted_message_queued_once(accepted, senders, recipients)
+    finally:
+        for client in (*senders, *recipients):
+            await client.close()
 
 
 async def test_a_paused_process_loses_its_leases_and_its_late_writes_are_fenced_off(
@@ -258,6 +264,8 @@ async def test_a_paused_process_loses_its_leases_and_its_late_writes_are_fenced_
     resumed, kept = _leases(holder), _leases(other)
     assert resumed & kept == set(), f"both processes hold {sorted(resumed & kept)}"
     assert resumed | kept == followers
-    await _every_accepted_message_queued_once(accepted, senders, recipients)
-    for client in (*senders, *recipients):
-        await client.close()
+    try:
+        await _every_accepted_message_queued_once(accepted, senders, recipients)
+    finally:
+        for client in (*senders, *recipients):
+            await client.close()
