@@ -75,6 +75,7 @@ class DeliveryGate:
     _locks: defaultdict[Key, asyncio.Lock] = field(
         init=False, repr=False, default_factory=lambda: defaultdict(asyncio.Lock)
     )
+    _arrivals: asyncio.Lock = field(init=False, repr=False, default_factory=asyncio.Lock)
     _settling: dict[Key, asyncio.Task[None]] = field(init=False, repr=False, default_factory=dict)
     # Per queue, what this gate committed that the queue view may not show yet (pruned as the view passes it).
     _unseen: defaultdict[Key, list[_Recorded]] = field(
@@ -89,22 +90,39 @@ class DeliveryGate:
         """Routes from JetStream: each is queued or held exactly once, however often it is delivered to us."""
         # A route can arrive twice in one batch (a relay replay): one copy per (message, recipient) is decided.
         unique = list({(r.message_context_id, r.recipient): r for r in routes}.values())
-        fresh = await asyncio.to_thread(lambda: self._not_yet_handled(self._as_recorded(unique)))
-        by_key: dict[Key, list[Route]] = defaultdict(list)
-        for route in fresh:
-            by_key[(route.recipient, route.business_function_id)].append(route)
-        # The queues are decided side by side, so the deliveries of a whole batch share one group commit.
-        await asyncio.gather(*(self._decide(key, arrivals) for key, arrivals in by_key.items()))
+        # Batches are decided in the order they arrive: the deliverer hands over the next batch while one is being
+        # decided, and were the later one's check to finish first, it would take a queue's lock first and queue
+        # its messages ahead of earlier ones. So each batch takes its queues' locks before the next may start.
+        async with self._arrivals:
+            fresh = await asyncio.to_thread(lambda: self._not_yet_handled(self._as_recorded(unique)))
+            by_key: dict[Key, list[Route]] = defaultdict(list)
+            for route in fresh:
+                by_key[(route.recipient, route.business_function_id)].append(route)
+            held = [self._locks[key] for key in sorted(by_key)]
+            for lock in held:
+                await lock.acquire()
+        try:
+            # The queues are decided side by side, so the deliveries of a whole batch share one group commit. Each
+            # decision ends before the locks go: a failed one must not release a queue another is still deciding.
+            outcomes = await asyncio.gather(
+                *(self._decide(key, arrivals) for key, arrivals in by_key.items()), return_exceptions=True
+            )
+        finally:
+            for lock in held:
+                lock.release()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _decide(self, key: Key, arrivals: list[Route]) -> None:
-        async with self._locks[key]:
-            state, control = await self._load(key)
-            effects: flow.Effects = ()
-            for route in arrivals:
-                item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
-                state, more = flow.arrive(state, item)
-                effects += more
-            await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
+        """Queue or hold the arrivals of one queue; the caller holds that queue's lock."""
+        state, control = await self._load(key)
+        effects: flow.Effects = ()
+        for route in arrivals:
+            item = flow.PendingItem(route.message_context_id, PRIORITY_RANK[route.priority], route.position)
+            state, more = flow.arrive(state, item)
+            effects += more
+        await self._record(key, control, state, effects, {r.message_context_id: r for r in arrivals})
 
     async def settle(self, participant_id: str, business_function_id: str) -> None:
         """Messages left the queue (deleted, expired): recount, and release held messages if the gate opens.

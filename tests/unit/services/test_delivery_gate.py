@@ -4,7 +4,11 @@ below the low one, in priority then submission order; a manual stop holds them t
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
+from typing import Any
+
+import pytest
 
 from exchange.bootstrap import Services
 from exchange.domain.messages import Delivery, Message
@@ -173,3 +177,30 @@ async def test_arrivals_after_a_release_count_the_released_messages_before_the_v
 
     assert await queued_in_order(services) == [*held, late]
     assert (await market.pending(lnsp), await status(services, lnsp)) == (0, "Stopped")
+
+
+async def test_a_later_batch_whose_checks_finish_first_still_queues_after_an_earlier_one(
+    market: Market, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deliverer hands over a second batch while the first is decided: the first's messages queue first even when
+    its checks against the event store take longer."""
+    mc, lnsp = await sender_and_receiver(market, (100, 200, 300))
+    first = await market.submit(mc, market.body(mc, [lnsp]))
+    second = await market.submit(mc, market.body(mc, [lnsp]))
+    ledger = services.ledger
+    submitted = await asyncio.to_thread(ledger.notifications, 0, 10_000, (topic_of(Message, "Submitted"),))
+    routes = {ledger.decode(n).message_context_id: routes_of(n.id, ledger.decode(n)) for n in submitted}
+    check = services.gate._not_yet_handled
+    slow_for = first.message_context_id
+
+    def slower_for_the_first(recorded: Any) -> Any:
+        if any(route.message_context_id == slow_for for route in recorded):
+            time.sleep(0.3)  # in the gate's thread, as a slow read of the event store would be
+        return check(recorded)
+
+    monkeypatch.setattr(services.gate, "_not_yet_handled", slower_for_the_first)
+    earlier = asyncio.create_task(services.gate.arrive(routes[first.message_context_id]))
+    await asyncio.sleep(0.05)  # the earlier batch is handed over first, as the deliverer does
+    await services.gate.arrive(routes[second.message_context_id])
+    await earlier
+    assert await queued_in_order(services) == [first.message_context_id, second.message_context_id]
