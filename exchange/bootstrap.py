@@ -316,11 +316,16 @@ class Exchange(Services):
             self._data_dir_lock.close()
 
 
-async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
+async def start_exchange(
+    settings: Settings, registry: Registry | None = None, *, data_dir_lock: IO[bytes] | None = None
+) -> Exchange:
     """Build the real adapters (nats-server, SQLite files, JetStream), wire the use cases on them with
-    `build_services`, and start the followers of the log, the deliverer and housekeeping."""
+    `build_services`, and start the followers of the log, the deliverer and housekeeping.
+
+    A worker of `idx serve --workers N` passes the data directory's lock its parent holds (see join_data_dir);
+    any other start claims the directory itself."""
     data_dir = settings.data_dir
-    data_dir_lock = claim_data_dir(data_dir)
+    data_dir_lock = data_dir_lock or claim_data_dir(data_dir)
     # First, so that an unreachable database stops the start before anything else runs.
     shared_keys = (
         None
@@ -442,6 +447,33 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "exchange_started", data_dir=str(data_dir), nats_url=without_credentials(nats_url), stream_replicas=replicas
     )
     return exchange
+
+
+async def prepare_data_dir(settings: Settings) -> None:
+    """The work that must happen once per data directory before processes share it, done by the parent of
+    `idx serve --workers N` so that workers starting together never race to make a key or a table: the CA, hub
+    and token keys, the event store's tables and the counters' tables."""
+    shared_keys = (
+        None
+        if settings.database_url is None
+        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
+    )
+    await _keys(settings, shared_keys, Clock())
+    if settings.database_url is not None:
+        await asyncio.to_thread(create_postgres_tables, settings.database_url)
+    ledger = await asyncio.to_thread(
+        Ledger.open, persistence_for(settings.database_url, settings.data_dir / "events.sqlite")
+    )
+    ledger.close()
+    limits_db = (
+        await open_views(settings.data_dir / "limits.sqlite")
+        if settings.database_url is None
+        else await PostgresCounters.open(settings.database_url)
+    )
+    try:
+        await LimitStore(limits_db).create_tables()
+    finally:
+        await limits_db.close()
 
 
 async def _keys(
