@@ -51,6 +51,7 @@ from exchange.readmodels.views import open_views
 from exchange.services.access import TokenIssuer
 from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
+from exchange.services.cross_process import CrossProcessRefresh, SignOuts
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.event_feed import EventFeed
 from exchange.services.evidence import EvidenceBundles
@@ -111,6 +112,7 @@ class Services:
     merkle_log: Projector
     verifiable_log: VerifiableLog
     evidence: EvidenceBundles
+    sign_outs: SignOuts
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -188,7 +190,7 @@ async def build_services(
 
     gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
     admin = Administration(
-        ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), directory
+        ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), limits, directory
     )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     plugin_messages = PluginMessages(views, {h.function_id: lists[h.name] for h in message_listings})
@@ -263,6 +265,7 @@ async def build_services(
         merkle_log=merkle_log,
         verifiable_log=verifiable_log,
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
+        sign_outs=SignOuts(tokens, limits, clock),
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers, clock),
         signature_work=signature_work,
@@ -284,6 +287,8 @@ class Exchange(Services):
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     stream_watchdog: StuckStreamWatchdog | None = None
+    # Takes in what other processes of the exchange changed (sign-outs, revocations, suspensions).
+    cross_process: CrossProcessRefresh | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
     _connections: list[aiosqlite.Connection | PostgresCounters] = field(default_factory=list)
@@ -294,6 +299,8 @@ class Exchange(Services):
         if self.stream_watchdog is not None:
             await self.stream_watchdog.stop()
         await self.metrics.stop()
+        if self.cross_process is not None:
+            await self.cross_process.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -440,6 +447,8 @@ async def start_exchange(
     exchange.verifiable_log.start()
     exchange.housekeeper.start()
     exchange.metrics.start()
+    exchange.cross_process = CrossProcessRefresh(exchange.sign_outs, exchange.directory)
+    exchange.cross_process.start()
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
         exchange.stream_watchdog.start()
