@@ -338,7 +338,7 @@ async def test_workers_and_nats_end_when_the_parent_is_killed(tmp_path: Path) ->
         server.process.kill()
         server.process.wait()
         assert wait_gone(orphans, within=30) == set()
-        server.process = None
+        server.stop()  # only forgets the dead process and closes its log
         server.start(timeout=180.0)
         assert len(wait_for_workers(server, 2)) == 2
     finally:
