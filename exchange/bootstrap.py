@@ -28,6 +28,7 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConflictError
 from exchange.kernel.files import claim_data_dir, write_private
+from exchange.messaging.commit_signal import CommitSignal
 from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
@@ -289,6 +290,8 @@ class Exchange(Services):
     stream_watchdog: StuckStreamWatchdog | None = None
     # Takes in what other processes of the exchange changed (sign-outs, revocations, suspensions).
     cross_process: CrossProcessRefresh | None = None
+    # Wakes the followers of the other processes of the exchange on each commit of this one, and the reverse.
+    commit_signal: CommitSignal | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
     _connections: list[aiosqlite.Connection | PostgresCounters] = field(default_factory=list)
@@ -308,6 +311,8 @@ class Exchange(Services):
         for projector in self.projectors.values():
             await projector.stop()
         await self.committer.stop()
+        if self.commit_signal is not None:
+            await self.commit_signal.stop()
         try:
             await self.nc.drain()
         except Exception:  # a drain that cannot finish must not keep the process from stopping
@@ -442,6 +447,9 @@ async def start_exchange(
             # The relay publishes again what came just before its position: a route JetStream acked but lost with
             # a crashed nats-server comes back, and one that was not lost is dropped (Nats-Msg-Id, delivery ids).
             projector.position = max(0, projector.position - RELAY_REPLAY)
+    exchange.commit_signal = CommitSignal(nc, log_follower.poke)
+    services.committer.on_commit(exchange.commit_signal.committed)
+    await exchange.commit_signal.start()
     log_follower.start()
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
