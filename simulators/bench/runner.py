@@ -61,6 +61,8 @@ class BenchConfig:
     duration: float = 10.0
     messages: int | None = None
     keep: bool = False
+    # Worker processes of the exchange the bench starts (`idx serve --workers N`).
+    workers: int = 1
 
 
 class Log:
@@ -102,11 +104,11 @@ class BenchServer:
         self.url = f"http://127.0.0.1:{port}"
         idx = Path(sys.executable).parent / "idx"
         args = [str(idx), "serve", "--data-dir", str(self.data_dir), "--port", str(port), "--rate-limit", "0",
-                "--daily-quota", HUGE_QUOTA]  # fmt: skip
+                "--daily-quota", HUGE_QUOTA, "--workers", str(self.config.workers)]  # fmt: skip
         self.say(f"starting {' '.join(args[1:])}")
         with (self.tmp / "serve.log").open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        _wait_healthy(self.url, self.process, 60.0)
+        _wait_healthy(self.url, self.process, 60.0 * self.config.workers)
         self.secret = (self.data_dir / "operator.secret").read_text().strip()
         return self
 
