@@ -343,3 +343,21 @@ async def test_workers_and_nats_end_when_the_parent_is_killed(tmp_path: Path) ->
         assert len(wait_for_workers(server, 2)) == 2
     finally:
         server.stop()
+
+
+async def test_two_workers_on_postgresql_answer_and_queue_each_message_once(postgres_url: str, tmp_path: Path) -> None:
+    """The event store, keys and counters in PostgreSQL: the parent prepares them once, both workers serve."""
+    server = ServerProcess(
+        tmp_path / "data",
+        extra_args=(*WORKERS, "--database-url", postgres_url, "--rate-limit", "0"),
+        env={"IDX_KEY_PASSPHRASE": "correct horse battery staple"},
+    )
+    server.start(timeout=180.0)
+    try:
+        assert len(wait_for_workers(server, 2)) == 2
+        async with mc_and_lnsp(server, "WKP") as (mc, lnsp):
+            sent = await submit_through_both(mc, lnsp, 10, seed=400)
+            queue = await settled_queue(mc, lnsp)
+            assert sorted(queue) == sorted(sent)
+    finally:
+        server.stop()
