@@ -23,6 +23,7 @@ from exchange.kernel.clock import iso
 from exchange.messaging.streams import acknowledged, ensure_file_stream
 from exchange.readmodels.participants import registered_before
 from exchange.readmodels.projector import Projector
+from exchange.readmodels.views import tracked_position
 
 STREAM = "IDX_EVENTS"
 SUBJECT_PREFIX = "idx.events"
@@ -118,6 +119,11 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         await self._participants.wait_for(events[-1][0])
 
     async def handle(self, db: aiosqlite.Connection, events: list[tuple[int, Any]]) -> None:
+        # Another process following the same views may have numbered some of these events already (every worker of
+        # `idx serve --workers N` runs a notifier): within this write transaction its recorded position is final,
+        # and what it covers must not get second numbers.
+        handled = await tracked_position(db, self.name)
+        events = [(position, event) for position, event in events if position > handled]
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
         for position, event in events:

@@ -4,9 +4,10 @@ share rate limits, sign-outs and idempotency, and live and die with their parent
 Every request of these tests opens a connection of its own (`Connection: close`), so that the kernel spreads them
 over the workers (SO_REUSEPORT); each answer names its worker in `x-idx-worker`.
 
-Until leased followers land, every follower of the log runs in every worker. Queueing exactly once holds without
-them (one JetStream consumer for all deliverers, and the event store refuses a second delivery of a message); the
-notifications test is marked xfail until leases make one notifier run at a time.
+Until leased followers land, every follower of the log runs in every worker; none of these tests needs leases.
+Queueing and announcing exactly once hold without them: the deliverers share one JetStream consumer, the event
+store refuses a second delivery of a message, and each handler skips, within its write transaction, what another
+process recorded already.
 """
 
 from __future__ import annotations
@@ -188,11 +189,6 @@ async def test_messages_accepted_by_both_workers_are_each_queued_exactly_once(wo
         assert set(sent) <= set(queue)
 
 
-@pytest.mark.xfail(
-    reason="needs leased followers: until then the notifier runs in every worker, and each numbers and publishes "
-    "the frames of the same events",
-    strict=False,
-)
 async def test_messages_accepted_by_both_workers_are_each_announced_exactly_once(
     workers_server: ServerProcess,
 ) -> None:
