@@ -251,6 +251,58 @@ async def test_a_revoked_clients_token_is_refused_by_every_worker_within_a_secon
         await operator.close()
 
 
+async def test_a_web_sign_out_through_one_worker_ends_the_token_in_both(workers_server: ServerProcess) -> None:
+    operator = await operator_client(workers_server.base_url, workers_server.operator_secret)
+    credentials = await register(operator, "WKSMC", ["MC"], PQD_SCOPES)
+    await operator.close()
+    fresh = {"Connection": "close"}
+    async with httpx.AsyncClient(base_url=workers_server.base_url, headers=fresh, timeout=30.0) as browser:
+        signed_in = await browser.post(
+            "/app/sign-in", data={"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        bearer = {"Authorization": f"Bearer {browser.cookies['idx_session']}"}
+        assert (await browser.get("/pqd/v1/bpqd", headers=bearer)).status_code == 200
+        signed_out = await browser.post("/app/sign-out")
+        assert signed_out.status_code == 303, signed_out.text
+
+        async def refused_by_both() -> None:
+            answers = [await browser.get("/pqd/v1/bpqd", headers=bearer) for _ in range(20)]
+            assert {a.status_code for a in answers} == {401}
+            assert len({a.headers[WORKER_HEADER] for a in answers}) == 2
+            assert_problem(answers[0], 401)
+
+        await eventually(refused_by_both, within=3.0)
+
+
+async def test_wrong_secrets_spread_over_both_workers_lock_the_client_id_out(workers_server: ServerProcess) -> None:
+    """Ten wrong secrets, whichever worker checks each, and the right one gets 429 from either."""
+    operator = await operator_client(workers_server.base_url, workers_server.operator_secret)
+    credentials = await register(operator, "WKFMC", ["MC"], PQD_SCOPES)
+    await operator.close()
+    async with httpx.AsyncClient(base_url=workers_server.base_url, headers={"Connection": "close"}) as http:
+        checked_by = set()
+        for attempt in range(10):
+            wrong = await http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": credentials.client_id,
+                    "client_secret": f"guess-{attempt}",
+                },
+            )
+            assert wrong.status_code == 401, wrong.text
+            checked_by.add(wrong.headers[WORKER_HEADER])
+        assert len(checked_by) == 2, "every guess went to one worker: the test proves nothing"
+        right = {
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        }
+        locked = [await http.post("/oauth/token", data=right) for _ in range(6)]
+    assert {answer.status_code for answer in locked} == {429}
+
+
 async def test_a_rate_limit_holds_across_the_workers(tmp_path: Path) -> None:
     """20 requests a minute: of 40 spread over both workers, exactly 20 pass."""
     server = start(tmp_path / "data", "--rate-limit", "20")
