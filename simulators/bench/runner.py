@@ -348,7 +348,7 @@ class CpuMeter:
 async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, say: Log) -> dict[str, Any]:
     cast = await cast_participants(config, server.url, server.secret, say)
     pids = server.pids()
-    memory_start = {name: memory_kib(pid) for name, pid in pids.items()}
+    memory_start = _memory(pids)
     workers = Workers(cast)
     accepted_total = 0
     results: list[dict[str, Any]] = []
@@ -360,7 +360,7 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
             results.append(result)
     finally:
         workers.stop()
-    memory_end = {name: memory_kib(pid) for name, pid in pids.items()}
+    memory_end = _memory(pids)
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "config": {
@@ -373,6 +373,18 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
         "results": results,
         "rss": _rss(pids, memory_start, memory_end, accepted_total),
     }
+
+
+def _memory(pids: dict[str, int]) -> dict[str, dict[str, int]]:
+    """VmRSS and VmHWM in KiB of each measured process; idx serve's summed over it and the processes it started
+    (workers, signing processes) but its nats-server, which is measured on its own."""
+    nats = pids.get("nats_server")
+    figures = {}
+    for name, pid in pids.items():
+        tree = process_tree(pid, {nats} if nats is not None else set()) if name == "idx_serve" else [pid]
+        members = [memory_kib(member) for member in tree]
+        figures[name] = {key: sum(member.get(key, 0) for member in members) for key in ("VmRSS", "VmHWM")}
+    return figures
 
 
 def _rss(
