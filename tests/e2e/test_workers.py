@@ -1,6 +1,10 @@
 """`idx serve --workers 2` on SQLite, from outside: two processes answer on one port, deliver each message once,
 share rate limits, sign-outs and idempotency, and live and die with their parent.
 
+Queues are awaited until they hold what was sent, not settled with a marker message: the workers' deliverers
+take routes from JetStream side by side, so a later message may be queued before an earlier one (the list is
+still ordered by submission).
+
 Every request of these tests opens a connection of its own (`Connection: close`), so that the kernel spreads them
 over the workers (SO_REUSEPORT); each answer names its worker in `x-idx-worker`.
 
@@ -16,6 +20,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -26,9 +32,10 @@ import pytest
 
 from exchange.cli.workers import WORKER_HEADER
 from exchange.functions.bpqd.sample import sample_body
+from exchange.kernel.network import free_port
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, settled_queue, wait_for_queue
+from tests.e2e.queue_helpers import queued_ids, wait_for_queue
 from tests.e2e.read_side import eventually
 from tests.e2e.test_events import assert_next_is_a_marker, listening, next_frame
 from tests.harness import ServerProcess
@@ -157,8 +164,8 @@ async def test_a_message_is_listed_fetched_and_deleted_through_whichever_worker_
         assert sent.status_code == 200, sent.text
         context_id = sent.json()["data"]["messageContextId"]
 
-        queue = await settled_queue(mc, lnsp)
-        assert queue.count(context_id) == 1, queue
+        queue = await wait_for_queue(lnsp, 1, within=30)
+        assert queue == [context_id], queue
         fetched = [await lnsp.fetch(context_id, gzip_ok=False) for _ in range(6)]
         assert all(f.status_code == 200 and f.content == body for f in fetched)
         assert len({f.headers[WORKER_HEADER] for f in fetched}) >= 1
@@ -184,7 +191,7 @@ async def submit_through_both(mc: ParticipantClient, lnsp: ParticipantClient, co
 async def test_messages_accepted_by_both_workers_are_each_queued_exactly_once(workers_server: ServerProcess) -> None:
     async with mc_and_lnsp(workers_server, "WKB") as (mc, lnsp):
         sent = await submit_through_both(mc, lnsp, 20, seed=100)
-        queue = await settled_queue(mc, lnsp)
+        queue = await wait_for_queue(lnsp, len(sent), within=30)
         assert not [i for i, n in Counter(queue).items() if n > 1], "a message was queued twice"
         assert set(sent) <= set(queue)
 
@@ -222,7 +229,7 @@ async def test_a_resubmission_through_the_other_worker_gets_the_same_receipt(wor
         conflicts = [await mc.submit(changed, context_id=context_id) for _ in range(6)]
         for conflict in conflicts:
             assert_problem(conflict, 409)
-        assert (await settled_queue(mc, lnsp)).count(context_id) == 1
+        assert await wait_for_queue(lnsp, 1, within=30) == [context_id]
 
 
 async def test_a_revoked_clients_token_is_refused_by_every_worker_within_a_second(
@@ -303,22 +310,43 @@ async def test_wrong_secrets_spread_over_both_workers_lock_the_client_id_out(wor
     assert {answer.status_code for answer in locked} == {429}
 
 
-async def test_a_rate_limit_holds_across_the_workers(tmp_path: Path) -> None:
-    """20 requests a minute: of 40 spread over both workers, exactly 20 pass."""
-    server = start(tmp_path / "data", "--rate-limit", "20")
+async def test_a_rate_limit_and_a_daily_quota_hold_across_the_workers(tmp_path: Path) -> None:
+    """20 requests a minute: of 40 spread over both workers, exactly 20 pass. Six Medium messages a day: of ten
+    submitted through both, exactly six are accepted."""
+    server = start(tmp_path / "data", "--rate-limit", "20", "--daily-quota", "1000,6,1000")
     try:
         wait_for_workers(server, 2)
-        operator = await operator_client(server.base_url, server.operator_secret)
-        reader = await participant(server, operator, "WKRLN", ["LNSP"])
-        await operator.close()
-        answers = [await reader.list_queue() for _ in range(40)]
-        await reader.close()
+        async with mc_and_lnsp(server, "WKR") as (mc, lnsp):
+            answers = [await lnsp.list_queue() for _ in range(40)]
+            submissions = [
+                await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id], seed=500 + seed))
+                for seed in range(10)
+            ]
         statuses = Counter(a.status_code for a in answers)
         assert statuses == {200: 20, 429: 20}, statuses
         assert len({a.headers[WORKER_HEADER] for a in answers if a.status_code == 200}) == 2
         assert_problem(next(a for a in answers if a.status_code == 429), 429)
+        outcomes = Counter(s.status_code for s in submissions)
+        assert outcomes == {200: 6, 429: 4}, outcomes
+        assert len({s.headers[WORKER_HEADER] for s in submissions}) == 2
     finally:
         server.stop()
+
+
+def test_a_second_idx_serve_on_the_data_directory_of_the_workers_is_refused(
+    workers_server: ServerProcess,
+) -> None:
+    """The workers share their parent's claim; anyone else still gets the clear refusal."""
+    idx = Path(sys.executable).parent / "idx"
+    second = subprocess.run(
+        [str(idx), "serve", "--data-dir", str(workers_server.data_dir), "--port", str(free_port())],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert b"in use by another idx process" in second.stderr
+    assert answering_pids(workers_server, tries=40) == worker_pids(workers_server)
 
 
 async def test_a_killed_worker_is_restarted_without_losing_an_accepted_message_and_sigterm_stops_all(
@@ -405,7 +433,7 @@ async def test_two_workers_on_postgresql_answer_and_queue_each_message_once(post
         assert len(wait_for_workers(server, 2)) == 2
         async with mc_and_lnsp(server, "WKP") as (mc, lnsp):
             sent = await submit_through_both(mc, lnsp, 10, seed=400)
-            queue = await settled_queue(mc, lnsp)
+            queue = await wait_for_queue(lnsp, len(sent), within=30)
             assert sorted(queue) == sorted(sent)
     finally:
         server.stop()
