@@ -235,7 +235,7 @@ def run_workers(settings: Settings) -> None:
     lock = claim_data_dir(settings.data_dir)
     stopping = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
-    supervisor = _Supervisor(settings, lock, stopping)
+    supervisor: _Supervisor | None = None
     nats_server = None
     held: list[socket.socket] = []
     try:
@@ -270,7 +270,8 @@ def run_workers(settings: Settings) -> None:
         )
         supervisor.supervise()
     finally:
-        supervisor.stop()
+        if supervisor is not None:
+            supervisor.stop()
         if nats_server is not None:
             nats_server.stop()
         for sock in held:
