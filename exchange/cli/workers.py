@@ -310,7 +310,15 @@ def worker_main() -> None:
     from exchange.cli import _serve
 
     seat = WorkerSeat(join_data_dir(settings.data_dir, orders.lock_fd), orders.ready_fd)
-    uvloop.run(_serve(settings, seat))
+    try:
+        uvloop.run(_serve(settings, seat))
+    except BaseException:
+        log.exception("worker_failed")
+        # A start that failed half-way can leave threads behind (a database connection's) that would keep this
+        # process alive for ever; the parent must see it end, to start another or to give up.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -437,3 +437,20 @@ async def test_two_workers_on_postgresql_answer_and_queue_each_message_once(post
             assert sorted(queue) == sorted(sent)
     finally:
         server.stop()
+
+
+def test_a_first_worker_that_cannot_start_ends_the_parent_with_an_error(tmp_path: Path) -> None:
+    """A plugin that does not exist stops the first worker; the parent says so, exits 1 and leaves nothing running."""
+    idx = Path(sys.executable).parent / "idx"
+    started = subprocess.run(
+        [str(idx), "serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), *WORKERS,
+         "--plugin", "no_such_module:plugin"],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert started.returncode == 1
+    assert b"the first worker did not start" in started.stderr
+    assert b"no_such_module" in started.stdout + started.stderr
+    nats = int((tmp_path / "data" / "nats" / "nats.pid").read_text().strip())
+    assert wait_gone({nats}, within=10) == set()
