@@ -28,6 +28,7 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConflictError
 from exchange.kernel.files import claim_data_dir, write_private
+from exchange.messaging.commit_signal import CommitSignal
 from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
@@ -53,6 +54,7 @@ from exchange.readmodels.views import ViewsConnection, open_views
 from exchange.services.access import TokenIssuer
 from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
+from exchange.services.cross_process import CrossProcessRefresh, SignOuts
 from exchange.services.delivery_gate import DeliveryGate
 from exchange.services.event_feed import EventFeed
 from exchange.services.evidence import EvidenceBundles
@@ -115,6 +117,7 @@ class Services:
     merkle_log: Projector
     verifiable_log: VerifiableLog
     evidence: EvidenceBundles
+    sign_outs: SignOuts
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -192,7 +195,7 @@ async def build_services(
 
     gate = DeliveryGate(ledger, committer, views, queue, registry, clock, recorded)
     admin = Administration(
-        ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), directory
+        ledger, committer, tokens, clock, registry, ParticipantList(views, lists["participants"]), limits, directory
     )
     plugin_aggregates = PluginAggregates(views, {h.topic: lists[h.name] for h in listings})
     plugin_messages = PluginMessages(views, {h.function_id: lists[h.name] for h in message_listings})
@@ -267,6 +270,7 @@ async def build_services(
         merkle_log=merkle_log,
         verifiable_log=verifiable_log,
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
+        sign_outs=SignOuts(tokens, limits, clock),
         followers=followers,
         metrics=MetricsSampler(ledger, views, followers, clock),
         signature_work=signature_work,
@@ -288,6 +292,10 @@ class Exchange(Services):
     event_feed: EventFeed
     nats_server: EmbeddedNatsServer | None = None
     stream_watchdog: StuckStreamWatchdog | None = None
+    # Takes in what other processes of the exchange changed (sign-outs, revocations, suspensions).
+    cross_process: CrossProcessRefresh | None = None
+    # Wakes the followers of the other processes of the exchange on each commit of this one, and the reverse.
+    commit_signal: CommitSignal | None = None
     # The keys in the database when there is one (`--database-url`); None on SQLite, where they are files.
     shared_keys: SharedKeys | None = None
     # Which followers this process runs: each under a lease, so that several processes can share one database.
@@ -301,6 +309,8 @@ class Exchange(Services):
         if self.stream_watchdog is not None:
             await self.stream_watchdog.stop()
         await self.metrics.stop()
+        if self.cross_process is not None:
+            await self.cross_process.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -313,6 +323,8 @@ class Exchange(Services):
             # Once nothing of this process writes any more: another process takes over without waiting.
             await self.leases.stop()
         await self.committer.stop()
+        if self.commit_signal is not None:
+            await self.commit_signal.stop()
         try:
             await self.nc.drain()
         except Exception:  # a drain that cannot finish must not keep the process from stopping
@@ -328,11 +340,16 @@ class Exchange(Services):
             self._data_dir_lock.close()
 
 
-async def start_exchange(settings: Settings, registry: Registry | None = None) -> Exchange:
+async def start_exchange(
+    settings: Settings, registry: Registry | None = None, *, data_dir_lock: IO[bytes] | None = None
+) -> Exchange:
     """Build the real adapters (nats-server, SQLite files, JetStream), wire the use cases on them with
-    `build_services`, and start the followers of the log, the deliverer and housekeeping."""
+    `build_services`, and start the followers of the log, the deliverer and housekeeping.
+
+    A worker of `idx serve --workers N` passes the data directory's lock its parent holds (see join_data_dir);
+    any other start claims the directory itself."""
     data_dir = settings.data_dir
-    data_dir_lock = claim_data_dir(data_dir)
+    data_dir_lock = data_dir_lock or claim_data_dir(data_dir)
     # First, so that an unreachable database stops the start before anything else runs.
     shared_keys = (
         None
@@ -463,11 +480,16 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
     await ensure_operator(exchange)
     for projector in projectors.values():
         await projector.prepare()
+    exchange.commit_signal = CommitSignal(nc, log_follower.poke)
+    services.committer.on_commit(exchange.commit_signal.committed)
+    await exchange.commit_signal.start()
     log_follower.start()
     await exchange.deliverer.start()
     exchange.verifiable_log.start()
     exchange.housekeeper.start()
     exchange.metrics.start()
+    exchange.cross_process = CrossProcessRefresh(exchange.sign_outs, exchange.directory)
+    exchange.cross_process.start()
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
         exchange.stream_watchdog.start()
@@ -475,6 +497,33 @@ async def start_exchange(settings: Settings, registry: Registry | None = None) -
         "exchange_started", data_dir=str(data_dir), nats_url=without_credentials(nats_url), stream_replicas=replicas
     )
     return exchange
+
+
+async def prepare_data_dir(settings: Settings) -> None:
+    """The work that must happen once per data directory before processes share it, done by the parent of
+    `idx serve --workers N` so that workers starting together never race to make a key or a table: the CA, hub
+    and token keys, the event store's tables and the counters' tables."""
+    shared_keys = (
+        None
+        if settings.database_url is None
+        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
+    )
+    await _keys(settings, shared_keys, Clock())
+    if settings.database_url is not None:
+        await asyncio.to_thread(create_postgres_tables, settings.database_url)
+    ledger = await asyncio.to_thread(
+        Ledger.open, persistence_for(settings.database_url, settings.data_dir / "events.sqlite")
+    )
+    ledger.close()
+    limits_db = (
+        await open_views(settings.data_dir / "limits.sqlite")
+        if settings.database_url is None
+        else await PostgresCounters.open(settings.database_url)
+    )
+    try:
+        await LimitStore(limits_db).create_tables()
+    finally:
+        await limits_db.close()
 
 
 async def _keys(

@@ -60,6 +60,9 @@ class Settings:
     # 0 does that work in the serving process's threads. 0 by default: on 2 CPUs a pool did not raise accepted/s
     # (docs/performance.md), since what a job moves out is about what its round trip costs.
     signing_processes: int = 0
+    # Processes that serve the whole API behind one port (SO_REUSEPORT), started and supervised by `idx serve`;
+    # 1 serves in the one process itself.
+    workers: int = 1
     # The operator client's secret on first start; without it a random one is made. Either way it is written to
     # DATA_DIR/operator.secret.
     operator_secret: str | None = field(default=None, repr=False)

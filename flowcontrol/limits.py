@@ -1,4 +1,5 @@
-"""Rate limits, daily quotas and the manual-switch allowance, counted in SQLite or PostgreSQL.
+"""Rate limits, daily quotas, the manual-switch allowance and failed secret checks, counted in SQLite or PostgreSQL;
+and the tokens given up at sign-out, which every process of the exchange must refuse.
 
 The counters live in a database file rather than in memory so that they survive a restart and are shared by every
 server process that opens the same file. Each take is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE count <
@@ -39,6 +40,11 @@ _SCHEMA = (
         participant TEXT NOT NULL, business_function TEXT NOT NULL, day TEXT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (participant, business_function, day))""",
     "CREATE INDEX IF NOT EXISTS flowcontrol_switch_day ON flowcontrol_switch (day)",
+    """CREATE TABLE IF NOT EXISTS flowcontrol_failures (
+        subject TEXT NOT NULL, window_start BIGINT NOT NULL, count BIGINT NOT NULL,
+        PRIMARY KEY (subject, window_start))""",
+    "CREATE INDEX IF NOT EXISTS flowcontrol_failures_window ON flowcontrol_failures (window_start)",
+    """CREATE TABLE IF NOT EXISTS signed_out_tokens (token_id TEXT PRIMARY KEY, expires BIGINT NOT NULL)""",
 )
 
 
@@ -150,6 +156,53 @@ class LimitStore:
         )
         return int(next(iter(rows))[0]) if rows else 0
 
+    async def count_failure(self, subject: str, now: datetime, window: timedelta) -> None:
+        """Count one failed attempt of ``subject`` (a client id, an address) in the current fixed ``window``."""
+        if not self._ready:
+            await self.create_tables()
+        start = _window_start(now, window)
+        was = self._db.in_transaction
+        rows = await self._db.execute_fetchall(
+            "INSERT INTO flowcontrol_failures (subject, window_start, count) VALUES (?, ?, 1) "
+            "ON CONFLICT (subject, window_start) DO UPDATE SET count = flowcontrol_failures.count + 1 RETURNING count",
+            (subject, start),
+        )
+        await self._commit_if_opened(was)
+        if rows and int(next(iter(rows))[0]) == 1:
+            await self._prune("flowcontrol_failures", "window_start", start - int(_KEEP_WINDOWS.total_seconds()))
+
+    async def failures(self, subject: str, now: datetime, window: timedelta) -> int:
+        """How many failed attempts of ``subject`` the current fixed ``window`` has counted, in every process."""
+        if not self._ready:
+            await self.create_tables()
+        rows = await self._db.execute_fetchall(
+            "SELECT count FROM flowcontrol_failures WHERE subject = ? AND window_start = ?",
+            (subject, _window_start(now, window)),
+        )
+        return int(next(iter(rows))[0]) if rows else 0
+
+    async def record_sign_out(self, token_id: str, expires: int) -> None:
+        """A token given up before it expires (at ``expires``, seconds since the epoch), for every process to refuse."""
+        if not self._ready:
+            await self.create_tables()
+        was = self._db.in_transaction
+        await self._db.execute(
+            "INSERT INTO signed_out_tokens (token_id, expires) VALUES (?, ?) ON CONFLICT (token_id) DO NOTHING",
+            (token_id, expires),
+        )
+        await self._commit_if_opened(was)
+
+    async def sign_outs(self, now: datetime) -> dict[str, int]:
+        """The tokens given up that have not expired yet, by id → expiry; expired ones are dropped for good."""
+        if not self._ready:
+            await self.create_tables()
+        epoch = int(now.timestamp())
+        was = self._db.in_transaction
+        await self._db.execute("DELETE FROM signed_out_tokens WHERE expires <= ?", (epoch,))
+        await self._commit_if_opened(was)
+        rows = await self._db.execute_fetchall("SELECT token_id, expires FROM signed_out_tokens", ())
+        return {str(token_id): int(expires) for token_id, expires in rows}
+
     async def _take(
         self, table: str, columns: tuple[str, str, str], key: tuple[str, str, str | int], limit: int
     ) -> int | None:
@@ -178,3 +231,8 @@ class LimitStore:
         # Commit only a transaction our statement opened (implicit-transaction mode); a caller's own stays theirs.
         if not was_in_transaction and self._db.in_transaction:
             await self._db.commit()
+
+
+def _window_start(now: datetime, window: timedelta) -> int:
+    seconds = int(window.total_seconds())
+    return math.floor(now.timestamp() / seconds) * seconds

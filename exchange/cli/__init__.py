@@ -9,7 +9,7 @@ import signal
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import uvicorn
@@ -21,6 +21,9 @@ from exchange.kernel.files import DataDirInUseError
 from exchange.kernel.logging import configure_logging
 from exchange.messaging.connection import NatsUnavailableError, nats_servers
 from exchange.settings import Settings, env_var
+
+if TYPE_CHECKING:
+    from exchange.cli.workers import WorkerSeat
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -155,6 +158,12 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     show_default=True,
     help="Processes that check and make signatures beside the server (0: in its threads).",
 )
+@_setting_option(
+    "workers",
+    type=click.IntRange(1),
+    show_default=True,
+    help="Processes serving the whole API behind one port (SO_REUSEPORT), supervised by this one.",
+)
 def serve(**options: Any) -> None:
     """Run the exchange: HTTP API, routing and projections, with its own nats-server unless told otherwise."""
     # The options are named after the settings, so they make the Settings as they are.
@@ -172,6 +181,9 @@ def serve(**options: Any) -> None:
         raise click.UsageError("give --tls-cert and --tls-key together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+    if settings.workers > 1 and settings.test_clock:
+        # The test clock's offset lives in the process that was told to move it: workers would disagree on the time.
+        raise click.UsageError("--test-clock moves one process's clock: use it with --workers 1")
     configure_logging(settings.log_level.upper())
     # Every file and directory the exchange creates holds payloads or secrets: its user's alone. A umask covers
     # the files SQLite and nats-server create by themselves (-wal, -shm, the JetStream store) from the start.
@@ -180,7 +192,12 @@ def serve(**options: Any) -> None:
     from exchange.eventstore.shared_keys import SharedKeysError
 
     try:
-        uvloop.run(_serve(settings))
+        if settings.workers > 1:
+            from exchange.cli.workers import run_workers
+
+            run_workers(settings)
+        else:
+            uvloop.run(_serve(settings))
     except (DataDirInUseError, NatsUnavailableError, SharedKeysError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -211,7 +228,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, seat: WorkerSeat | None = None) -> None:
+    """Serve until SIGTERM or SIGINT: on the configured port, or as a worker in the `seat` its parent gave it."""
     from exchange.bootstrap import start_exchange
     from exchange.cli.demo import ensure_demo_participants
     from exchange.http.app import create_app, create_metrics_app
@@ -228,14 +246,15 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    exchange = await start_exchange(settings)
+    exchange = await start_exchange(settings, data_dir_lock=seat.data_dir_lock if seat else None)
     try:
         if stopping.is_set():
             return  # asked to stop while starting
         if settings.demo:
             _print_credentials(settings, await ensure_demo_participants(exchange))
+        app = create_app(exchange)
         config = uvicorn.Config(
-            create_app(exchange),
+            app if seat is None else seat.tagged(app),
             host=settings.host,
             port=settings.port,
             loop="none",
@@ -262,14 +281,19 @@ async def _serve(settings: Settings) -> None:
             )
             servers.append(_Server(metrics_config))
         if not stopping.is_set():
-            await _serve_together(servers)
+            await _serve_together(servers, seat)
     finally:
         await exchange.stop()
 
 
-async def _serve_together(servers: list[_Server]) -> None:
-    """Run every listener until one stops, then the rest."""
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
+async def _serve_together(servers: list[_Server], seat: WorkerSeat | None = None) -> None:
+    """Run every listener until one stops, then the rest; a worker listens on its seat's shared ports."""
+    tasks = [
+        asyncio.create_task(server.serve(sockets=None if seat is None else [seat.listen(server.config)]))
+        for server in servers
+    ]
+    if seat is not None:
+        await seat.report_ready(servers, tasks)
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for server in servers:
         server.should_exit = True

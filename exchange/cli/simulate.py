@@ -91,6 +91,8 @@ def simulate(
 @click.option("--json", "json_out", is_flag=False, flag_value="-", default=None,
               help="Write the figures as JSON to FILE, or to stdout with a bare --json.")  # fmt: skip
 @click.option("--keep", is_flag=True, help="Keep the temporary data directory of a server the bench started.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes of the exchange the bench starts (idx serve --workers).")  # fmt: skip
 @click.option("--soak", type=click.IntRange(min=100), default=None, metavar="N",
               help="Soak instead of the phases: N messages with the LNSPs draining, then N queued undrained; "
                    "RSS over time and accepted/s at 10k and at N queued (first --size).")  # fmt: skip
@@ -108,6 +110,7 @@ def bench(
     messages: int | None,
     json_out: str | None,
     keep: bool,
+    workers: int,
     soak: int | None,
 ) -> None:
     """Benchmark the exchange: N sender processes by M receiver processes; accepted submissions/s, submit →
@@ -139,6 +142,7 @@ def bench(
         duration=duration,
         messages=messages,
         keep=keep,
+        workers=workers,
     )
     to_stdout = json_out == "-"
     log = sys.stderr if to_stdout else sys.stdout

@@ -69,6 +69,7 @@ def create_app(exchange: Exchange, *, on_shutdown: list[Any] | None = None) -> L
     web = web_app(
         exchange.tokens,
         exchange.clock,
+        exchange.sign_outs,
         exchange.event_feed,
         exchange.settings.environment,
         exchange.registry,

@@ -59,6 +59,31 @@ def claim_data_dir(directory: Path) -> IO[bytes]:
     return lock
 
 
+def join_data_dir(directory: Path, descriptor: int) -> IO[bytes]:
+    """The lock of `directory` that a parent process claimed and passed down as the open file `descriptor`.
+
+    A worker of `idx serve --workers N` shares its parent's claim instead of taking one: the inherited file is the
+    same open file as the parent's, so its `flock` is held by both, and the kernel drops it only when the last of
+    them ends. An unrelated `idx serve` on the directory is still refused by `claim_data_dir`. A descriptor that
+    is not that directory's lock, or that holds no lock, raises DataDirInUseError rather than running unguarded.
+    """
+    lock = os.fdopen(descriptor, "ab")
+    try:
+        held = os.fstat(lock.fileno())
+        expected = (directory / ".lock").stat()
+        if (held.st_dev, held.st_ino) != (expected.st_dev, expected.st_ino):
+            raise DataDirInUseError(f"descriptor {descriptor} is not the lock of {directory}")
+        # On the open file that already holds the exclusive lock this succeeds at once; on any other it fails.
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise DataDirInUseError(f"{directory} is in use by another idx process, not by this worker's parent") from None
+    except BaseException:
+        lock.close()
+        raise
+    return lock
+
+
 def _make_private(directory: Path) -> None:
     # A data directory written by an older release (or with another umask) may hold files others can read.
     for path in [directory, *directory.rglob("*")]:

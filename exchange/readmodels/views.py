@@ -98,8 +98,10 @@ async def tracked_position(db: ViewsConnection, name: str) -> int:
 
 
 async def track(db: ViewsConnection, name: str, position: int) -> None:
+    # Never backwards: another process following the same views may have recorded a later position (a handler
+    # that skips what that covers relies on it), and a relay replaying from before its position must not undo it.
     await db.execute(
         "INSERT INTO tracking (name, position) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        "ON CONFLICT (name) DO UPDATE SET position = excluded.position WHERE excluded.position > tracking.position",
         (name, position),
     )

@@ -13,7 +13,6 @@ import hmac
 import math
 import secrets
 import threading
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ import jwt
 
 from exchange.functions.registry import Registry
 from exchange.kernel.files import write_private
+from flowcontrol.limits import LimitStore
 
 # The core's own entities; each business function brings its own (see `entity_catalogue`).
 CORE_ENTITIES = (
@@ -101,38 +101,39 @@ def granted_scopes(requested: str | None, held: list[str]) -> list[str]:
 
 class FailedAttempts:
     """Failed secret checks counted per key (a client id, an address) in fixed windows; past `limit` in a window,
-    every attempt of that key is refused until the window ends, the right secret included (guessing stops)."""
+    every attempt of that key is refused until the window ends, the right secret included (guessing stops).
 
-    def __init__(self, limit: int = 10, window: timedelta = timedelta(minutes=5)) -> None:
+    Counted in the shared counters store, so that a guesser spreading attempts over the processes of the exchange
+    is stopped after `limit` all the same."""
+
+    def __init__(
+        self, limits: LimitStore, kind: str, limit: int = 10, window: timedelta = timedelta(minutes=5)
+    ) -> None:
+        self._limits = limits
+        self._kind = kind  # keeps a client id apart from an address that happens to be spelled the same
         self._limit = limit
-        self._window = window.total_seconds()
-        self._counts: Counter[tuple[str, float]] = Counter()
-        self._lock = threading.Lock()
+        self._window = window
 
-    def retry_after(self, key: str, now: datetime) -> float | None:
+    async def retry_after(self, key: str, now: datetime) -> float | None:
         """Seconds until the current window ends if `key` is at the limit, else None."""
-        start = self._window_start(now)
-        with self._lock:
-            if self._counts[(key, start)] < self._limit:
-                return None
-        return float(max(1, math.ceil(start + self._window - now.timestamp())))
+        if await self._limits.failures(self._subject(key), now, self._window) < self._limit:
+            return None
+        seconds = self._window.total_seconds()
+        window_end = math.floor(now.timestamp() / seconds) * seconds + seconds
+        return float(max(1, math.ceil(window_end - now.timestamp())))
 
-    def failed(self, key: str, now: datetime) -> None:
-        start = self._window_start(now)
-        with self._lock:
-            for old in [k for k in self._counts if k[1] < start]:
-                del self._counts[old]  # past windows count for nothing
-            self._counts[(key, start)] += 1
+    async def failed(self, key: str, now: datetime) -> None:
+        await self._limits.count_failure(self._subject(key), now, self._window)
 
-    def _window_start(self, now: datetime) -> float:
-        return math.floor(now.timestamp() / self._window) * self._window
+    def _subject(self, key: str) -> str:
+        return f"{self._kind}:{key}"
 
 
 class TokenIssuer:
     """Issues and verifies bearer tokens with a key kept in the data directory.
 
-    Tokens given up at sign-out are kept in memory until they expire: a restart forgets them, as it would any
-    session list kept in memory; revoking a client (see `Admission`) survives restarts.
+    Tokens given up at sign-out are refused from memory until they expire; the sign-out itself is recorded in the
+    shared counters store (see `SignOuts`), from which every process of the exchange takes it in.
     """
 
     def __init__(self, key: bytes) -> None:
@@ -177,15 +178,21 @@ class TokenIssuer:
             scopes=frozenset(str(claims["scope"]).split()),
         )
 
-    def end(self, token: str, now: datetime) -> None:
-        """Refuse this token from now on (sign-out); a token that is not genuine is ignored."""
+    def end(self, token: str, now: datetime) -> tuple[str, int] | None:
+        """Refuse this token from now on (sign-out): its id and expiry, or None for a token that is not genuine
+        (ignored)."""
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"], options={"verify_exp": False})
         except jwt.InvalidTokenError:
-            return
+            return None
         if "jti" not in claims:
-            return
+            return None
+        ended = (str(claims["jti"]), int(claims["exp"]))
+        self.take_in_ended({ended[0]: ended[1]}, now)
+        return ended
+
+    def take_in_ended(self, ended: dict[str, int], now: datetime) -> None:
+        """Refuse these tokens too (id → expiry): sign-outs that other processes recorded."""
         with self._lock:
             # Forget tokens that expired anyway, so that the list holds only live ones.
-            self._ended = {jti: exp for jti, exp in self._ended.items() if exp > now.timestamp()}
-            self._ended[str(claims["jti"])] = int(claims["exp"])
+            self._ended = {jti: exp for jti, exp in (self._ended | ended).items() if exp > now.timestamp()}

@@ -36,6 +36,7 @@ from exchange.services.access import (
     new_secret,
     secret_matches_in_constant_time,
 )
+from flowcontrol.limits import LimitStore
 
 ACTIVE, SUSPENDED = "Active", "Suspended"
 # A company's registered name fits easily; the bound keeps one registration from growing every list it is in.
@@ -78,6 +79,7 @@ class Administration:
         clock: Clock,
         registry: Registry,
         listed: ParticipantList,
+        limits: LimitStore,
         directory: Directory | None = None,
     ) -> None:
         self._ledger = ledger
@@ -85,8 +87,8 @@ class Administration:
         # reads only that cache, applies them to the very next request.
         self._directory = directory or Directory(ledger)
         # An address may serve many clients (a participant's gateway, the web app's sign-in): it gets more room.
-        self._failed_by_client = FailedAttempts(limit=10)
-        self._failed_by_address = FailedAttempts(limit=30)
+        self._failed_by_client = FailedAttempts(limits, "client", limit=10)
+        self._failed_by_address = FailedAttempts(limits, "address", limit=30)
         self._listed = listed
         self._committer = committer
         self._tokens = tokens
@@ -189,7 +191,7 @@ class Administration:
         limit, both are refused for a while (`LimitExceededError`), so that secrets cannot be guessed."""
         now = self._clock.now()
         counters = [(self._failed_by_client, client_id), *([(self._failed_by_address, address)] if address else [])]
-        waits = [wait for counter, key in counters if (wait := counter.retry_after(key, now)) is not None]
+        waits = [wait for counter, key in counters if (wait := await counter.retry_after(key, now)) is not None]
         if waits:
             retry_after = max(waits)
             raise LimitExceededError("too many failed attempts; try again later", retry_after=retry_after)
@@ -198,7 +200,7 @@ class Administration:
         matches = await asyncio.to_thread(secret_matches_in_constant_time, secret, stored)
         if client is None or not matches or client.revoked:
             for counter, key in counters:
-                counter.failed(key, self._clock.now())
+                await counter.failed(key, self._clock.now())
             raise InvalidClientError(client_id)
         scopes = granted_scopes(scope, client.scopes)
         token = self._tokens.issue(client.client_id, client.participant_id, scopes, self._clock.now())

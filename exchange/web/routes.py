@@ -18,6 +18,7 @@ from exchange.domain.participants import CORE_ROLES
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.services.access import TokenIssuer, entity_catalogue
+from exchange.services.cross_process import SignOuts
 from exchange.services.event_feed import EventFeed
 from exchange.services.metrics import MetricsSampler
 from exchange.web.admin import ADMIN_SCREEN, Catalogue, admin_handlers
@@ -48,13 +49,14 @@ class WebApp:
 def web_app(
     tokens: TokenIssuer,
     clock: Clock,
+    sign_outs: SignOuts,
     feed: EventFeed,
     environment: str,
     registry: Registry,
     metrics: MetricsSampler,
 ) -> WebApp:
     """The web app's routes and templates: the core's screens and each business function's own."""
-    sessions = Sessions(tokens, clock)
+    sessions = Sessions(tokens, clock, sign_outs)
     web = Web(sessions, Environment(environment))
     web.screens.extend([*queue_screens(registry), CERTIFICATES_SCREEN])
     plugin_screens = [function.screens(web) for function in registry if isinstance(function, ServesScreens)]

@@ -10,6 +10,7 @@ from litestar.connection import ASGIConnection
 
 from exchange.kernel.clock import Clock
 from exchange.services.access import Principal, TokenError, TokenIssuer
+from exchange.services.cross_process import SignOuts
 
 COOKIE = "idx_session"
 
@@ -44,9 +45,10 @@ class ForeignOriginError(Exception):
 
 
 class Sessions:
-    def __init__(self, tokens: TokenIssuer, clock: Clock) -> None:
+    def __init__(self, tokens: TokenIssuer, clock: Clock, sign_outs: SignOuts) -> None:
         self._tokens = tokens
         self._clock = clock
+        self._sign_outs = sign_outs
 
     def find(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Session | None:
         token = connection.cookies.get(COOKIE)
@@ -59,11 +61,12 @@ class Sessions:
             return None
         return Session(token, principal)
 
-    def end(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        """Sign out: the session's token is refused from now on, not only forgotten by this browser."""
+    async def end(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        """Sign out: the session's token is refused from now on, by every process of the exchange, not only
+        forgotten by this browser."""
         token = connection.cookies.get(COOKIE)
         if token:
-            self._tokens.end(token, self._clock.now())
+            await self._sign_outs.end(token)
 
     def require(self, connection: ASGIConnection[Any, Any, Any, Any], entity: str | None = None) -> Session:
         session = self.find(connection)

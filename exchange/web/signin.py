@@ -51,7 +51,7 @@ def signin_handlers(web: Web) -> list[Any]:
     @post("/sign-out")
     async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
         check_same_origin(request)
-        web.sessions.end(request)
+        await web.sessions.end(request)
         response: Response[Any] = Redirect("/app/sign-in", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -67,6 +67,8 @@ class BenchConfig:
     duration: float = 10.0
     messages: int | None = None
     keep: bool = False
+    # Worker processes of the exchange the bench starts (`idx serve --workers N`).
+    workers: int = 1
 
 
 class Log:
@@ -110,11 +112,11 @@ class BenchServer:
         self.urls = [self.url]
         idx = Path(sys.executable).parent / "idx"
         args = [str(idx), "serve", "--data-dir", str(self.data_dir), "--port", str(port), "--rate-limit", "0",
-                "--daily-quota", HUGE_QUOTA]  # fmt: skip
+                "--daily-quota", HUGE_QUOTA, "--workers", str(self.config.workers)]  # fmt: skip
         self.say(f"starting {' '.join(args[1:])}")
         with (self.tmp / "serve.log").open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        _wait_healthy(self.url, self.process, 60.0)
+        _wait_healthy(self.url, self.process, 60.0 * self.config.workers)
         self.secret = (self.data_dir / "operator.secret").read_text().strip()
         return self
 
@@ -369,7 +371,7 @@ class CpuMeter:
 async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, say: Log) -> dict[str, Any]:
     cast = await cast_participants(config, server.urls, server.secret, say)
     pids = server.pids()
-    memory_start = {name: memory_kib(pid) for name, pid in pids.items()}
+    memory_start = _memory(pids)
     workers = Workers(cast)
     accepted_total = 0
     results: list[dict[str, Any]] = []
@@ -381,7 +383,7 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
             results.append(result)
     finally:
         workers.stop()
-    memory_end = {name: memory_kib(pid) for name, pid in pids.items()}
+    memory_end = _memory(pids)
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "config": {
@@ -395,6 +397,18 @@ async def _bench(config: BenchConfig, server: BenchServer, nothing: _DoNothing, 
         "results": results,
         "rss": _rss(pids, memory_start, memory_end, accepted_total),
     }
+
+
+def _memory(pids: dict[str, int]) -> dict[str, dict[str, int]]:
+    """VmRSS and VmHWM in KiB of each measured process; idx serve's summed over it and the processes it started
+    (workers, signing processes) but its nats-server, which is measured on its own."""
+    nats = pids.get("nats_server")
+    figures = {}
+    for name, pid in pids.items():
+        tree = process_tree(pid, {nats} if nats is not None else set()) if name == "idx_serve" else [pid]
+        members = [memory_kib(member) for member in tree]
+        figures[name] = {key: sum(member.get(key, 0) for member in members) for key in ("VmRSS", "VmHWM")}
+    return figures
 
 
 def _rss(

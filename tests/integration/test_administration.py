@@ -17,6 +17,7 @@ from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import open_views
 from exchange.services.access import CORE_ENTITIES, TokenIssuer
 from exchange.services.participants import Administration
+from flowcontrol.limits import LimitStore
 from tests.e2e.plugins.notes import plugin as notes
 
 
@@ -26,9 +27,13 @@ async def admin(ledger: Ledger, committer: GroupCommit) -> AsyncIterator[Adminis
     projector = Projector(ledger, views, ParticipantsProjection())
     await projector.prepare()
     listed = ParticipantList(views, projector)
-    yield Administration(ledger, committer, TokenIssuer(b"k" * 32), Clock(), Registry([notes]), listed)
+    limits_db = await open_views(Path(":memory:"))
+    yield Administration(
+        ledger, committer, TokenIssuer(b"k" * 32), Clock(), Registry([notes]), listed, LimitStore(limits_db)
+    )
     await projector.stop()
     await views.close()
+    await limits_db.close()
 
 
 def test_roles_and_entities_are_the_cores_and_the_registered_functions(admin: Administration) -> None:
