@@ -57,12 +57,16 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 
-class LeaseDatabase(Protocol):
+class FencedWriter(Protocol):
+    """What a fenced write needs of the connection its transaction is open on."""
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Any]]: ...
+
+
+class LeaseDatabase(FencedWriter, Protocol):
     """What the lease store uses of a connection: an aiosqlite.Connection, or one of that shape on PostgreSQL."""
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Any]: ...
-
-    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Awaitable[Iterable[Any]]: ...
 
     def executescript(self, sql_script: str, /) -> Awaitable[Any]: ...
 
@@ -151,7 +155,7 @@ class Leases:
         return int(self.ttl * 1000)
 
 
-async def fence(db: LeaseDatabase, name: str, token: int) -> None:
+async def fence(db: FencedWriter, name: str, token: int) -> None:
     """Inside the write's open transaction: prove the tenure `token` still holds the lease, or raise.
 
     The UPDATE changes nothing but takes the lease row's write lock until the transaction ends, so a takeover

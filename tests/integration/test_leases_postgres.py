@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from psycopg import AsyncConnection
 
-from exchange.eventstore.postgres_counters import PostgresCounters
+from exchange.eventstore.postgres_views import PostgresViews
 from exchange.readmodels.leases import LeaseDatabase
 from tests.integration.test_leases import Connect, LeaseStoreContract, Writer
 
@@ -38,16 +38,17 @@ class PostgresWriter:
 class TestLeaseStoreOnPostgres(LeaseStoreContract):
     @pytest.fixture
     async def connect(self, postgres_url: str) -> AsyncIterator[Connect]:
-        opened: list[PostgresCounters] = []
+        opened: list[PostgresViews] = []
 
         async def open_one() -> LeaseDatabase:
-            counters = await PostgresCounters.open(postgres_url)
-            opened.append(counters)
-            return counters
+            # As `start_exchange` opens it: a views connection of its own, in the database of the views.
+            views = await PostgresViews.connect(postgres_url)
+            opened.append(views)
+            return views
 
         yield open_one
-        for counters in opened:
-            await counters.close()
+        for views in opened:
+            await views.close()
 
     @pytest.fixture
     async def writer(self, postgres_url: str) -> AsyncIterator[Writer]:
