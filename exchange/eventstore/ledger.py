@@ -139,6 +139,12 @@ class DatabaseUrlError(ValueError):
     """A `--database-url` the exchange cannot use; the message says what to give instead."""
 
 
+# A process cut off from PostgreSQL inside a transaction (a partition, a paused process) holds its locks, the
+# event store's table lock or a lease row's, until the server ends its session: after this many seconds idle in
+# a transaction, within the 3 s a lease lives, so that another process can take over in time.
+IDLE_TRANSACTION_TIMEOUT = 2
+
+
 def postgres_persistence(url: str) -> dict[str, str]:
     """The settings of an event store in the PostgreSQL database of `url` (postgresql://USER:PASSWORD@HOST:PORT/DB).
 
@@ -164,6 +170,7 @@ def postgres_persistence(url: str) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         # How long a caller waits for a connection: with PostgreSQL down, a request gets its 503 after this long.
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(IDLE_TRANSACTION_TIMEOUT),
     }
 
 

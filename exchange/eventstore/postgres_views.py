@@ -33,6 +33,7 @@ from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
+from exchange.eventstore.ledger import IDLE_TRANSACTION_TIMEOUT
 from exchange.kernel.errors import MalformedError
 from exchange.readmodels.views import SCHEMA as TRACKING_SCHEMA
 from exchange.readmodels.views import ViewsConnection, open_views
@@ -251,7 +252,14 @@ def _lost(connection: AsyncConnection[tuple[Any, ...]]) -> bool:
 
 async def _connect(database_url: str) -> AsyncConnection[tuple[Any, ...]]:
     # Autocommit, as SQLite's connections are opened (isolation_level=None): a transaction is an explicit BEGIN.
-    return await AsyncConnection.connect(database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    # A follower cut off inside its batch's transaction must not keep the lease row locked for ever (see
+    # IDLE_TRANSACTION_TIMEOUT); its session ends, and its late COMMIT fails.
+    return await AsyncConnection.connect(
+        database_url,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT,
+        options=f"-c idle_in_transaction_session_timeout={IDLE_TRANSACTION_TIMEOUT * 1000}",
+    )
 
 
 def _checked(values: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -40,6 +40,8 @@ class CommitSignal:
 
     async def start(self) -> None:
         self._subscription = await self._nc.subscribe(SUBJECT, cb=self._heard)
+        # Once the server has the subscription, no commit announced after this start can be missed.
+        await self._nc.flush()
         self._task = asyncio.create_task(self._announce(), name="commit-signal")
 
     async def stop(self) -> None:
