@@ -10,7 +10,7 @@ import msgspec
 
 from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.domain.topics import event_class, topic_of
-from exchange.kernel.clock import iso, utc_key
+from exchange.kernel.clock import iso_from_key, utc_key
 from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
 from exchange.readmodels.views import ViewsConnection
@@ -157,8 +157,8 @@ async def list_queue(db: ViewsConnection, query: QueueQuery) -> Page[QueueItem]:
             initiating_participant_id=r["sender_id"],
             priority=r["priority"],
             message_type=r["message_type"],
-            created_date_time=iso(datetime.fromisoformat(r["submitted_at"])),
-            queued_date_time=iso(datetime.fromisoformat(r["queued_at"])),
+            created_date_time=iso_from_key(r["submitted_at"]),
+            queued_date_time=iso_from_key(r["queued_at"]),
             size=r["size"],
         )
         for r in rows
