@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from typing import Any
 
 from exchange.functions.bpqd.sample import sample_body
@@ -63,6 +64,29 @@ async def settled_queue(marker: ParticipantClient, recipient: ParticipantClient)
     """The recipient's queue once everything submitted before this call is processed (see settled_queues)."""
     (queue,) = await settled_queues(marker, recipient)
     return queue
+
+
+async def assert_each_accepted_message_queued_once(
+    accepted: list[str], marker: ParticipantClient, recipients: list[ParticipantClient], within: float
+) -> None:
+    """After a fault under load, every accepted message reaches each recipient's queue once, within `within` s.
+
+    Routes refused during the fault come back after their redelivery delay, so they may queue after the
+    settling marker: keep looking until none is missing or the time is up.
+    """
+    started = time.monotonic()
+    await settled_queues(marker, *recipients)
+    for recipient in recipients:
+        while True:
+            ids = await queued_ids(recipient)
+            missing = set(accepted) - set(ids)
+            if not missing or time.monotonic() - started > within:
+                break
+            await asyncio.sleep(0.5)
+        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
+        assert twice == [], f"{recipient.participant_id} got {len(twice)} messages twice"
+        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
+    assert time.monotonic() - started < within
 
 
 # Seeds for `submit_one`: each message it sends has other NMIs and ids than the last.

@@ -11,7 +11,6 @@ import asyncio
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from exchange.functions.bpqd.sample import sample_body
 from exchange.messaging.cluster import LocalNatsCluster
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, settled_queues
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -177,18 +176,7 @@ async def _load(
 async def _every_accepted_message_queued_once(
     accepted: list[str], senders: list[ParticipantClient], recipients: list[ParticipantClient]
 ) -> None:
-    started = time.monotonic()
-    await settled_queues(senders[0], *recipients)
-    for recipient in recipients:
-        while True:
-            ids = await queued_ids(recipient)
-            missing = set(accepted) - set(ids)
-            if not missing or time.monotonic() - started > RECOVERY_SECONDS:
-                break
-            await asyncio.sleep(0.5)
-        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
-        assert twice == [], f"{recipient.participant_id} got {len(twice)} messages twice"
-        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
+    await assert_each_accepted_message_queued_once(accepted, senders[0], recipients, RECOVERY_SECONDS)
     # The transaction log agrees: each accepted message has its row, seen by its sender.
     for context_id in accepted[:: max(1, len(accepted) // 20)]:
         rows = [await sender.http.get(f"/idx/v1/translog/{context_id}", headers=sender.headers()) for sender in senders]
