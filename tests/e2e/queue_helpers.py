@@ -5,10 +5,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
+
+
+@asynccontextmanager
+async def signed_in(
+    senders: list[ParticipantClient], recipients: list[ParticipantClient]
+) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
+    """Every client logged in and every sender enrolled (able to sign), for as long as the block runs."""
+    for client in (*senders, *recipients):
+        await client.login()
+    for sender in senders:
+        await sender.enrol()
+    try:
+        yield senders, recipients
+    finally:
+        for client in (*senders, *recipients):
+            await client.close()
 
 
 async def queued_ids(client: ParticipantClient, **params: Any) -> list[str]:

@@ -23,7 +23,7 @@ from exchange.messaging.routing import DURABLE
 from exchange.messaging.routing import STREAM as DELIVERY_STREAM
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, wait_for_queue
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, signed_in, wait_for_queue
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -61,13 +61,8 @@ async def people(
         for i in range(2)
     ]
     await operator.close()
-    for client in (*senders, *recipients):
-        await client.login()
-    for sender in senders:
-        await sender.enrol()
-    yield senders, recipients
-    for client in (*senders, *recipients):
-        await client.close()
+    async with signed_in(senders, recipients) as people:
+        yield people
 
 
 async def _replicas(cluster: LocalNatsCluster, stream: str) -> int:

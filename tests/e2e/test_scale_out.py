@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from exchange.functions.bpqd.sample import sample_body
 from exchange.messaging.cluster import LocalNatsCluster
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids, signed_in
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -103,13 +104,8 @@ async def people(
         for i, server in enumerate((second, first))
     ]
     await operator.close()
-    for client in (*senders, *recipients):
-        await client.login()
-    for sender in senders:
-        await sender.enrol()
-    yield senders, recipients
-    for client in (*senders, *recipients):
-        await client.close()
+    async with signed_in(senders, recipients) as people:
+        yield people
 
 
 async def test_a_message_sent_through_one_process_is_listed_fetched_and_deleted_through_the_other(
@@ -173,6 +169,21 @@ async def _load(
     await asyncio.gather(*(send(sender, 100_000 * (i + 1)) for i, sender in enumerate(senders)))
 
 
+@asynccontextmanager
+async def _under_load(
+    senders: list[ParticipantClient], recipients: list[ParticipantClient]
+) -> AsyncIterator[list[str]]:
+    """The ids of the messages accepted while the block runs; the load stops (and is awaited) when it ends."""
+    accepted: list[str] = []
+    stop = asyncio.Event()
+    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        await load
+
+
 async def _every_accepted_message_queued_once(
     accepted: list[str], senders: list[ParticipantClient], recipients: list[ParticipantClient]
 ) -> None:
@@ -199,10 +210,7 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
     holder, survivor = (first, second) if "relay" in _leases(first) else (second, first)
     # Clients of the survivor only from here: the holder's are about to lose their server.
     senders, recipients = await _through(survivor, senders), await _through(survivor, recipients)
-    accepted: list[str] = []
-    stop = asyncio.Event()
-    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
-    try:
+    async with _under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)  # load before the faults (a duration of load, not a wait for a state)
         assert accepted, "nothing was accepted before the kill"
         holder.kill9()
@@ -213,9 +221,6 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
         assert len(accepted) > before_restart, "nothing was accepted after the takeover"
         await asyncio.to_thread(nats_cluster.restart, 0)
         await asyncio.sleep(LOAD_SECONDS)
-    finally:
-        stop.set()
-        await load
     assert took <= TAKEOVER_SECONDS + OBSERVATION_SLACK
     try:
         await _every_accepted_message_queued_once(accepted, senders, recipients)
@@ -234,20 +239,14 @@ async def test_a_paused_process_loses_its_leases_and_its_late_writes_are_fenced_
     senders, recipients = people
     holder, other = (first, second) if "relay" in _leases(first) else (second, first)
     senders, recipients = await _through(other, senders), await _through(other, recipients)
-    accepted: list[str] = []
-    stop = asyncio.Event()
-    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
     assert holder.process is not None
-    try:
+    async with _under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)
         os.kill(holder.process.pid, signal.SIGSTOP)
         took = await _all_leases_held_by(other, followers, TAKEOVER_SECONDS + OBSERVATION_SLACK)
         await asyncio.sleep(LOAD_SECONDS)
         os.kill(holder.process.pid, signal.SIGCONT)
         await asyncio.sleep(LOAD_SECONDS)  # the resumed process finds its leases gone while the load goes on
-    finally:
-        stop.set()
-        await load
     assert took <= TAKEOVER_SECONDS + OBSERVATION_SLACK
     resumed, kept = _leases(holder), _leases(other)
     assert resumed & kept == set(), f"both processes hold {sorted(resumed & kept)}"
