@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 
@@ -105,6 +107,40 @@ async def assert_each_accepted_message_queued_once(
         assert twice == [], f"{recipient.participant_id} got {len(twice)} messages twice"
         assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
     assert time.monotonic() - started < within
+
+
+async def _load(
+    senders: list[ParticipantClient], recipient_ids: list[str], accepted: list[str], stop: asyncio.Event
+) -> None:
+    async def send(sender: ParticipantClient, offset: int) -> None:
+        seed = offset
+        while not stop.is_set():
+            seed += 1
+            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
+            try:
+                response = await asyncio.wait_for(sender.submit(body), timeout=10)
+            except (httpx.HTTPError, TimeoutError):
+                await asyncio.sleep(0.05)
+                continue  # no answer, no promise
+            assert response.status_code < 500 or response.status_code == 503, response.text
+            if response.status_code == 200:
+                accepted.append(response.json()["data"]["messageContextId"])
+
+    await asyncio.gather(*(send(sender, 100_000 * (i + 1)) for i, sender in enumerate(senders)))
+
+
+@asynccontextmanager
+async def under_load(senders: list[ParticipantClient], recipients: list[ParticipantClient]) -> AsyncIterator[list[str]]:
+    """The ids of the messages accepted while the block runs, each sender sending to every recipient as fast as
+    it is answered; the load stops (and is awaited) when the block ends. A 5xx other than 503 fails the test."""
+    accepted: list[str] = []
+    stop = asyncio.Event()
+    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        await load
 
 
 # Seeds for `submit_one`: each message it sends has other NMIs and ids than the last.

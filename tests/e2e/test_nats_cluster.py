@@ -11,7 +11,6 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
@@ -23,7 +22,7 @@ from exchange.messaging.routing import DURABLE
 from exchange.messaging.routing import STREAM as DELIVERY_STREAM
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, signed_in, wait_for_queue
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, signed_in, under_load, wait_for_queue
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -141,28 +140,11 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
 ) -> None:
     """Load while the exchange's node, leading its routes, is killed -9 and restarted: a 200 is queued once."""
     senders, recipients = people
-    recipient_ids = [recipient.participant_id for recipient in recipients]
-    accepted: list[str] = []
-    stop = asyncio.Event()
-
-    async def send(sender: ParticipantClient, offset: int) -> None:
-        seed = offset
-        while not stop.is_set():
-            seed += 1
-            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
-            try:
-                response = await sender.submit(body)
-            except httpx.HTTPError:
-                continue  # no answer, no promise
-            if response.status_code == 200:
-                accepted.append(response.json()["data"]["messageContextId"])
-
     assert await _replicas(nats_cluster, DELIVERY_STREAM) == 3
     # The hardest node to lose: the one the exchange is connected to, leading the routes' stream and consumer.
     victim = _node_of_connection(nats_cluster, "idx-serve")
     await _lead_from(nats_cluster, nats_cluster.nodes[victim].name)
-    load = [asyncio.create_task(send(sender, 100_000 * i)) for i, sender in enumerate(senders)]
-    try:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)  # load before the kill (a duration of load, not a wait for a state)
         before_kill = len(accepted)
         nats_cluster.kill(victim)
@@ -170,9 +152,6 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
         during_outage = len(accepted) - before_kill
         await asyncio.to_thread(nats_cluster.restart, victim)
         await asyncio.sleep(LOAD_SECONDS)
-    finally:
-        stop.set()
-        await asyncio.gather(*load)
     assert before_kill > 0, "nothing was accepted before the kill"
     assert during_outage > 0, "nothing was accepted while the node was down"
 

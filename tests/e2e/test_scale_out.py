@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from exchange.functions.bpqd.sample import sample_body
 from exchange.messaging.cluster import LocalNatsCluster
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids, signed_in
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids, signed_in, under_load
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -149,41 +148,6 @@ async def _through(server: ServerProcess, clients: list[ParticipantClient]) -> l
     return moved
 
 
-async def _load(
-    senders: list[ParticipantClient], recipient_ids: list[str], accepted: list[str], stop: asyncio.Event
-) -> None:
-    async def send(sender: ParticipantClient, offset: int) -> None:
-        seed = offset
-        while not stop.is_set():
-            seed += 1
-            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
-            try:
-                response = await asyncio.wait_for(sender.submit(body), timeout=10)
-            except (httpx.HTTPError, TimeoutError):
-                await asyncio.sleep(0.05)
-                continue  # no answer, no promise
-            assert response.status_code < 500 or response.status_code == 503, response.text
-            if response.status_code == 200:
-                accepted.append(response.json()["data"]["messageContextId"])
-
-    await asyncio.gather(*(send(sender, 100_000 * (i + 1)) for i, sender in enumerate(senders)))
-
-
-@asynccontextmanager
-async def _under_load(
-    senders: list[ParticipantClient], recipients: list[ParticipantClient]
-) -> AsyncIterator[list[str]]:
-    """The ids of the messages accepted while the block runs; the load stops (and is awaited) when it ends."""
-    accepted: list[str] = []
-    stop = asyncio.Event()
-    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
-    try:
-        yield accepted
-    finally:
-        stop.set()
-        await load
-
-
 async def _every_accepted_message_queued_once(
     accepted: list[str], senders: list[ParticipantClient], recipients: list[ParticipantClient]
 ) -> None:
@@ -210,7 +174,7 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
     holder, survivor = (first, second) if "relay" in _leases(first) else (second, first)
     # Clients of the survivor only from here: the holder's are about to lose their server.
     senders, recipients = await _through(survivor, senders), await _through(survivor, recipients)
-    async with _under_load(senders, recipients) as accepted:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)  # load before the faults (a duration of load, not a wait for a state)
         assert accepted, "nothing was accepted before the kill"
         holder.kill9()
@@ -240,7 +204,7 @@ async def test_a_paused_process_loses_its_leases_and_its_late_writes_are_fenced_
     holder, other = (first, second) if "relay" in _leases(first) else (second, first)
     senders, recipients = await _through(other, senders), await _through(other, recipients)
     assert holder.process is not None
-    async with _under_load(senders, recipients) as accepted:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)
         os.kill(holder.process.pid, signal.SIGSTOP)
         took = await _all_leases_held_by(other, followers, TAKEOVER_SECONDS + OBSERVATION_SLACK)
