@@ -12,14 +12,36 @@ from typing import Any
 import httpx
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient
+from simulators.client import ParticipantClient, operator_client, register
+from tests.harness import ServerProcess
+
+# What a BPQD participant's client asks for: the function, and its certificates to sign with.
+PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
 
 
 @asynccontextmanager
-async def signed_in(
-    senders: list[ParticipantClient], recipients: list[ParticipantClient]
+async def senders_and_recipients(
+    operator_at: ServerProcess,
+    prefix: str,
+    senders_at: list[str],
+    recipients_at: list[str],
+    *,
+    sender_scopes: list[str] | None = None,
 ) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
-    """Every client logged in and every sender enrolled (able to sign), for as long as the block runs."""
+    """New MCs `<prefix>MC<i>` (with `sender_scopes`, PQD_SCOPES unless given) and LNSPs `<prefix>LN<i>`, each
+    talking to the exchange at its base URL: logged in, the MCs enrolled (able to sign), while the block runs."""
+    operator = await operator_client(operator_at.base_url, operator_at.operator_secret)
+    try:
+        senders = [
+            ParticipantClient(url, await register(operator, f"{prefix}MC{i}", ["MC"], sender_scopes or PQD_SCOPES))
+            for i, url in enumerate(senders_at)
+        ]
+        recipients = [
+            ParticipantClient(url, await register(operator, f"{prefix}LN{i}", ["LNSP"], PQD_SCOPES))
+            for i, url in enumerate(recipients_at)
+        ]
+    finally:
+        await operator.close()
     for client in (*senders, *recipients):
         await client.login()
     for sender in senders:

@@ -20,9 +20,13 @@ from exchange.messaging.connection import connect_nats
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
 from exchange.messaging.routing import DURABLE
 from exchange.messaging.routing import STREAM as DELIVERY_STREAM
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, signed_in, under_load, wait_for_queue
+from simulators.client import ParticipantClient
+from tests.e2e.queue_helpers import (
+    assert_each_accepted_message_queued_once,
+    senders_and_recipients,
+    under_load,
+    wait_for_queue,
+)
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -50,17 +54,8 @@ async def people(
     cluster_server: ServerProcess,
 ) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Three enrolled MCs (the senders) and two LNSPs (the recipients), logged in; closed after the test."""
-    operator = await operator_client(cluster_server.base_url, cluster_server.operator_secret)
-    senders = [
-        ParticipantClient(cluster_server.base_url, await register(operator, f"NCMC{i}", ["MC"], PQD_SCOPES))
-        for i in range(3)
-    ]
-    recipients = [
-        ParticipantClient(cluster_server.base_url, await register(operator, f"NCLN{i}", ["LNSP"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    await operator.close()
-    async with signed_in(senders, recipients) as people:
+    urls = [cluster_server.base_url] * 3
+    async with senders_and_recipients(cluster_server, "NC", urls, urls[:2]) as people:
         yield people
 
 

@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, signed_in
+from simulators.client import ParticipantClient, operator_client
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, senders_and_recipients
 from tests.harness import ServerProcess
 from tests.postgres import PostgresCluster
 
@@ -40,17 +39,7 @@ def pg_server(own_postgres: PostgresCluster, tmp_path: Path) -> Iterator[ServerP
 @pytest.fixture
 async def people(pg_server: ServerProcess) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Two enrolled MCs (the senders) and two LNSPs (the recipients), logged in; closed after the test."""
-    operator = await operator_client(pg_server.base_url, pg_server.operator_secret)
-    senders = [
-        ParticipantClient(pg_server.base_url, await register(operator, f"PGOM{i}", ["MC"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    recipients = [
-        ParticipantClient(pg_server.base_url, await register(operator, f"PGOL{i}", ["LNSP"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    await operator.close()
-    async with signed_in(senders, recipients) as people:
+    async with senders_and_recipients(pg_server, "PGO", [pg_server.base_url] * 2, [pg_server.base_url] * 2) as people:
         yield people
 
 

@@ -20,9 +20,14 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from exchange.messaging.cluster import LocalNatsCluster
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, queued_ids, signed_in, under_load
+from simulators.client import ParticipantClient
+from tests.e2e.queue_helpers import (
+    PQD_SCOPES,
+    assert_each_accepted_message_queued_once,
+    queued_ids,
+    senders_and_recipients,
+    under_load,
+)
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -93,17 +98,8 @@ async def people(
 ) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Through the first process: two enrolled MCs and two LNSPs; each client talks to the process given."""
     first, second, _ = pair
-    operator = await operator_client(first.base_url, first.operator_secret)
-    senders = [
-        ParticipantClient(server.base_url, await register(operator, f"SOMC{i}", ["MC"], SENDER_SCOPES))
-        for i, server in enumerate((first, second))
-    ]
-    recipients = [
-        ParticipantClient(server.base_url, await register(operator, f"SOLN{i}", ["LNSP"], PQD_SCOPES))
-        for i, server in enumerate((second, first))
-    ]
-    await operator.close()
-    async with signed_in(senders, recipients) as people:
+    urls = [first.base_url, second.base_url]
+    async with senders_and_recipients(first, "SO", urls, urls[::-1], sender_scopes=SENDER_SCOPES) as people:
         yield people
 
 
