@@ -11,9 +11,9 @@ import pytest
 from exchange.functions.errors import MalformedBodyError, RuleViolationError
 from exchange.functions.protocol import Submission
 from exchange.functions.prud import plugin
-from exchange.functions.prud.web import SERIES, securities_chart
 from exchange.functions.prud.files import negotiate, stamp
 from exchange.functions.prud.sample import credit_body, daily_body
+from exchange.functions.prud.web import SERIES, securities_chart
 from exchange.kernel.errors import NotAcceptableError
 from tests.conformance.fakes import FakeStandingData
 
