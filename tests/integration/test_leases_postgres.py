@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from psycopg import AsyncConnection
 
-from exchange.eventstore.postgres_counters import PostgresCounters
-from exchange.readmodels.leases import LeaseDatabase
 from tests.integration.test_leases import Connect, LeaseStoreContract, Writer
 
 
@@ -37,17 +35,8 @@ class PostgresWriter:
 
 class TestLeaseStoreOnPostgres(LeaseStoreContract):
     @pytest.fixture
-    async def connect(self, postgres_url: str) -> AsyncIterator[Connect]:
-        opened: list[PostgresCounters] = []
-
-        async def open_one() -> LeaseDatabase:
-            counters = await PostgresCounters.open(postgres_url)
-            opened.append(counters)
-            return counters
-
-        yield open_one
-        for counters in opened:
-            await counters.close()
+    def connect(self, open_counters: Connect) -> Connect:
+        return open_counters
 
     @pytest.fixture
     async def writer(self, postgres_url: str) -> AsyncIterator[Writer]:
