@@ -8,6 +8,7 @@ from exchange.domain.messages import Delivery
 from exchange.domain.retention import ArchivePurge
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
+from exchange.kernel.projections import ViewsOnly
 
 if TYPE_CHECKING:
     # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
@@ -38,14 +39,11 @@ _QUEUED = event_class(Delivery, "Queued")
 _PURGED = event_class(ArchivePurge, "Purged")
 
 
-class ArchiveProjection:
+class ArchiveProjection(ViewsOnly):
     name = "archive"
     schema = SCHEMA
     tables = ("archive_items",)
     topics = (topic_of(Delivery, "Queued"), topic_of(ArchivePurge, "Purged"))
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         for position, event in events:

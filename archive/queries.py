@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from exchange.kernel.clock import iso
+from exchange.kernel.clock import iso_from_key
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def item_view(row: Row) -> dict[str, Any]:
         "businessFunctionResourceId": row["resource_id"],
         "priority": row["priority"],
         "messageType": row["message_type"],
-        "createdDateTime": iso(datetime.fromisoformat(row["created_at"])),
-        "deliveredDateTime": iso(datetime.fromisoformat(row["delivered_at"])),
+        "createdDateTime": iso_from_key(row["created_at"]),
+        "deliveredDateTime": iso_from_key(row["delivered_at"]),
         "size": row["size"],
     }

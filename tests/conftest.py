@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -14,19 +15,8 @@ from tests.postgres import PostgresCluster, postgres_bin
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """One PostgreSQL cluster for the whole session, started on first use and removed at the end."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL is not installed: `make postgres` installs it from the distribution's packages")
-    cluster = PostgresCluster(bin_dir)
-    try:
-        cluster.start()
-    except Exception:
-        cluster.stop()
-        raise
-    try:
+    with _started_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
@@ -62,6 +52,13 @@ def servers_on_postgres(request: pytest.FixtureRequest) -> Iterator[None]:
 def own_postgres() -> Iterator[PostgresCluster]:
     """A cluster of one test's own, which the test may stop and start again (`halt`, `start`): stopping the
     session's would fail the tests that share it."""
+    with _started_cluster() as cluster:
+        yield cluster
+
+
+@contextmanager
+def _started_cluster() -> Iterator[PostgresCluster]:
+    """A new cluster, started; removed when the block ends, or at once if it fails to start."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.fail("PostgreSQL is not installed: `make postgres` installs it from the distribution's packages")

@@ -15,6 +15,7 @@ from exchange.domain.rejections import Rejection
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
 from exchange.kernel.formats import PRIORITY_RANK
+from exchange.kernel.projections import ViewsOnly
 
 if TYPE_CHECKING:
     # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
@@ -75,7 +76,7 @@ _STEPS: list[tuple[type[Any], str | None, str]] = [
 ]
 
 
-class TranslogProjection:
+class TranslogProjection(ViewsOnly):
     name = "translog"
     schema = SCHEMA
     tables = ("translog_rows", "translog_history")
@@ -88,9 +89,6 @@ class TranslogProjection:
         topic_of(Rejection, "Recorded"),
         topic_of(FlowControl, "Changed"),
     )
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # Statements are gathered per kind and sent with one executemany each: a round trip to the database

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from exchange.kernel.clock import iso
+from exchange.kernel.clock import iso_from_key
 from exchange.kernel.paging import CursorError, Page, Where, cut, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ async def related(db: ViewsConnection, viewer: Viewer, message_context_id: str) 
             {
                 "receivingParticipantId": h["receiving_participant_id"],
                 "status": h["status"],
-                "statusDateTime": iso(datetime.fromisoformat(h["status_at"])),
+                "statusDateTime": iso_from_key(h["status_at"]),
                 "detail": h["detail"],
             }
             for h in await cursor.fetchall()
@@ -176,8 +176,8 @@ def row_view(row: Row) -> dict[str, Any]:
         "initiatingParticipantId": row["initiating_participant_id"],
         "receivingParticipantId": row["receiving_participant_id"],
         "status": row["status"],
-        "createdDateTime": iso(datetime.fromisoformat(row["created_at"])),
-        "statusDateTime": iso(datetime.fromisoformat(row["status_at"])),
+        "createdDateTime": iso_from_key(row["created_at"]),
+        "statusDateTime": iso_from_key(row["status_at"]),
         "size": row["size"],
         "detail": row["detail"],
     }

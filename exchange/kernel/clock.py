@@ -45,3 +45,8 @@ def parse_iso(value: str) -> datetime:
 def utc_key(moment: datetime) -> str:
     """A sortable text form for SQL: UTC with fixed microseconds, so string order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso_from_key(key: str) -> str:
+    """The API's timestamp of a moment stored as a `utc_key`: the read models keep UTC, the API speaks market time."""
+    return iso(datetime.fromisoformat(key))

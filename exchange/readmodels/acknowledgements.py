@@ -15,6 +15,7 @@ from typing import Any
 from exchange.domain.messages import Delivery
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -37,7 +38,7 @@ class Acknowledged:
     acknowledgements: list[Acknowledgement]
 
 
-class AcknowledgementsProjection:
+class AcknowledgementsProjection(ViewsOnly):
     name = "acknowledgements"
     tables = ("acknowledgements",)
     schema = """
@@ -53,9 +54,6 @@ CREATE TABLE IF NOT EXISTS acknowledgements (
 CREATE INDEX IF NOT EXISTS acknowledgements_context ON acknowledgements (message_context_id);
 """
     topics = (topic_of(Delivery, "Queued"), topic_of(Delivery, "Removed"))
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A delivery is queued before it can be removed, so inserting every row of the batch before any update

@@ -9,6 +9,7 @@ from typing import Any
 from exchange.domain.flow import FlowControl
 from exchange.domain.topics import topic_of
 from exchange.kernel.clock import utc_key
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -23,7 +24,7 @@ class FlowChange:
     changed_at: datetime
 
 
-class FlowHistoryProjection:
+class FlowHistoryProjection(ViewsOnly):
     """Keeps `flow_history` equal to the `FlowControl.Changed` events, one row per event keyed by its position."""
 
     name = "flow_history"
@@ -42,9 +43,6 @@ CREATE TABLE IF NOT EXISTS flow_history (
 CREATE INDEX IF NOT EXISTS flow_history_participant ON flow_history (participant_id, business_function_id, position);
 """
     topics = (topic_of(FlowControl, "Changed"),)
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(

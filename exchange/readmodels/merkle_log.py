@@ -19,6 +19,7 @@ from exchange.domain import merkle
 from exchange.domain.messages import Delivery, Message
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.views import ViewsConnection
 
 _SUBMITTED = event_class(Message, "Submitted")
@@ -81,7 +82,7 @@ def recipient_signature(event: Any) -> str | None:
     return signature if isinstance(signature, str) else None
 
 
-class MerkleLogProjection:
+class MerkleLogProjection(ViewsOnly):
     """Appends a leaf per fact to `log_leaves` and keeps `log_nodes` equal to the tree's perfect blocks."""
 
     name = "log"
@@ -93,9 +94,6 @@ class MerkleLogProjection:
         topic_of(Delivery, "Removed"),
         topic_of(Delivery, "Expired"),
     )
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A few statements per batch rather than several per leaf: the other followers wait for the file meanwhile.

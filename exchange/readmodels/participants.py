@@ -9,6 +9,7 @@ from typing import Any
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
 from exchange.kernel.paging import Page, cut, decode_cursor, encode_cursor
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -20,7 +21,7 @@ class ListedParticipant:
     roles: list[str]
 
 
-class ParticipantsProjection:
+class ParticipantsProjection(ViewsOnly):
     """Keeps `participants` equal to the registered participants, each with the position of its registration."""
 
     name = "participants"
@@ -34,9 +35,6 @@ CREATE TABLE IF NOT EXISTS participants (
 );
 """
     topics = (topic_of(Participant, "Registered"),)
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(

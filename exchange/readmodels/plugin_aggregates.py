@@ -20,6 +20,7 @@ from exchange.domain.topics import topic_of
 from exchange.functions.registry import Registry
 from exchange.functions.services import AcceptedMessage, ListsAggregates, ListsMessages
 from exchange.kernel.clock import utc_key
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -30,7 +31,7 @@ class NotListedError(LookupError):
     """A plugin asked for aggregates whose creation event it does not list, so no projection follows them."""
 
 
-class PluginAggregatesProjection:
+class PluginAggregatesProjection(ViewsOnly):
     """Keeps the rows of `plugin_aggregates` for one topic equal to the aggregates created with that event."""
 
     tables = ("plugin_aggregates",)
@@ -48,9 +49,6 @@ CREATE INDEX IF NOT EXISTS plugin_aggregates_order ON plugin_aggregates (topic, 
         self.topic = topic
         self.name = f"{NAME}:{topic}"
         self.topics = (topic,)
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         await db.executemany(
@@ -95,7 +93,7 @@ class PluginAggregates:
 MESSAGES = "plugin_messages"
 
 
-class PluginMessagesProjection:
+class PluginMessagesProjection(ViewsOnly):
     """Keeps a row per recipient of each accepted message of the resources one business function lists
     (`ListsMessages.listed_messages`), so that it reads back what was accepted for a participant.
 
@@ -124,9 +122,6 @@ CREATE INDEX IF NOT EXISTS plugin_messages_order ON plugin_messages
         self.function_id = function_id
         self.name = f"{MESSAGES}:{function_id}"
         self._resources = frozenset(resource_ids)
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         rows = [

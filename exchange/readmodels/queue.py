@@ -10,9 +10,10 @@ import msgspec
 
 from exchange.domain.messages import Delivery, PendingDelivery
 from exchange.domain.topics import event_class, topic_of
-from exchange.kernel.clock import iso, utc_key
+from exchange.kernel.clock import iso_from_key, utc_key
 from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
+from exchange.kernel.projections import ViewsOnly
 from exchange.readmodels.views import ViewsConnection
 
 _QUEUED = event_class(Delivery, "Queued")
@@ -21,7 +22,7 @@ _HELD = event_class(PendingDelivery, "Held")
 _RELEASED = event_class(PendingDelivery, "Released")
 
 
-class QueueProjection:
+class QueueProjection(ViewsOnly):
     """Keeps `queue_items` equal to the deliveries in queues, and `pending_items` to those flow control holds."""
 
     name = "queue"
@@ -68,9 +69,6 @@ CREATE INDEX IF NOT EXISTS pending_items_order
         topic_of(PendingDelivery, "Held"),
         topic_of(PendingDelivery, "Released"),
     )
-
-    async def act(self, events: list[tuple[int, Any]]) -> None:
-        """Nothing outside the database."""
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
         # A delivery or held message is created before it can leave, and never comes back under the same id, so
@@ -157,8 +155,8 @@ async def list_queue(db: ViewsConnection, query: QueueQuery) -> Page[QueueItem]:
             initiating_participant_id=r["sender_id"],
             priority=r["priority"],
             message_type=r["message_type"],
-            created_date_time=iso(datetime.fromisoformat(r["submitted_at"])),
-            queued_date_time=iso(datetime.fromisoformat(r["queued_at"])),
+            created_date_time=iso_from_key(r["submitted_at"]),
+            queued_date_time=iso_from_key(r["queued_at"]),
             size=r["size"],
         )
         for r in rows

@@ -17,7 +17,14 @@ from markupsafe import Markup, escape
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40  # room for the axes' labels
 PALETTE = 7  # colours app.css gives kinds by position (`chart-nth-0` ...)
+DASHES = 4  # dash patterns app.css gives lines (`chart-dash-0` ...): more lines than colours are still told apart
 _ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    label: str
+    classes: str  # the line's classes in the chart, so that the key is drawn as the line is
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Chart:
     svg: Markup
     headings: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    legend: tuple[LegendEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,15 @@ class Line:
 
     name: str
     value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a line chart: `key` marks it in the SVG (`data-series`), `label` names it in the legend."""
+
+    key: str
+    label: str
+    points: Sequence[tuple[datetime, float]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,55 @@ def step_chart(
     return Chart(title, description, _svg(title, description, parts), ("Time", value_heading), rows)
 
 
+def line_chart(
+    title: str,
+    description: str,
+    series: Sequence[Series],
+    *,
+    moment_heading: str = "Time",
+    moment_format: str = "%d %b %H:%M",
+    number: Callable[[float], str] = "{:g}".format,
+) -> Chart | None:
+    """Values over time, one line per series, with a legend; None when there is no point to draw.
+
+    The value axis starts at 0, or below it when a value is negative; the time axis labels a few of the moments.
+    """
+    moments = sorted({moment for line in series for moment, _ in line.points})
+    values = [value for line in series for _, value in line.points]
+    if not moments:
+        return None
+    top = _nice_top(max([*values, 1.0]))
+    low = -_nice_top(-min(values)) if min(values) < 0 else 0.0
+    x = _Scale(moments[0], moments[-1])
+
+    def y(value: float) -> float:
+        return TOP + (HEIGHT - TOP - BOTTOM) * (top - value) / (top - low)
+
+    parts = _frame(top, y, low=low, number=number)
+    step = max(1, -(-len(moments) // 6))  # at most six labels, evenly picked
+    for moment in moments[::step]:
+        parts.append(
+            f'<text class="chart-label" x="{x(moment):.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'text-anchor="{"end" if moment == moments[-1] else "middle"}">{moment.strftime(moment_format)}</text>'
+        )
+    legend = []
+    for index, line in enumerate(series):
+        classes = f"chart-line chart-nth-{index % PALETTE} chart-dash-{index // PALETTE % DASHES}"
+        points = " ".join(f"{x(moment):.1f},{y(value):.1f}" for moment, value in sorted(line.points))
+        parts.append(
+            f'<polyline class="{classes}" data-series="{escape(line.key)}" points="{points}">'
+            f"<title>{escape(line.label)}</title></polyline>"
+        )
+        legend.append(LegendEntry(line.label, classes))
+    by_moment = [dict(line.points) for line in series]
+    rows = tuple(
+        (moment.strftime(moment_format), *(number(v) if (v := at.get(moment)) is not None else "" for at in by_moment))
+        for moment in moments
+    )
+    headings = (moment_heading, *(line.label for line in series))
+    return Chart(title, description, _svg(title, description, parts), headings, rows, tuple(legend))
+
+
 def stacked_bars(
     title: str,
     description: str,
@@ -145,15 +211,18 @@ def _svg(title: str, description: str, parts: list[str]) -> Markup:
     )
 
 
-def _frame(top: float, y: Callable[[float], float]) -> list[str]:
-    """The value axis: four gridlines with their values."""
+def _frame(
+    top: float, y: Callable[[float], float], *, low: float = 0.0, number: Callable[[float], str] = "{:g}".format
+) -> list[str]:
+    """The value axis from `low` to `top`: five gridlines with their values."""
     parts = []
     for quarter in range(5):
-        value = top * quarter / 4
+        value = low + (top - low) * quarter / 4
         at = y(value)
         parts.append(
             f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
-            f'<text class="chart-label" x="{LEFT - 6}" y="{at + 4:.1f}" text-anchor="end">{value:g}</text>'
+            f'<text class="chart-label" x="{LEFT - 6}" y="{at + 4:.1f}" text-anchor="end">'
+            f"{escape(number(value))}</text>"
         )
     return parts
 

@@ -14,10 +14,9 @@ from playwright.async_api import Browser
 from simulators.client import ParticipantClient, operator_client, register
 from tests.conformance.market import Market
 from tests.e2e import browser as web
+from tests.e2e.queue_helpers import PQD_SCOPES
 from tests.e2e.read_side import Cast, Join, People, logged_in, new_participant
 from tests.harness import ServerProcess, running_server
-
-PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient
+from simulators.client import ParticipantClient, operator_client, register
+from tests.harness import ServerProcess
+
+# What a BPQD participant's client asks for: the function, and its certificates to sign with.
+PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
+
+
+@asynccontextmanager
+async def senders_and_recipients(
+    operator_at: ServerProcess,
+    prefix: str,
+    senders_at: list[str],
+    recipients_at: list[str],
+    *,
+    sender_scopes: list[str] | None = None,
+) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
+    """New MCs `<prefix>MC<i>` (with `sender_scopes`, PQD_SCOPES unless given) and LNSPs `<prefix>LN<i>`, each
+    talking to the exchange at its base URL: logged in, the MCs enrolled (able to sign), while the block runs."""
+    operator = await operator_client(operator_at.base_url, operator_at.operator_secret)
+    try:
+        senders = [
+            ParticipantClient(url, await register(operator, f"{prefix}MC{i}", ["MC"], sender_scopes or PQD_SCOPES))
+            for i, url in enumerate(senders_at)
+        ]
+        recipients = [
+            ParticipantClient(url, await register(operator, f"{prefix}LN{i}", ["LNSP"], PQD_SCOPES))
+            for i, url in enumerate(recipients_at)
+        ]
+    finally:
+        await operator.close()
+    for client in (*senders, *recipients):
+        await client.login()
+    for sender in senders:
+        await sender.enrol()
+    try:
+        yield senders, recipients
+    finally:
+        for client in (*senders, *recipients):
+            await client.close()
 
 
 async def queued_ids(client: ParticipantClient, **params: Any) -> list[str]:
@@ -63,6 +106,63 @@ async def settled_queue(marker: ParticipantClient, recipient: ParticipantClient)
     """The recipient's queue once everything submitted before this call is processed (see settled_queues)."""
     (queue,) = await settled_queues(marker, recipient)
     return queue
+
+
+async def assert_each_accepted_message_queued_once(
+    accepted: list[str], marker: ParticipantClient, recipients: list[ParticipantClient], within: float
+) -> None:
+    """After a fault under load, every accepted message reaches each recipient's queue once, within `within` s.
+
+    Routes refused during the fault come back after their redelivery delay, so they may queue after the
+    settling marker: keep looking until none is missing or the time is up.
+    """
+    started = time.monotonic()
+    await settled_queues(marker, *recipients)
+    for recipient in recipients:
+        while True:
+            ids = await queued_ids(recipient)
+            missing = set(accepted) - set(ids)
+            if not missing or time.monotonic() - started > within:
+                break
+            await asyncio.sleep(0.5)
+        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
+        assert twice == [], f"{recipient.participant_id} got {len(twice)} messages twice"
+        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
+    assert time.monotonic() - started < within
+
+
+async def _load(
+    senders: list[ParticipantClient], recipient_ids: list[str], accepted: list[str], stop: asyncio.Event
+) -> None:
+    async def send(sender: ParticipantClient, offset: int) -> None:
+        seed = offset
+        while not stop.is_set():
+            seed += 1
+            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
+            try:
+                response = await asyncio.wait_for(sender.submit(body), timeout=10)
+            except (httpx.HTTPError, TimeoutError):
+                await asyncio.sleep(0.05)
+                continue  # no answer, no promise
+            assert response.status_code < 500 or response.status_code == 503, response.text
+            if response.status_code == 200:
+                accepted.append(response.json()["data"]["messageContextId"])
+
+    await asyncio.gather(*(send(sender, 100_000 * (i + 1)) for i, sender in enumerate(senders)))
+
+
+@asynccontextmanager
+async def under_load(senders: list[ParticipantClient], recipients: list[ParticipantClient]) -> AsyncIterator[list[str]]:
+    """The ids of the messages accepted while the block runs, each sender sending to every recipient as fast as
+    it is answered; the load stops (and is awaited) when the block ends. A 5xx other than 503 fails the test."""
+    accepted: list[str] = []
+    stop = asyncio.Event()
+    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        await load
 
 
 # Seeds for `submit_one`: each message it sends has other NMIs and ids than the last.

@@ -14,8 +14,7 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, wait_for_queue
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 

@@ -12,8 +12,7 @@ from certs.chain import check_issued_by
 from certs.signature import verify_signature_header
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import operator_client
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import running_server
 from tests.problems import assert_problem

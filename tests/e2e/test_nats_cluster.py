@@ -8,11 +8,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
@@ -22,9 +20,13 @@ from exchange.messaging.connection import connect_nats
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
 from exchange.messaging.routing import DURABLE
 from exchange.messaging.routing import STREAM as DELIVERY_STREAM
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, settled_queues, wait_for_queue
+from simulators.client import ParticipantClient
+from tests.e2e.queue_helpers import (
+    assert_each_accepted_message_queued_once,
+    senders_and_recipients,
+    under_load,
+    wait_for_queue,
+)
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -52,23 +54,9 @@ async def people(
     cluster_server: ServerProcess,
 ) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Three enrolled MCs (the senders) and two LNSPs (the recipients), logged in; closed after the test."""
-    operator = await operator_client(cluster_server.base_url, cluster_server.operator_secret)
-    senders = [
-        ParticipantClient(cluster_server.base_url, await register(operator, f"NCMC{i}", ["MC"], PQD_SCOPES))
-        for i in range(3)
-    ]
-    recipients = [
-        ParticipantClient(cluster_server.base_url, await register(operator, f"NCLN{i}", ["LNSP"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    await operator.close()
-    for client in (*senders, *recipients):
-        await client.login()
-    for sender in senders:
-        await sender.enrol()
-    yield senders, recipients
-    for client in (*senders, *recipients):
-        await client.close()
+    urls = [cluster_server.base_url] * 3
+    async with senders_and_recipients(cluster_server, "NC", urls, urls[:2]) as people:
+        yield people
 
 
 async def _replicas(cluster: LocalNatsCluster, stream: str) -> int:
@@ -147,28 +135,11 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
 ) -> None:
     """Load while the exchange's node, leading its routes, is killed -9 and restarted: a 200 is queued once."""
     senders, recipients = people
-    recipient_ids = [recipient.participant_id for recipient in recipients]
-    accepted: list[str] = []
-    stop = asyncio.Event()
-
-    async def send(sender: ParticipantClient, offset: int) -> None:
-        seed = offset
-        while not stop.is_set():
-            seed += 1
-            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
-            try:
-                response = await sender.submit(body)
-            except httpx.HTTPError:
-                continue  # no answer, no promise
-            if response.status_code == 200:
-                accepted.append(response.json()["data"]["messageContextId"])
-
     assert await _replicas(nats_cluster, DELIVERY_STREAM) == 3
     # The hardest node to lose: the one the exchange is connected to, leading the routes' stream and consumer.
     victim = _node_of_connection(nats_cluster, "idx-serve")
     await _lead_from(nats_cluster, nats_cluster.nodes[victim].name)
-    load = [asyncio.create_task(send(sender, 100_000 * i)) for i, sender in enumerate(senders)]
-    try:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)  # load before the kill (a duration of load, not a wait for a state)
         before_kill = len(accepted)
         nats_cluster.kill(victim)
@@ -176,28 +147,11 @@ async def test_kill_9_of_a_nats_node_under_load_loses_and_duplicates_nothing(
         during_outage = len(accepted) - before_kill
         await asyncio.to_thread(nats_cluster.restart, victim)
         await asyncio.sleep(LOAD_SECONDS)
-    finally:
-        stop.set()
-        await asyncio.gather(*load)
     assert before_kill > 0, "nothing was accepted before the kill"
     assert during_outage > 0, "nothing was accepted while the node was down"
 
-    started = time.monotonic()
     # A message sent after the load reaches both queues only once everything before it did: recovered, no restart.
-    await settled_queues(senders[0], *recipients)
-    # Routes refused while the node was down come back after their redelivery delay, so they may queue after the
-    # marker: every accepted message must arrive within the time allowed, and none twice.
-    for recipient in recipients:
-        while True:
-            ids = await queued_ids(recipient)
-            missing = set(accepted) - set(ids)
-            if not missing or time.monotonic() - started > RECOVERY_SECONDS:
-                break
-            await asyncio.sleep(0.5)
-        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
-        assert twice == [], f"{recipient.participant_id} got messages twice"
-        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
-    assert time.monotonic() - started < RECOVERY_SECONDS
+    await assert_each_accepted_message_queued_once(accepted, senders[0], recipients, RECOVERY_SECONDS)
     health = await senders[0].http.get("/healthz")
     assert health.status_code == 200, health.text
     log = await asyncio.to_thread(cluster_server.log_path.read_text)

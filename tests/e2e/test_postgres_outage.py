@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, settled_queues
+from simulators.client import ParticipantClient, operator_client
+from tests.e2e.queue_helpers import assert_each_accepted_message_queued_once, senders_and_recipients
 from tests.harness import ServerProcess
 from tests.postgres import PostgresCluster
 
@@ -40,23 +39,8 @@ def pg_server(own_postgres: PostgresCluster, tmp_path: Path) -> Iterator[ServerP
 @pytest.fixture
 async def people(pg_server: ServerProcess) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Two enrolled MCs (the senders) and two LNSPs (the recipients), logged in; closed after the test."""
-    operator = await operator_client(pg_server.base_url, pg_server.operator_secret)
-    senders = [
-        ParticipantClient(pg_server.base_url, await register(operator, f"PGOM{i}", ["MC"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    recipients = [
-        ParticipantClient(pg_server.base_url, await register(operator, f"PGOL{i}", ["LNSP"], PQD_SCOPES))
-        for i in range(2)
-    ]
-    await operator.close()
-    for client in (*senders, *recipients):
-        await client.login()
-    for sender in senders:
-        await sender.enrol()
-    yield senders, recipients
-    for client in (*senders, *recipients):
-        await client.close()
+    async with senders_and_recipients(pg_server, "PGO", [pg_server.base_url] * 2, [pg_server.base_url] * 2) as people:
+        yield people
 
 
 async def test_a_postgres_restart_under_load_answers_503_and_loses_no_accepted_message(
@@ -120,18 +104,7 @@ async def test_a_postgres_restart_under_load_answers_503_and_loses_no_accepted_m
     assert without_retry_after == [], f"503s without Retry-After: {without_retry_after[:2]}"
 
     # Every 200 is in each recipient's queue exactly once (the marker sent now arrives after all that came before).
-    started = time.monotonic()
-    await settled_queues(senders[0], *recipients)
-    for recipient in recipients:
-        while True:
-            ids = await queued_ids(recipient)
-            missing = set(accepted) - set(ids)
-            if not missing or time.monotonic() - started > RECOVERY_SECONDS:
-                break
-            await asyncio.sleep(0.5)
-        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
-        assert twice == [], f"{recipient.participant_id} got messages twice"
-        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
+    await assert_each_accepted_message_queued_once(accepted, senders[0], recipients, RECOVERY_SECONDS)
     # ... and the transaction log agrees: one row per recipient, from its sender, in the queue.
     operator = await operator_client(pg_server.base_url, pg_server.operator_secret)
     try:

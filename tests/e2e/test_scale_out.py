@@ -11,7 +11,6 @@ import asyncio
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,14 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from exchange.messaging.cluster import LocalNatsCluster
-from simulators.client import ParticipantClient, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, settled_queues
+from simulators.client import ParticipantClient
+from tests.e2e.queue_helpers import (
+    PQD_SCOPES,
+    assert_each_accepted_message_queued_once,
+    queued_ids,
+    senders_and_recipients,
+    under_load,
+)
 from tests.harness import ServerProcess
 from tests.nats_cluster import nats_cluster as nats_cluster
 
@@ -94,23 +98,9 @@ async def people(
 ) -> AsyncIterator[tuple[list[ParticipantClient], list[ParticipantClient]]]:
     """Through the first process: two enrolled MCs and two LNSPs; each client talks to the process given."""
     first, second, _ = pair
-    operator = await operator_client(first.base_url, first.operator_secret)
-    senders = [
-        ParticipantClient(server.base_url, await register(operator, f"SOMC{i}", ["MC"], SENDER_SCOPES))
-        for i, server in enumerate((first, second))
-    ]
-    recipients = [
-        ParticipantClient(server.base_url, await register(operator, f"SOLN{i}", ["LNSP"], PQD_SCOPES))
-        for i, server in enumerate((second, first))
-    ]
-    await operator.close()
-    for client in (*senders, *recipients):
-        await client.login()
-    for sender in senders:
-        await sender.enrol()
-    yield senders, recipients
-    for client in (*senders, *recipients):
-        await client.close()
+    urls = [first.base_url, second.base_url]
+    async with senders_and_recipients(first, "SO", urls, urls[::-1], sender_scopes=SENDER_SCOPES) as people:
+        yield people
 
 
 async def test_a_message_sent_through_one_process_is_listed_fetched_and_deleted_through_the_other(
@@ -154,41 +144,10 @@ async def _through(server: ServerProcess, clients: list[ParticipantClient]) -> l
     return moved
 
 
-async def _load(
-    senders: list[ParticipantClient], recipient_ids: list[str], accepted: list[str], stop: asyncio.Event
-) -> None:
-    async def send(sender: ParticipantClient, offset: int) -> None:
-        seed = offset
-        while not stop.is_set():
-            seed += 1
-            body = sample_body(sender.participant_id, recipient_ids, seed=seed)
-            try:
-                response = await asyncio.wait_for(sender.submit(body), timeout=10)
-            except (httpx.HTTPError, TimeoutError):
-                await asyncio.sleep(0.05)
-                continue  # no answer, no promise
-            assert response.status_code < 500 or response.status_code == 503, response.text
-            if response.status_code == 200:
-                accepted.append(response.json()["data"]["messageContextId"])
-
-    await asyncio.gather(*(send(sender, 100_000 * (i + 1)) for i, sender in enumerate(senders)))
-
-
 async def _every_accepted_message_queued_once(
     accepted: list[str], senders: list[ParticipantClient], recipients: list[ParticipantClient]
 ) -> None:
-    started = time.monotonic()
-    await settled_queues(senders[0], *recipients)
-    for recipient in recipients:
-        while True:
-            ids = await queued_ids(recipient)
-            missing = set(accepted) - set(ids)
-            if not missing or time.monotonic() - started > RECOVERY_SECONDS:
-                break
-            await asyncio.sleep(0.5)
-        twice = [context_id for context_id, count in Counter(ids).items() if count > 1]
-        assert twice == [], f"{recipient.participant_id} got {len(twice)} messages twice"
-        assert missing == set(), f"{recipient.participant_id} lacks {len(missing)} of {len(accepted)} accepted"
+    await assert_each_accepted_message_queued_once(accepted, senders[0], recipients, RECOVERY_SECONDS)
     # The transaction log agrees: each accepted message has its row, seen by its sender.
     for context_id in accepted[:: max(1, len(accepted) // 20)]:
         rows = [await sender.http.get(f"/idx/v1/translog/{context_id}", headers=sender.headers()) for sender in senders]
@@ -211,10 +170,7 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
     holder, survivor = (first, second) if "relay" in _leases(first) else (second, first)
     # Clients of the survivor only from here: the holder's are about to lose their server.
     senders, recipients = await _through(survivor, senders), await _through(survivor, recipients)
-    accepted: list[str] = []
-    stop = asyncio.Event()
-    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
-    try:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)  # load before the faults (a duration of load, not a wait for a state)
         assert accepted, "nothing was accepted before the kill"
         holder.kill9()
@@ -225,9 +181,6 @@ async def test_kill_9_of_the_relay_holder_and_of_a_nats_node_under_load_loses_no
         assert len(accepted) > before_restart, "nothing was accepted after the takeover"
         await asyncio.to_thread(nats_cluster.restart, 0)
         await asyncio.sleep(LOAD_SECONDS)
-    finally:
-        stop.set()
-        await load
     assert took <= TAKEOVER_SECONDS + OBSERVATION_SLACK
     try:
         await _every_accepted_message_queued_once(accepted, senders, recipients)
@@ -246,20 +199,14 @@ async def test_a_paused_process_loses_its_leases_and_its_late_writes_are_fenced_
     senders, recipients = people
     holder, other = (first, second) if "relay" in _leases(first) else (second, first)
     senders, recipients = await _through(other, senders), await _through(other, recipients)
-    accepted: list[str] = []
-    stop = asyncio.Event()
-    load = asyncio.create_task(_load(senders, [r.participant_id for r in recipients], accepted, stop))
     assert holder.process is not None
-    try:
+    async with under_load(senders, recipients) as accepted:
         await asyncio.sleep(LOAD_SECONDS)
         os.kill(holder.process.pid, signal.SIGSTOP)
         took = await _all_leases_held_by(other, followers, TAKEOVER_SECONDS + OBSERVATION_SLACK)
         await asyncio.sleep(LOAD_SECONDS)
         os.kill(holder.process.pid, signal.SIGCONT)
         await asyncio.sleep(LOAD_SECONDS)  # the resumed process finds its leases gone while the load goes on
-    finally:
-        stop.set()
-        await load
     assert took <= TAKEOVER_SECONDS + OBSERVATION_SLACK
     resumed, kept = _leases(holder), _leases(other)
     assert resumed & kept == set(), f"both processes hold {sorted(resumed & kept)}"

@@ -34,8 +34,7 @@ from exchange.cli.workers import WORKER_HEADER
 from exchange.functions.bpqd.sample import sample_body
 from exchange.kernel.network import free_port
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
-from tests.e2e.conftest import PQD_SCOPES
-from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, queued_ids, wait_for_queue
 from tests.e2e.read_side import eventually
 from tests.e2e.test_events import assert_next_is_a_marker, listening, next_frame
 from tests.harness import ServerProcess

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 
 from exchange.domain.messages import Delivery, Message
 from exchange.eventstore.ledger import GroupCommit, Ledger
+from exchange.eventstore.postgres_counters import PostgresCounters
 from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.readmodels.projector import Handler, Projector
 from exchange.readmodels.views import open_views
@@ -148,3 +149,17 @@ async def following(ledger: Ledger, views: aiosqlite.Connection) -> AsyncIterato
     running = Following(ledger, views)
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def open_counters(postgres_url: str) -> AsyncIterator[Callable[[], Awaitable[PostgresCounters]]]:
+    """Opens pools on one fresh database of the test cluster, as several processes would; closed after the test."""
+    opened: list[PostgresCounters] = []
+
+    async def open_one() -> PostgresCounters:
+        opened.append(await PostgresCounters.open(postgres_url))
+        return opened[-1]
+
+    yield open_one
+    for counters in opened:
+        await counters.close()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import msgspec
 import nats
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from exchange.messaging.natsserver import EmbeddedNatsServer
@@ -33,19 +34,23 @@ def route(number: int) -> Route:
     )
 
 
-async def test_unacknowledged_routes_arrive_at_once_when_a_deliverer_starts(nats_server: EmbeddedNatsServer) -> None:
-    nc = await nats.connect(nats_server.url)
-    js = nc.jetstream()
+async def seven_routes_of_which_a_dead_deliverer_fetched_five_and_decided_one(js: JetStreamContext) -> None:
+    """Routes 1 to 7 in the stream; a deliverer (the holder that died) fetched 1 to 5, acknowledged 1 and is gone."""
     await ensure_stream(js)
     for number in range(1, 8):
         await js.publish(f"{SUBJECT_PREFIX}.LNSP1.pqd.bpqd", msgspec.json.encode(route(number)))
-    # A deliverer that fetches five routes and dies before deciding them.
     config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING)
     lost = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=DURABLE, stream=STREAM, config=config)
     fetched = await lost.fetch(5, timeout=2.0)
     assert len(fetched) == 5
     await fetched[0].ack()
     await lost.unsubscribe()
+
+
+async def test_unacknowledged_routes_arrive_at_once_when_a_deliverer_starts(nats_server: EmbeddedNatsServer) -> None:
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await seven_routes_of_which_a_dead_deliverer_fetched_five_and_decided_one(js)
 
     arrived: set[int] = set()
     expected = {2, 3, 4, 5, 6, 7}  # the four fetched and unacknowledged, and the two never fetched
@@ -75,15 +80,7 @@ async def test_a_deliverer_fetches_only_under_its_lease_and_takes_over_its_prede
     then the queues are recounted (`taken`), then newer routes follow."""
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
-    await ensure_stream(js)
-    for number in range(1, 8):
-        await js.publish(f"{SUBJECT_PREFIX}.LNSP1.pqd.bpqd", msgspec.json.encode(route(number)))
-    # The holder that died: it fetched five routes and decided only the first.
-    config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=10, max_ack_pending=MAX_ACK_PENDING)
-    lost = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=DURABLE, stream=STREAM, config=config)
-    fetched = await lost.fetch(5, timeout=2.0)
-    await fetched[0].ack()
-    await lost.unsubscribe()
+    await seven_routes_of_which_a_dead_deliverer_fetched_five_and_decided_one(js)
 
     seen: list[int | str] = []
     all_arrived = asyncio.Event()

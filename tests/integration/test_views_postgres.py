@@ -17,20 +17,21 @@ from tests.unit.services.conftest import Market, authority, clock, make_services
 from tests.unit.services.test_views import Connect, ViewsContract
 
 
+@pytest.fixture
+async def connect(postgres_url: str) -> AsyncIterator[Connect]:
+    """Connections to one fresh database of the test cluster: a follower's own, or the request side's pool."""
+    opened: list[PostgresViews] = []
+
+    async def open_one(*, shared: bool = False) -> ViewsConnection:
+        opened.append(await (PostgresViews.pool if shared else PostgresViews.connect)(postgres_url))
+        return opened[-1]
+
+    yield open_one
+    for connection in opened:
+        await connection.close()
+
+
 class TestViewsOnPostgres(ViewsContract):
-    @pytest.fixture
-    async def connect(self, postgres_url: str) -> AsyncIterator[Connect]:
-        """Connections to one fresh database of the test cluster: a follower's own, or the request side's pool."""
-        opened: list[PostgresViews] = []
-
-        async def open_one(*, shared: bool = False) -> ViewsConnection:
-            opened.append(await (PostgresViews.pool if shared else PostgresViews.connect)(postgres_url))
-            return opened[-1]
-
-        yield open_one
-        for connection in opened:
-            await connection.close()
-
     async def test_a_text_with_a_nul_character_is_refused_as_malformed(self, market: Market) -> None:
         """PostgreSQL's text holds no NUL: a query naming one is the caller's error, not the database's."""
         with pytest.raises(MalformedError):
@@ -54,18 +55,6 @@ async def terminated(victim: ViewsConnection, connect: Connect) -> None:
 
 class TestLostConnections:
     """A follower's connection that the server drops is opened again, but never in the middle of a transaction."""
-
-    @pytest.fixture
-    async def connect(self, postgres_url: str) -> AsyncIterator[Connect]:
-        opened: list[PostgresViews] = []
-
-        async def open_one(*, shared: bool = False) -> ViewsConnection:
-            opened.append(await (PostgresViews.pool if shared else PostgresViews.connect)(postgres_url))
-            return opened[-1]
-
-        yield open_one
-        for connection in opened:
-            await connection.close()
 
     async def test_outside_a_transaction_the_statement_after_the_failed_one_runs_on_a_new_connection(
         self, connect: Connect

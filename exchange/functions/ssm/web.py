@@ -14,9 +14,9 @@ from litestar import Request, get
 from litestar.response import Template
 
 from exchange.domain.markettime import MARKET_TIME
-from exchange.functions.ssm.chart import mw_chart
 from exchange.functions.ssm.rules import ENABLEMENT_STATUSES, REGIONS
 from exchange.web.api_client import ApiProblemError
+from exchange.web.charts import Chart, Series, line_chart
 from exchange.web.pages import PluginScreens, Screen, Web, api_filters, query_of
 from exchange.web.session import Session
 
@@ -43,6 +43,15 @@ def schedule_screens(web: Web) -> PluginScreens:
 
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(MARKET_TIME)
+
+
+def _mw_chart(title: str, series: dict[str, list[tuple[datetime, float]]]) -> Chart | None:
+    return line_chart(
+        f"{title}: MW over the intervals",
+        "Megawatts of each series at each five-minute interval (market time); the table below gives every row.",
+        [Series(label, label, points) for label, points in sorted(series.items())],
+        moment_heading="Interval",
+    )
 
 
 def schedule_handlers(web: Web) -> list[Any]:
@@ -100,7 +109,7 @@ def schedule_handlers(web: Web) -> list[Any]:
             filters,
             found,
             problem,
-            chart=mw_chart({filters.get("duid", ""): points}),
+            chart=_mw_chart("DUID schedule", {filters.get("duid", ""): points}),
             legend={status: LEGEND[status] for status in ENABLEMENT_STATUSES},
         )
 
@@ -122,7 +131,7 @@ def schedule_handlers(web: Web) -> list[Any]:
             filters,
             found,
             problem,
-            chart=mw_chart(series),
+            chart=_mw_chart("Region schedule", series),
             legend={name: LEGEND[name] for name in ("requirementMW", "enabledMW")},
         )
 

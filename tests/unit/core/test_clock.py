@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.kernel.clock import Clock, iso, parse_iso, utc_key
+from exchange.kernel.clock import Clock, iso, iso_from_key, parse_iso, utc_key
 
 TOLERANCE = timedelta(seconds=5)
 
@@ -66,3 +66,8 @@ def test_utc_key_is_the_same_for_one_instant_in_two_offsets() -> None:
     """One instant written in market time and in UTC has one key."""
     market = datetime(2026, 7, 1, 10, 0, tzinfo=timezone(timedelta(hours=10)))
     assert utc_key(market) == utc_key(datetime(2026, 7, 1, 0, 0, tzinfo=UTC)) == "2026-07-01T00:00:00.000000+00:00"
+
+
+def test_a_stored_utc_key_reads_back_as_the_api_timestamp_in_market_time() -> None:
+    """What the read models store in UTC comes out in the API's market-time form, with milliseconds."""
+    assert iso_from_key("2026-07-01T00:00:00.000000+00:00") == "2026-07-01T10:00:00.000+10:00"

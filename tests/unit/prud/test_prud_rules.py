@@ -11,9 +11,9 @@ import pytest
 from exchange.functions.errors import MalformedBodyError, RuleViolationError
 from exchange.functions.protocol import Submission
 from exchange.functions.prud import plugin
-from exchange.functions.prud.chart import SERIES, securities_chart
 from exchange.functions.prud.files import negotiate, stamp
 from exchange.functions.prud.sample import credit_body, daily_body
+from exchange.functions.prud.web import SERIES, securities_chart
 from exchange.kernel.errors import NotAcceptableError
 from tests.conformance.fakes import FakeStandingData
 
@@ -190,13 +190,18 @@ def test_the_file_stamp_is_awst_to_the_hundredth_of_a_second() -> None:
 
 
 def test_the_chart_draws_the_four_series_with_a_legend() -> None:
-    """One line per series over the points, each named in the legend."""
+    """One line per series over the points, each named in the legend, the amounts in dollars on the axis."""
     points = [
-        {"asAtDate": f"2026-07-0{day}", "creditSupport": 100, "tradingLimit": 87, "outstandingAmount": 40 + day,
-         "tradingMargin": 47 - day}
+        {"asAtDate": f"2026-07-0{day}", "creditSupport": 100_000, "tradingLimit": 87_000,
+         "outstandingAmount": 40_000 + day, "tradingMargin": 47_000 - day}
         for day in (1, 2, 3)
     ]  # fmt: skip
-    svg = securities_chart(points)
-    for name, label, _ in SERIES:
-        assert f'data-series="{name}"' in svg and label in svg
+    chart = securities_chart(points)
+    assert chart is not None
+    svg = str(chart.svg)
+    for name, label in SERIES:
+        assert f'data-series="{name}"' in svg and f"<title>{label}</title>" in svg
     assert svg.count("<polyline") == 4
+    assert [entry.label for entry in chart.legend] == [label for _, label in SERIES]
+    assert ">$100k<" in svg and ">2026-07-03<" in svg
+    assert securities_chart([]) is None

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from exchange.domain.markettime import MARKET_TIME
 from exchange.web.chart_pages import depth_steps, stopped_spans
-from exchange.web.charts import Line, Span, stacked_bars, step_chart
+from exchange.web.charts import PALETTE, Line, Series, Span, line_chart, stacked_bars, step_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2026, 7, 1, 10, 0, tzinfo=MARKET_TIME)
@@ -58,6 +58,46 @@ def test_stacked_bars_draw_one_rect_per_nonzero_count_and_the_table_has_the_tota
     assert len(svg.findall(f"{SVG}rect")) == 3
     assert chart.headings == ("Hour", "completed", "removed", "All")
     assert [r[-1] for r in chart.rows] == ["3", "0", "1"]
+
+
+def test_a_line_chart_draws_one_marked_line_per_series_and_tabulates_every_moment() -> None:
+    """Each series is a polyline marked by its key; the table has a column per series, blank where it has no point."""
+    chart = line_chart(
+        "MW <SA1>",
+        "Requirement & enabled",
+        [
+            Series("SA1 requirement", "Requirement", [(START, 10), (at(1), 20)]),
+            Series("SA1 enabled", "Enabled", [(at(1), 5)]),
+        ],
+        moment_heading="Interval",
+        moment_format="%H:%M",
+    )
+    assert chart is not None
+    svg = ElementTree.fromstring(str(chart.svg))  # well-formed, the title's "<" escaped
+    lines = svg.findall(f"{SVG}polyline")
+    assert [line.get("data-series") for line in lines] == ["SA1 requirement", "SA1 enabled"]
+    assert [len(line.get("points", "").split()) for line in lines] == [2, 1]
+    assert chart.headings == ("Interval", "Requirement", "Enabled")
+    assert chart.rows == (("10:00", "10", ""), ("11:00", "20", "5"))
+    assert [entry.label for entry in chart.legend] == ["Requirement", "Enabled"]
+
+
+def test_a_line_chart_tells_more_lines_than_colours_apart_by_their_dashes() -> None:
+    """The colours repeat after the palette, each time with the next dash pattern: no two lines look alike."""
+    series = [Series(f"S{i}", f"S{i}", [(START, i)]) for i in range(PALETTE + 1)]
+    chart = line_chart("Many", "many", series)
+    assert chart is not None
+    assert chart.legend[0].classes == "chart-line chart-nth-0 chart-dash-0"
+    assert chart.legend[PALETTE].classes == "chart-line chart-nth-0 chart-dash-1"
+
+
+def test_a_line_chart_with_a_negative_value_takes_its_axis_below_zero_and_nothing_draws_no_chart() -> None:
+    """The lowest gridline is a round value below the least one; with no point at all there is no chart."""
+    chart = line_chart("Margin", "m", [Series("m", "m", [(START, -30), (at(1), 80)])])
+    assert chart is not None
+    labels = [text.text for text in ElementTree.fromstring(str(chart.svg)).findall(f"{SVG}text")]
+    assert labels[:5] == ["-50", "-12.5", "25", "62.5", "100"]
+    assert line_chart("Empty", "e", [Series("m", "m", [])]) is None
 
 
 def test_two_charts_on_one_page_have_different_title_ids() -> None:
