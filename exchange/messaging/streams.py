@@ -78,7 +78,7 @@ async def default_replicas(js: JetStreamContext, streams: Sequence[str]) -> int:
     )
     replicas = CLUSTER_REPLICAS
     try:
-        await js.add_stream(probe)
+        await _add_probe(js, probe)
     except nats.js.errors.APIError as error:
         if error.err_code not in _TOO_FEW_SERVERS:
             raise
@@ -90,6 +90,22 @@ async def default_replicas(js: JetStreamContext, streams: Sequence[str]) -> int:
             info = await js.stream_info(name)
             replicas = max(replicas, info.config.num_replicas or 1)
     return replicas
+
+
+# A cluster that has just formed (or is electing its meta leader) may leave the probe's creation unanswered for a
+# while: it is asked again, the same stream, which JetStream creates once.
+PROBE_ATTEMPTS = 4
+
+
+async def _add_probe(js: JetStreamContext, probe: StreamConfig) -> None:
+    for attempt in range(1, PROBE_ATTEMPTS + 1):
+        try:
+            await js.add_stream(probe)
+            return
+        except nats.errors.TimeoutError:
+            if attempt == PROBE_ATTEMPTS:
+                raise
+            log.warning("replicas_probe_unanswered", attempt=attempt)
 
 
 ACK_TIMEOUT = 5.0  # seconds; JetStream acks within milliseconds when it works

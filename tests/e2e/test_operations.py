@@ -98,7 +98,10 @@ def test_a_second_idx_serve_on_the_same_data_dir_refuses_and_the_first_keeps_ser
         assert second.returncode != 0
         assert b"in use by another idx process" in second.stderr
         assert Path(f"/proc/{nats_pid}").exists()
-        assert httpx.get(f"{first.base_url}/healthz").json() == {"status": "ok"}
+        health = httpx.get(f"{first.base_url}/healthz").json()
+        assert health["status"] == "ok"
+        assert first.process is not None
+        assert health["process"]["pid"] == first.process.pid, "the first exchange no longer answers"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
