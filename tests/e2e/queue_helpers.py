@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from exchange.functions.bpqd.sample import sample_body
-from simulators.client import ParticipantClient, operator_client, register
+from simulators.client import ParticipantClient, new_context_id, operator_client, register
 from tests.harness import ServerProcess
 
 # What a BPQD participant's client asks for: the function, and its certificates to sign with.
 PQD_SCOPES = ["PQD_BPQD", "TLS_CERTIFICATE_MANAGEMENT"]
+
+# A message ready to submit: its messageContextId, its body and the sender's signature over the body.
+SignedMessage = tuple[str, bytes, str]
 
 
 @asynccontextmanager
@@ -182,3 +185,49 @@ async def flow_detail(client: ParticipantClient) -> dict[str, Any]:
     response = await client.http.get("/idx/v1/flowcontrol/businessFunctions/pqd", headers=client.headers())
     assert response.status_code == 200, response.text
     return dict(response.json()["data"])
+
+
+def signed_messages(mc: ParticipantClient, recipient_ids: list[str], seeds: range) -> list[SignedMessage]:
+    """BPQD messages from `mc` to the recipients, one a seed, each with a fresh context id and signed already.
+
+    Crash tests make them all before the first submission, so that only the submissions race with the crash.
+    """
+    made = []
+    for seed in seeds:
+        body = sample_body(mc.participant_id, recipient_ids, seed=seed)
+        made.append((new_context_id("pqd", "bpqd", "Medium", mc.participant_id), body, mc.sign(body)))
+    return made
+
+
+async def accepted_across_a_crash(
+    mc: ParticipantClient, prepared: list[SignedMessage], *, crash_after: int, crash: Callable[[], object], at_once: int
+) -> list[str]:
+    """Submits every prepared message, `at_once` at a time, calls `crash` once `crash_after` of them are answered,
+    and returns the context ids that got a 200: the promises the exchange must keep after the crash.
+
+    A connection that dies with the server is no answer and no promise; every other answer counts.
+    """
+    accepted: list[str] = []
+    answered = 0
+    enough_answered = asyncio.Event()
+    gate = asyncio.Semaphore(at_once)
+
+    async def submit(context_id: str, body: bytes, signature: str) -> None:
+        nonlocal answered
+        async with gate:
+            try:
+                response = await mc.submit(body, context_id=context_id, signature=signature)
+            except httpx.HTTPError:
+                return  # the connection died with the server: no 200, no promise
+            finally:
+                answered += 1
+                if answered >= crash_after:
+                    enough_answered.set()
+        if response.status_code == 200:
+            accepted.append(context_id)
+
+    tasks = [asyncio.create_task(submit(*message)) for message in prepared]
+    await enough_answered.wait()
+    crash()
+    await asyncio.gather(*tasks)
+    return accepted

@@ -15,7 +15,7 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
-from tests.e2e.queue_helpers import PQD_SCOPES, settled_queues, wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, accepted_across_a_crash, settled_queues, signed_messages, wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
@@ -42,33 +42,12 @@ async def mc_and_two_lnsps(server: ServerProcess, prefix: str) -> tuple[Particip
 async def test_every_accepted_message_is_queued_exactly_once_after_kill_9(crash_server: ServerProcess) -> None:
     """200 concurrent submissions, kill -9 of idx serve and nats-server mid-flight, restart: each 200 is queued once."""
     mc, lnsps = await mc_and_two_lnsps(crash_server, "CRASH")
-    recipients = [lnsp.participant_id for lnsp in lnsps]
-    prepared = []
-    for seed in range(SUBMISSIONS):
-        body = sample_body(mc.participant_id, recipients, seed=seed)
-        prepared.append((new_context_id("pqd", "bpqd", "Medium", mc.participant_id), body, mc.sign(body)))
+    prepared = signed_messages(mc, [lnsp.participant_id for lnsp in lnsps], range(SUBMISSIONS))
 
-    accepted: list[str] = []
-    answered = 0
-    half_answered = asyncio.Event()
-
-    async def submit(context_id: str, body: bytes, signature: str) -> None:
-        nonlocal answered
-        try:
-            response = await mc.submit(body, context_id=context_id, signature=signature)
-        except httpx.HTTPError:
-            return  # the connection died with the server: no 200, no promise
-        finally:
-            answered += 1
-            if answered >= SUBMISSIONS // 2:
-                half_answered.set()
-        if response.status_code == 200:
-            accepted.append(context_id)
-
-    tasks = [asyncio.create_task(submit(*p)) for p in prepared]
-    await half_answered.wait()
-    crash_server.kill9()
-    await asyncio.gather(*tasks)
+    # All at once: the kill comes when half of them are answered.
+    accepted = await accepted_across_a_crash(
+        mc, prepared, crash_after=SUBMISSIONS // 2, crash=crash_server.kill9, at_once=SUBMISSIONS
+    )
     assert accepted, "no submission was accepted before the crash"
 
     crash_server.start()

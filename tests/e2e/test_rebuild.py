@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import websockets
 
 from exchange.functions.bpqd.sample import sample_body, sample_envelope
-from simulators.client import ParticipantClient, new_context_id
+from simulators.client import ParticipantClient
 from tests.e2e import read_side
-from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.queue_helpers import signed_messages, wait_for_queue
 from tests.e2e.read_side import small_market
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
@@ -148,10 +148,7 @@ async def test_kill_9_mid_projection_loses_and_duplicates_nothing(
     server = crash_server
     operator, mc, lnsps = await small_market(server, made, "KL", "AB")
     recipients = [lnsp.participant_id for lnsp in lnsps]
-    prepared = []
-    for seed in range(MESSAGES):
-        body = sample_body(mc.participant_id, recipients, seed=seed)
-        prepared.append((new_context_id("pqd", "bpqd", "Medium", mc.participant_id), body, mc.sign(body)))
+    prepared = signed_messages(mc, recipients, range(MESSAGES))
 
     async def submit(context_id: str, body: bytes, signature: str) -> int:
         response = await mc.submit(body, context_id=context_id, signature=signature)

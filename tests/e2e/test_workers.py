@@ -34,7 +34,7 @@ from exchange.cli.workers import WORKER_HEADER
 from exchange.functions.bpqd.sample import sample_body
 from exchange.kernel.network import free_port
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
-from tests.e2e.queue_helpers import PQD_SCOPES, queued_ids, wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, accepted_across_a_crash, queued_ids, signed_messages, wait_for_queue
 from tests.e2e.read_side import eventually
 from tests.e2e.test_events import assert_next_is_a_marker, listening, next_frame
 from tests.harness import ServerProcess
@@ -357,34 +357,15 @@ async def test_a_killed_worker_is_restarted_without_losing_an_accepted_message_a
     try:
         before = wait_for_workers(server, 2)
         async with mc_and_lnsp(server, "WKK") as (mc, lnsp):
-            prepared = []
-            for seed in range(80):
-                body = sample_body(mc.participant_id, [lnsp.participant_id], seed=300 + seed)
-                prepared.append((new_context_id("pqd", "bpqd", "Medium", mc.participant_id), body, mc.sign(body)))
-            accepted: list[str] = []
-            answered = 0
-            quarter = asyncio.Event()
-            gate = asyncio.Semaphore(8)
-
-            async def submit(context_id: str, body: bytes, signature: str) -> None:
-                nonlocal answered
-                async with gate:
-                    try:
-                        response = await mc.submit(body, context_id=context_id, signature=signature)
-                    except httpx.HTTPError:
-                        return  # the connection died with its worker: no 200, no promise
-                    finally:
-                        answered += 1
-                        if answered >= len(prepared) // 4:
-                            quarter.set()
-                if response.status_code == 200:
-                    accepted.append(context_id)
-
-            tasks = [asyncio.create_task(submit(*p)) for p in prepared]
-            await quarter.wait()
+            prepared = signed_messages(mc, [lnsp.participant_id], range(300, 380))
             victim = min(before)
-            os.kill(victim, signal.SIGKILL)
-            await asyncio.gather(*tasks)
+            accepted = await accepted_across_a_crash(
+                mc,
+                prepared,
+                crash_after=len(prepared) // 4,
+                crash=lambda: os.kill(victim, signal.SIGKILL),
+                at_once=8,
+            )
 
             after = await asyncio.to_thread(wait_for_workers, server, 2, frozenset({victim}))
             assert victim not in after
