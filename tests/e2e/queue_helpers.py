@@ -91,10 +91,9 @@ async def settled_queues(marker: ParticipantClient, *recipients: ParticipantClie
     never will be. The marker stays queued; it is left out of the ids returned. Waiting for a positive sign
     instead of a fixed time: a sleep passes wrongly on a loaded machine.
     """
-    body = sample_body(marker.participant_id, [recipient.participant_id for recipient in recipients], seed=7)
-    sent = await marker.submit(body)
-    assert sent.status_code == 200, sent.text
-    marker_id = sent.json()["data"]["messageContextId"]
+    marker_id = await accepted_id(
+        marker, sample_body(marker.participant_id, [recipient.participant_id for recipient in recipients], seed=7)
+    )
     queues = []
     for recipient in recipients:
         deadline = time.monotonic() + 30.0
@@ -172,12 +171,17 @@ async def under_load(senders: list[ParticipantClient], recipients: list[Particip
 _seeds = iter(range(1, 1_000_000))
 
 
+async def accepted_id(sender: ParticipantClient, body: bytes, priority: str = "Medium") -> str:
+    """The messageContextId of `body`, which the exchange must accept (200): the first step of most journeys."""
+    response = await sender.submit(body, priority=priority)
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["messageContextId"])
+
+
 async def submit_one(mc: ParticipantClient, lnsp: ParticipantClient, priority: str = "Medium") -> str:
     """One accepted BPQD message from `mc` to `lnsp`; its messageContextId."""
     body = sample_body(mc.participant_id, [lnsp.participant_id], priority=priority, seed=next(_seeds))
-    response = await mc.submit(body, priority=priority)
-    assert response.status_code == 200, response.text
-    return str(response.json()["data"]["messageContextId"])
+    return await accepted_id(mc, body, priority)
 
 
 async def flow_detail(client: ParticipantClient) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from certs.signature import parse_signature_header, verify_detached
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client
 from tests.e2e import read_side
-from tests.e2e.queue_helpers import queued_ids, wait_for_queue
+from tests.e2e.queue_helpers import accepted_id, queued_ids, wait_for_queue
 from tests.e2e.read_side import People, eventually, ms_later, new_participant
 from tests.harness import ServerProcess, running_server
 from tests.problems import assert_problem
@@ -56,9 +56,7 @@ async def _make_flow(server: ServerProcess) -> Flow:
         plan = [("both", [a, b], "High"), ("a1", [a], "Medium"), ("b1", [b], "Low"), ("a2", [a], "Low")]
         for seed, (name, recipients, priority) in enumerate(plan):
             body = sample_body(mc.participant_id, [r.participant_id for r in recipients], priority=priority, seed=seed)
-            response = await mc.submit(body, priority=priority)
-            assert response.status_code == 200, response.text
-            ids[name], bodies[name] = response.json()["data"]["messageContextId"], body
+            ids[name], bodies[name] = await accepted_id(mc, body, priority), body
             for recipient in recipients:  # delivered before the next one is sent: distinct delivery times
                 await eventually(lambda r=recipient, n=name: _has_queued(r, ids[n]))
             await asyncio.sleep(0.01)
@@ -198,10 +196,7 @@ async def test_retention_purges_items_older_than_2557_days_and_leaves_the_log(re
     lnsp = await new_participant(server, operator, "RTL", ["LNSP"])
     clients = [operator, mc, lnsp]
     try:
-        old_body = sample_body(mc.participant_id, [lnsp.participant_id], seed=1)
-        response = await mc.submit(old_body)
-        assert response.status_code == 200, response.text
-        old = response.json()["data"]["messageContextId"]
+        old = await accepted_id(mc, sample_body(mc.participant_id, [lnsp.participant_id], seed=1))
         assert await wait_for_queue(lnsp, 1) == [old]
         assert (await lnsp.delete(old)).status_code == 204
 
@@ -230,9 +225,7 @@ async def test_retention_purges_items_older_than_2557_days_and_leaves_the_log(re
             await client.login()
         await mc.enrol()
         young_body = sample_body(mc.participant_id, [lnsp.participant_id], seed=2)
-        response = await mc.submit(young_body)
-        assert response.status_code == 200, response.text
-        young = response.json()["data"]["messageContextId"]
+        young = await accepted_id(mc, young_body)
 
         async def both_archived() -> None:
             assert {i["messageContextId"] for i in await archived(lnsp)} == {old, young}

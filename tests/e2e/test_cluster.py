@@ -19,7 +19,7 @@ import pytest
 from exchange.functions.bpqd.sample import sample_body
 from exchange.kernel.network import free_port
 from simulators.client import Credentials, ParticipantClient
-from tests.e2e.queue_helpers import queued_ids, settled_queues, wait_for_queue
+from tests.e2e.queue_helpers import accepted_id, queued_ids, settled_queues, wait_for_queue
 from tests.problems import assert_problem
 
 STARTUP_SECONDS = 300.0  # three nats-servers, initdb and two first starts, on a shared and loaded machine
@@ -120,9 +120,7 @@ async def test_a_message_sent_through_one_exchange_is_listed_fetched_and_deleted
         await mc.enrol()
         await lnsp.login()
         body = sample_body(mc.participant_id, [lnsp.participant_id], seed=16)
-        sent = await mc.submit(body)
-        assert sent.status_code == 200, sent.text
-        context_id = sent.json()["data"]["messageContextId"]
+        context_id = await accepted_id(mc, body)
 
         assert await wait_for_queue(lnsp, 1, within=60) == [context_id]
         # Both exchanges run every follower until leases decide otherwise: the deliverer of each consumes the one

@@ -14,7 +14,7 @@ import psycopg
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, operator_client, register
 from tests.e2e import read_side
-from tests.e2e.queue_helpers import PQD_SCOPES, queued_ids, wait_for_queue
+from tests.e2e.queue_helpers import PQD_SCOPES, accepted_id, queued_ids, wait_for_queue
 from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
@@ -83,10 +83,8 @@ async def test_a_message_travels_through_postgres_and_its_keys_and_events_outliv
         await lnsp.login()
         kept = sample_body(mc.participant_id, [lnsp.participant_id], seed=1)
         gone = sample_body(mc.participant_id, [lnsp.participant_id], seed=2)
-        kept_id = (await mc.submit(kept)).json()["data"]["messageContextId"]
-        submitted = await mc.submit(gone)
-        assert submitted.status_code == 200, submitted.text
-        gone_id = submitted.json()["data"]["messageContextId"]
+        kept_id = await accepted_id(mc, kept)
+        gone_id = await accepted_id(mc, gone)
 
         assert sorted(await wait_for_queue(lnsp, 2, within=60)) == sorted([kept_id, gone_id])
         fetched = await lnsp.fetch(gone_id)
