@@ -53,9 +53,14 @@ async def _archive(recipient: ParticipantClient, count: int) -> list[str]:
     return found
 
 
-def _rows(database_url: str, table: str) -> list[tuple[object, ...]]:
+def _query(database_url: str, sql: str) -> list[tuple[object, ...]]:
+    """The rows `sql` gives, read straight from PostgreSQL: what the exchange keeps there, not what it answers."""
     with psycopg.connect(database_url) as connection:
-        return connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        return connection.execute(sql).fetchall()
+
+
+def _rows(database_url: str, table: str) -> list[tuple[object, ...]]:
+    return _query(database_url, f"SELECT * FROM {table} ORDER BY 1")
 
 
 def _idx(*args: str) -> None:
@@ -103,8 +108,7 @@ async def test_a_message_travels_through_postgres_and_its_keys_and_events_outliv
     # Every read model is in the database: the data directory has no views file, and the tracked positions of the
     # followers are in PostgreSQL.
     assert not (tmp_path / "first" / "views.sqlite").exists()
-    with psycopg.connect(postgres_url) as connection:
-        tracked = dict(connection.execute("SELECT name, position FROM tracking").fetchall())
+    tracked = dict(_query(postgres_url, "SELECT name, position FROM tracking"))
     assert {"queue", "translog", "archive", "log", "notifications"} <= tracked.keys()
     assert min(tracked[name] for name in ("queue", "translog", "archive")) > 0
     # `idx rebuild` works on the database too, and gives the transaction log the same rows again.
@@ -135,14 +139,12 @@ async def test_a_message_travels_through_postgres_and_its_keys_and_events_outliv
         second.stop()
     assert not (tmp_path / "second" / "views.sqlite").exists()
 
-    with psycopg.connect(postgres_url) as connection:
-        stored = "".join(str(row[0]) for row in connection.execute("SELECT value FROM idx_shared_keys"))
+    stored = "".join(str(row[0]) for row in _query(postgres_url, "SELECT value FROM idx_shared_keys"))
     assert "ENCRYPTED PRIVATE KEY" in stored
     assert "BEGIN PRIVATE KEY" not in stored, "a private key is stored in the clear"
     assert first.operator_secret not in stored, "the operator secret is stored in the clear"
-    with psycopg.connect(postgres_url) as connection:
-        quota = connection.execute("SELECT sum(count) FROM flowcontrol_quota WHERE sender = 'PGMC'").fetchone()
-    assert quota == (2,), "the sender's daily quota is not counted in the database"
+    quota = _query(postgres_url, "SELECT sum(count) FROM flowcontrol_quota WHERE sender = 'PGMC'")
+    assert quota == [(2,)], "the sender's daily quota is not counted in the database"
 
 
 def _serve_and_fail(data_dir: Path, database_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
