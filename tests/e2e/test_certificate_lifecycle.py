@@ -371,23 +371,19 @@ def aging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 
 @pytest.fixture
-async def aging_operator(aging_server: ServerProcess) -> AsyncIterator[ParticipantClient]:
-    async with operator_of(aging_server) as client:
-        yield client
-
-
-@pytest.fixture
-async def aging(aging_server: ServerProcess, aging_operator: ParticipantClient) -> AsyncIterator[Participants]:
-    async with Participants(aging_server, aging_operator) as made:
-        yield made
+async def aging(aging_server: ServerProcess) -> AsyncIterator[tuple[ParticipantClient, Participants]]:
+    """The operator and the participant maker of conftest's `operator` and `participants`, on the aging exchange."""
+    async with operator_of(aging_server) as operator, Participants(aging_server, operator) as made:
+        yield operator, made
 
 
 async def test_renewal_inside_the_window_gives_a_certificate_that_signs_once_nominated(
-    aging: Participants, aging_operator: ParticipantClient
+    aging: tuple[ParticipantClient, Participants],
 ) -> None:
     """60 days before expiry, renew → 201 with renewalOf and a full lifetime; it signs after PUT nominations."""
-    mc = await aging.new("MC", ["MC"])
-    lnsp = await aging.new("LN", ["LNSP"])
+    aging_operator, made = aging
+    mc = await made.new("MC", ["MC"])
+    lnsp = await made.new("LN", ["LNSP"])
     assert mc.certificate is not None
     old_serial = format(mc.certificate.serial_number, "x")
     await advance(aging_operator, LIFETIME_DAYS - 60, mc, lnsp)
