@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -53,7 +54,7 @@ async def _archive(recipient: ParticipantClient, count: int) -> list[str]:
     return found
 
 
-def _query(database_url: str, sql: str) -> list[tuple[object, ...]]:
+def _query(database_url: str, sql: str) -> list[tuple[Any, ...]]:
     """The rows `sql` gives, read straight from PostgreSQL: what the exchange keeps there, not what it answers."""
     with psycopg.connect(database_url) as connection:
         return connection.execute(sql).fetchall()
