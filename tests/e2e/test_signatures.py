@@ -18,6 +18,7 @@ from tests.e2e.certificates import certificate_of, issue, nominate
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import settled_queue, wait_for_queue
 from tests.problems import assert_problem
+from tests.signature_headers import fixed
 
 
 def assert_signature_refused(response: httpx.Response) -> None:
@@ -32,13 +33,6 @@ async def over_another_body(mc: ParticipantClient, made: Participants, body: byt
     other = sample_body(mc.participant_id, [mc.participant_id], seed=99)
     assert other != body
     return mc.sign(other)
-
-
-def fixed(value: str) -> SignatureBuilder:
-    async def build(mc: ParticipantClient, made: Participants, body: bytes) -> str:
-        return value
-
-    return build
 
 
 # One signature that does not verify and one header that cannot be read: each rule of signatures is pinned in

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from certs.signature import EC_SCHEME, RSA_SCHEME, format_signature, scheme_of, sign_detached
 from exchange.kernel.errors import SignatureRefusedError
 from tests.crafted_cms import foreign_certificate
+from tests.signature_headers import fixed
 from tests.unit.services.conftest import Market, Member, SettableClock, certificate_of
 
 # Each builder gets the market, the sender and the body to be sent; it returns the x-signature.
@@ -100,13 +101,6 @@ async def attached(market: Market, sender: Member, body: bytes) -> str:
 
 async def with_sha512_digest(market: Market, sender: Member, body: bytes) -> str:
     return cms(body, sender, detached=True, digest=hashes.SHA512())
-
-
-def fixed(value: str) -> SignatureBuilder:
-    async def build(market: Market, sender: Member, body: bytes) -> str:
-        return value
-
-    return build
 
 
 REFUSED: list[tuple[str, SignatureBuilder]] = [
