@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
-from tests.e2e.queue_helpers import queued_ids
+from tests.e2e.queue_helpers import accepted_id, queued_ids
 from tests.e2e.read_side import ALL_SCOPES, close_code_of, eventually
 from tests.harness import ServerProcess
 
@@ -94,9 +94,7 @@ async def assert_next_is_a_marker(
 async def send(mc: ParticipantClient, *recipients: ParticipantClient, priority: str = "Medium") -> str:
     """Submit a BPQD message and wait until it sits in every recipient's queue; its messageContextId."""
     body = sample_body(mc.participant_id, [r.participant_id for r in recipients], priority=priority)
-    response = await mc.submit(body, priority=priority)
-    assert response.status_code == 200, response.text
-    context_id = str(response.json()["data"]["messageContextId"])
+    context_id = await accepted_id(mc, body, priority)
 
     async def in_every_queue() -> None:
         for recipient in recipients:

@@ -14,7 +14,7 @@ import pytest
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
-from tests.e2e.queue_helpers import wait_for_queue
+from tests.e2e.queue_helpers import accepted_id, wait_for_queue
 from tests.e2e.read_side import Join, eventually
 from tests.problems import assert_problem
 
@@ -53,9 +53,7 @@ def run_documented_openssl(workdir: Path) -> subprocess.CompletedProcess[str]:
 
 async def signed_and_deleted(mc: ParticipantClient, lnsp: ParticipantClient) -> str:
     """A BPQD message from `mc` that `lnsp` fetched and deleted with its signature; its messageContextId."""
-    response = await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id], seed=7))
-    assert response.status_code == 200, response.text
-    mcid = str(response.json()["data"]["messageContextId"])
+    mcid = await accepted_id(mc, sample_body(mc.participant_id, [lnsp.participant_id], seed=7))
     assert mcid in await wait_for_queue(lnsp, 1)
     fetched = await lnsp.fetch(mcid)
     deleted = await lnsp.delete(mcid, signature=lnsp.acknowledge(mcid, fetched.content))

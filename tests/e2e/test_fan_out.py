@@ -10,7 +10,7 @@ import httpx
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient
 from tests.e2e.conftest import Participants
-from tests.e2e.queue_helpers import queued_ids, settled_queues, wait_for_queue
+from tests.e2e.queue_helpers import accepted_id, queued_ids, settled_queues, wait_for_queue
 from tests.problems import assert_problem
 
 
@@ -47,9 +47,7 @@ async def test_a_message_to_two_lnsps_is_queued_once_in_each(participants: Parti
     bystander = await participants.new("LN", ["LNSP"], enrol=False)
     body = sample_body(mc.participant_id, [lnsp_a.participant_id, lnsp_b.participant_id])
 
-    submitted = await mc.submit(body)
-    assert submitted.status_code == 200, submitted.text
-    context_id = submitted.json()["data"]["messageContextId"]
+    context_id = await accepted_id(mc, body)
 
     assert await settled_queues(mc, lnsp_a, lnsp_b, bystander) == [[context_id], [context_id], []]
     for lnsp in (lnsp_a, lnsp_b):

@@ -22,6 +22,7 @@ from exchange.messaging.routing import DURABLE
 from exchange.messaging.routing import STREAM as DELIVERY_STREAM
 from simulators.client import ParticipantClient
 from tests.e2e.queue_helpers import (
+    accepted_id,
     assert_each_accepted_message_queued_once,
     senders_and_recipients,
     under_load,
@@ -121,9 +122,7 @@ async def test_a_message_is_delivered_through_streams_of_three_replicas(
         assert await _replicas(nats_cluster, stream) == 3, stream
     assert len(await _consumer_followers(nats_cluster)) == 2, "the deliverer's consumer is not R3"
     (mc, *_), (lnsp, _) = people
-    response = await mc.submit(sample_body(mc.participant_id, [lnsp.participant_id], seed=1))
-    assert response.status_code == 200, response.text
-    context_id = response.json()["data"]["messageContextId"]
+    context_id = await accepted_id(mc, sample_body(mc.participant_id, [lnsp.participant_id], seed=1))
     assert context_id in await wait_for_queue(lnsp, 1, within=30)
 
 
