@@ -206,10 +206,10 @@ def signed_messages(mc: ParticipantClient, recipient_ids: list[str], seeds: rang
 async def accepted_across_a_crash(
     mc: ParticipantClient, prepared: list[SignedMessage], *, crash_after: int, crash: Callable[[], object], at_once: int
 ) -> list[str]:
-    """Submits every prepared message, `at_once` at a time, calls `crash` once `crash_after` of them are answered,
+    """Submits every prepared message, `at_once` at a time, calls `crash` once `crash_after` of them have ended,
     and returns the context ids that got a 200: the promises the exchange must keep after the crash.
 
-    A connection that dies with the server is no answer and no promise; every other answer counts.
+    A submission whose connection died with the server has ended too, but it is no promise.
     """
     accepted: list[str] = []
     answered = 0
