@@ -169,8 +169,14 @@ async def build_services(
     await asyncio.to_thread(accepted.catch_up)
     # The lists' projectors share the queue's connection: they take turns at writing through one lock anyway.
     view_writes = view_writes or asyncio.Lock()
-    queue = Projector(ledger, queue_views or views, QueueProjection(), writes=view_writes)
-    await queue.prepare()
+
+    async def follower(handler: Handler) -> Projector:
+        # Its tables are made here, before any use case waits on it.
+        projector = Projector(ledger, queue_views or views, handler, writes=view_writes)
+        await projector.prepare()
+        return projector
+
+    queue = await follower(QueueProjection())
     listings = plugin_aggregates_projections(registry)
     message_listings = plugin_messages_projections(registry)
     list_handlers: list[Handler] = [
@@ -180,13 +186,8 @@ async def build_services(
         *listings,
         *message_listings,
     ]
-    lists = {
-        handler.name: Projector(ledger, queue_views or views, handler, writes=view_writes) for handler in list_handlers
-    }
-    for projector in lists.values():
-        await projector.prepare()
-    merkle_log = Projector(ledger, queue_views or views, MerkleLogProjection(), writes=view_writes)
-    await merkle_log.prepare()
+    lists = {handler.name: await follower(handler) for handler in list_handlers}
+    merkle_log = await follower(MerkleLogProjection())
     followers = [queue, *lists.values(), merkle_log]
 
     def recorded() -> None:
@@ -351,11 +352,7 @@ async def start_exchange(
     data_dir = settings.data_dir
     data_dir_lock = data_dir_lock or claim_data_dir(data_dir)
     # First, so that an unreachable database stops the start before anything else runs.
-    shared_keys = (
-        None
-        if settings.database_url is None
-        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
-    )
+    shared_keys = await _shared_keys(settings)
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="idx"))
     clock = Clock(data_dir / "clock.offset" if settings.test_clock else None)
@@ -384,13 +381,7 @@ async def start_exchange(
     views_path = data_dir / "views.sqlite"
     views = await open_views_for(settings.database_url, views_path, shared=True)
     queue_views = await open_views_for(settings.database_url, views_path)
-    # Rate limits, quotas and manual switches live where every process of the exchange counts: the database, or
-    # else a file every process on this data directory shares.
-    limits_db = (
-        await open_views(data_dir / "limits.sqlite")
-        if settings.database_url is None
-        else await PostgresCounters.open(settings.database_url)
-    )
+    limits_db = await _open_limits_db(settings)
     connections: list[ViewsConnection | PostgresCounters] = [views, queue_views, limits_db]
     limits = LimitStore(limits_db)
     await limits.create_tables()
@@ -503,11 +494,7 @@ async def prepare_data_dir(settings: Settings) -> None:
     """The work that must happen once per data directory before processes share it, done by the parent of
     `idx serve --workers N` so that workers starting together never race to make a key or a table: the CA, hub
     and token keys, the event store's tables and the counters' tables."""
-    shared_keys = (
-        None
-        if settings.database_url is None
-        else await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
-    )
+    shared_keys = await _shared_keys(settings)
     await _keys(settings, shared_keys, Clock())
     if settings.database_url is not None:
         await asyncio.to_thread(create_postgres_tables, settings.database_url)
@@ -515,15 +502,26 @@ async def prepare_data_dir(settings: Settings) -> None:
         Ledger.open, persistence_for(settings.database_url, settings.data_dir / "events.sqlite")
     )
     ledger.close()
-    limits_db = (
-        await open_views(settings.data_dir / "limits.sqlite")
-        if settings.database_url is None
-        else await PostgresCounters.open(settings.database_url)
-    )
+    limits_db = await _open_limits_db(settings)
     try:
         await LimitStore(limits_db).create_tables()
     finally:
         await limits_db.close()
+
+
+async def _shared_keys(settings: Settings) -> SharedKeys | None:
+    """The keys kept in the database, for every process of the exchange to share; None without a database."""
+    if settings.database_url is None:
+        return None
+    return await asyncio.to_thread(SharedKeys.open, settings.database_url, settings.key_passphrase)
+
+
+async def _open_limits_db(settings: Settings) -> ViewsConnection | PostgresCounters:
+    """Where rate limits, quotas and manual switches are counted: the database, or else a file of the data
+    directory, so that every process of the exchange counts in the same place."""
+    if settings.database_url is None:
+        return await open_views(settings.data_dir / "limits.sqlite")
+    return await PostgresCounters.open(settings.database_url)
 
 
 async def _keys(

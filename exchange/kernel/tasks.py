@@ -62,3 +62,19 @@ class Repeating:
             except Exception:
                 self._log.exception(self._failure)
             await asyncio.sleep(self._interval)
+
+
+class RunsInRounds:
+    """A service whose background work is one `Repeating`, made in its constructor as `self._rounds`.
+
+    Starting and stopping such a service is starting and stopping that task and nothing more, so this is the one
+    place that says so rather than each service writing the same two methods again.
+    """
+
+    _rounds: Repeating
+
+    def start(self) -> None:
+        self._rounds.start()
+
+    async def stop(self) -> None:
+        await self._rounds.stop()

@@ -9,7 +9,7 @@ from typing import Any
 from exchange.domain.flow import FlowControl
 from exchange.domain.topics import topic_of
 from exchange.kernel.clock import utc_key
-from exchange.kernel.projections import ViewsOnly
+from exchange.kernel.projections import OneRowPerEvent
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -24,7 +24,7 @@ class FlowChange:
     changed_at: datetime
 
 
-class FlowHistoryProjection(ViewsOnly):
+class FlowHistoryProjection(OneRowPerEvent):
     """Keeps `flow_history` equal to the `FlowControl.Changed` events, one row per event keyed by its position."""
 
     name = "flow_history"
@@ -44,21 +44,15 @@ CREATE INDEX IF NOT EXISTS flow_history_participant ON flow_history (participant
 """
     topics = (topic_of(FlowControl, "Changed"),)
 
-    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
-        await db.executemany(
-            "INSERT INTO flow_history VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            [
-                (
-                    position,
-                    e.participant_id,
-                    e.business_function_id,
-                    e.status,
-                    int(e.manual_stop),  # PostgreSQL keeps no bool in an integer column
-                    e.count,
-                    utc_key(e.at),
-                )
-                for position, e in events
-            ],
+    def row(self, position: int, event: Any) -> tuple[Any, ...]:
+        return (
+            position,
+            event.participant_id,
+            event.business_function_id,
+            event.status,
+            int(event.manual_stop),  # PostgreSQL keeps no bool in an integer column
+            event.count,
+            utc_key(event.at),
         )
 
 

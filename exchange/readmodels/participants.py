@@ -9,7 +9,7 @@ from typing import Any
 from exchange.domain.participants import Participant
 from exchange.domain.topics import topic_of
 from exchange.kernel.paging import Page, cut, decode_cursor, encode_cursor
-from exchange.kernel.projections import ViewsOnly
+from exchange.kernel.projections import OneRowPerEvent
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -21,7 +21,7 @@ class ListedParticipant:
     roles: list[str]
 
 
-class ParticipantsProjection(ViewsOnly):
+class ParticipantsProjection(OneRowPerEvent):
     """Keeps `participants` equal to the registered participants, each with the position of its registration."""
 
     name = "participants"
@@ -36,11 +36,8 @@ CREATE TABLE IF NOT EXISTS participants (
 """
     topics = (topic_of(Participant, "Registered"),)
 
-    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
-        await db.executemany(
-            "INSERT INTO participants VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
-            [(e.participant_id, e.name, json.dumps(e.roles), position) for position, e in events],
-        )
+    def row(self, position: int, event: Any) -> tuple[Any, ...]:
+        return event.participant_id, event.name, json.dumps(event.roles), position
 
 
 async def registered_before(db: ViewsConnection, position: int) -> list[str]:

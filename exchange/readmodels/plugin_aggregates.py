@@ -20,7 +20,7 @@ from exchange.domain.topics import topic_of
 from exchange.functions.registry import Registry
 from exchange.functions.services import AcceptedMessage, ListsAggregates, ListsMessages
 from exchange.kernel.clock import utc_key
-from exchange.kernel.projections import ViewsOnly
+from exchange.kernel.projections import OneRowPerEvent, ViewsOnly
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -31,7 +31,7 @@ class NotListedError(LookupError):
     """A plugin asked for aggregates whose creation event it does not list, so no projection follows them."""
 
 
-class PluginAggregatesProjection(ViewsOnly):
+class PluginAggregatesProjection(OneRowPerEvent):
     """Keeps the rows of `plugin_aggregates` for one topic equal to the aggregates created with that event."""
 
     tables = ("plugin_aggregates",)
@@ -50,11 +50,8 @@ CREATE INDEX IF NOT EXISTS plugin_aggregates_order ON plugin_aggregates (topic, 
         self.name = f"{NAME}:{topic}"
         self.topics = (topic,)
 
-    async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
-        await db.executemany(
-            "INSERT INTO plugin_aggregates VALUES (?,?,?) ON CONFLICT DO NOTHING",
-            [(self.topic, event.originator_id.hex, position) for position, event in events],
-        )
+    def row(self, position: int, event: Any) -> tuple[Any, ...]:
+        return self.topic, event.originator_id.hex, position
 
 
 def listed_topics(registry: Registry) -> list[str]:

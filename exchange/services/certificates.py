@@ -38,6 +38,7 @@ from exchange.functions.errors import FieldError
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import ConcurrencyError, ConflictError, InvalidError, MalformedError, NotFoundError
 from exchange.kernel.paging import CursorError, Page, decode_cursor, encode_cursor
+from exchange.services.participants import registered_participant
 
 RENEWAL_WINDOW = timedelta(days=90)
 # A CRL this old is made anew even when nothing was revoked since (housekeeping asks for it regularly).
@@ -117,7 +118,7 @@ class Certificates:
 
     async def issue(self, participant_id: str, csr_pem: str) -> CertificateView:
         async def attempt() -> CertificateView:
-            participant = await self._participant(participant_id)
+            participant = await registered_participant(self.ledger, participant_id)
             now = self.clock.now()
             certificate = await self._new_certificate(participant_id, csr_pem, now)
             participant.add_certificate(certificate.serial_number)
@@ -172,7 +173,7 @@ class Certificates:
         adding it to the participant's; a race with another change reads both again and retries."""
 
         async def attempt() -> CertificateView:
-            participant = await self._participant(participant_id)
+            participant = await registered_participant(self.ledger, participant_id)
             old = await self._certificate(participant_id, serial_number)
             now = self.clock.now()
             new = await successor(old, now)
@@ -193,7 +194,7 @@ class Certificates:
             )
 
         async def attempt() -> CertificateView:
-            participant = await self._participant(participant_id)
+            participant = await registered_participant(self.ledger, participant_id)
             certificate = await self._certificate(participant_id, serial_number)
             now = self.clock.now()
             if certificate.revoked_at is None:
@@ -225,7 +226,7 @@ class Certificates:
         self, participant_id: str, item_count: int = 100, cursor: str | None = None
     ) -> Page[CertificateView]:
         """The participant's certificates, oldest first."""
-        participant = await self._participant(participant_id)
+        participant = await registered_participant(self.ledger, participant_id)
         try:
             start = decode_cursor(cursor, int)[0] if cursor else 0
         except CursorError as error:
@@ -241,13 +242,13 @@ class Certificates:
         )
 
     async def get(self, participant_id: str, serial_number: str) -> CertificateView:
-        participant = await self._participant(participant_id)
+        participant = await registered_participant(self.ledger, participant_id)
         certificate = await self._certificate(participant_id, serial_number)
         return self._view(certificate, participant, self.clock.now())
 
     async def status(self, participant_id: str) -> list[CertificateWarning]:
         """Certificates expiring within the warning window, and nominated ones that can no longer sign."""
-        participant = await self._participant(participant_id)
+        participant = await registered_participant(self.ledger, participant_id)
         now = self.clock.now()
         warnings = []
         for serial in participant.certificates:
@@ -277,7 +278,7 @@ class Certificates:
         secondary = (_normalised(secondary) or secondary) if secondary is not None else None
 
         async def attempt() -> dict[str, str | None]:
-            participant = await self._participant(participant_id)
+            participant = await registered_participant(self.ledger, participant_id)
             now = self.clock.now()
             errors = []
             for field, serial in (("primary", primary), ("secondary", secondary)):
@@ -299,7 +300,7 @@ class Certificates:
         return await _retrying(attempt)
 
     async def nominations(self, participant_id: str) -> dict[str, str | None]:
-        participant = await self._participant(participant_id)
+        participant = await registered_participant(self.ledger, participant_id)
         return {"primary": participant.primary_certificate, "secondary": participant.secondary_certificate}
 
     def hub(self) -> PublishedHub:
@@ -340,12 +341,6 @@ class Certificates:
             renewal_of=renewal_of,
             reissue_of=reissue_of,
         )
-
-    async def _participant(self, participant_id: str) -> Participant:
-        participant = await asyncio.to_thread(self.ledger.find, Participant, Participant.create_id(participant_id))
-        if participant is None:
-            raise NotFoundError(f"participant {participant_id} does not exist")
-        return participant
 
     async def _find(self, serial: str) -> Certificate | None:
         return await asyncio.to_thread(self.ledger.find, Certificate, Certificate.create_id(serial))

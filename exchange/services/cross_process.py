@@ -14,7 +14,7 @@ import structlog
 
 from exchange.eventstore.directory import Directory
 from exchange.kernel.clock import Clock
-from exchange.kernel.tasks import Repeating
+from exchange.kernel.tasks import Repeating, RunsInRounds
 from exchange.services.access import TokenIssuer
 from flowcontrol.limits import LimitStore
 
@@ -44,7 +44,7 @@ class SignOuts:
         self._tokens.take_in_ended(await self._limits.sign_outs(now), now)
 
 
-class CrossProcessRefresh:
+class CrossProcessRefresh(RunsInRounds):
     """Every REFRESH_INTERVAL, takes in the sign-outs and standing-data changes other processes made."""
 
     def __init__(self, sign_outs: SignOuts, directory: Directory, interval: float = REFRESH_INTERVAL) -> None:
@@ -53,12 +53,6 @@ class CrossProcessRefresh:
         self._rounds = Repeating(
             "cross-process-refresh", self.run_once, interval, log=log, failure="cross_process_refresh_failed"
         )
-
-    def start(self) -> None:
-        self._rounds.start()
-
-    async def stop(self) -> None:
-        await self._rounds.stop()
 
     async def run_once(self) -> None:
         await self._sign_outs.take_in()

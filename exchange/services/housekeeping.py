@@ -16,7 +16,7 @@ from exchange.eventstore.ledger import GroupCommit, Ledger
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock, utc_key
 from exchange.kernel.errors import ConcurrencyError
-from exchange.kernel.tasks import Repeating
+from exchange.kernel.tasks import Repeating, RunsInRounds
 from exchange.readmodels.views import ViewsConnection
 from exchange.services.expiry_watch import ExpiryWatch
 
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(eq=False)
-class Housekeeper:
+class Housekeeper(RunsInRounds):
     """Every `interval` seconds, records what retention requires, reading the exchange's one clock."""
 
     views: ViewsConnection
@@ -45,12 +45,6 @@ class Housekeeper:
         self._rounds = Repeating(
             "housekeeping", self._round, self.interval, log=log, failure="housekeeping_failed", wait_first=True
         )
-
-    def start(self) -> None:
-        self._rounds.start()
-
-    async def stop(self) -> None:
-        await self._rounds.stop()
 
     async def _round(self) -> None:
         if self.leased():

@@ -26,7 +26,7 @@ from exchange.kernel.metrics import (
     QUEUE_DEPTH,
     SUBMISSIONS,
 )
-from exchange.kernel.tasks import Repeating
+from exchange.kernel.tasks import Repeating, RunsInRounds
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
 
@@ -51,7 +51,7 @@ class Sample:
     depths: dict[tuple[str, str], int]
 
 
-class MetricsSampler:
+class MetricsSampler(RunsInRounds):
     def __init__(
         self,
         ledger: Ledger,
@@ -104,12 +104,6 @@ class MetricsSampler:
     def kept(self) -> list[Sample]:
         """The samples in the ring, oldest first."""
         return list(self._kept)
-
-    def start(self) -> None:
-        self._rounds.start()
-
-    async def stop(self) -> None:
-        await self._rounds.stop()
 
 
 def _accepted() -> dict[str, float]:

@@ -70,6 +70,18 @@ class IssuedToken:
     scopes: list[str]
 
 
+async def registered_participant(ledger: Ledger, participant_id: str) -> Participant:
+    """The participant registered as `participant_id`, read from the event store; NotFoundError for an unknown one.
+
+    Every use case that acts on one participant (its clients, its certificates) starts here, so that an unknown
+    participant gets the same 404 from each of them.
+    """
+    participant = await asyncio.to_thread(ledger.find, Participant, Participant.create_id(participant_id))
+    if participant is None:
+        raise NotFoundError(f"participant {participant_id} does not exist")
+    return participant
+
+
 class Administration:
     def __init__(
         self,
@@ -136,8 +148,7 @@ class Administration:
     async def add_client(
         self, participant_id: str, scopes: list[str], client_id: str | None = None, secret: str | None = None
     ) -> IssuedClient:
-        if await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id)) is None:
-            raise NotFoundError(f"participant {participant_id} does not exist")
+        await registered_participant(self._ledger, participant_id)
         self._check_scopes(scopes)
         client_id = client_id or f"{participant_id.lower()}-{secrets.token_hex(4)}"
         secret = secret or new_secret()
@@ -208,7 +219,7 @@ class Administration:
 
     async def clients(self, participant_id: str) -> list[ClientListing]:
         """The participant's clients, oldest first, revoked ones included."""
-        await self._require_participant(participant_id)
+        await registered_participant(self._ledger, participant_id)
         await asyncio.to_thread(self._directory.refresh)
         clients = await asyncio.to_thread(self._directory.clients_of, participant_id)
         return [
@@ -237,7 +248,7 @@ class Administration:
         if errors:
             raise InvalidError("the status change is not valid", errors=errors)
         for _ in range(3):
-            participant = await self._require_participant(participant_id)
+            participant = await registered_participant(self._ledger, participant_id)
             if status == SUSPENDED and OPERATOR in participant.roles:
                 # Its tokens are the only way back: a suspended operator could make nobody active again.
                 raise InvalidError(
@@ -260,13 +271,7 @@ class Administration:
 
     async def participant(self, participant_id: str) -> Participant:
         """A participant with its roles and status; NotFoundError for an unknown one."""
-        return await self._require_participant(participant_id)
-
-    async def _require_participant(self, participant_id: str) -> Participant:
-        participant = await asyncio.to_thread(self._ledger.find, Participant, Participant.create_id(participant_id))
-        if participant is None:
-            raise NotFoundError(f"participant {participant_id} does not exist")
-        return participant
+        return await registered_participant(self._ledger, participant_id)
 
     async def _change_client(
         self, participant_id: str, client_id: str, change: Callable[[Client], None], *, revoking: bool = False

@@ -58,9 +58,7 @@ class StandingDataAdmin:
         if errors or starts is None:
             raise InvalidError("the transfer is not valid", errors=errors)
         for _ in range(5):  # two transfers of one DUID at once: the second retries on the fresh state
-            unit = await asyncio.to_thread(self._ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
-            if unit is None:
-                raise NotFoundError(f"there is no DUID {duid}")  # not echoed beyond the path it came in
+            unit = await self._registered_unit(duid)
             unit.transfer(participant_id, starts)
             try:
                 await self._committer.save(unit)
@@ -70,10 +68,14 @@ class StandingDataAdmin:
         raise ConflictError(f"DUID {duid} is being changed by another request; try again")
 
     async def unit(self, duid: str) -> GeneratingUnitInfo:
+        return unit_info(await self._registered_unit(duid))
+
+    async def _registered_unit(self, duid: str) -> GeneratingUnit:
+        """The DUID as the event store has it now; NotFoundError for one never registered."""
         unit = await asyncio.to_thread(self._ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
         if unit is None:
-            raise NotFoundError(f"there is no DUID {duid}")
-        return unit_info(unit)
+            raise NotFoundError(f"there is no DUID {duid}")  # not echoed beyond the path it came in
+        return unit
 
     async def units(self) -> list[GeneratingUnitInfo]:
         """Every registered DUID, by DUID (the standing-data cache holds them all)."""

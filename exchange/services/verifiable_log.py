@@ -17,7 +17,7 @@ from exchange.domain import merkle
 from exchange.eventstore.directory import Directory
 from exchange.kernel.clock import Clock, iso
 from exchange.kernel.errors import FieldError, InvalidError, NotFoundError
-from exchange.kernel.tasks import Repeating
+from exchange.kernel.tasks import Repeating, RunsInRounds
 from exchange.readmodels.merkle_log import (
     KINDS,
     TreeHead,
@@ -52,7 +52,7 @@ class ConsistencyProof:
 
 
 @dataclass(eq=False)
-class VerifiableLog:
+class VerifiableLog(RunsInRounds):
     """Signs tree heads of the Merkle log and answers proofs from its stored blocks."""
 
     views: ViewsConnection
@@ -67,12 +67,6 @@ class VerifiableLog:
 
     def __post_init__(self) -> None:
         self._rounds = Repeating("tree-heads", self._sign_round, self.interval, log=log, failure="tree_head_failed")
-
-    def start(self) -> None:
-        self._rounds.start()
-
-    async def stop(self) -> None:
-        await self._rounds.stop()
 
     async def sign_tree_head(self) -> TreeHead:
         """Catch the log up with the event store, then sign its head if it grew (the tests' and tools' way in)."""
