@@ -1,5 +1,5 @@
-"""What the bundled business functions share, written once: the sample, the queue's room, the role check and
-the retry of a commit that lost a race.
+"""What the bundled business functions share, written once: the sample, the queue's room, the operations' hold on
+the core, the role check and the retry of a commit that lost a race.
 """
 
 from __future__ import annotations
@@ -11,8 +11,16 @@ from typing import Any, ClassVar, TypeVar
 import msgspec
 
 from exchange.functions.errors import FieldError, OperationRefusedError, RuleViolationError
-from exchange.functions.protocol import Acceptance, Resource, SampleMaker, StandingData, Submission, Watermarks
-from exchange.functions.services import Call, Outbound
+from exchange.functions.protocol import (
+    Acceptance,
+    GeneratingUnitInfo,
+    Resource,
+    SampleMaker,
+    StandingData,
+    Submission,
+    Watermarks,
+)
+from exchange.functions.services import Call, Outbound, PluginServices
 from exchange.kernel.errors import ConcurrencyError
 
 T = TypeVar("T")
@@ -55,6 +63,21 @@ def operated_resource(resource_id: str) -> Resource:
         receiver_roles=frozenset({OPERATOR}),
         accepts_submissions=False,
     )
+
+
+class BoundOperations:
+    """A function's operations, bound to the services the core lends.
+
+    Every function that serves operations keeps the one `PluginServices` the core hands it, and asks it for a
+    DUID's standing data the same way; said once here, each operations class states only what it adds.
+    """
+
+    def __init__(self, services: PluginServices) -> None:
+        self._services = services
+
+    async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
+        """A DUID's standing data as it stands now (its owner, station and capacity); None for an unknown DUID."""
+        return await self._services.standing.generating_unit(duid)
 
 
 def require_role(call: Call, role: str, refusal: str) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
+from exchange.functions.errors import (
+    FieldError,
+    MalformedBodyError,
+    RuleViolationError,
+    field_error_from_msgspec,
+    first_errors,
+)
 from exchange.functions.protocol import Resource, StandingData, Submission
 
 MARKETS = frozenset(
@@ -68,6 +75,25 @@ def header_errors(
         errors.append(FieldError("data.header.messageDateTime", "must be an ISO 8601 timestamp with an offset"))
     errors.extend(_recipient_errors(header.receiving_participant_id, resource, standing, submission.sender_id))
     return errors
+
+
+def refuse_broken(
+    header: Header,
+    submission: Submission,
+    resource: Resource,
+    standing: StandingData,
+    recipients: tuple[str, ...],
+    *body_errors: Iterable[FieldError],
+) -> None:
+    """Raise RuleViolationError naming the first errors of the envelope, its header's then the function's own
+    (`body_errors`, in order), with the recipients it asked for; return when it breaks no rule.
+
+    Every envelope function refuses the same way: the header is checked alike for all, the errors are capped by
+    `first_errors`, and the refusal names its recipients so that it is logged against each.
+    """
+    errors = first_errors(chain(header_errors(header, submission, resource, standing), *body_errors))
+    if errors:
+        raise RuleViolationError(errors, requested_recipients=recipients)
 
 
 def recipients_of(header: Header, resource: Resource, standing: StandingData, sender: str) -> tuple[str, ...]:

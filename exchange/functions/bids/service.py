@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from exchange.domain.markettime import market_timestamp
-from exchange.functions.base import OPERATOR, commit_retrying, require_role, to_operator
+from exchange.functions.base import OPERATOR, BoundOperations, commit_retrying, require_role, to_operator
 from exchange.functions.bids.domain import BidVersion, EnergyBidDay
 from exchange.functions.bids.rules import first_errors, submission_errors
 from exchange.functions.bids.schema import DEFAULT_RECALL_PERIOD, EnergyBid, SubmitBids, read_submission
@@ -22,17 +22,13 @@ from exchange.functions.errors import (
     NothingFoundError,
     RuleViolationError,
 )
-from exchange.functions.protocol import GeneratingUnitInfo
-from exchange.functions.services import Answer, Call, PluginServices
+from exchange.functions.services import Answer, Call
 
 MESSAGE_TYPE = "EnergyBid"
 
 
-class EnergyBids:
+class EnergyBids(BoundOperations):
     """The bid operations, bound to the services the core lends."""
-
-    def __init__(self, services: PluginServices) -> None:
-        self._services = services
 
     async def submit_bids(self, call: Call) -> Answer:
         """Accept every energy bid of the submission as a new version, or none of them (422 naming the fields)."""
@@ -113,9 +109,6 @@ class EnergyBids:
                 }
             }
         )
-
-    async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
-        return await self._services.standing.generating_unit(duid)
 
 
 def _stored(bid: EnergyBid) -> BidVersion:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Final
 
 from exchange.functions.base import SampledFunction
@@ -10,8 +9,7 @@ from exchange.functions.bpqd.rules import body_errors
 from exchange.functions.bpqd.sample import sample_body
 from exchange.functions.bpqd.schema import DECODER
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import decode_envelope, header_errors, recipients_of
-from exchange.functions.errors import RuleViolationError, first_errors
+from exchange.functions.envelope import decode_envelope, recipients_of, refuse_broken
 from exchange.functions.protocol import Acceptance, Resource, SampleMaker, SampleOption, StandingData, Submission
 
 MESSAGE_TYPE: Final = "BasicPowerQualityData"
@@ -50,14 +48,14 @@ class BasicPowerQualityData(SampledFunction):
         envelope = decode_envelope(submission.body, DECODER)
         header = envelope.data.header
         recipients = recipients_of(header, BPQD_RESOURCE, standing, submission.sender_id)
-        errors = first_errors(
-            chain(
-                header_errors(header, submission, BPQD_RESOURCE, standing),
-                body_errors(envelope.data.transactions, submission.sender_id, recipients, standing),
-            )
+        refuse_broken(
+            header,
+            submission,
+            BPQD_RESOURCE,
+            standing,
+            recipients,
+            body_errors(envelope.data.transactions, submission.sender_id, recipients, standing),
         )
-        if errors:
-            raise RuleViolationError(errors, requested_recipients=recipients)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type=MESSAGE_TYPE)
 
     @property

@@ -8,13 +8,11 @@ publication is about one market participant (role MP) and goes to that participa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from exchange.functions.base import OPERATOR
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import decode_envelope, header_errors
-from exchange.functions.errors import RuleViolationError, first_errors
+from exchange.functions.envelope import decode_envelope, refuse_broken
 from exchange.functions.protocol import (
     Acceptance,
     Resource,
@@ -116,15 +114,7 @@ class Prudential:
             header, resource, message_type = credit.data.header, CREDIT_RESOURCE, CREDIT_TYPE
             content_errors = credit_errors(credit.data.transactions, header.receiving_participant_id)
         recipients = tuple(header.receiving_participant_id)
-        errors = first_errors(
-            chain(
-                header_errors(header, submission, resource, standing),
-                recipient_errors(recipients),
-                content_errors,
-            )
-        )
-        if errors:
-            raise RuleViolationError(errors, requested_recipients=recipients)
+        refuse_broken(header, submission, resource, standing, recipients, recipient_errors(recipients), content_errors)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type=message_type)
 
     @property

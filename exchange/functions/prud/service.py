@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from exchange.functions.base import OPERATOR
+from exchange.functions.base import OPERATOR, BoundOperations
 from exchange.functions.errors import NothingFoundError, OperationRefusedError
 from exchange.functions.prud import files
 from exchange.functions.prud.rules import CALCULATION_TYPES, PARTICIPANT_ID
@@ -47,11 +47,11 @@ class Published:
     message: AcceptedMessage
 
 
-class PrudentialQueries:
+class PrudentialQueries(BoundOperations):
     """What the web services and screens ask of the publications accepted for a participant."""
 
     def __init__(self, services: PluginServices) -> None:
-        self._services = services
+        super().__init__(services)
         self._read: OrderedDict[str, Sequence[Parameters | CreditSupport]] = OrderedDict()
 
     # The four web services of AEMO's WEMS Prudential Service.

@@ -12,7 +12,7 @@ from typing import Any
 
 from exchange.domain import markettime
 from exchange.domain.markettime import market_timestamp
-from exchange.functions.base import OPERATOR, commit_retrying, require_role, to_operator
+from exchange.functions.base import OPERATOR, BoundOperations, commit_retrying, require_role, to_operator
 from exchange.functions.errors import OperationRefusedError
 from exchange.functions.protocol import GeneratingUnitInfo
 from exchange.functions.recall.domain import PlanVersion, RecallBook, RecallPlan
@@ -27,7 +27,7 @@ from exchange.functions.recall.request import (
     read_plan,
 )
 from exchange.functions.recall.rules import RECALL_FLAGS, owner_errors, plan_errors, span
-from exchange.functions.services import Answer, Call, PluginServices
+from exchange.functions.services import Answer, Call
 
 MESSAGE_TYPE = "RecallPlan"
 
@@ -40,11 +40,8 @@ def refusal(errors: list[RecallError], **data: Any) -> Answer:
     return answer(SuccessFlag=False, **data, Errors=[error.to_json() for error in errors])
 
 
-class RecallPlans:
+class RecallPlans(BoundOperations):
     """The web services of `/ws/GeneratorRecall/1.0`, bound to the services the core lends."""
-
-    def __init__(self, services: PluginServices) -> None:
-        self._services = services
 
     async def submit_recall_plan(self, call: Call) -> Answer:
         """Create a plan, or a new version of one: modify, clone (ClonedFromOutagePlanId) or delete (no entries)."""
@@ -184,9 +181,6 @@ class RecallPlans:
             missing = f"there is no recall plan {submission.cloned_from} of DUID {source_duid} to clone"
             return None, [RecallError(0, "ClonedFromOutagePlanId", missing)]
         return source, []
-
-    async def _unit(self, duid: str) -> GeneratingUnitInfo | None:
-        return await self._services.standing.generating_unit(duid)
 
     def _today(self) -> date:
         """The market day of the request: a DUID's plans belong to whoever owns it on this day."""

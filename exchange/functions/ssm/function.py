@@ -8,14 +8,12 @@ provider sees another's schedule and the signed payload never has to be cut up b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, decode_envelope, header_errors, recipients_of
-from exchange.functions.errors import RuleViolationError, first_errors
+from exchange.functions.envelope import Envelope, decode_envelope, recipients_of, refuse_broken
 from exchange.functions.protocol import (
     Acceptance,
     Resource,
@@ -79,10 +77,9 @@ class SystemSecuritySchedules:
         else:
             region_transactions = [t for t in transactions if isinstance(t, RegionTransaction)]
             body_errors = region_roll_errors(region_transactions, roll_type)
-        header_broken = header_errors(header, submission, resource, standing)
-        errors = first_errors(chain(header_broken, no_transactions(len(transactions)), body_errors))
-        if errors:
-            raise RuleViolationError(errors, requested_recipients=recipients)
+        refuse_broken(
+            header, submission, resource, standing, recipients, no_transactions(len(transactions)), body_errors
+        )
         rows: list[dict[str, Any]] = [msgspec.to_builtins(row) for t in transactions for row in t.rows]
         roll = PublishedRoll(submission.message_context_id, resource.id, list(recipients), rows)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type=roll_type, records=(roll,))

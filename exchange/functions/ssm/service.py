@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from exchange.domain.markettime import market_day
-from exchange.functions.base import OPERATOR
+from exchange.functions.base import OPERATOR, BoundOperations
 from exchange.functions.errors import FieldError, MalformedBodyError, NothingFoundError, RuleViolationError
 from exchange.functions.services import Answer, Call, PluginServices
 from exchange.functions.ssm.domain import PublishedRoll
@@ -46,11 +46,11 @@ class _Latest:
         ]
 
 
-class Schedules:
+class Schedules(BoundOperations):
     """The schedule queries, bound to the services the core lends."""
 
     def __init__(self, services: PluginServices) -> None:
-        self._services = services
+        super().__init__(services)
         self._lock = asyncio.Lock()
         self._taken: set[UUID] = set()
         self._order = 0

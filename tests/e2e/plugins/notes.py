@@ -7,13 +7,12 @@ Authors send short notes to readers in IDX envelopes. Its entity (`NOTE_MEMO`) a
 from __future__ import annotations
 
 import uuid
-from itertools import chain
 from typing import Final
 
 import msgspec
 
 from exchange.functions.conformance import ConformanceSample, envelope_sample
-from exchange.functions.envelope import Envelope, header_errors, sample_header
+from exchange.functions.envelope import Envelope, refuse_broken, sample_header
 from exchange.functions.errors import FieldError, MalformedBodyError, RuleViolationError, field_error_from_msgspec
 from exchange.functions.protocol import (
     Acceptance,
@@ -68,9 +67,7 @@ class Notes:
             for index, note in enumerate(envelope.data.transactions)
             if not note.text.strip()
         ]
-        errors = list(chain(header_errors(header, submission, MEMO, standing), blank))
-        if errors:
-            raise RuleViolationError(errors, requested_recipients=recipients)
+        refuse_broken(header, submission, MEMO, standing, recipients, blank)
         return Acceptance(recipients=recipients, message_id=header.message_id, message_type="Note")
 
     def samples(self) -> tuple[SampleMaker, ...]:
