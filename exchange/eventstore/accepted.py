@@ -50,10 +50,10 @@ class AcceptedMessages:
         self._batch = batch
         self._recent_limit = recent_limit
         self._fingerprint_mask = (1 << fingerprint_bits) - 1
-        # Sorted by fingerprint (equal fingerprints by position); positions[i] belongs to keys[i].
+        # Sorted by fingerprint (several entries may share one); positions[i] belongs to keys[i].
         self._keys = array("Q")
         self._positions = array("q")
-        # Added since the last merge, by the id's 128-bit integer: exact, so no read needed to trust a hit.
+        # Added since the last merge, by the id's 128-bit integer: exact, so no other message's entry is met there.
         self._recent: dict[int, int] = {}
         # The additions a merge under way is putting into the arrays: still searched until the new arrays replace
         # the old ones. None when no merge is under way; at most one is.
