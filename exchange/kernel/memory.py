@@ -1,10 +1,10 @@
 """Keeping the memory the process has freed from piling up: fewer malloc arenas, and free pages given back.
 
-glibc's malloc gives each thread that meets contention an arena of its own, up to eight per core, keeps what a
-thread frees in that arena for later, and hands memory back to the system only from the top of a heap. `idx
+glibc's malloc gives new threads arenas of their own, up to eight per core, keeps what a thread frees in its
+arena for later, and hands memory back to the system only from the top of a heap. `idx
 serve` allocates blocks too large for Python's own small-object allocator (payloads, rows, JSON, signatures) in
 many threads: request threads, one per SQLite connection, the signing work. Through a soak each of its sixteen
-arenas kept a high-water mark of its own: the resident size grew by about 3 MiB per thousand messages, of which
+arenas kept a high-water mark of its own: the resident size grew by over 2 MiB per thousand messages, of which
 four fifths was memory malloc held free (docs/performance.md, "Memory through the flow"). So the process keeps to
 two arenas, which reuse each other's frees (the threads take turns at the GIL anyway, so they hardly contend for
 them), and gives the free pages of both back every minute. Where malloc is not glibc's these calls do not exist
