@@ -28,6 +28,8 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.kernel.errors import ConflictError
 from exchange.kernel.files import claim_data_dir, write_private
+from exchange.kernel.memory import limit_arenas, periodic_release
+from exchange.kernel.tasks import Repeating
 from exchange.messaging.commit_signal import CommitSignal
 from exchange.messaging.connection import connect_nats, without_credentials
 from exchange.messaging.natsserver import EmbeddedNatsServer
@@ -302,6 +304,8 @@ class Exchange(Services):
     # Which followers this process runs: each under a lease, so that several processes can share one database.
     leases: LeaseKeeper | None = None
     recounts: Recounts | None = None
+    # Gives the memory threads freed back to the system (see exchange.kernel.memory); None where malloc cannot.
+    memory_release: Repeating | None = None
     _connections: list[ViewsConnection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
@@ -312,6 +316,8 @@ class Exchange(Services):
         await self.metrics.stop()
         if self.cross_process is not None:
             await self.cross_process.stop()
+        if self.memory_release is not None:
+            await self.memory_release.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -349,6 +355,7 @@ async def start_exchange(
 
     A worker of `idx serve --workers N` passes the data directory's lock its parent holds (see join_data_dir);
     any other start claims the directory itself."""
+    limit_arenas()  # before the threads below start (see exchange.kernel.memory)
     data_dir = settings.data_dir
     data_dir_lock = data_dir_lock or claim_data_dir(data_dir)
     # First, so that an unreachable database stops the start before anything else runs.
@@ -481,6 +488,9 @@ async def start_exchange(
     exchange.metrics.start()
     exchange.cross_process = CrossProcessRefresh(exchange.sign_outs, exchange.directory)
     exchange.cross_process.start()
+    exchange.memory_release = periodic_release(log)
+    if exchange.memory_release is not None:
+        exchange.memory_release.start()
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
         exchange.stream_watchdog.start()

@@ -4,6 +4,10 @@ message aggregate back from the event store."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import tracemalloc
+from uuid import uuid4
 
 import pytest
 
@@ -71,3 +75,107 @@ async def test_a_message_another_process_accepted_is_caught_at_the_commit(market
     with pytest.raises(ConflictError):
         await other.record(changed)
     assert await market.messages() == 1
+
+
+async def accepted_context_ids(market: Market, count: int) -> list[str]:
+    """The messageContextIds of `count` messages accepted through the submit use case."""
+    mc, lnsp = await market.mc_and_lnsp()
+    return [(await market.submit(mc, market.body(mc, [lnsp]))).message_context_id for _ in range(count)]
+
+
+async def test_merged_messages_are_found_with_their_own_event_and_an_unknown_one_is_not(market: Market) -> None:
+    """Merged into the sorted arrays, each message is found with its own Submitted event; another id finds none."""
+    context_ids = await accepted_context_ids(market, 5)
+    index = AcceptedMessages(market.services.ledger, recent_limit=2)
+    await asyncio.to_thread(index.catch_up)
+    index.merge()
+
+    for context_id in context_ids:
+        submitted = index.submitted(Message.create_id(context_id))
+        assert submitted is not None and submitted.originator_id == Message.create_id(context_id)
+    assert index.submitted(Message.create_id(f"{context_ids[0]}-never-sent")) is None
+    assert len(index) == 5
+
+
+async def test_ids_that_share_a_fingerprint_are_told_apart_by_their_stored_event(market: Market) -> None:
+    """With 1-bit fingerprints every lookup meets other messages' entries: it reads them and answers only with the
+    event of the id asked for, and an unknown id sharing a fingerprint is still unknown."""
+    context_ids = await accepted_context_ids(market, 6)
+    index = AcceptedMessages(market.services.ledger, recent_limit=1, fingerprint_bits=1)
+    await asyncio.to_thread(index.catch_up)
+    index.merge()
+
+    for context_id in context_ids:
+        message_id = Message.create_id(context_id)
+        assert len(index.candidates(message_id)) >= 3  # six messages in two fingerprints: collisions for sure
+        submitted = index.submitted(message_id)
+        assert submitted is not None and submitted.originator_id == message_id
+    unknown = Message.create_id(f"{context_ids[0]}-never-sent")
+    assert index.candidates(unknown) != []
+    assert index.submitted(unknown) is None
+
+
+async def test_a_message_added_and_then_read_from_the_log_is_held_once(market: Market) -> None:
+    """The submit path adds a message, a later catch-up reads the same one from the log: one entry after the merge."""
+    (context_id,) = await accepted_context_ids(market, 1)
+    index = AcceptedMessages(market.services.ledger)
+    message_id = Message.create_id(context_id)
+    position = market.services.ledger.last_position()
+    index.add(message_id, position)
+    index.merge()
+
+    await asyncio.to_thread(index.catch_up)
+    index.merge()
+
+    assert len(index) == 1
+    assert index.candidates(message_id) == [position]
+
+
+def test_entries_added_while_merges_run_are_never_missing() -> None:
+    """A writer adds 20,000 entries, merges starting every 16 of them in threads of their own, while a reader asks
+    for each entry as soon as its add returned: every one is found at its position, before and after the merges."""
+    index = AcceptedMessages(ledger=None, recent_limit=16)  # type: ignore[arg-type]  # no read: candidates only
+    ids = [uuid4() for _ in range(20_000)]
+    added = 0
+    missing: list[int] = []
+
+    def write() -> None:
+        nonlocal added
+        for number, message_id in enumerate(ids, start=1):
+            index.add(message_id, number)
+            added = number
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    checked = 0
+    while writer.is_alive() or checked < added:
+        for number in range(checked + 1, added + 1):
+            if number not in index.candidates(ids[number - 1]):
+                missing.append(number)
+        checked = max(checked, added)
+    writer.join()
+    index.merge()
+
+    assert missing == []
+    assert [index.candidates(message_id) for message_id in ids] == [[number] for number in range(1, 20_001)]
+    assert len(index) == 20_000
+
+
+def test_the_index_costs_under_30_bytes_a_message() -> None:
+    """200,000 accepted messages held in the index cost less than 30 bytes each (a dictionary entry costs 100+)."""
+    ids = [uuid4() for _ in range(200_000)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        index = AcceptedMessages(ledger=None)  # type: ignore[arg-type]  # adds and merges read nothing
+        for number, message_id in enumerate(ids, start=1):
+            index.add(message_id, number)
+        index.merge()
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    assert len(index) == 200_000
+    assert held / 200_000 < 30, f"{held / 200_000:.1f} bytes a message"
