@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from exchange.domain.rejections import Rejection
 from exchange.domain.topics import topic_of
+from exchange.eventstore.ledger import sqlite_persistence
 from exchange.kernel.errors import DeliveryBehindError
+from exchange.readmodels.views import open_views
 from exchange.services.delivery_lag import DeliveryLag
 from tests.unit.services.conftest import BuildServices, Market, Member
 
@@ -191,3 +194,38 @@ async def test_a_stage_that_cannot_be_read_counts_as_not_having_moved() -> None:
     failing = True
     at.now += 1.5
     assert await lag.current() == pytest.approx(1.5)
+
+
+async def test_the_lag_is_read_from_what_the_processes_share(make_services: BuildServices, tmp_path: Path) -> None:
+    """A process that runs no follower waits on the positions another process records: its submission passes once
+    that process's queue projector catches up (two `build_services` on one event store and one views file)."""
+    views = [await open_views(tmp_path / "views.sqlite") for _ in range(2)]
+    try:
+        runs_followers, serves = [
+            await make_services(
+                persistence=sqlite_persistence(tmp_path / "events.sqlite"),
+                views=connection,
+                delivery_lag_limit=LIMIT,
+                delivery_lag_wait=30.0,
+            )
+            for connection in views
+        ]
+        follower, server = Market(runs_followers), Market(serves)
+        mc, lnsp = await follower.mc_and_lnsp()
+        await follower.caught_up()
+        await server.submit(mc, server.body(mc, [lnsp]))
+        await follower.deliver()
+        await lag_over(server, LIMIT)
+
+        submitting = asyncio.create_task(server.submit(mc, server.body(mc, [lnsp])))
+        deadline = time.monotonic() + READINESS
+        while serves.pace.waiting == 0:
+            assert time.monotonic() < deadline and not submitting.done()
+            await asyncio.sleep(0.01)
+        await follower.caught_up()
+
+        await asyncio.wait_for(submitting, READINESS)
+        assert await server.messages() == 2
+    finally:
+        for connection in views:
+            await connection.close()
