@@ -56,6 +56,8 @@ LAG_WAITS = Counter(
     "passed or refused (503 delivery-behind).",
     ["outcome"],
 )
+for _outcome in ("passed", "refused"):
+    LAG_WAITS.labels(_outcome)  # both series from the start, at 0: a dashboard's rate of them is 0, not missing
 LAG_WAIT_SECONDS = Histogram(
     "idx_submission_lag_wait_seconds",
     "How long a submission waited for the delivery path to catch up, passed or refused.",
