@@ -48,7 +48,7 @@ LEASE_HELD = Gauge(
 DELIVERY_PATH_LAG = Gauge(
     "idx_delivery_path_lag_seconds",
     "How long the oldest work the delivery path has not finished has waited, as last measured for admission: "
-    "events of the log past the relay or the notifier, plus routes in JetStream not yet decided.",
+    "events of the log past the relay or the notifier, plus routes waiting in JetStream for the deliverer.",
 )
 LAG_WAITS = Counter(
     "idx_submission_lag_waits",

@@ -1,7 +1,11 @@
-"""The routes stage of the delivery path, as JetStream counts it: routes published against routes decided.
+"""The routes stage of the delivery path, as JetStream counts it: routes published against routes handed to the
+deliverer.
 
 Read from the deliverer's durable consumer, which every process of the exchange shares (whichever holds the
-deliverer's lease), for the admission on the delivery lag (exchange.services.delivery_lag).
+deliverer's lease), for the admission on the delivery lag (exchange.services.delivery_lag). Routes handed out and
+not yet acknowledged do not count: the deliverer holds at most two batches of them, and after a crash its
+successor decides those its predecessor fetched at once while their acknowledgements wait for JetStream's
+`ack_wait`, which the acknowledged floor would have counted as a backlog for that long.
 """
 
 from __future__ import annotations
@@ -14,15 +18,12 @@ from exchange.messaging.routing import DURABLE, STREAM
 
 
 def routes_stage(js: JetStreamContext) -> Callable[[], Awaitable[tuple[int, int]]]:
-    """(the routes stream's last sequence, the deliverer's acknowledged floor): routes between them are published
-    and not yet decided by the gate."""
+    """(the routes stream's last sequence, the last one handed to the deliverer): routes between them wait in
+    JetStream for the deliverer to fetch them."""
 
     async def read() -> tuple[int, int]:
         info = await js.consumer_info(STREAM, DURABLE)
         delivered = info.delivered.stream_seq if info.delivered and info.delivered.stream_seq else 0
-        end = delivered + (info.num_pending or 0)
-        if not info.num_pending and not info.num_ack_pending:
-            return end, end
-        return end, info.ack_floor.stream_seq if info.ack_floor and info.ack_floor.stream_seq else 0
+        return delivered + (info.num_pending or 0), delivered
 
     return read

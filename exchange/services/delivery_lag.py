@@ -9,7 +9,7 @@ caught up within the wait allowed, the submission is refused with a time to try 
 The lag is measured in time, from state every process of the exchange shares, so it holds whichever process runs
 the followers under their leases. Each stage of the path is a pair of positions, how far its work reaches and how
 far it got: the log's last position against the slowest of the relay and the notifier (their positions recorded
-in the views), and the routes stream's last sequence against the deliverer's acknowledged floor (JetStream's). A
+in the views), and the routes stream's last sequence against the last route handed to the deliverer (JetStream's). A
 stage's lag is how long ago this process first saw its work reach past where the stage is now (to within one
 reading), and the path's lag is the sum of its stages' lags, since a message passes them one after the other. It is
 read at most once per `REFRESH` however many requests ask, and only while requests ask.
