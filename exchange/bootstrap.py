@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,6 +36,7 @@ from exchange.messaging.natsserver import EmbeddedNatsServer
 from exchange.messaging.notifications import STREAM as EVENTS_STREAM
 from exchange.messaging.notifications import Notifier, ensure_events_stream
 from exchange.messaging.recounts import Recounts
+from exchange.messaging.route_backlog import routes_stage
 from exchange.messaging.routing import STREAM, Deliverer, Relay, ensure_stream
 from exchange.messaging.stream_watchdog import StuckStreamWatchdog
 from exchange.messaging.streams import default_replicas
@@ -58,6 +59,7 @@ from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.cross_process import CrossProcessRefresh, SignOuts
 from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.delivery_lag import DeliveryLag, LagAdmission, Stage, log_stage
 from exchange.services.event_feed import EventFeed
 from exchange.services.evidence import EvidenceBundles
 from exchange.services.expiry_watch import ExpiryWatch
@@ -120,6 +122,8 @@ class Services:
     verifiable_log: VerifiableLog
     evidence: EvidenceBundles
     sign_outs: SignOuts
+    # Holds submissions back while delivery trails the log (off unless a limit is given).
+    pace: LagAdmission
     # The projectors of the lists (participants, flow-control history, the plugins' aggregates), by name.
     lists: dict[str, Projector]
     # Every follower of the log, poked when new events are committed; the queue projector is the first.
@@ -153,6 +157,10 @@ async def build_services(
     rate_limit: int = Settings.rate_limit,
     tree_head_interval: float = Settings.tree_head_interval,
     signature_work: SignatureWork | None = None,
+    delivery_lag_limit: float = 0.0,
+    delivery_lag_wait: float = Settings.delivery_lag_wait,
+    delivery_path: Mapping[str, Sequence[str]] | None = None,
+    delivery_stages: Sequence[Stage] = (),
 ) -> Services:
     """Wire every use case on an event store of any eventsourcing persistence module, in-memory included.
 
@@ -160,6 +168,10 @@ async def build_services(
     connection of its own when several followers share one file, since SQLite transactions do not nest on one
     connection). Nothing follows the log in the background here: `start_exchange` starts the followers, and
     without them the queue view catches up whenever a use case waits for it.
+
+    The delivery lag counts the log against the followers of `delivery_path` (name → topics; by default the queue,
+    all that follows the log here) plus `delivery_stages`; its limit is off by default here, where nothing follows
+    the log by itself.
     """
     signature_work = signature_work or SignatureWork(authority)
     ledger = await asyncio.to_thread(Ledger.open, persistence)
@@ -213,6 +225,9 @@ async def build_services(
         directory=directory,
     )
     verifiable_log = VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval)
+    delivery_path = delivery_path or {queue.name: queue.topics}
+    lag = DeliveryLag([log_stage(ledger, views, delivery_path), *delivery_stages])
+    pace = LagAdmission(lag, delivery_lag_limit, delivery_lag_wait)
     return Services(
         clock=clock,
         registry=registry,
@@ -236,6 +251,7 @@ async def build_services(
             daily_quota,
             accepted,
             signature_work,
+            pace,
         ),
         mailbox=Mailbox(
             ledger,
@@ -275,8 +291,9 @@ async def build_services(
         evidence=EvidenceBundles(ledger, verifiable_log, authority),
         sign_outs=SignOuts(tokens, limits, clock),
         followers=followers,
-        metrics=MetricsSampler(ledger, views, followers, clock),
+        metrics=MetricsSampler(ledger, views, followers, clock, delivery_lag=lag),
         signature_work=signature_work,
+        pace=pace,
     )
 
 
@@ -411,6 +428,10 @@ async def start_exchange(
         housekeeping_interval=settings.housekeeping_interval,
         rate_limit=settings.rate_limit,
         tree_head_interval=settings.tree_head_interval,
+        delivery_lag_limit=settings.delivery_lag_limit,
+        delivery_lag_wait=settings.delivery_lag_wait,
+        delivery_path={Relay.name: Relay.topics, Notifier.name: Notifier.topics},
+        delivery_stages=[routes_stage(js)],
     )
 
     if settings.hub_key_type not in (None, services.authority.hub_key_type):
@@ -465,7 +486,9 @@ async def start_exchange(
             js, services.gate.arrive, leased=lambda: leases.holds("deliverer"), taken=services.gate.settle_all
         ),
         recounts=recounts,
-        health=Health(services.ledger, lambda: nc.is_connected, list(projectors.values()), leases.held),
+        health=Health(
+            services.ledger, lambda: nc.is_connected, list(projectors.values()), leases.held, services.pace.lag
+        ),
         event_feed=EventFeed(js),
         nats_server=nats_server,
         shared_keys=shared_keys,

@@ -159,6 +159,18 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     help="Processes that check and make signatures beside the server (0: in its threads).",
 )
 @_setting_option(
+    "delivery_lag_limit",
+    type=click.FloatRange(0),
+    show_default=True,
+    help="Seconds delivery may trail the accepted messages before submissions wait for it (0 = off).",
+)
+@_setting_option(
+    "delivery_lag_wait",
+    type=click.FloatRange(0),
+    show_default=True,
+    help="Seconds a submission waits for delivery to catch up before it is refused (503 with Retry-After).",
+)
+@_setting_option(
     "workers",
     type=click.IntRange(1),
     show_default=True,

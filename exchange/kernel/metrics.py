@@ -45,6 +45,24 @@ LEASE_HELD = Gauge(
     "1 while this process holds the lease of a follower of the log (it runs that follower), else 0.",
     ["follower"],
 )
+DELIVERY_PATH_LAG = Gauge(
+    "idx_delivery_path_lag_seconds",
+    "How long the oldest work the delivery path has not finished has waited, as last measured for admission: "
+    "events of the log past the relay or the notifier, plus routes waiting in JetStream for the deliverer.",
+)
+LAG_WAITS = Counter(
+    "idx_submission_lag_waits",
+    "Submissions that waited for the delivery path to catch up before they were committed, by how the wait ended: "
+    "passed or refused (503 delivery-behind).",
+    ["outcome"],
+)
+for _outcome in ("passed", "refused"):
+    LAG_WAITS.labels(_outcome)  # both series from the start, at 0: a dashboard's rate of them is 0, not missing
+LAG_WAIT_SECONDS = Histogram(
+    "idx_submission_lag_wait_seconds",
+    "How long a submission waited for the delivery path to catch up, passed or refused.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
+)
 EVENT_STORE_POSITION = Gauge("idx_event_store_position", "The last position of the event store's notification log.")
 
 

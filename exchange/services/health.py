@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from exchange.eventstore.ledger import Ledger
+from exchange.services.delivery_lag import DeliveryLag
 
 STORE_TIMEOUT = 2.0  # seconds; a store slower than this counts as down
 
@@ -39,7 +40,9 @@ class Health:
         nats_connected: Callable[[], bool],
         followers: Sequence[Follower] = (),
         leases: Callable[[], list[str]] = list,
+        delivery_lag: DeliveryLag | None = None,
     ) -> None:
+        self._delivery_lag = delivery_lag
         self._ledger = ledger
         self._nats_connected = nats_connected
         self._followers = followers
@@ -48,6 +51,11 @@ class Health:
     def process(self) -> ProcessInfo:
         """This process among those sharing the database: its pid and the followers it runs (their leases)."""
         return ProcessInfo(os.getpid(), sorted(self._leases()))
+
+    async def delivery_lag(self) -> float | None:
+        """How far delivery trails the accepted messages, in seconds (what submissions are admitted on); None when
+        it is not measured. A lag is no failure: it slows submissions down rather than stopping the exchange."""
+        return None if self._delivery_lag is None else round(await self._delivery_lag.current(), 3)
 
     async def failing(self) -> list[str]:
         """The parts that do not answer, by name; none when all is well."""

@@ -29,6 +29,7 @@ from exchange.kernel.metrics import (
 from exchange.kernel.tasks import Repeating, RunsInRounds
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.views import ViewsConnection
+from exchange.services.delivery_lag import DeliveryLag
 
 SAMPLE_SECONDS = 10.0
 KEPT = timedelta(hours=6)
@@ -59,7 +60,9 @@ class MetricsSampler(RunsInRounds):
         followers: Sequence[Projector],
         clock: Clock,
         leases: Callable[[], dict[str, bool]] | None = None,
+        delivery_lag: DeliveryLag | None = None,
     ) -> None:
+        self._delivery_lag = delivery_lag
         self._ledger = ledger
         self._views = views
         # The live list of followers: `start_exchange` fills it in after the use cases are built.
@@ -81,6 +84,8 @@ class MetricsSampler(RunsInRounds):
             recorded = {row[0]: row[1] for row in await cursor.fetchall()}
         for follower in self._followers:
             FOLLOWER_POSITION.labels(follower.name).set(max(follower.position, recorded.get(follower.name, 0)))
+        if self._delivery_lag is not None:
+            await self._delivery_lag.current()  # sets its gauge; a reading younger than its refresh is reused
         for name, held in (self.leases() if self.leases is not None else {}).items():
             LEASE_HELD.labels(name).set(1 if held else 0)
         async with self._views.execute(

@@ -31,6 +31,7 @@ from exchange.kernel.errors import (
     ConcurrencyError,
     ConflictError,
     DatabaseUnavailableError,
+    DeliveryBehindError,
     InvalidError,
     LimitExceededError,
     MalformedError,
@@ -45,6 +46,7 @@ from exchange.kernel.errors import (
 from exchange.kernel.formats import MESSAGE_CONTEXT_ID, PARTICIPANT_ID, PRIORITY_LETTERS
 from exchange.kernel.metrics import SUBMISSION_SECONDS, SUBMISSIONS
 from exchange.services.access import Principal
+from exchange.services.delivery_lag import LagAdmission
 from exchange.services.signature_work import SignatureWork
 from exchange.services.signatures import ParticipantSignatures
 from flowcontrol.limits import LimitStore
@@ -62,6 +64,7 @@ _REFUSAL_OUTCOMES: dict[type[ServiceError], str] = {
     InvalidError: "invalid",
     LimitExceededError: "limit_exceeded",
     UnavailableError: "unavailable",
+    DeliveryBehindError: "delivery_behind",
 }
 
 # What a refused submission's log rows keep of what was sent: a participant id is at most 10 characters, and a
@@ -109,7 +112,10 @@ class Submissions:
         daily_quota: tuple[int, int, int] | None = None,
         accepted: AcceptedMessages | None = None,
         work: SignatureWork | None = None,
+        pace: LagAdmission | None = None,
     ) -> None:
+        # Holds a submission back while delivery trails the log by more than its bound; None never does.
+        self._pace = pace
         # Whether a messageContextId was accepted before is asked here, never of the event store's aggregates.
         self._accepted = accepted or AcceptedMessages(ledger)
         self._limits = limits
@@ -168,6 +174,9 @@ class Submissions:
     async def record(self, message: Message) -> Receipt:
         """Count it against the sender's daily quota and commit it; the receipt comes only after the commit."""
         records = self._records.pop(message.id, ())  # taken first: a refused quota must not leave them behind
+        if self._pace is not None:
+            # Here, after every check and before the quota and the group commit: waiting holds nothing.
+            await self._pace.admit()
         day = market_day(message.received_at)
         await self._take_quota(message, day)
         try:
@@ -217,9 +226,10 @@ class Submissions:
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
         _count(request.business_function_id, _refusal_outcome(problem))
-        if isinstance(problem, (ConflictError, StorageFullError, DatabaseUnavailableError)):
+        if isinstance(problem, (ConflictError, StorageFullError, DatabaseUnavailableError, DeliveryBehindError)):
             # A conflict is not a new transaction; with the disk full or the database out of reach the refusal
-            # could not be stored either.
+            # could not be stored either; and with delivery behind, a refusal recorded per retry would add to the
+            # very backlog it was refused for.
             return
         context_id = request.message_context_id
         rejection = Rejection(

@@ -388,13 +388,13 @@ async def test_the_hub_certificates_need_no_token(participants: Participants) ->
 
 
 async def test_healthz_says_ok(participants: Participants) -> None:
-    """GET /healthz → 200 with {"status": "ok"} and the process part, no token needed."""
+    """GET /healthz → 200 with {"status": "ok"}, the process part and the delivery lag, no token needed."""
     mc = await participants.new("MC", ["MC"], enrol=False)
 
     response = await mc.http.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "process": {"pid": ANY, "leases": ANY}}
+    assert response.json() == {"status": "ok", "process": {"pid": ANY, "leases": ANY}, "deliveryLagSeconds": ANY}
 
 
 async def test_the_openapi_document_lists_the_concrete_bpqd_paths(participants: Participants) -> None:

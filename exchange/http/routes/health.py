@@ -16,6 +16,8 @@ class HealthView(msgspec.Struct, omit_defaults=True):
     process: ProcessInfo
     # The parts that do not answer, comma-separated; only when status is "unavailable".
     failing: str | None = None
+    # How far delivery trails the accepted messages, in seconds (submissions wait above the bound).
+    delivery_lag_seconds: float | None = msgspec.field(default=None, name="deliveryLagSeconds")
 
 
 def health_handler(health: Health) -> Any:
@@ -25,6 +27,6 @@ def health_handler(health: Health) -> Any:
         process = health.process()
         if failing:
             return Response(HealthView("unavailable", process, ", ".join(failing)), status_code=503)
-        return Response(HealthView("ok", process))
+        return Response(HealthView("ok", process, delivery_lag_seconds=await health.delivery_lag()))
 
     return healthz
