@@ -515,7 +515,12 @@ async def start_exchange(
     if exchange.memory_release is not None:
         exchange.memory_release.start()
     if nats_server is not None:
-        exchange.stream_watchdog = StuckStreamWatchdog(nats_server, exchange.health.failing, JETSTREAM_PUBLISHERS)
+        exchange.stream_watchdog = StuckStreamWatchdog(
+            nats_server,
+            exchange.health.failing,
+            JETSTREAM_PUBLISHERS,
+            cause=lambda name: projectors[name].last_failure if name in projectors else None,
+        )
         exchange.stream_watchdog.start()
     log.info(
         "exchange_started", data_dir=str(data_dir), nats_url=without_credentials(nats_url), stream_replicas=replicas

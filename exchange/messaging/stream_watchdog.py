@@ -4,7 +4,9 @@ nats-server's file store remembers a failed write and refuses every later one un
 follower that publishes to that stream (the relay, the notifier) would stay stuck after space came back. The
 watchdog restarts the embedded nats-server once such a follower has been stuck for a while and the disk has room
 again; the supervisor starts it anew on the same store, and the exchange's connection reconnects by itself. An
-external NATS is its operator's to run, so only the embedded one is restarted.
+external NATS is its operator's to run, so only the embedded one is restarted. A follower stuck for another
+reason (a view it waits for, a database error) is not NATS's to heal: a restart would only drop every
+connection, so the watchdog looks at why each one last failed.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Protocol
 
+import nats.errors
 import structlog
 
 from exchange.kernel.tasks import Repeating
+from exchange.messaging.streams import AcksOverdueError
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +39,12 @@ class RestartableServer(Protocol):
     def restart(self) -> None: ...
 
 
+def refused_by_jetstream(error: BaseException | None) -> bool:
+    """Whether a publishing follower's failure came from NATS (a refusal, or acks that never came), the kind a
+    restart of the server can heal."""
+    return isinstance(error, nats.errors.Error | AcksOverdueError)
+
+
 class StuckStreamWatchdog:
     def __init__(
         self,
@@ -42,6 +52,7 @@ class StuckStreamWatchdog:
         failing: Callable[[], Awaitable[list[str]]],
         publishers: Collection[str],
         *,
+        cause: Callable[[str], BaseException | None] | None = None,
         stuck_for: float = STUCK_FOR,
         every: float = CHECK_EVERY,
         room_needed: int = ROOM_NEEDED,
@@ -49,6 +60,8 @@ class StuckStreamWatchdog:
         self._server = server
         self._failing = failing
         self._publishers = frozenset(publishers)
+        # Why a follower last failed, by name; without it every failure of a publisher counts.
+        self._cause = cause
         self._stuck_for = stuck_for
         self._room_needed = room_needed
         self._stuck_since: float | None = None
@@ -65,7 +78,11 @@ class StuckStreamWatchdog:
 
     async def check(self) -> bool:
         """One look: restart the server if a publishing follower has been stuck long enough; whether it did."""
-        stuck = self._publishers.intersection(await self._failing())
+        stuck = {
+            name
+            for name in self._publishers.intersection(await self._failing())
+            if self._cause is None or refused_by_jetstream(self._cause(name))
+        }
         now = time.monotonic()
         if not stuck:
             self._stuck_since = None

@@ -111,8 +111,12 @@ async def _add_probe(js: JetStreamContext, probe: StreamConfig) -> None:
 ACK_TIMEOUT = 5.0  # seconds; JetStream acks within milliseconds when it works
 
 
+class AcksOverdueError(TimeoutError):
+    """JetStream did not acknowledge published messages in time: the stream may have stopped storing."""
+
+
 async def acknowledged(acks: Sequence[asyncio.Future[Any]], within: float = ACK_TIMEOUT) -> None:
-    """Wait for the acks of `publish_async`, or raise TimeoutError and give up those still pending.
+    """Wait for the acks of `publish_async`, or raise AcksOverdueError and give up those still pending.
 
     nats-py never times an ack out. A JetStream that stopped storing (a full disk disables it) would keep its
     publisher waiting for ever, and the notifier waits inside its views transaction, locking every other
@@ -126,7 +130,7 @@ async def acknowledged(acks: Sequence[asyncio.Future[Any]], within: float = ACK_
     for future in done:
         future.result()  # a negative ack raises here
     if pending:
-        raise TimeoutError(f"JetStream acknowledged {len(done)} of {len(acks)} messages within {within}s")
+        raise AcksOverdueError(f"JetStream acknowledged {len(done)} of {len(acks)} messages within {within}s")
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ async def _publish_once(
         for publication, future in futures:
             if future in unanswered or future.cancelled():  # cancelled: given up by a closing connection
                 failed.append(publication)
-                error = TimeoutError(f"JetStream did not acknowledge {publication.subject} within {ack_timeout}s")
+                error = AcksOverdueError(f"JetStream did not acknowledge {publication.subject} within {ack_timeout}s")
                 continue
             problem = future.exception()
             if problem is None:

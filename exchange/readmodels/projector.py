@@ -113,6 +113,8 @@ class Projector:
         self.position = 0
         # Set while its steps fail (from the first failure until a step succeeds): health reports it.
         self.failing_since: float | None = None
+        # The error of its last failed step while it fails: the stream watchdog restarts NATS only for NATS's own.
+        self.last_failure: Exception | None = None
         # When a follower driving it may try again after a failure (time.monotonic), and the pause after that.
         self.retry_at = 0.0
         self._retry = FIRST_RETRY
@@ -158,6 +160,7 @@ class Projector:
         if token is None and self.failing_since is not None:
             # Its failures were this process's while it held the lease; whoever holds it now reports its own.
             self.failing_since, self.retry_at, self._retry = None, 0.0, FIRST_RETRY
+            self.last_failure = None
         self._token = token
         return token is not None
 
@@ -316,6 +319,7 @@ class Projector:
             log.error("projection_failed", projection=self.name, position=self.position, exc_info=error)
         else:
             log.warning("projection_still_failing", projection=self.name, error=repr(error))
+        self.last_failure = error
         self.retry_at = time.monotonic() + self._retry
         self._retry = min(self._retry * 2, LAST_RETRY)
 
@@ -323,6 +327,7 @@ class Projector:
         if self.failing_since is not None:
             log.info("projection_recovered", projection=self.name, position=self.position)
             self.failing_since = None
+            self.last_failure = None
         self.retry_at = 0.0
         self._retry = FIRST_RETRY
 

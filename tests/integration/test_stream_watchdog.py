@@ -6,9 +6,13 @@ import asyncio
 from collections.abc import Callable
 
 import nats
+import nats.errors
+import nats.js.errors
 
+from exchange.kernel.errors import UnavailableError
 from exchange.messaging.natsserver import EmbeddedNatsServer
-from exchange.messaging.stream_watchdog import StuckStreamWatchdog
+from exchange.messaging.stream_watchdog import StuckStreamWatchdog, refused_by_jetstream
+from exchange.messaging.streams import AcksOverdueError
 
 PUBLISHERS = {"relay", "notifications"}
 
@@ -70,3 +74,38 @@ async def test_other_followers_a_recovery_or_a_still_full_disk_do_not_restart_it
     await asyncio.sleep(0.25)
     assert not await full_disk.check()
     assert nats_server.restarts == 0 and watchdog.restarts == 0
+
+
+async def test_a_publisher_stuck_for_a_reason_of_its_own_does_not_restart_nats_but_one_refused_by_jetstream_does(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    """A notifier waiting for a view is not healed by a restart (which only drops every connection); acks that
+    never come, or a refusal by JetStream, are."""
+    followers = Followers()
+    causes: dict[str, BaseException | None] = {
+        "notifications": UnavailableError("the queue view is catching up with the event store", retry_after=1)
+    }
+    watchdog = StuckStreamWatchdog(
+        nats_server, followers, PUBLISHERS, stuck_for=0.2, every=0.05, room_needed=1, cause=causes.get
+    )
+    followers.failing = ["notifications"]
+    assert not await watchdog.check()
+    await asyncio.sleep(0.25)
+    assert not await watchdog.check()
+    assert nats_server.restarts == 0
+
+    causes["notifications"] = AcksOverdueError("JetStream acknowledged 0 of 3 messages within 5s")
+    assert not await watchdog.check()
+    await asyncio.sleep(0.25)
+    assert await watchdog.check()
+    await wait_until(lambda: nats_server.restarts == 1)
+
+
+def test_only_nats_errors_and_overdue_acks_count_as_refused_by_jetstream() -> None:
+    """The kinds of failure a restart of nats-server can heal."""
+    assert refused_by_jetstream(nats.js.errors.ServiceUnavailableError())
+    assert refused_by_jetstream(nats.errors.TimeoutError())
+    assert refused_by_jetstream(AcksOverdueError("late"))
+    assert not refused_by_jetstream(TimeoutError("a view's wait"))
+    assert not refused_by_jetstream(UnavailableError("catching up", retry_after=1))
+    assert not refused_by_jetstream(None)
