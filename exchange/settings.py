@@ -64,7 +64,7 @@ class Settings:
     # while delivery trails the accepted messages by more than this many seconds; 0 turns it off. Saturated on 2 CPUs
     # it brought submit → messageAvailable p99 from 3-7.5 s to 1.1-1.3 s; 0.1 s did no better (docs/performance.md).
     delivery_lag_limit: float = 0.25
-    # How long such a submission waits for delivery to catch up before it is refused (503, Retry-After).
+    # How long such a submission waits at most for delivery to catch up; then it goes on regardless.
     delivery_lag_wait: float = 2.0
     # Processes that serve the whole API behind one port (SO_REUSEPORT), started and supervised by `idx serve`;
     # 1 serves in the one process itself.

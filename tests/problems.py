@@ -43,7 +43,6 @@ TITLES = {
     "rate-limit": {"Too many requests"},
     "headers-too-large": {"Request header fields too large"},
     "unavailable": {"Service unavailable"},
-    "delivery-behind": {"Delivery is behind; try again later"},
     "storage": {"Insufficient storage"},
 }
 

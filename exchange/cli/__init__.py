@@ -168,7 +168,7 @@ def _setting_option(setting: str, *, flag: str = "", **attrs: Any) -> Callable[[
     "delivery_lag_wait",
     type=click.FloatRange(0),
     show_default=True,
-    help="Seconds a submission waits for delivery to catch up before it is refused (503 with Retry-After).",
+    help="Seconds a submission waits at most for delivery to catch up; then it goes on regardless.",
 )
 @_setting_option(
     "workers",

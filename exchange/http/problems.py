@@ -63,7 +63,6 @@ PROBLEMS: dict[type[ServiceError], Problem] = {
     HeadersTooLargeError: Problem(431, "headers-too-large", "Request header fields too large"),
     service_errors.LimitExceededError: Problem(429, "rate-limit", "Too many requests"),
     service_errors.UnavailableError: Problem(503, "unavailable", "Service unavailable"),
-    service_errors.DeliveryBehindError: Problem(503, "delivery-behind", "Delivery is behind; try again later"),
     service_errors.StorageFullError: Problem(507, "storage", "Insufficient storage"),
 }
 INTERNAL = Problem(500, "internal", "Internal error")

@@ -90,14 +90,6 @@ class DatabaseUnavailableError(UnavailableError):
         super().__init__(detail, retry_after=retry_after)
 
 
-class DeliveryBehindError(UnavailableError):
-    """The delivery path trails the log by more than its bound and did not catch up while the submission waited:
-    nothing was recorded; try again after `retry_after` seconds."""
-
-    def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail, retry_after=retry_after)
-
-
 class StorageFullError(UnavailableError):
     """The disk under the exchange's data is full: nothing of the request was stored; try again after `retry_after`."""
 

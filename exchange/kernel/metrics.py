@@ -53,10 +53,10 @@ DELIVERY_PATH_LAG = Gauge(
 LAG_WAITS = Counter(
     "idx_submission_lag_waits",
     "Submissions that waited for the delivery path to catch up before they were committed, by how the wait ended: "
-    "passed or refused (503 delivery-behind).",
+    "passed (delivery caught up) or waited_out (the wait allowed ran out and the submission went on).",
     ["outcome"],
 )
-for _outcome in ("passed", "refused"):
+for _outcome in ("passed", "waited_out"):
     LAG_WAITS.labels(_outcome)  # both series from the start, at 0: a dashboard's rate of them is 0, not missing
 LAG_WAIT_SECONDS = Histogram(
     "idx_submission_lag_wait_seconds",

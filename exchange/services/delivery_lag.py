@@ -3,8 +3,11 @@
 Saturated, the edge accepts faster than the path from the log to `messageAvailable` (relay, deliverer and gate,
 notifier) delivers, and without a bound the backlog, and with it the time from a 200 to its `messageAvailable`,
 grows for as long as the burst lasts. A submission that finds the path behind waits, after its checks and before
-it takes its quota or joins a group commit, so waiting holds no lock, no quota and no CPU; if the path has not
-caught up within the wait allowed, the submission is refused with a time to try again (503 `delivery-behind`).
+it takes its quota or joins a group commit, so waiting holds no lock, no quota and no CPU. If the path has not
+caught up within the wait allowed, the submission goes on regardless: the wait slows the edge down to what the
+path sustains, but never refuses what the event store could record. A path that stands still (a NATS node lost, a
+follower's lease moving, the database restarting) so costs each submission the wait, not a refusal: accepting
+into the event store through a fault is the exchange's promise, and the path catches up from the log afterwards.
 
 The lag is measured in time, from state every process of the exchange shares, so it holds whichever process runs
 the followers under their leases. Each stage of the path is a pair of positions, how far its work reaches and how
@@ -26,7 +29,6 @@ from dataclasses import dataclass
 import structlog
 
 from exchange.eventstore.ledger import Ledger
-from exchange.kernel.errors import DeliveryBehindError
 from exchange.kernel.metrics import DELIVERY_PATH_LAG, LAG_WAIT_SECONDS, LAG_WAITS
 from exchange.readmodels.views import ViewsConnection
 
@@ -134,8 +136,8 @@ class DeliveryLag:
 
 @dataclass(eq=False)
 class LagAdmission:
-    """Lets a submission on once the delivery lag is within `limit` seconds, waiting at most `patience` seconds
-    for it; `limit` 0 lets every submission on at once."""
+    """Lets a submission on once the delivery lag is within `limit` seconds, or after `patience` seconds of waiting
+    for it, whichever comes first; `limit` 0 lets every submission on at once."""
 
     lag: DeliveryLag
     limit: float = 0.0
@@ -144,8 +146,8 @@ class LagAdmission:
     waiting: int = 0
 
     async def admit(self) -> None:
-        """Return once the delivery path is within the bound; `DeliveryBehindError` when it is not by the end of
-        the wait, with the time to try again: the lag over the bound, at least a second."""
+        """Return once the delivery path is within the bound, or once the submission has waited `patience` seconds
+        for it."""
         if self.limit <= 0:
             return
         lag = await self.lag.current()
@@ -157,12 +159,8 @@ class LagAdmission:
             while lag > self.limit:
                 left = started + self.patience - time.monotonic()
                 if left <= 0:
-                    _waited("refused", started)
-                    raise DeliveryBehindError(
-                        f"delivery trails the accepted messages by {lag:.1f} s, more than the {self.limit:g} s the "
-                        f"exchange allows, and did not catch up within {self.patience:g} s; nothing was recorded",
-                        retry_after=max(1.0, lag - self.limit),
-                    )
+                    _waited("waited_out", started)
+                    return
                 await asyncio.sleep(min(left, self.lag.refresh))
                 lag = await self.lag.current()
         finally:

@@ -31,7 +31,6 @@ from exchange.kernel.errors import (
     ConcurrencyError,
     ConflictError,
     DatabaseUnavailableError,
-    DeliveryBehindError,
     InvalidError,
     LimitExceededError,
     MalformedError,
@@ -64,7 +63,6 @@ _REFUSAL_OUTCOMES: dict[type[ServiceError], str] = {
     InvalidError: "invalid",
     LimitExceededError: "limit_exceeded",
     UnavailableError: "unavailable",
-    DeliveryBehindError: "delivery_behind",
 }
 
 # What a refused submission's log rows keep of what was sent: a participant id is at most 10 characters, and a
@@ -226,10 +224,9 @@ class Submissions:
         A resubmission with another payload (a conflict) is not a new transaction, so it is not recorded.
         """
         _count(request.business_function_id, _refusal_outcome(problem))
-        if isinstance(problem, (ConflictError, StorageFullError, DatabaseUnavailableError, DeliveryBehindError)):
+        if isinstance(problem, (ConflictError, StorageFullError, DatabaseUnavailableError)):
             # A conflict is not a new transaction; with the disk full or the database out of reach the refusal
-            # could not be stored either; and with delivery behind, a refusal recorded per retry would add to the
-            # very backlog it was refused for.
+            # could not be stored either.
             return
         context_id = request.message_context_id
         rejection = Rejection(

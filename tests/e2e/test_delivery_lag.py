@@ -1,5 +1,5 @@
 """Admission on the delivery lag from outside: under a burst, submissions wait for delivery rather than pile up
-behind it; those it does not catch up with get 503 `delivery-behind` with Retry-After, never another 5xx."""
+behind it, and every one is accepted."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from simulators.client import new_context_id, operator_client
 from tests.e2e.queue_helpers import PQD_SCOPES, wait_for_queue
 from tests.e2e.read_side import new_participant
 from tests.harness import ServerProcess, running_server
-from tests.problems import assert_problem
 
 LIMIT = 0.05  # seconds: tiny, so that a burst on any machine runs into it
-WAIT = 0.5  # seconds a submission waits before its 503
+WAIT = 0.5  # seconds a submission waits at most before it goes on
 BURST_SECONDS = 8.0
 CONCURRENCY = 32  # the bench's two senders of 16 connections
 # The lag may pass the bound by what was already admitted and by one reading; a backlog that grew for the whole
@@ -44,7 +43,7 @@ def paced_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 
 async def lag_waits(base_url: str) -> float:
-    """Submissions that waited for delivery so far, passed or refused, as /metrics counts them."""
+    """Submissions that waited for delivery so far, however the wait ended, as /metrics counts them."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as anonymous:
         text = (await anonymous.get("/metrics")).text
     return sum(
@@ -55,11 +54,11 @@ async def lag_waits(base_url: str) -> float:
     )
 
 
-async def test_a_burst_is_answered_200_or_503_delivery_behind_and_the_lag_stays_bounded(
+async def test_a_burst_is_answered_200_and_the_lag_stays_bounded(
     paced_server: ServerProcess,
 ) -> None:
-    """Every answer is 200 or a 503 delivery-behind problem with Retry-After; /healthz's lag stays near the bound;
-    submissions did wait; and every accepted message is queued exactly once."""
+    """Every answer is 200; /healthz's lag stays near the bound; submissions did wait; and every accepted message
+    is queued exactly once."""
     operator = await operator_client(paced_server.base_url, paced_server.operator_secret)
     mc = await new_participant(paced_server, operator, "PACEMC", ["MC"], enrol=True, scopes=PQD_SCOPES)
     lnsp = await new_participant(paced_server, operator, "PACEL", ["LNSP"], scopes=PQD_SCOPES)
@@ -76,13 +75,9 @@ async def test_a_burst_is_answered_200_or_503_delivery_behind_and_the_lag_stays_
             context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
             response = await mc.submit(body, context_id=context_id)
             statuses[response.status_code] += 1
-            if response.status_code == 200:
-                accepted.append(context_id)
-            elif response.status_code == 503:
-                assert_problem(response, 503, kind="delivery-behind")
-                assert int(response.headers["Retry-After"]) >= 1, response.headers
-            else:
+            if response.status_code != 200:
                 raise AssertionError(f"{response.status_code}: {response.text}")
+            accepted.append(context_id)
 
     async def watch_the_lag() -> None:
         async with httpx.AsyncClient(base_url=paced_server.base_url, timeout=30.0) as anonymous:
