@@ -16,7 +16,7 @@ from exchange.functions.bpqd.sample import sample_body
 from exchange.kernel.network import free_port
 from tests.e2e.conftest import Participants
 from tests.e2e.queue_helpers import wait_for_queue
-from tests.harness import ServerProcess, running_server
+from tests.harness import ServerProcess
 from tests.problems import assert_problem
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
@@ -134,11 +134,27 @@ async def test_every_query_of_the_grafana_dashboard_names_a_series_that_metrics_
 
 @pytest.fixture(scope="module")
 def metrics_apart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    """An exchange serving /metrics on a listener of its own: (server, the metrics base URL)."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("metrics-apart") / "data"
-    with running_server(data, "--metrics-bind", f"127.0.0.1:{port}") as server:
-        yield server, f"http://127.0.0.1:{port}"
+    """An exchange serving /metrics on a listener of its own: (server, the metrics base URL).
+
+    A port found free can be taken before the server binds it (by its own nats-server, whose port is found the same
+    way, or by another test): then the start is tried again on other ports.
+    """
+    for attempt in range(3):
+        port = free_port()
+        server = ServerProcess(
+            tmp_path_factory.mktemp("metrics-apart") / "data", extra_args=("--metrics-bind", f"127.0.0.1:{port}")
+        )
+        try:
+            server.start()
+        except RuntimeError as error:
+            if "address already in use" not in str(error) or attempt == 2:
+                raise
+            continue
+        try:
+            yield server, f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
+        return
 
 
 async def test_metrics_bind_moves_metrics_off_the_public_port(metrics_apart: tuple[ServerProcess, str]) -> None:
