@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
 
 import structlog
 from eventsourcing.domain import Aggregate
@@ -128,8 +128,11 @@ class Submissions:
         self._work = work or SignatureWork(authority)
         self._signatures = ParticipantSignatures(directory, authority, self._work)
         self._clock = clock
-        # The records a function's acceptance made (Acceptance.records), by message id, from `prepare` to `record`.
-        self._records: dict[UUID, tuple[Aggregate, ...]] = {}
+        # The records a function's acceptance made (Acceptance.records), from `prepare` to `record`, by the
+        # prepared message object (`id`): an entry goes when its message does, so a request given up between the
+        # two (a client that went away) leaves nothing behind, and two requests with one messageContextId keep
+        # their own.
+        self._records: dict[int, tuple[Aggregate, ...]] = {}
 
     def prepare(self, principal: Principal, request: SubmissionRequest) -> Message | Receipt:
         """Check everything and build the event; a Receipt means an identical earlier submission. Thread-safe."""
@@ -155,9 +158,7 @@ class Submissions:
         receipt, hub_signature = self._work.sign_pair(
             receipt_content(submission.message_context_id, payload_sha256, iso(received_at)), request.body
         )
-        if acceptance.records:
-            self._records[Message.create_id(submission.message_context_id)] = acceptance.records
-        return accepted_message(
+        message = accepted_message(
             submission,
             HubStamp(received_at, payload_sha256, receipt, hub_signature),
             message_id=acceptance.message_id,
@@ -168,10 +169,14 @@ class Submissions:
             signature=request.signature or "",
             signer_serial=signer_serial,
         )
+        if acceptance.records:
+            self._records[id(message)] = acceptance.records
+            weakref.finalize(message, self._records.pop, id(message), None)
+        return message
 
     async def record(self, message: Message) -> Receipt:
         """Count it against the sender's daily quota and commit it; the receipt comes only after the commit."""
-        records = self._records.pop(message.id, ())  # taken first: a refused quota must not leave them behind
+        records = self._records.pop(id(message), ())  # taken first: a refused quota must not leave them behind
         if self._pace is not None:
             # Here, after every check and before the quota and the group commit: waiting holds nothing.
             await self._pace.admit()

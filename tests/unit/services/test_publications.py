@@ -4,6 +4,7 @@ accepted and recorded in its event, and what the function's acceptance records i
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import replace
 
 from exchange.domain.messages import Message
@@ -49,3 +50,32 @@ async def test_star_reaches_every_lnsp_with_basic_power_quality_data(market: Mar
         market.services.ledger.find, Message, Message.create_id(receipt.message_context_id)
     )
     assert message is not None and sorted(message.recipients) == sorted(p.participant_id for p in lnsps)
+
+
+async def test_a_prepared_publication_given_up_before_it_is_recorded_leaves_nothing_behind(market: Market) -> None:
+    """A client that goes away between `prepare` and `record` drops the message; the roll it carried goes with it."""
+    operator = await market.participant("OP", ["OPERATOR"])
+    await market.participant("GEN", ["GENERATOR"], enrol=False)
+    submissions = market.services.submissions
+
+    async def prepare(unique: str) -> Message:
+        body = region_body(operator.participant_id, ["*"], intervals=2)
+        request = market.request(operator, body, context_id=f"ssm~region~m~{operator.participant_id}~{unique}")
+        prepared = await asyncio.to_thread(
+            submissions.prepare, operator.principal, replace(request, business_function_id="ssm", resource_id="region")
+        )
+        assert isinstance(prepared, Message)
+        return prepared
+
+    given_up = await prepare("gone")
+    kept = await prepare("kept")
+    assert len(submissions._records) == 2  # what the use case holds between its two steps
+    del given_up
+    gc.collect()
+    assert len(submissions._records) == 1
+    await submissions.record(kept)
+    assert submissions._records == {}
+    roll = await asyncio.to_thread(
+        market.services.ledger.find, PublishedRoll, PublishedRoll.create_id(kept.message_context_id)
+    )
+    assert roll is not None
