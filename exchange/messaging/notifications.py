@@ -117,13 +117,17 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         """Publish the frames of these events, numbered on from the sequences committed so far.
 
         First wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list,
-        and until the participants view has every registration before them, which an outage goes to. Publishing
+        and, for a batch with an outage, until the participants view has every registration before it, which the
+        outage goes to. Only then: the participants view is written in the projections' shared transaction, the
+        slowest write of a step, and waiting for it in every batch delayed every frame by it. Publishing
         here rather than in `handle` keeps JetStream's acks out of the views' write lock, which every other
         follower waits for. A batch that fails before `handle` commits is numbered again from the same committed
         sequences, so its frames get the same numbers and JetStream drops the copies.
         """
         await self._queue.wait_for(events[-1][0])
-        await self._participants.wait_for(events[-1][0])
+        outages = [position for position, event in events if isinstance(event, _OUTAGE)]
+        if outages:
+            await self._participants.wait_for(outages[-1])
         self._published = None
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
