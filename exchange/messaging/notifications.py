@@ -118,8 +118,8 @@ CREATE TABLE IF NOT EXISTS event_sequences (
 
         First wait until the queue shows these events, so that `messageAvailable` never runs ahead of the list,
         and, for a batch with an outage, until the participants view has every registration before it, which the
-        outage goes to. Only then: the participants view is written in the projections' shared transaction, the
-        slowest write of a step, and waiting for it in every batch delayed every frame by it. Publishing
+        outage goes to. Only then: waiting for that view in every batch delayed every frame by its turn at the
+        views file, and stalled the notifier whenever the view fell behind. Publishing
         here rather than in `handle` keeps JetStream's acks out of the views' write lock, which every other
         follower waits for. A batch that fails before `handle` commits is numbered again from the same committed
         sequences, so its frames get the same numbers and JetStream drops the copies.
