@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 import nats.js.errors
 import pytest
 
+from exchange.bootstrap import Exchange
 from exchange.domain.messages import Delivery
 from exchange.domain.outages import Outage
 from exchange.domain.topics import topic_of
@@ -19,17 +20,22 @@ from exchange.readmodels.projector import Projector
 from tests.integration.test_routing import _register_participants, _submit, running_exchange
 
 
+async def queued_for_lnsp1(exchange: Exchange) -> list[tuple[int, Any]]:
+    """Submit ctx-1 to LNSP1 and queue it through the gate, with the exchange's own follower (and its notifier)
+    stopped so that only the notifier under test publishes; the decoded `Queued` events of the log."""
+    await _register_participants(exchange)
+    await exchange.follower.stop()
+    position = await _submit(exchange, "ctx-1", ["LNSP1"])
+    [submitted] = await asyncio.to_thread(exchange.ledger.notifications, position - 1, 1)
+    await exchange.gate.arrive(routes_of(position, exchange.ledger.decode(submitted)))
+    queued = await asyncio.to_thread(exchange.ledger.notifications, 0, 100, (topic_of(Delivery, "Queued"),))
+    return [(n.id, exchange.ledger.decode(n)) for n in queued]
+
+
 async def test_act_publishes_the_frames_and_handle_only_commits_the_numbers_it_published(tmp_path: Path) -> None:
     """`act` (outside the write lock) leaves the frame in JetStream; `handle` refuses a batch `act` did not publish."""
     async with running_exchange(tmp_path / "data") as exchange:
-        await _register_participants(exchange)
-        # The exchange's own follower (and its notifier) stands still, so only the notifier under test publishes.
-        await exchange.follower.stop()
-        position = await _submit(exchange, "ctx-1", ["LNSP1"])
-        [submitted] = await asyncio.to_thread(exchange.ledger.notifications, position - 1, 1)
-        await exchange.gate.arrive(routes_of(position, exchange.ledger.decode(submitted)))
-        queued = await asyncio.to_thread(exchange.ledger.notifications, 0, 100, (topic_of(Delivery, "Queued"),))
-        events = [(n.id, exchange.ledger.decode(n)) for n in queued]
+        events = await queued_for_lnsp1(exchange)
         notifier = Notifier(exchange.js, exchange.queue, exchange.lists["participants"], exchange.views)
         with pytest.raises(nats.js.errors.NotFoundError):
             await exchange.js.get_last_msg(STREAM, subject_of("LNSP1"))
@@ -59,16 +65,11 @@ class ParticipantsView:
 async def test_frames_of_deliveries_do_not_wait_for_the_participants_view_but_an_outage_does(tmp_path: Path) -> None:
     """Only an outage needs every registration before it: other frames never wait for the slower lists."""
     async with running_exchange(tmp_path / "data") as exchange:
-        await _register_participants(exchange)
-        await exchange.follower.stop()
-        position = await _submit(exchange, "ctx-1", ["LNSP1"])
-        [submitted] = await asyncio.to_thread(exchange.ledger.notifications, position - 1, 1)
-        await exchange.gate.arrive(routes_of(position, exchange.ledger.decode(submitted)))
-        queued = await asyncio.to_thread(exchange.ledger.notifications, 0, 100, (topic_of(Delivery, "Queued"),))
+        events = await queued_for_lnsp1(exchange)
         participants = ParticipantsView()
         notifier = Notifier(exchange.js, exchange.queue, cast(Projector, participants), exchange.views)
 
-        await notifier.act([(n.id, exchange.ledger.decode(n)) for n in queued])
+        await notifier.act(events)
         assert participants.waited_for == []
 
         await exchange.admin.announce_outage("planned maintenance")
