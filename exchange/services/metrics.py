@@ -61,6 +61,7 @@ class MetricsSampler(RunsInRounds):
         clock: Clock,
         leases: Callable[[], dict[str, bool]] | None = None,
         delivery_lag: DeliveryLag | None = None,
+        kept_samples: int = KEPT_SAMPLES,
     ) -> None:
         self._delivery_lag = delivery_lag
         self._ledger = ledger
@@ -71,7 +72,7 @@ class MetricsSampler(RunsInRounds):
         # Whether this process holds each follower's lease; None when there are no leases (everything runs here).
         self.leases = leases
         self._queues_seen: set[tuple[str, str]] = set()
-        self._kept: deque[Sample] = deque(maxlen=KEPT_SAMPLES)
+        self._kept: deque[Sample] = deque(maxlen=kept_samples)
         self._rounds = Repeating(
             "metrics-sampler", self.record, SAMPLE_SECONDS, log=log, failure="metrics_sample_failed"
         )

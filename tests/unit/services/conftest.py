@@ -7,6 +7,7 @@ are SQLite in memory, and delivery is driven by hand (`Market.deliver` does what
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.messaging.routing import routes_of
 from exchange.readmodels.views import open_views
+from exchange.services import access
 from exchange.services.access import Principal, TokenIssuer, entity_catalogue
 from exchange.services.certificates import CertificateView
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
@@ -67,6 +69,28 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return Registry.from_entry_points()
+
+
+@functools.cache
+def every_entity() -> frozenset[str]:
+    """The installed plugins' entities, read once: finding entry points reads every installed package's metadata."""
+    return frozenset(entity_catalogue(Registry.from_entry_points()))
+
+
+# The exchange's scrypt cost for client secrets, before `cheap_secret_hashes` lowers it.
+EXCHANGE_SCRYPT_COST = access.SCRYPT_COST
+
+
+@pytest.fixture(autouse=True)
+def cheap_secret_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Client secrets hashed at a low scrypt cost: rotation and lockout rules do not depend on it, and at the
+    exchange's cost each check takes ~60 ms. A test of the cost itself asks for `exchange_secret_hashes`."""
+    monkeypatch.setattr(access, "SCRYPT_COST", 2**8)
+
+
+@pytest.fixture
+def exchange_secret_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access, "SCRYPT_COST", EXCHANGE_SCRYPT_COST)
 
 
 @pytest.fixture
@@ -132,7 +156,7 @@ class Member:
         return Principal(
             f"{self.participant_id.lower()}-client",
             self.participant_id,
-            frozenset(entity_catalogue(Registry.from_entry_points())),
+            every_entity(),
         )
 
     def sign(self, body: bytes) -> str:
@@ -183,8 +207,13 @@ class Market:
         return key, await self.services.certificates.issue(member.participant_id, csr)
 
     def body(self, sender: Member, recipients: list[Member], **options: Any) -> bytes:
-        """A valid BPQD envelope, different for each call unless `seed` is given."""
+        """A valid BPQD envelope, different for each call unless `seed` is given.
+
+        Half-hour intervals unless a test asks for others: the rules apply alike, and the sample's random readings
+        cost a sixth of the default five-minute ones.
+        """
         options.setdefault("seed", next(self._numbers))
+        options.setdefault("interval_length", 30)
         envelope = sample_envelope(sender.participant_id, [r.participant_id for r in recipients], **options)
         return msgspec.json.encode(envelope)
 

@@ -81,6 +81,7 @@ async def test_revoking_a_client_twice_is_harmless(market: Market) -> None:
     assert listed.status == "revoked"
 
 
+@pytest.mark.usefixtures("exchange_secret_hashes")
 async def test_an_unknown_client_id_takes_as_long_to_refuse_as_a_wrong_secret(market: Market) -> None:
     """The secret check runs scrypt for unknown ids too, so timing does not tell which client ids exist."""
     _, client_id, _ = await new_client(market)
