@@ -8,21 +8,15 @@ from exchange.domain.messages import Delivery
 from exchange.domain.retention import ArchivePurge
 from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import utc_key
-from exchange.kernel.projections import ViewsOnly
+from exchange.kernel.projections import DELIVERY_HEADER_COLUMNS, ViewsOnly
 
 if TYPE_CHECKING:
     # Types only: the read-side packages depend on the domain and the kernel, not on the exchange's adapters.
     from exchange.readmodels.views import ViewsConnection
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS archive_items (
-    delivery_id TEXT PRIMARY KEY,
-    recipient TEXT NOT NULL,
-    message_context_id TEXT NOT NULL,
-    business_function_id TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    priority TEXT NOT NULL,
+    delivery_id TEXT PRIMARY KEY,{DELIVERY_HEADER_COLUMNS}
     message_type TEXT NOT NULL,
     size INTEGER NOT NULL,
     created_at TEXT NOT NULL,
@@ -42,7 +36,6 @@ _PURGED = event_class(ArchivePurge, "Purged")
 class ArchiveProjection(ViewsOnly):
     name = "archive"
     schema = SCHEMA
-    tables = ("archive_items",)
     topics = (topic_of(Delivery, "Queued"), topic_of(ArchivePurge, "Purged"))
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:

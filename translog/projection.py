@@ -79,7 +79,6 @@ _STEPS: list[tuple[type[Any], str | None, str]] = [
 class TranslogProjection(ViewsOnly):
     name = "translog"
     schema = SCHEMA
-    tables = ("translog_rows", "translog_history")
     topics = (
         topic_of(Message, "Submitted"),
         topic_of(Delivery, "Queued"),

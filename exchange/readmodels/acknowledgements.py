@@ -40,7 +40,6 @@ class Acknowledged:
 
 class AcknowledgementsProjection(ViewsOnly):
     name = "acknowledgements"
-    tables = ("acknowledgements",)
     schema = """
 CREATE TABLE IF NOT EXISTS acknowledgements (
     delivery_id TEXT PRIMARY KEY,

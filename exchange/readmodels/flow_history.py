@@ -28,7 +28,6 @@ class FlowHistoryProjection(OneRowPerEvent):
     """Keeps `flow_history` equal to the `FlowControl.Changed` events, one row per event keyed by its position."""
 
     name = "flow_history"
-    tables = ("flow_history",)
     schema = """
 CREATE TABLE IF NOT EXISTS flow_history (
     position INTEGER PRIMARY KEY,

@@ -25,7 +25,6 @@ class ParticipantsProjection(OneRowPerEvent):
     """Keeps `participants` equal to the registered participants, each with the position of its registration."""
 
     name = "participants"
-    tables = ("participants",)
     schema = """
 CREATE TABLE IF NOT EXISTS participants (
     participant_id TEXT PRIMARY KEY,

@@ -34,7 +34,6 @@ class NotListedError(LookupError):
 class PluginAggregatesProjection(OneRowPerEvent):
     """Keeps the rows of `plugin_aggregates` for one topic equal to the aggregates created with that event."""
 
-    tables = ("plugin_aggregates",)
     schema = """
 CREATE TABLE IF NOT EXISTS plugin_aggregates (
     topic TEXT NOT NULL,
@@ -98,7 +97,6 @@ class PluginMessagesProjection(ViewsOnly):
     listing later is filled from the start of the log.
     """
 
-    tables = ("plugin_messages",)
     topics = (topic_of(Message, "Submitted"),)
     schema = """
 CREATE TABLE IF NOT EXISTS plugin_messages (

@@ -13,7 +13,7 @@ from exchange.domain.topics import event_class, topic_of
 from exchange.kernel.clock import iso_from_key, utc_key
 from exchange.kernel.formats import PRIORITY_RANK
 from exchange.kernel.paging import Page, Where, cut, decode_cursor, encode_cursor
-from exchange.kernel.projections import ViewsOnly
+from exchange.kernel.projections import DELIVERY_HEADER_COLUMNS, ViewsOnly
 from exchange.readmodels.views import ViewsConnection
 
 _QUEUED = event_class(Delivery, "Queued")
@@ -26,16 +26,9 @@ class QueueProjection(ViewsOnly):
     """Keeps `queue_items` equal to the deliveries in queues, and `pending_items` to those flow control holds."""
 
     name = "queue"
-    tables = ("queue_items", "pending_items")
-    schema = """
+    schema = f"""
 CREATE TABLE IF NOT EXISTS queue_items (
-    delivery_id TEXT NOT NULL UNIQUE,
-    recipient TEXT NOT NULL,
-    message_context_id TEXT NOT NULL,
-    business_function_id TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    priority TEXT NOT NULL,
+    delivery_id TEXT NOT NULL UNIQUE,{DELIVERY_HEADER_COLUMNS}
     priority_rank INTEGER NOT NULL,
     message_type TEXT NOT NULL,
     size INTEGER NOT NULL,

@@ -43,6 +43,13 @@ class Writer(Protocol):
 Connect = Callable[[], Awaitable[LeaseDatabase]]
 
 
+async def acquired(leases: Leases, follower: str) -> int:
+    """The token of the lease on `follower` that `leases` takes; the test fails where it cannot take it."""
+    token = await leases.acquire(follower)
+    assert token is not None
+    return token
+
+
 class LeaseStoreContract:
     """What the followers need of their leases on any backend; subclasses provide `connect` (connections to one
     fresh database, as each process opens its own) and `writer` (a follower's connection to it)."""
@@ -85,8 +92,7 @@ class LeaseStoreContract:
     ) -> None:
         """Renewing pushes the expiry on; once another holder took the lease, the old tenure cannot renew it."""
         first, second = pair
-        token = await first.acquire("queue")
-        assert token is not None
+        token = await acquired(first, "queue")
         clock.ms += 2_000
         assert await first.renew("queue", token)
         clock.ms += 2_000
@@ -98,8 +104,7 @@ class LeaseStoreContract:
     async def test_a_released_lease_is_free_at_once(self, pair: tuple[Leases, Leases]) -> None:
         """A clean stop releases the lease: another holder takes it without waiting for the TTL."""
         first, second = pair
-        token = await first.acquire("deliverer")
-        assert token is not None
+        token = await acquired(first, "deliverer")
         await first.release("deliverer", token)
         assert await second.acquire("deliverer") == token + 1
 
@@ -108,8 +113,7 @@ class LeaseStoreContract:
     ) -> None:
         """A late release by an old tenure does not free the lease its successor holds."""
         first, second = pair
-        old = await first.acquire("queue")
-        assert old is not None
+        old = await acquired(first, "queue")
         clock.ms += 3_000
         assert await second.acquire("queue") == old + 1
         await first.release("queue", old)
@@ -139,8 +143,7 @@ class LeaseStoreContract:
     ) -> None:
         """A write fenced with a superseded token raises inside its transaction, which then writes nothing."""
         first, second = pair
-        old = await first.acquire("queue")
-        assert old is not None
+        old = await acquired(first, "queue")
         clock.ms += 3_000
         new = await second.acquire("queue")
         assert new == old + 1
@@ -163,8 +166,7 @@ class LeaseStoreContract:
         """While a fenced write is open, a takeover cannot commit in between: it waits for the write to end, and
         then takes the lease with the next token."""
         first, second = pair
-        token = await first.acquire("queue")
-        assert token is not None
+        token = await acquired(first, "queue")
         clock.ms += 3_000
         await writer.begin()
         await fence(writer, "queue", token)
