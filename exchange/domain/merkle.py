@@ -100,28 +100,35 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], 
     """RFC 9162 §2.1.3.2: does `path` prove that `leaf` is entry `index` of the tree of `size` with `root`?"""
     if not 0 <= index < size:
         return False
-    fn, sn = index, size - 1
+    walk = _walk(index, size - 1, len(path))
+    if walk is None:
+        return False
+    on_the_left, sn = walk
     r = leaf_hash(leaf)
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            fn, sn = _past_right_edge(fn, sn)
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
+    for p, left in zip(path, on_the_left, strict=True):
+        r = node_hash(p, r) if left else node_hash(r, p)
     return sn == 0 and r == root
 
 
-def _past_right_edge(fn: int, sn: int) -> tuple[int, int]:
-    """RFC 9162's step after hashing a sibling on the left: "if LSB(fn) is not set, right-shift both fn and sn equally
-    until either LSB(fn) is set or fn is 0" (the verification of inclusion and of consistency both take it)."""
-    while fn & 1 == 0 and fn != 0:
+def _walk(fn: int, sn: int, steps: int) -> tuple[list[bool], int] | None:
+    """RFC 9162's walk up the tree that checks a proof of inclusion or of consistency, from the node numbers `fn`
+    and `sn`, for `steps` hashes of the proof: whether each hash is a sibling on the left, and `sn` at the end. None
+    where the proof is longer than the tree is tall ("if sn is 0, stop the iteration and fail the proof verification").
+    """
+    on_the_left = []
+    for _ in range(steps):
+        if sn == 0:
+            return None
+        left = bool(fn & 1) or fn == sn
+        if left:
+            # "If LSB(fn) is not set, right-shift both fn and sn equally until either LSB(fn) is set or fn is 0."
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        on_the_left.append(left)
         fn >>= 1
         sn >>= 1
-    return fn, sn
+    return on_the_left, sn
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
@@ -135,24 +142,21 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     path = list(proof)
     if first & (first - 1) == 0:
         path.insert(0, first_root)  # a power of two: the first tree is itself a node of the second
-    if not path:
-        return False
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn >>= 1
         sn >>= 1
+    walk = _walk(fn, sn, len(path) - 1)
+    if walk is None:
+        return False
+    on_the_left, sn = walk
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
+    for c, left in zip(path[1:], on_the_left, strict=True):
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            fn, sn = _past_right_edge(fn, sn)
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
 
 

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from exchange.eventstore.database_errors import in_own_terms
 from exchange.kernel.errors import ConcurrencyError
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import LoopWithOwnThread
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -274,7 +273,7 @@ class Ledger(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
-class GroupCommit:
+class GroupCommit(LoopWithOwnThread):
     """Saves the events of concurrent callers in one transaction; answers each caller after the commit.
 
     A conflict (say, two submissions with the same id in one batch) must fail only the caller it concerns, so a
@@ -283,14 +282,13 @@ class GroupCommit:
     """
 
     def __init__(self, ledger: Ledger, max_batch: int = 500) -> None:
+        # A thread of its own: commits must not queue behind request work in the shared default pool.
+        super().__init__("group-commit")
         self._ledger = ledger
         self._max_batch = max_batch
         self._pending: list[tuple[list[Any], asyncio.Future[list[Recording[UUID]]]]] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
-        # A thread of its own: commits must not queue behind request work in the shared default pool.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` in the event loop after every commit that stored events: followers of the log are woken
@@ -311,14 +309,6 @@ class GroupCommit:
         self._pending.append((events, future))
         self._wake.set()
         return await future
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="group-commit")
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-        self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 
@@ -78,3 +79,27 @@ class RunsInRounds:
 
     async def stop(self) -> None:
         await self._rounds.stop()
+
+
+class LoopWithOwnThread:
+    """A loop in a task of its own (`_run`) whose blocking calls go to one thread of its own (`_executor`), so they
+    run one at a time and in order, and never wait behind the default pool's other work.
+
+    stop() cancels the loop, waits for it, then for the thread's last call.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        raise NotImplementedError

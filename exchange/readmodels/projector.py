@@ -27,7 +27,7 @@ import structlog
 
 from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import UnavailableError
-from exchange.kernel.tasks import cancel_and_wait
+from exchange.kernel.tasks import LoopWithOwnThread, cancel_and_wait
 from exchange.readmodels.leases import LeaseKeeper, LeaseLostError, fence
 from exchange.readmodels.views import ViewsConnection, track, tracked_position
 
@@ -365,7 +365,7 @@ def read_batch(ledger: Ledger, after: int, limit: int, topics: Sequence[str]) ->
     return Batch(after, reached, [(n.id, n.topic, ledger.decode(n)) for n in notifications])
 
 
-class LogFollower:
+class LogFollower(LoopWithOwnThread):
     """Reads each new batch of the notification log once, decodes it once and hands it to every projector.
 
     The projectors handle a batch at the same time (the relay publishes while views are written), each in its
@@ -375,12 +375,11 @@ class LogFollower:
     """
 
     def __init__(self, ledger: Ledger, projectors: Iterable[Projector], batch: int = 500) -> None:
+        super().__init__("log-follower")
         self._ledger = ledger
         self.projectors = list(projectors)
         self._batch = batch
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-follower")
         for projector in self.projectors:
             projector.driven_by(self)
 
@@ -391,14 +390,6 @@ class LogFollower:
     def poke(self) -> None:
         """New events were committed: read now instead of at the next poll."""
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="log-follower")
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-        self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:
         retry = FIRST_RETRY

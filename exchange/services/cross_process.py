@@ -9,6 +9,7 @@ a sign-out or a revocation made through one process is refused by all of them wi
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import structlog
 
@@ -24,24 +25,24 @@ log = structlog.get_logger(__name__)
 REFRESH_INTERVAL = 0.5
 
 
+@dataclass(eq=False)
 class SignOuts:
     """Tokens given up at sign-out: refused by this process at once, and recorded for the others."""
 
-    def __init__(self, tokens: TokenIssuer, limits: LimitStore, clock: Clock) -> None:
-        self._tokens = tokens
-        self._limits = limits
-        self._clock = clock
+    tokens: TokenIssuer
+    limits: LimitStore
+    clock: Clock
 
     async def end(self, token: str) -> None:
         """Sign out: `token` is refused from now on by every process; a token that is not genuine is ignored."""
-        ended = self._tokens.end(token, self._clock.now())
+        ended = self.tokens.end(token, self.clock.now())
         if ended is not None:
-            await self._limits.record_sign_out(*ended)
+            await self.limits.record_sign_out(*ended)
 
     async def take_in(self) -> None:
         """Refuse the tokens other processes signed out."""
-        now = self._clock.now()
-        self._tokens.take_in_ended(await self._limits.sign_outs(now), now)
+        now = self.clock.now()
+        self.tokens.take_in_ended(await self.limits.sign_outs(now), now)
 
 
 class CrossProcessRefresh(RunsInRounds):

@@ -33,43 +33,36 @@ class ProcessInfo:
     leases: list[str]
 
 
+@dataclass(eq=False)
 class Health:
-    def __init__(
-        self,
-        ledger: Ledger,
-        nats_connected: Callable[[], bool],
-        followers: Sequence[Follower] = (),
-        leases: Callable[[], list[str]] = list,
-        delivery_lag: DeliveryLag | None = None,
-    ) -> None:
-        self._delivery_lag = delivery_lag
-        self._ledger = ledger
-        self._nats_connected = nats_connected
-        self._followers = followers
-        self._leases = leases
+    ledger: Ledger
+    nats_connected: Callable[[], bool]
+    followers: Sequence[Follower] = ()
+    # The followers whose leases this process holds, by name.
+    leases: Callable[[], list[str]] = list
+    # How far delivery trails acceptance; None where it is not measured.
+    lag: DeliveryLag | None = None
 
     def process(self) -> ProcessInfo:
         """This process among those sharing the database: its pid and the followers it runs (their leases)."""
-        return ProcessInfo(os.getpid(), sorted(self._leases()))
+        return ProcessInfo(os.getpid(), sorted(self.leases()))
 
     async def delivery_lag(self) -> float | None:
         """How far delivery trails the accepted messages, in seconds (what submissions are admitted on); None when
         it is not measured. A lag is no failure: it slows submissions down rather than stopping the exchange."""
-        return None if self._delivery_lag is None else round(await self._delivery_lag.current(), 3)
+        return None if self.lag is None else round(await self.lag.current(), 3)
 
     async def failing(self) -> list[str]:
         """The parts that do not answer, by name; none when all is well."""
         failing = []
         try:
-            store_position = await asyncio.wait_for(
-                asyncio.to_thread(self._ledger.last_position), timeout=STORE_TIMEOUT
-            )
+            store_position = await asyncio.wait_for(asyncio.to_thread(self.ledger.last_position), timeout=STORE_TIMEOUT)
         except Exception:  # any failure of the store, whatever its kind, means it cannot serve
             failing.append("event store")
         else:
             # A follower that stopped while the store grew serves stale views and delivers nothing new. One another
             # process holds is never failing here: its failures are that process's to report.
-            failing.extend(follower.name for follower in self._followers if follower.stuck(store_position))
-        if not self._nats_connected():
+            failing.extend(follower.name for follower in self.followers if follower.stuck(store_position))
+        if not self.nats_connected():
             failing.append("nats")
         return failing

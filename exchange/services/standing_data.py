@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from exchange.domain.standing import GeneratingUnit, MeteringPoint
@@ -23,11 +24,11 @@ MAX_STATION_ID_LENGTH = 20
 MAX_CAPACITY_MW = 10_000.0
 
 
+@dataclass(eq=False)
 class StandingDataAdmin:
-    def __init__(self, ledger: Ledger, committer: GroupCommit, directory: Directory) -> None:
-        self._ledger = ledger
-        self._committer = committer
-        self._directory = directory
+    ledger: Ledger
+    committer: GroupCommit
+    directory: Directory
 
     async def register_unit(
         self, duid: str, participant_id: str, station_id: str, max_capacity_mw: float
@@ -46,7 +47,7 @@ class StandingDataAdmin:
             raise InvalidError("the DUID is not valid", errors=errors)
         unit = GeneratingUnit(duid, participant_id, station_id, max_capacity_mw)
         try:
-            await self._committer.save(unit)
+            await self.committer.save(unit)
         except ConcurrencyError as error:
             raise ConflictError(f"DUID {duid} already exists") from error
         return unit
@@ -61,7 +62,7 @@ class StandingDataAdmin:
             unit = await self._registered_unit(duid)
             unit.transfer(participant_id, starts)
             try:
-                await self._committer.save(unit)
+                await self.committer.save(unit)
             except ConcurrencyError:
                 continue
             return unit_info(unit)
@@ -72,18 +73,18 @@ class StandingDataAdmin:
 
     async def _registered_unit(self, duid: str) -> GeneratingUnit:
         """The DUID as the event store has it now; NotFoundError for one never registered."""
-        unit = await asyncio.to_thread(self._ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
+        unit = await asyncio.to_thread(self.ledger.find, GeneratingUnit, GeneratingUnit.create_id(duid))
         if unit is None:
             raise NotFoundError(f"there is no DUID {duid}")  # not echoed beyond the path it came in
         return unit
 
     async def units(self) -> list[GeneratingUnitInfo]:
         """Every registered DUID, by DUID (the standing-data cache holds them all)."""
-        await asyncio.to_thread(self._directory.refresh)
-        return self._directory.generating_units()
+        await asyncio.to_thread(self.directory.refresh)
+        return self.directory.generating_units()
 
     async def metering_point(self, nmi: str) -> MeteringPoint:
-        point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
+        point = await asyncio.to_thread(self.ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
         if point is None:
             raise NotFoundError(f"there is no record of NMI {nmi}")
         return point
@@ -99,11 +100,11 @@ class StandingDataAdmin:
         if errors or starts is None:
             raise InvalidError("the NMI record is not valid", errors=errors)
         for _ in range(5):  # two records for one NMI at once: the second retries on the fresh state
-            point = await asyncio.to_thread(self._ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
+            point = await asyncio.to_thread(self.ledger.find, MeteringPoint, MeteringPoint.create_id(nmi))
             point = point or MeteringPoint(nmi)
             point.record(mc=mc, mdp=mdp, lnsp=lnsp, from_date=starts)
             try:
-                await self._committer.save(point)
+                await self.committer.save(point)
             except ConcurrencyError:
                 continue
             return point
@@ -112,7 +113,7 @@ class StandingDataAdmin:
     async def _role_errors(self, field: str, participant_id: str, role: str) -> list[FieldError]:
         if not PARTICIPANT_ID.fullmatch(participant_id):
             return [FieldError(field, f"must match {PARTICIPANT_ID.pattern}")]  # not echoed: it may be megabytes
-        roles = await asyncio.to_thread(self._directory.roles_of, participant_id)
+        roles = await asyncio.to_thread(self.directory.roles_of, participant_id)
         if roles is None:
             return [FieldError(field, f"{participant_id} is not a participant")]
         if role not in roles:

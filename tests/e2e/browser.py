@@ -87,6 +87,13 @@ class Cast:
     async def lnsp(self) -> ParticipantClient:
         return await self.participant("LNSP", ["LNSP"], WEB_SCOPES)
 
+    async def lnsp_signed_in(
+        self, browser: Browser, path: str = "/app"
+    ) -> tuple[ParticipantClient, ParticipantClient, Page]:
+        """A new MC and LNSP, and a new page where the LNSP has signed in, showing `path`."""
+        mc, lnsp = await self.mc(), await self.lnsp()
+        return mc, lnsp, await signed_in(browser, self.server, lnsp, path)
+
     async def queued(self) -> tuple[ParticipantClient, ParticipantClient, str, bytes]:
         """A new MC and LNSP, and the context id and body of a message from one to the other, in the LNSP's queue."""
         mc, lnsp = await self.mc(), await self.lnsp()

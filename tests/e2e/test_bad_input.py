@@ -52,6 +52,11 @@ def good_body(mc: ParticipantClient, lnsp: ParticipantClient) -> bytes:
     return sample_body(mc.participant_id, [lnsp.participant_id])
 
 
+def good_message(mc: ParticipantClient, lnsp: ParticipantClient) -> tuple[bytes, str]:
+    """A valid body from `mc` to `lnsp`, and a messageContextId of `mc`'s not used yet."""
+    return good_body(mc, lnsp), new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
+
+
 def edited(mc: ParticipantClient, lnsp: ParticipantClient, edit: Callable[[Any], None]) -> Sent:
     """A signed, gzipped submission of the sample envelope after `edit` changed it."""
     envelope: Any = sample_envelope(mc.participant_id, [lnsp.participant_id])
@@ -259,8 +264,7 @@ async def test_the_same_context_id_and_body_again_gives_the_original_receipt_and
 ) -> None:
     """A resubmission of the same message answers 200 with the identical receipt and is queued only once."""
     mc, lnsp = await participants.mc_and_lnsp()
-    body = good_body(mc, lnsp)
-    context_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
+    body, context_id = good_message(mc, lnsp)
 
     first = await mc.submit(body, context_id=context_id)
     assert first.status_code == 200, first.text
@@ -327,8 +331,7 @@ async def test_concurrent_copies_of_one_message_are_delivered_once_and_lose_no_o
 ) -> None:
     """Racing copies of one context id all get the same receipt; it and every message sent alongside are queued once."""
     mc, lnsp = await participants.mc_and_lnsp()
-    copied = good_body(mc, lnsp)
-    copied_id = new_context_id("pqd", "bpqd", "Medium", mc.participant_id)
+    copied, copied_id = good_message(mc, lnsp)
     copied_signature = mc.sign(copied)
     others = [sample_body(mc.participant_id, [lnsp.participant_id], seed=seed) for seed in range(1, 11)]
 

@@ -82,6 +82,14 @@ async def frames(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
     return [await next_frame(socket) for _ in range(count)]
 
 
+async def sent_and_seen(
+    socket: ClientConnection, mc: ParticipantClient, recipient: ParticipantClient, count: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The context ids of `count` messages from `mc` to `recipient`, and the `count` frames `socket` gets next."""
+    sent = [await send(mc, recipient) for _ in range(count)]
+    return sent, await frames(socket, count)
+
+
 async def assert_next_is_a_marker(
     socket: ClientConnection, mc: ParticipantClient, recipient: ParticipantClient, sequence: int
 ) -> None:
@@ -129,8 +137,7 @@ async def test_sequences_rise_by_exactly_one_per_participant(
 ) -> None:
     """Five messages give frames 1 to 5 in delivery order, one per message."""
     async with listening(server, lnsp_a) as socket:
-        sent = [await send(mc, lnsp_a) for _ in range(5)]
-        got = await frames(socket, 5)
+        sent, got = await sent_and_seen(socket, mc, lnsp_a, 5)
         await assert_next_is_a_marker(socket, mc, lnsp_a, sequence=6)
     assert [f["sequence"] for f in got] == [1, 2, 3, 4, 5]
     assert [f["messageContextId"] for f in got] == sent
@@ -141,8 +148,7 @@ async def test_reconnecting_with_since_delivers_exactly_the_missed_events_in_ord
 ) -> None:
     """Seen 1-2, disconnected while 3-5 happen: `since=2` replays 3, 4, 5 in order, nothing else, then 6 live."""
     async with listening(server, lnsp_a) as socket:
-        first = [await send(mc, lnsp_a) for _ in range(2)]
-        seen = await frames(socket, 2)
+        first, seen = await sent_and_seen(socket, mc, lnsp_a, 2)
     assert [(f["sequence"], f["messageContextId"]) for f in seen] == [(1, first[0]), (2, first[1])]
 
     missed = [await send(mc, lnsp_a) for _ in range(3)]

@@ -71,8 +71,7 @@ async def test_an_lnsp_finds_a_message_in_the_transaction_log_and_downloads_its_
 async def test_new_messages_appear_in_the_transaction_log_without_reloading(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await signed_in(browser, server, lnsp, "/app/translog")
+    mc, lnsp, page = await cast.lnsp_signed_in(browser, "/app/translog")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
     await page.evaluate("window.sameDocument = true")
@@ -87,8 +86,7 @@ async def test_new_messages_appear_in_the_transaction_log_without_reloading(
 async def test_an_lnsp_stops_and_starts_delivery_from_the_flow_control_screen(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await signed_in(browser, server, lnsp, "/app/flowcontrol")
+    mc, lnsp, page = await cast.lnsp_signed_in(browser, "/app/flowcontrol")
     await expect(page.get_by_test_id("switches-pqd")).to_have_text("2 of 2 manual switches left today")
 
     await page.get_by_role("button", name="Stop delivery").click()

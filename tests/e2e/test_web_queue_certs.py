@@ -53,8 +53,7 @@ def openssl_key_and_csr(folder: Path, common_name: str) -> tuple[Path, Path]:
 async def test_an_lnsp_sees_a_message_arrive_downloads_it_and_deletes_it(
     server: ServerProcess, cast: Cast, browser: Browser
 ) -> None:
-    mc, lnsp = await cast.mc(), await cast.lnsp()
-    page = await signed_in(browser, server, lnsp)
+    mc, lnsp, page = await cast.lnsp_signed_in(browser)
     await go_to_screen(page, "PQD queue")
     await expect(page.get_by_test_id("total")).to_have_text("0")
     await live(page)
