@@ -18,7 +18,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -42,6 +44,14 @@ def _ports(_: click.Context, __: click.Parameter, value: str) -> list[int]:
     return ports
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _port_option(flag: str, default: int, help: str, *, highest: int = 65535) -> Callable[[_F], _F]:
+    """A TCP port option, 0 for a free one."""
+    return click.option(flag, type=click.IntRange(0, highest), default=default, show_default=True, help=help)
+
+
 @click.command("cluster", context_settings={"ignore_unknown_options": True})
 @click.option(
     "--dir",
@@ -52,20 +62,14 @@ def _ports(_: click.Context, __: click.Parameter, value: str) -> list[int]:
     help="Where NATS, PostgreSQL and each exchange keep their data, logs and credentials.",
 )
 @click.option("--ports", default="8081,8082", show_default=True, callback=_ports, help="One `idx serve` on each port.")
-@click.option(
+@_port_option(
     "--nats-port",
-    type=click.IntRange(0, 65000),
-    default=4222,
-    show_default=True,
-    help="The NATS nodes' client ports are this and the next two (routes +100, monitoring +200); 0: free ports.",
+    4222,
+    "The NATS nodes' client ports are this and the next two (routes +100, monitoring +200); 0: free ports.",
+    # Room above it for the other two nodes' ports and the routes' and monitoring's offsets.
+    highest=65000,
 )
-@click.option(
-    "--postgres-port",
-    type=click.IntRange(0, 65535),
-    default=5433,
-    show_default=True,
-    help="PostgreSQL's port on 127.0.0.1; 0: a free port.",
-)
+@_port_option("--postgres-port", 5433, "PostgreSQL's port on 127.0.0.1; 0: a free port.")
 @click.argument("serve_args", nargs=-1, type=click.UNPROCESSED)
 def cluster(directory: Path, ports: list[int], nats_port: int, postgres_port: int, serve_args: tuple[str, ...]) -> None:
     """Run a three-node NATS cluster, PostgreSQL and an `idx serve` on each port, until SIGTERM or Ctrl-C.

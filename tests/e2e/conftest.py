@@ -15,7 +15,7 @@ from simulators.client import ParticipantClient, operator_client, register
 from tests.conformance.market import Market
 from tests.e2e import browser as web
 from tests.e2e.queue_helpers import PQD_SCOPES
-from tests.e2e.read_side import Cast, Join, People, logged_in, new_participant
+from tests.e2e.read_side import Cast, Join, People, close_all, logged_in, new_participant
 from tests.harness import ServerProcess, running_server
 
 
@@ -40,8 +40,7 @@ async def made() -> AsyncIterator[list[ParticipantClient]]:
     """The clients a test opens, closed after it (modules with participants of their own shape override it)."""
     clients: list[ParticipantClient] = []
     yield clients
-    for client in clients:
-        await client.close()
+    await close_all(*clients)
 
 
 @asynccontextmanager
@@ -72,8 +71,7 @@ async def cast(server: ServerProcess, operator: ParticipantClient) -> AsyncItera
     """The web app's MC and LNSPs on the module's server, logged out at the end."""
     made = web.Cast(server, operator)
     yield made
-    for client in made.clients:
-        await client.close()
+    await close_all(*made.clients)
 
 
 @pytest.fixture
@@ -86,8 +84,7 @@ async def join(server: ServerProcess, operator: ParticipantClient) -> AsyncItera
         return made[-1]
 
     yield new
-    for client in made:
-        await client.close()
+    await close_all(*made)
 
 
 @pytest.fixture
@@ -143,8 +140,7 @@ class Participants:
         return await self.new("MC", ["MC"]), await self.new("LN", ["LNSP"], enrol=enrol_lnsp)
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
+        await close_all(*self.clients)
 
     async def __aenter__(self) -> Self:
         return self

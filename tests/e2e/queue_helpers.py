@@ -13,6 +13,7 @@ import httpx
 
 from exchange.functions.bpqd.sample import sample_body
 from simulators.client import ParticipantClient, new_context_id, operator_client, register
+from tests.e2e.read_side import close_all
 from tests.harness import ServerProcess
 
 # What a BPQD participant's client asks for: the function, and its certificates to sign with.
@@ -52,8 +53,7 @@ async def senders_and_recipients(
     try:
         yield senders, recipients
     finally:
-        for client in (*senders, *recipients):
-            await client.close()
+        await close_all(*senders, *recipients)
 
 
 async def queued_ids(client: ParticipantClient, **params: Any) -> list[str]:
