@@ -84,17 +84,19 @@ async def open_views(path: Path, *, derived_only: bool = False) -> aiosqlite.Con
     """
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute(f"PRAGMA synchronous={'NORMAL' if derived_only else 'FULL'}")
-    await db.execute("PRAGMA busy_timeout=10000")
-    await db.executescript(SCHEMA)
+    # One script, one round trip to the connection's thread; the busy timeout first, so that switching to WAL
+    # waits for another process's transaction rather than failing.
+    synchronous = "NORMAL" if derived_only else "FULL"
+    await db.executescript(
+        f"PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};\n{SCHEMA}"
+    )
     return db
 
 
 async def tracked_position(db: ViewsConnection, name: str) -> int:
-    async with db.execute("SELECT position FROM tracking WHERE name = ?", (name,)) as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    # One round trip to the connection's thread, where a cursor's execute, fetch and close take three.
+    rows = list(await db.execute_fetchall("SELECT position FROM tracking WHERE name = ?", (name,)))
+    return int(rows[0][0]) if rows else 0
 
 
 async def track(db: ViewsConnection, name: str, position: int) -> None:

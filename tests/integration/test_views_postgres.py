@@ -1,4 +1,4 @@
-"""The read models' contract (tests/unit/services/test_views.py) on PostgreSQL, and what only PostgreSQL needs."""
+"""The read models' contract (tests/integration/test_views.py) on PostgreSQL, and what only PostgreSQL needs."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from exchange.eventstore.postgres_views import PostgresViews
 from exchange.kernel.errors import MalformedError
 from exchange.readmodels.queue import QueueQuery, list_queue
 from exchange.readmodels.views import ViewsConnection, track, tracked_position
+from tests.integration.test_views import Connect, ViewsContract
 
 # The use cases on the in-memory event store, as the contract builds them (fixtures of tests/unit/services).
 from tests.unit.services.conftest import Market, authority, clock, make_services, registry  # noqa: F401
-from tests.unit.services.test_views import Connect, ViewsContract
 
 
 @pytest.fixture

@@ -19,7 +19,17 @@ from exchange.readmodels.merkle_log import find_leaf, party_of
 from exchange.readmodels.projector import Projector
 from exchange.readmodels.rebuild import REBUILDABLE
 from exchange.readmodels.views import ViewsConnection, open_views, track, tracked_position
-from tests.unit.services.conftest import BuildServices, Market, Member
+
+# The use cases on the in-memory event store (fixtures of tests/unit/services), with their views on the backend.
+from tests.unit.services.conftest import (  # noqa: F401
+    BuildServices,
+    Market,
+    Member,
+    authority,
+    clock,
+    make_services,
+    registry,
+)
 from translog.projection import TranslogProjection
 from translog.queries import QueryError, TranslogQuery, Viewer, related, search
 from translog.reconcile import ReconcileQuery, reconcile
@@ -40,7 +50,7 @@ class ViewsContract:
     """What the read side needs of its database on any backend; subclasses provide the `connect` fixture."""
 
     @pytest.fixture
-    async def market(self, make_services: BuildServices, connect: Connect) -> Market:
+    async def market(self, make_services: BuildServices, connect: Connect) -> Market:  # noqa: F811 (the fixture)
         """The use cases with their views (and the queue projector's connection) on the backend under test."""
         return Market(await make_services(views=await connect(shared=True), queue_views=await connect()))
 
