@@ -50,6 +50,13 @@ async def acquired(leases: Leases, follower: str) -> int:
     return token
 
 
+async def lapsed(leases: Leases, clock: ManualClock, follower: str) -> int:
+    """The token of a lease on `follower` that `leases` took and that has run out since (its TTL is 3 s)."""
+    token = await acquired(leases, follower)
+    clock.ms += 3_000
+    return token
+
+
 class LeaseStoreContract:
     """What the followers need of their leases on any backend; subclasses provide `connect` (connections to one
     fresh database, as each process opens its own) and `writer` (a follower's connection to it)."""
@@ -113,8 +120,7 @@ class LeaseStoreContract:
     ) -> None:
         """A late release by an old tenure does not free the lease its successor holds."""
         first, second = pair
-        old = await acquired(first, "queue")
-        clock.ms += 3_000
+        old = await lapsed(first, clock, "queue")
         assert await second.acquire("queue") == old + 1
         await first.release("queue", old)
         assert await first.acquire("queue") is None
@@ -143,8 +149,7 @@ class LeaseStoreContract:
     ) -> None:
         """A write fenced with a superseded token raises inside its transaction, which then writes nothing."""
         first, second = pair
-        old = await acquired(first, "queue")
-        clock.ms += 3_000
+        old = await lapsed(first, clock, "queue")
         new = await second.acquire("queue")
         assert new == old + 1
 
@@ -166,8 +171,7 @@ class LeaseStoreContract:
         """While a fenced write is open, a takeover cannot commit in between: it waits for the write to end, and
         then takes the lease with the next token."""
         first, second = pair
-        token = await acquired(first, "queue")
-        clock.ms += 3_000
+        token = await lapsed(first, clock, "queue")
         await writer.begin()
         await fence(writer, "queue", token)
         takeover = asyncio.create_task(second.acquire("queue"))
