@@ -50,7 +50,7 @@ class ViewsContract:
     """What the read side needs of its database on any backend; subclasses provide the `connect` fixture."""
 
     @pytest.fixture
-    async def market(self, make_services: BuildServices, connect: Connect) -> Market:  # noqa: F811 (the fixture)
+    async def market(self, make_services: BuildServices, connect: Connect) -> Market:
         """The use cases with their views (and the queue projector's connection) on the backend under test."""
         return Market(await make_services(views=await connect(shared=True), queue_views=await connect()))
 

@@ -1,4 +1,5 @@
-"""Signatures checked and made in a pool of processes give the same answers as in the serving process."""
+"""Signatures checked and made in a pool of processes give the same answers as in the serving process (with the use
+cases on the in-memory store, as tests/unit/services builds them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from certs.authority import CertificateAuthority
 from certs.errors import SignatureInvalidError
 from certs.signature import verify_signature_header
 from exchange.services.signature_work import SignatureWork
-from tests.unit.services.conftest import Market
+
+# The use cases on the in-memory store, as tests/unit/services builds them (its fixtures).
+from tests.unit.services.conftest import (  # noqa: F401
+    Market,
+    authority,
+    clock,
+    make_services,
+    market,
+    registry,
+    services,
+)
 
 BODY = b'{"data": {"header": {}}}'
 
