@@ -468,6 +468,8 @@ async def start_exchange(
     projectors["relay"].replay = RELAY_REPLAY
     services.housekeeper.leased = lambda: leases.holds("housekeeping")
     services.verifiable_log.leased = lambda: leases.holds("tree_heads")
+    services.verifiable_log.signing_views = await open_views_for(settings.database_url, views_path)
+    connections.append(services.verifiable_log.signing_views)
     services.metrics.leases = lambda: {name: leases.holds(name) for name in leases.names}
     # The holder of the deliverer's lease decides what enters a queue; the others ask it to recount.
     recounts = Recounts(nc, services.gate.settle, lambda: leases.holds("deliverer"))
