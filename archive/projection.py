@@ -39,10 +39,12 @@ class ArchiveProjection(ViewsOnly):
     topics = (topic_of(Delivery, "Queued"), topic_of(ArchivePurge, "Purged"))
 
     async def handle(self, db: ViewsConnection, events: list[tuple[int, Any]]) -> None:
+        # One statement per run of deliveries rather than one per delivery: the other followers wait for the file
+        # meanwhile. A purge ends a run, since it may remove a delivery queued before it in the same batch.
+        rows: list[tuple[Any, ...]] = []
         for position, event in events:
             if isinstance(event, _QUEUED):
-                await db.execute(
-                    "INSERT INTO archive_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                rows.append(
                     (
                         event.originator_id.hex, event.recipient, event.message_context_id,
                         event.business_function_id, event.resource_id, event.sender_id, event.priority,
@@ -51,6 +53,14 @@ class ArchiveProjection(ViewsOnly):
                     ),
                 )  # fmt: skip
             elif isinstance(event, _PURGED):
+                await _insert(db, rows)
+                rows = []
                 await db.executemany(
                     "DELETE FROM archive_items WHERE delivery_id = ?", [(d,) for d in event.delivery_ids]
                 )
+        await _insert(db, rows)
+
+
+async def _insert(db: ViewsConnection, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await db.executemany("INSERT INTO archive_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -438,20 +438,21 @@ async def start_exchange(
         # The key type is chosen at first start: receipts already given must keep verifying with the same key.
         log.warning("hub_key_type_kept", kept=services.authority.hub_key_type, asked=settings.hub_key_type)
 
-    async def follower(handler: Handler) -> Projector:
-        # Each follower writes through a connection of its own: transactions do not nest on one connection.
+    async def follower(make: Callable[[ViewsConnection], Handler]) -> Projector:
+        # Each follower writes through a connection of its own: transactions do not nest on one connection. Its
+        # handler is made with it, for a handler that reads what it committed itself.
         connection = await open_views_for(settings.database_url, views_path)
         connections.append(connection)
-        return Projector(services.ledger, connection, handler, writes=view_writes)
+        return Projector(services.ledger, connection, make(connection), writes=view_writes)
 
     projectors = {
-        "relay": await follower(Relay(js)),
+        "relay": await follower(lambda _: Relay(js)),
         "queue": services.queue,
-        "translog": await follower(TranslogProjection()),
-        "archive": await follower(ArchiveProjection()),
+        "translog": await follower(lambda _: TranslogProjection()),
+        "archive": await follower(lambda _: ArchiveProjection()),
         **services.lists,
         "log": services.merkle_log,
-        "notifications": await follower(Notifier(js, services.queue, services.lists["participants"], views)),
+        "notifications": await follower(lambda own: Notifier(js, services.queue, services.lists["participants"], own)),
     }
     services.followers[:] = projectors.values()
     # Each follower runs in one process at a time (see exchange.readmodels.leases); alone, this one takes them all.
@@ -467,6 +468,8 @@ async def start_exchange(
     projectors["relay"].replay = RELAY_REPLAY
     services.housekeeper.leased = lambda: leases.holds("housekeeping")
     services.verifiable_log.leased = lambda: leases.holds("tree_heads")
+    services.verifiable_log.signing_views = await open_views_for(settings.database_url, views_path)
+    connections.append(services.verifiable_log.signing_views)
     services.metrics.leases = lambda: {name: leases.holds(name) for name in leases.names}
     # The holder of the deliverer's lease decides what enters a queue; the others ask it to recount.
     recounts = Recounts(nc, services.gate.settle, lambda: leases.holds("deliverer"))

@@ -108,7 +108,10 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         self._js = js
         self._queue = queue
         self._participants = participants
-        # Read only: the committed sequences and participants. Only `handle` writes, after `act`.
+        # Read only: the committed sequences and participants. Only `handle` writes, after `act`. In the exchange
+        # this is its follower's own connection: on one shared with requests, a read left part-way pins what the
+        # connection sees, and a frame numbered from sequences older than the last commit reuses a number, which
+        # JetStream then drops as a copy.
         self._views = views
         # The sequences `act` published a batch under, by the batch's last position, for `handle` to commit.
         self._published: tuple[int, dict[str, int]] | None = None
@@ -129,6 +132,10 @@ CREATE TABLE IF NOT EXISTS event_sequences (
         if outages:
             await self._participants.wait_for(outages[-1])
         self._published = None
+        if self._views.in_transaction:
+            # Left open by a failed COMMIT of its follower, which undoes it before its next batch anyway: the
+            # sequences are numbered on from what was committed, not from what may yet be undone.
+            await self._views.rollback()
         sequences: dict[str, int] = {}
         acks: list[asyncio.Future[Any]] = []
         for position, event in events:

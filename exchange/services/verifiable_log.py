@@ -63,6 +63,10 @@ class VerifiableLog(RunsInRounds):
     interval: float
     # Whether this process holds the lease of the periodic signing: with several processes, one signs the heads.
     leased: Callable[[], bool] = field(default=lambda: True, kw_only=True)
+    # Where heads are signed from and stored: in the exchange a connection of its own, not the request side's one.
+    # There a read left part-way by a request pins what the connection sees, so a head missed the leaves committed
+    # since, and storing it failed at once with "database is locked" (SQLite lets no stale snapshot write).
+    signing_views: ViewsConnection | None = field(default=None, kw_only=True)
     _signing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -153,16 +157,17 @@ class VerifiableLog(RunsInRounds):
             await self._sign_new_leaves()
 
     async def _sign_new_leaves(self) -> TreeHead:
+        db = self.signing_views or self.views
         async with self._signing:
-            head = await latest_head(self.views)
-            size = await tree_size(self.views)
+            head = await latest_head(db)
+            size = await tree_size(db)
             if head is not None and size <= head.tree_size:
                 return head
-            root = await from_blocks(self.views, lambda blocks: merkle.root_hash(size, blocks))
+            root = await from_blocks(db, lambda blocks: merkle.root_hash(size, blocks))
             timestamp = iso(self.clock.now())
             signature = await asyncio.to_thread(self.authority.sign, signed_text(size, root, timestamp))
-            await record_head(self.views, TreeHead(size, root, timestamp, signature))
+            await record_head(db, TreeHead(size, root, timestamp, signature))
             # Another process on this file may have signed the same size first: its head is the one kept.
-            made = await latest_head(self.views)
+            made = await latest_head(db)
             assert made is not None
             return made
