@@ -1,6 +1,6 @@
 """The queue screens: the messages waiting for the participant, one screen per business function.
 
-Generic over the registry: each business function's screen needs that function's entity (`PQD_BPQD` for BPQD)
+Generic over the registry: each business function's screen needs the entity that function's plugin declares
 and lists its resources' queues through the same four calls a participant's system makes.
 """
 
