@@ -22,7 +22,7 @@ from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, create_postgres_tables, persistence_for
 from exchange.eventstore.postgres_counters import PostgresCounters
-from exchange.eventstore.postgres_views import open_views_for
+from exchange.eventstore.postgres_views import StalledTransactions, open_views_for
 from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -323,6 +323,8 @@ class Exchange(Services):
     recounts: Recounts | None = None
     # Gives the memory threads freed back to the system (see exchange.kernel.memory); None where malloc cannot.
     memory_release: Repeating | None = None
+    # On PostgreSQL: ends the sessions of a paused or cut-off process that hold locks inside a transaction.
+    stalled_transactions: StalledTransactions | None = None
     _connections: list[ViewsConnection | PostgresCounters] = field(default_factory=list)
     # Held open while the exchange runs: the data directory's lock (see claim_data_dir).
     _data_dir_lock: IO[bytes] | None = None
@@ -335,6 +337,8 @@ class Exchange(Services):
             await self.cross_process.stop()
         if self.memory_release is not None:
             await self.memory_release.stop()
+        if self.stalled_transactions is not None:
+            await self.stalled_transactions.stop()
         await self.housekeeper.stop()
         await self.verifiable_log.stop()
         await self.deliverer.stop()
@@ -517,6 +521,9 @@ async def start_exchange(
     exchange.memory_release = periodic_release(log)
     if exchange.memory_release is not None:
         exchange.memory_release.start()
+    if settings.database_url is not None:
+        exchange.stalled_transactions = StalledTransactions(settings.database_url)
+        exchange.stalled_transactions.start()
     if nats_server is not None:
         exchange.stream_watchdog = StuckStreamWatchdog(
             nats_server,

@@ -29,12 +29,14 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from exchange.eventstore.ledger import IDLE_TRANSACTION_TIMEOUT
 from exchange.kernel.errors import MalformedError
+from exchange.kernel.tasks import Repeating
 from exchange.readmodels.views import SCHEMA as TRACKING_SCHEMA
 from exchange.readmodels.views import ViewsConnection, open_views
 
@@ -43,6 +45,8 @@ from exchange.readmodels.views import ViewsConnection, open_views
 SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('idx views schema'))"
 POOL_SIZE = 4
 CONNECT_TIMEOUT = 10  # seconds
+
+log = structlog.get_logger(__name__)
 
 _DDL_TYPES = [
     (re.compile(r"\bINTEGER\b"), "BIGINT"),
@@ -291,3 +295,54 @@ async def open_views_for(database_url: str | None, sqlite_path: Path, *, shared:
     if database_url is None:
         return await open_views(sqlite_path)
     return await (PostgresViews.pool if shared else PostgresViews.connect)(database_url)
+
+
+# How often each process on PostgreSQL looks for the exchange's sessions stalled inside a transaction.
+STALLED_SWEEP_EVERY = 1.0  # seconds
+
+
+class StalledTransactions:
+    """Ends every session of the exchange's database and role that has sat idle inside a transaction for longer
+    than IDLE_TRANSACTION_TIMEOUT, as the server's own `idle_in_transaction_session_timeout` is set to.
+
+    Why the server's setting is not enough: its timer is armed when a transaction's statement ends (ReadyForQuery)
+    and disarmed by the next message from the client, and a Flush is such a message that arms nothing again.
+    psycopg's pipeline (`executemany`) sends a Flush after its closing Sync whenever it had not read every result
+    by then, which a loaded machine makes common. A process paused or cut off right after such a batch keeps its
+    locks (a lease row, the event store's table lock) for as long as it stays away, and no other process can take
+    its leases over. Every process sweeps, so the one that is still running ends the stalled session of the one
+    that is not; the rule it applies is the server's own, so no session ends that the server would have kept.
+    """
+
+    def __init__(self, database_url: str, idle_for: float = IDLE_TRANSACTION_TIMEOUT) -> None:
+        self._url = database_url
+        self.idle_for = idle_for
+        self._views: PostgresViews | None = None
+        self._rounds = Repeating(
+            "stalled-transactions", self.sweep, STALLED_SWEEP_EVERY, log=log, failure="stalled_sweep_failed"
+        )
+
+    async def sweep(self) -> list[int]:
+        """End the stalled sessions now; their process ids."""
+        if self._views is None:
+            self._views = await PostgresViews.connect(self._url)
+        rows = await self._views.execute_fetchall(
+            # In the select list, not the WHERE clause: only rows that pass every condition are ended.
+            "SELECT pid, left(query, 200), pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid() "
+            "AND state IN ('idle in transaction', 'idle in transaction (aborted)') "
+            "AND state_change < clock_timestamp() - make_interval(secs => ?)",
+            (self.idle_for,),
+        )
+        ended = [(int(pid), query) for pid, query, terminated in rows if terminated]
+        for pid, query in ended:
+            log.warning("stalled_transaction_ended", pid=pid, last_statement=query)
+        return [pid for pid, _ in ended]
+
+    def start(self) -> None:
+        self._rounds.start()
+
+    async def stop(self) -> None:
+        await self._rounds.stop()
+        if self._views is not None:
+            await self._views.close()
