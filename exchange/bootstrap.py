@@ -59,6 +59,7 @@ from exchange.services.admission import Admission
 from exchange.services.certificates import Certificates
 from exchange.services.cross_process import CrossProcessRefresh, SignOuts
 from exchange.services.delivery_gate import DeliveryGate
+from exchange.services.delivery_lag import REFRESH as LAG_REFRESH
 from exchange.services.delivery_lag import DeliveryLag, LagAdmission, Stage, log_stage
 from exchange.services.event_feed import EventFeed
 from exchange.services.evidence import EvidenceBundles
@@ -159,6 +160,7 @@ async def build_services(
     signature_work: SignatureWork | None = None,
     delivery_lag_limit: float = 0.0,
     delivery_lag_wait: float = Settings.delivery_lag_wait,
+    delivery_lag_refresh: float = LAG_REFRESH,
     delivery_path: Mapping[str, Sequence[str]] | None = None,
     delivery_stages: Sequence[Stage] = (),
 ) -> Services:
@@ -184,13 +186,10 @@ async def build_services(
     # The lists' projectors share the queue's connection: they take turns at writing through one lock anyway.
     view_writes = view_writes or asyncio.Lock()
 
-    async def follower(handler: Handler) -> Projector:
-        # Its tables are made here, before any use case waits on it.
-        projector = Projector(ledger, queue_views or views, handler, writes=view_writes)
-        await projector.prepare()
-        return projector
+    def follower(handler: Handler) -> Projector:
+        return Projector(ledger, queue_views or views, handler, writes=view_writes)
 
-    queue = await follower(QueueProjection())
+    queue = follower(QueueProjection())
     listings = plugin_aggregates_projections(registry)
     message_listings = plugin_messages_projections(registry)
     list_handlers: list[Handler] = [
@@ -200,9 +199,11 @@ async def build_services(
         *listings,
         *message_listings,
     ]
-    lists = {handler.name: await follower(handler) for handler in list_handlers}
-    merkle_log = await follower(MerkleLogProjection())
+    lists = {handler.name: follower(handler) for handler in list_handlers}
+    merkle_log = follower(MerkleLogProjection())
     followers = [queue, *lists.values(), merkle_log]
+    # Their tables are made here, before any use case waits on them.
+    await Projector.prepare_together(followers)
 
     def recorded() -> None:
         for follower in followers:
@@ -226,7 +227,7 @@ async def build_services(
     )
     verifiable_log = VerifiableLog(views, merkle_log, authority, clock, directory, tree_head_interval)
     delivery_path = delivery_path or {queue.name: queue.topics}
-    lag = DeliveryLag([log_stage(ledger, views, delivery_path), *delivery_stages])
+    lag = DeliveryLag([log_stage(ledger, views, delivery_path), *delivery_stages], refresh=delivery_lag_refresh)
     pace = LagAdmission(lag, delivery_lag_limit, delivery_lag_wait)
     return Services(
         clock=clock,

@@ -99,6 +99,11 @@ async def tracked_position(db: ViewsConnection, name: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+async def tracked_positions(db: ViewsConnection) -> dict[str, int]:
+    """Every follower's tracked position, by name, in one round trip."""
+    return {row[0]: int(row[1]) for row in await db.execute_fetchall("SELECT name, position FROM tracking")}
+
+
 async def track(db: ViewsConnection, name: str, position: int) -> None:
     # Never backwards: another process following the same views may have recorded a later position (a handler
     # that skips what that covers relies on it), and a relay replaying from before its position must not undo it.

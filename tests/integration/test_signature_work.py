@@ -14,6 +14,7 @@ from exchange.services.signature_work import SignatureWork
 
 # The use cases on the in-memory store, as tests/unit/services builds them (its fixtures).
 from tests.unit.services.conftest import (  # noqa: F401
+    SHARED_LOOP,
     Market,
     authority,
     clock,
@@ -34,6 +35,7 @@ def pooled(authority: CertificateAuthority) -> Iterator[SignatureWork]:
     work.close()
 
 
+@SHARED_LOOP  # the loop the use cases' fixtures run on
 async def test_a_pool_process_verifies_a_participant_signature_and_refuses_a_wrong_one(
     pooled: SignatureWork, market: Market
 ) -> None:

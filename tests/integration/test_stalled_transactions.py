@@ -32,6 +32,14 @@ async def silent_session(postgres_url: str) -> AsyncConnection[tuple[object, ...
     return connection
 
 
+async def idle_in_a_transaction(postgres_url: str) -> AsyncConnection[tuple[object, ...]]:
+    """A silent session that has begun a transaction and run a statement in it."""
+    connection = await silent_session(postgres_url)
+    await connection.execute("BEGIN")
+    await connection.execute("SELECT 1")
+    return connection
+
+
 async def test_a_lease_row_held_by_a_stalled_transaction_is_taken_over_once_the_sweep_ends_it(
     postgres_url: str, sweep: StalledTransactions
 ) -> None:
@@ -67,12 +75,8 @@ async def test_the_sweep_leaves_sessions_that_are_working_or_were_idle_for_less_
 ) -> None:
     idle_outside = await silent_session(postgres_url)
     await idle_outside.execute("SELECT 1")
-    recent = await silent_session(postgres_url)
-    await recent.execute("BEGIN")
-    await recent.execute("SELECT 1")
-    stalled = await silent_session(postgres_url)
-    await stalled.execute("BEGIN")
-    await stalled.execute("SELECT 1")
+    recent = await idle_in_a_transaction(postgres_url)
+    stalled = await idle_in_a_transaction(postgres_url)
     await asyncio.sleep(IDLE_FOR * 2)
     await recent.execute("SELECT 2")  # it is working: its last statement is recent
 
@@ -87,9 +91,7 @@ async def test_the_sweep_leaves_sessions_that_are_working_or_were_idle_for_less_
 async def test_the_started_sweep_ends_a_stalled_session_by_itself(
     postgres_url: str, sweep: StalledTransactions
 ) -> None:
-    stalled = await silent_session(postgres_url)
-    await stalled.execute("BEGIN")
-    await stalled.execute("SELECT 1")
+    stalled = await idle_in_a_transaction(postgres_url)
     sweep.start()
     await asyncio.sleep(IDLE_FOR + 2 * STALLED_SWEEP_EVERY + 0.5)
     with pytest.raises(psycopg.OperationalError):

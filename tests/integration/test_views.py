@@ -22,6 +22,7 @@ from exchange.readmodels.views import ViewsConnection, open_views, track, tracke
 
 # The use cases on the in-memory event store (fixtures of tests/unit/services), with their views on the backend.
 from tests.unit.services.conftest import (  # noqa: F401
+    SHARED_LOOP,
     BuildServices,
     Market,
     Member,
@@ -29,10 +30,14 @@ from tests.unit.services.conftest import (  # noqa: F401
     clock,
     make_services,
     registry,
+    use_case_fixture,
 )
 from translog.projection import TranslogProjection
 from translog.queries import QueryError, TranslogQuery, Viewer, related, search
 from translog.reconcile import ReconcileQuery, reconcile
+
+# On the loop the use cases' fixtures run on.
+pytestmark = SHARED_LOOP
 
 
 class Connect(Protocol):
@@ -49,12 +54,12 @@ SCHEMAS = [model.schema for model in REBUILDABLE.values()] + [Notifier.schema]
 class ViewsContract:
     """What the read side needs of its database on any backend; subclasses provide the `connect` fixture."""
 
-    @pytest.fixture
+    @use_case_fixture
     async def market(self, make_services: BuildServices, connect: Connect) -> Market:
         """The use cases with their views (and the queue projector's connection) on the backend under test."""
         return Market(await make_services(views=await connect(shared=True), queue_views=await connect()))
 
-    @pytest.fixture
+    @use_case_fixture
     async def views(self, market: Market) -> ViewsConnection:
         return market.services.views
 
@@ -231,7 +236,7 @@ class ViewsContract:
 
 
 class TestViewsOnSqlite(ViewsContract):
-    @pytest.fixture
+    @use_case_fixture
     async def connect(self, tmp_path: Path) -> AsyncIterator[Connect]:
         """Connections to one views file, as `idx serve` opens them."""
         opened: list[ViewsConnection] = []

@@ -14,10 +14,21 @@ from exchange.readmodels.views import ViewsConnection, track, tracked_position
 from tests.integration.test_views import Connect, ViewsContract
 
 # The use cases on the in-memory event store, as the contract builds them (fixtures of tests/unit/services).
-from tests.unit.services.conftest import Market, authority, clock, make_services, registry  # noqa: F401
+from tests.unit.services.conftest import (  # noqa: F401
+    SHARED_LOOP,
+    Market,
+    authority,
+    clock,
+    make_services,
+    registry,
+    use_case_fixture,
+)
+
+# On the loop the use cases' fixtures run on.
+pytestmark = SHARED_LOOP
 
 
-@pytest.fixture
+@use_case_fixture
 async def connect(postgres_url: str) -> AsyncIterator[Connect]:
     """Connections to one fresh database of the test cluster: a follower's own, or the request side's pool."""
     opened: list[PostgresViews] = []

@@ -18,8 +18,11 @@ from typing import Any
 import aiosqlite
 import msgspec
 import pytest
+import pytest_asyncio
 from cryptography import x509
+from pytest_asyncio import is_async_test
 
+from certs import authority as authorities
 from certs.authority import EC_P256, CertificateAuthority
 from certs.participant import build_csr, new_signing_key
 from certs.signature import SigningKey, sign_detached
@@ -45,6 +48,20 @@ SUBMITTED = topic_of(Message, "Submitted")
 LETTERS = {"High": "h", "Medium": "m", "Low": "l"}
 
 
+# The use cases' tests share one event loop, and with it the loop's default executor. A loop per test would start
+# worker threads anew for its `asyncio.to_thread` calls, and one more to shut them down: about four thread starts a
+# test, the largest cost of these tests on a loaded machine. Each test still builds its services afresh.
+SHARED_LOOP = pytest.mark.asyncio(loop_scope="session")
+use_case_fixture = functools.partial(pytest_asyncio.fixture, loop_scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and is_async_test(item):
+            item.add_marker(SHARED_LOOP, append=False)
+
+
 class SettableClock(Clock):
     """The exchange's clock, standing still at a moment the test sets or moves forward."""
 
@@ -60,14 +77,22 @@ class SettableClock(Clock):
         return self.moment
 
 
+def unit_authority(directory: Path) -> CertificateAuthority:
+    """An exchange CA for these tests: an RSA 2048 CA key, not the exchange's 3072, and an EC P-256 hub key.
+
+    No use case depends on the CA's key size, and a 3072-bit key takes about four times as long to make and three
+    times as long to sign each participant's certificate with. No use case depends on the hub key's type either
+    (`--hub-key-type ec-p256`), and each submission's receipt and re-signature then cost a tenth of what RSA's
+    do. The end-to-end and interop tests run the exchange's CA key size and its default RSA hub."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(authorities, "CA_KEY_BITS", 2048)
+        return CertificateAuthority.load_or_create(directory, START, hub_key_type=EC_P256)
+
+
 @pytest.fixture(scope="session")
 def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    """The exchange CA, made once: RSA 3072 key generation is too slow to repeat per test.
-
-    Its hub key is EC P-256 (`--hub-key-type ec-p256`): no use case depends on the hub key's type, and each
-    submission's receipt and re-signature then cost a tenth of what RSA's do. The end-to-end and interop tests
-    run the default RSA hub."""
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("pki"), START, hub_key_type=EC_P256)
+    """The exchange CA, made once: RSA key generation is too slow to repeat per test."""
+    return unit_authority(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +130,7 @@ def clock() -> SettableClock:
 BuildServices = Callable[..., Awaitable[Services]]
 
 
-@pytest.fixture
+@use_case_fixture
 async def make_services(
     authority: CertificateAuthority, registry: Registry, clock: SettableClock
 ) -> AsyncIterator[BuildServices]:
@@ -137,7 +162,7 @@ async def make_services(
             await connection.close()
 
 
-@pytest.fixture
+@use_case_fixture
 async def services(make_services: BuildServices) -> Services:
     return await make_services()
 

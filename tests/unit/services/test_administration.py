@@ -7,7 +7,7 @@ import math
 import pytest
 
 from exchange.kernel.errors import InvalidError, MalformedError
-from tests.unit.services.conftest import Market, Member
+from tests.unit.services.conftest import Market, Member, use_case_fixture
 
 
 async def test_the_participant_list_pages_in_registration_order_until_the_cursor_runs_out(market: Market) -> None:
@@ -54,7 +54,7 @@ async def test_a_participant_id_outside_its_pattern_is_refused(market: Market, p
     assert [error.field for error in refused.value.errors] == ["participantId"]
 
 
-@pytest.fixture
+@use_case_fixture
 async def generator(market: Market) -> Member:
     return await market.participant("GEN", ["GENERATOR"], enrol=False)
 

@@ -195,7 +195,7 @@ async def test_a_later_batch_whose_checks_finish_first_still_queues_after_an_ear
 
     def slower_for_the_first(recorded: Any) -> Any:
         if any(route.message_context_id == slow_for for route in recorded):
-            time.sleep(0.3)  # in the gate's thread, as a slow read of the event store would be
+            time.sleep(0.15)  # in the gate's thread, as a slow read of the event store would be
         return check(recorded)
 
     monkeypatch.setattr(services.gate, "_not_yet_handled", slower_for_the_first)

@@ -17,6 +17,8 @@ from tests.unit.services.conftest import BuildServices, Market, Member
 
 LIMIT = 0.05  # seconds: small, so that a backlog ages past it quickly
 READINESS = 5.0  # seconds: the longest a test waits for a state it expects
+WAIT = 0.1  # seconds: the wait allowed where a test waits it out
+REFRESH = 0.01  # seconds: the lag is read again this often, so that a test sees a change soon
 
 
 async def lag_over(market: Market, bound: float) -> float:
@@ -47,7 +49,7 @@ async def test_a_submission_waits_while_delivery_is_behind_and_passes_once_it_ca
     make_services: BuildServices,
 ) -> None:
     """Over the bound the submission waits uncommitted; when the delivery path reaches the log it is recorded."""
-    market = Market(await make_services(delivery_lag_limit=LIMIT, delivery_lag_wait=30.0))
+    market = Market(await make_services(delivery_lag_limit=LIMIT, delivery_lag_refresh=REFRESH, delivery_lag_wait=30.0))
     mc, lnsp = await behind(market)
     passed_before = waits("passed")
 
@@ -71,14 +73,14 @@ async def test_a_submission_the_delivery_path_does_not_catch_up_with_goes_on_aft
 ) -> None:
     """Past the wait allowed it is committed regardless (a path that stands still must not stop acceptance): the
     wait is counted as waited out, and it took the wait, not less."""
-    market = Market(await make_services(delivery_lag_limit=LIMIT, delivery_lag_wait=0.2))
+    market = Market(await make_services(delivery_lag_limit=LIMIT, delivery_lag_refresh=REFRESH, delivery_lag_wait=WAIT))
     mc, lnsp = await behind(market)
     waited_out_before = waits("waited_out")
 
     started = time.monotonic()
     receipt = await asyncio.wait_for(market.submit(mc, market.body(mc, [lnsp])), READINESS)
 
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= WAIT
     assert receipt.message_context_id.startswith(f"pqd~bpqd~m~{mc.participant_id}~")
     assert await market.messages() == 2
     assert waits("waited_out") == waited_out_before + 1
@@ -89,7 +91,7 @@ async def test_with_the_limit_at_zero_nothing_waits_however_far_delivery_trails(
     make_services: BuildServices,
 ) -> None:
     """0 turns admission off: a lag far over any bound holds no submission back."""
-    market = Market(await make_services(delivery_lag_limit=0.0))
+    market = Market(await make_services(delivery_lag_limit=0.0, delivery_lag_refresh=REFRESH))
     mc, lnsp = await behind(market)
 
     await asyncio.wait_for(market.submit(mc, market.body(mc, [lnsp])), READINESS)
@@ -183,6 +185,7 @@ async def test_the_lag_is_read_from_what_the_processes_share(make_services: Buil
                 persistence=sqlite_persistence(tmp_path / "events.sqlite"),
                 views=connection,
                 delivery_lag_limit=LIMIT,
+                delivery_lag_refresh=REFRESH,
                 delivery_lag_wait=30.0,
             )
             for connection in views

@@ -18,7 +18,7 @@ from exchange.functions.recall.sample import sample_plan
 from exchange.functions.recall.service import RecallPlans
 from exchange.functions.services import Answer, Call
 from exchange.kernel.errors import InvalidError, NotFoundError
-from tests.unit.services.conftest import Market, Member, SettableClock
+from tests.unit.services.conftest import Market, Member, SettableClock, use_case_fixture
 
 GENERATOR = frozenset({"GENERATOR"})
 DUID = "SWAPGEN1"
@@ -37,7 +37,7 @@ async def submit_bid(services: Services, bidder: Member, trading_date: str) -> A
     return await EnergyBids(services.plugin_services).submit_bids(Call(bidder.participant_id, GENERATOR, body))
 
 
-@pytest.fixture
+@use_case_fixture
 async def generators(market: Market) -> tuple[Member, Member]:
     """Two generators; the first registered DUID (400 MW)."""
     old = await market.participant("OLDGEN", ["GENERATOR"], enrol=False)

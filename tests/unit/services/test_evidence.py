@@ -8,12 +8,11 @@ import zipfile
 
 import pytest
 
-from certs.authority import CertificateAuthority
 from exchange.domain.messages import Message
 from exchange.kernel.errors import NotFoundError
 from exchange.services import evidence
 from exchange.services.evidence import BundleError, Claim, check_bundle
-from tests.unit.services.conftest import START, Market, Member
+from tests.unit.services.conftest import Market, Member, unit_authority
 
 
 async def signed_and_deleted(market: Market) -> tuple[Member, Member, str]:
@@ -96,7 +95,7 @@ async def test_a_bundle_checked_against_another_ca_fails(
     """With the CA the auditor trusts, a bundle of another exchange proves nothing."""
     sender, _, mcid = await signed_and_deleted(market)
     bundle = await market.services.evidence.bundle(sender.participant_id, mcid)
-    other = CertificateAuthority.load_or_create(tmp_path_factory.mktemp("other-pki"), START)
+    other = unit_authority(tmp_path_factory.mktemp("other-pki"))
     assert evidence.CA_CERTIFICATE in failed(check_bundle(bundle, other.ca_certificate))
     assert evidence.TREE_HEAD in failed(check_bundle(bundle, other.ca_certificate))
 

@@ -7,10 +7,10 @@ import pytest
 from exchange.bootstrap import Services
 from exchange.domain.markettime import seconds_until_next_market_day
 from exchange.kernel.errors import InvalidError, LimitExceededError, NotFoundError
-from tests.unit.services.conftest import Market, Member, SettableClock
+from tests.unit.services.conftest import Market, Member, SettableClock, use_case_fixture
 
 
-@pytest.fixture
+@use_case_fixture
 async def lnsp(market: Market) -> Member:
     return await market.participant("LNSP", ["LNSP"], enrol=False)
 

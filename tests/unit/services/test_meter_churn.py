@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from exchange.kernel.errors import InvalidError
-from tests.unit.services.conftest import Market, Member
+from tests.unit.services.conftest import Market, Member, use_case_fixture
 
 NMI = "6002000001"
 NMI_FIELD = "data.transactions[0].nmiDetails[0].nmi"
@@ -40,7 +40,7 @@ class Churn:
         assert NMI in error.message and reading_date in error.message
 
 
-@pytest.fixture
+@use_case_fixture
 async def market_with_nmi(market: Market) -> Churn:
     """An NMI's MC, its outgoing and incoming MDP and its LNSP; no record of the NMI yet."""
     return Churn(
@@ -52,7 +52,7 @@ async def market_with_nmi(market: Market) -> Churn:
     )
 
 
-@pytest.fixture
+@use_case_fixture
 async def churn(market_with_nmi: Churn) -> Churn:
     """The old MDP from 2026-01-01, the new one from CHURN_DAY."""
     await market_with_nmi.record(market_with_nmi.old, "2026-01-01")

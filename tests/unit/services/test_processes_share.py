@@ -14,12 +14,12 @@ from exchange.readmodels.views import open_views
 from exchange.services.access import TokenError, TokenIssuer
 from exchange.services.participants import InvalidClientError
 from flowcontrol.limits import LimitStore
-from tests.unit.services.conftest import BuildServices, Market
+from tests.unit.services.conftest import BuildServices, Market, use_case_fixture
 
 TOKEN_KEY = b"unit-test-token-key-of-32-bytes!"
 
 
-@pytest.fixture
+@use_case_fixture
 async def two_processes(make_services: BuildServices, tmp_path: Path) -> AsyncIterator[list[Services]]:
     """Two sets of services with one token key and one counters database, as two workers have."""
     limits_db = await open_views(tmp_path / "limits.sqlite")

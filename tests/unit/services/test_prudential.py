@@ -20,7 +20,7 @@ from exchange.functions.prud.sample import credit_body, daily_body
 from exchange.functions.services import Answer, Call
 from exchange.kernel.errors import InvalidError, NotAcceptableError, NotFoundError, RefusedError
 from exchange.services.submit import Receipt, SubmissionRequest
-from tests.unit.services.conftest import Market, Member
+from tests.unit.services.conftest import Market, Member, use_case_fixture
 
 BASE = "/prudential/api/v1/prudential"
 
@@ -58,7 +58,7 @@ class Prudential:
         return await self.handlers[path](Call(member.participant_id, roles, b"", query, headers))
 
 
-@pytest.fixture
+@use_case_fixture
 async def prudential(market: Market, services: Services) -> Prudential:
     operator = await market.participant("OPER", ["OPERATOR"])
     mp1 = await market.participant("MPA", ["MP"], enrol=False)

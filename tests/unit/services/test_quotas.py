@@ -10,10 +10,10 @@ import pytest
 from exchange.domain.markettime import MARKET_TIME, market_day
 from exchange.domain.messages import Message
 from exchange.kernel.errors import InvalidError, LimitExceededError, SignatureRefusedError
-from tests.unit.services.conftest import BuildServices, Market, Member, SettableClock
+from tests.unit.services.conftest import BuildServices, Market, Member, SettableClock, use_case_fixture
 
 
-@pytest.fixture
+@use_case_fixture
 async def market(make_services: BuildServices) -> Market:
     """An exchange allowing each sender two High, two Medium and one Low message a market day."""
     return Market(await make_services(daily_quota=(2, 2, 1)))
