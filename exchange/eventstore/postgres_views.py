@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psycopg
@@ -38,7 +37,7 @@ from exchange.eventstore.ledger import IDLE_TRANSACTION_TIMEOUT
 from exchange.kernel.errors import MalformedError
 from exchange.kernel.tasks import Repeating
 from exchange.readmodels.views import SCHEMA as TRACKING_SCHEMA
-from exchange.readmodels.views import ViewsConnection, open_views
+from exchange.readmodels.views import FetchedCursor, StatementResult, ViewsConnection, open_views
 
 # Schema scripts of the projections take turns under this lock: CREATE ... IF NOT EXISTS is not safe against
 # another process creating the same table at the same moment (both pass the check, one fails in the catalogue).
@@ -76,49 +75,6 @@ class NamedRow(tuple[Any, ...]):
 
     def keys(self) -> list[str]:
         return list(self._names)
-
-
-class PostgresCursor:
-    """The rows of one statement, read in full when it ran (as the read side reads every result at once)."""
-
-    def __init__(self, rows: list[NamedRow]) -> None:
-        self._rows = rows
-        self._next = 0
-
-    async def fetchone(self) -> NamedRow | None:
-        if self._next >= len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
-
-    async def fetchall(self) -> list[NamedRow]:
-        rest, self._next = self._rows[self._next :], len(self._rows)
-        return rest
-
-    def __aiter__(self) -> AsyncIterator[NamedRow]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[NamedRow]:
-        while (row := await self.fetchone()) is not None:
-            yield row
-
-
-class _Result:
-    """`execute`'s answer: awaited, or entered with `async with`, it is the cursor (as aiosqlite's)."""
-
-    def __init__(self, running: Coroutine[Any, Any, PostgresCursor]) -> None:
-        self._running = running
-
-    def __await__(self) -> Generator[Any, None, PostgresCursor]:
-        return self._running.__await__()
-
-    async def __aenter__(self) -> PostgresCursor:
-        return await self._running
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
-    ) -> None:
-        """Nothing to release: the rows were read in full when the statement ran."""
 
 
 class PostgresViews:
@@ -164,8 +120,8 @@ class PostgresViews:
     def in_transaction(self) -> bool:
         return self._began
 
-    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> _Result:
-        return _Result(self._execute(sql, parameters))
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> StatementResult[NamedRow]:
+        return StatementResult(self._execute(sql, parameters))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> list[NamedRow]:
         return await (await self._execute(sql, parameters)).fetchall()
@@ -201,15 +157,15 @@ class PostgresViews:
         if self._connection is not None:
             await self._connection.close()
 
-    async def _execute(self, sql: str, parameters: Iterable[Any] | None) -> PostgresCursor:
+    async def _execute(self, sql: str, parameters: Iterable[Any] | None) -> FetchedCursor[NamedRow]:
         if _PRAGMA.match(sql):
-            return PostgresCursor([])
+            return FetchedCursor([])
         if _BEGIN.match(sql):
             if self._pool is not None:
                 raise TypeError("statements over the pool stand alone: a transaction needs PostgresViews.connect")
             await self._statement("BEGIN", None)
             self._began = True
-            return PostgresCursor([])
+            return FetchedCursor([])
         if _ROLLBACK.match(sql):
             # A follower undoes a failed batch before trying again; when the connection itself was lost, the
             # server undid it already, and the next BEGIN opens a new connection.
@@ -217,22 +173,22 @@ class PostgresViews:
             if self._connection is not None and not _lost(self._connection):
                 with contextlib.suppress(psycopg.OperationalError):
                     await self._connection.execute("ROLLBACK")
-            return PostgresCursor([])
+            return FetchedCursor([])
         cursor = await self._statement(sql, parameters)
         if _COMMIT.match(sql):
             self._began = False
         return cursor
 
-    async def _statement(self, sql: str, parameters: Iterable[Any] | None) -> PostgresCursor:
+    async def _statement(self, sql: str, parameters: Iterable[Any] | None) -> FetchedCursor[NamedRow]:
         values = None if parameters is None else _checked(tuple(parameters))
         async with self._taken() as connection:
             cursor = await connection.execute(_placeholders(sql) if values is not None else sql, values)
             if cursor.description is None:
-                return PostgresCursor([])
+                return FetchedCursor([])
             names: dict[str, int] = {}
             for index, column in enumerate(cursor.description):
                 names.setdefault(column.name, index)
-            return PostgresCursor([NamedRow(values, names) for values in await cursor.fetchall()])
+            return FetchedCursor([NamedRow(values, names) for values in await cursor.fetchall()])
 
     def _taken(self) -> AbstractAsyncContextManager[AsyncConnection[tuple[Any, ...]]]:
         if self._pool is not None:

@@ -7,10 +7,10 @@ both accept, with `?` placeholders, against `ViewsConnection`: the part of `aios
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
 
@@ -52,6 +52,54 @@ class ViewsResult(Protocol):
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
     ) -> Any: ...
+
+
+R = TypeVar("R", bound=Row)
+
+
+class FetchedCursor(Generic[R]):
+    """The rows of one statement, read in full when it ran (as the read side reads every result at once): the
+    cursor of a connection that runs each statement in one go rather than fetching in steps."""
+
+    def __init__(self, rows: list[R]) -> None:
+        self._rows = rows
+        self._next = 0
+
+    async def fetchone(self) -> R | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[R]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+    def __aiter__(self) -> AsyncIterator[R]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[R]:
+        while (row := await self.fetchone()) is not None:
+            yield row
+
+
+class StatementResult(Generic[R]):
+    """`execute`'s answer for such a connection: awaited, or entered with `async with`, it is the cursor (as
+    aiosqlite's)."""
+
+    def __init__(self, running: Coroutine[Any, Any, FetchedCursor[R]]) -> None:
+        self._running = running
+
+    def __await__(self) -> Generator[Any, None, FetchedCursor[R]]:
+        return self._running.__await__()
+
+    async def __aenter__(self) -> FetchedCursor[R]:
+        return await self._running
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None, /
+    ) -> None:
+        """Nothing to release: the rows were read in full when the statement ran."""
 
 
 class ViewsConnection(Protocol):

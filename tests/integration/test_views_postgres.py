@@ -11,18 +11,10 @@ from exchange.eventstore.postgres_views import PostgresViews
 from exchange.kernel.errors import MalformedError
 from exchange.readmodels.queue import QueueQuery, list_queue
 from exchange.readmodels.views import ViewsConnection, track, tracked_position
-from tests.integration.test_views import Connect, ViewsContract
+from tests.integration.test_views import SHARED_LOOP, Connect, Market, ViewsContract, use_case_fixture
 
 # The use cases on the in-memory event store, as the contract builds them (fixtures of tests/unit/services).
-from tests.unit.services.conftest import (  # noqa: F401
-    SHARED_LOOP,
-    Market,
-    authority,
-    clock,
-    make_services,
-    registry,
-    use_case_fixture,
-)
+from tests.unit.services.conftest import authority, clock, make_services, registry  # noqa: F401
 
 # On the loop the use cases' fixtures run on.
 pytestmark = SHARED_LOOP

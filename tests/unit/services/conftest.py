@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import msgspec
 import pytest
 import pytest_asyncio
@@ -35,12 +34,12 @@ from exchange.functions.bpqd.sample import sample_envelope
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
 from exchange.messaging.routing import routes_of
-from exchange.readmodels.views import open_views
 from exchange.services import access
 from exchange.services.access import Principal, TokenIssuer, entity_catalogue
 from exchange.services.certificates import CertificateView
 from exchange.services.submit import Receipt, SubmissionRequest, Submissions
 from flowcontrol.limits import LimitStore
+from tests.unit.services.inline_views import InlineViews
 
 # Real time at the start of the session, to the millisecond: certificates the session CA issues are valid then.
 START = datetime.now(UTC).replace(microsecond=0)
@@ -135,12 +134,11 @@ async def make_services(
     authority: CertificateAuthority, registry: Registry, clock: SettableClock
 ) -> AsyncIterator[BuildServices]:
     """Build the services on a fresh in-memory store; keyword arguments override those of `build_services`."""
-    built: list[tuple[Services, list[aiosqlite.Connection]]] = []
+    built: list[tuple[Services, list[InlineViews]]] = []
 
     async def make(**overrides: Any) -> Services:
-        # One connection for the views: each connection to ":memory:" is a database of its own.
-        views = await open_views(Path(":memory:"))
-        limits_db = await open_views(Path(":memory:"))
+        # One connection for the views, another for the limits: each is a database of its own, in memory.
+        views, limits_db = InlineViews(), InlineViews()
         arguments: dict[str, Any] = {
             "persistence": IN_MEMORY,
             "views": views,
