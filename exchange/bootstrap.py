@@ -22,7 +22,7 @@ from exchange.eventstore.accepted import AcceptedMessages
 from exchange.eventstore.directory import Directory
 from exchange.eventstore.ledger import GroupCommit, Ledger, create_postgres_tables, persistence_for
 from exchange.eventstore.postgres_counters import PostgresCounters
-from exchange.eventstore.postgres_views import StalledTransactions, open_views_for
+from exchange.eventstore.postgres_views import StalledTransactions, name_sessions, open_views_for
 from exchange.eventstore.shared_keys import SharedKeys
 from exchange.functions.registry import Registry
 from exchange.kernel.clock import Clock
@@ -380,6 +380,8 @@ async def start_exchange(
     limit_arenas()  # before the threads below start (see exchange.kernel.memory)
     data_dir = settings.data_dir
     data_dir_lock = data_dir_lock or claim_data_dir(data_dir)
+    if settings.database_url is not None:
+        name_sessions()
     # First, so that an unreachable database stops the start before anything else runs.
     shared_keys = await _shared_keys(settings)
     # Request work (checks, signatures, event-store reads) runs in threads; six would queue requests behind each other.

@@ -21,6 +21,7 @@ Schema scripts run under an advisory lock, so processes starting together create
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -255,11 +256,21 @@ async def open_views_for(database_url: str | None, sqlite_path: Path, *, shared:
 
 # How often each process on PostgreSQL looks for the exchange's sessions stalled inside a transaction.
 STALLED_SWEEP_EVERY = 1.0  # seconds
+# The name the exchange's sessions carry in pg_stat_activity (libpq's PGAPPNAME, unless the environment sets it).
+APPLICATION_NAME = "idx"
+
+
+def name_sessions() -> None:
+    """Name every PostgreSQL session this process opens from now on (libpq reads PGAPPNAME for each connection,
+    eventsourcing's included), so that the sweep below can tell the exchange's sessions from anyone else's."""
+    os.environ.setdefault("PGAPPNAME", APPLICATION_NAME)
 
 
 class StalledTransactions:
-    """Ends every session of the exchange's database and role that has sat idle inside a transaction for longer
-    than IDLE_TRANSACTION_TIMEOUT, as the server's own `idle_in_transaction_session_timeout` is set to.
+    """Ends every session of the exchange (its database, its role and its application name, see `name_sessions`)
+    that has sat idle inside a transaction for longer than IDLE_TRANSACTION_TIMEOUT, as the server's own
+    `idle_in_transaction_session_timeout` is set to for those sessions. Anyone else's sessions, such as an
+    operator's psql under the same role, are left alone.
 
     Why the server's setting is not enough: its timer is armed when a transaction's statement ends (ReadyForQuery)
     and disarmed by the next message from the client, and a Flush is such a message that arms nothing again.
@@ -286,6 +297,7 @@ class StalledTransactions:
             # In the select list, not the WHERE clause: only rows that pass every condition are ended.
             "SELECT pid, left(query, 200), pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid() "
+            "AND application_name = current_setting('application_name') "
             "AND state IN ('idle in transaction', 'idle in transaction (aborted)') "
             "AND state_change < clock_timestamp() - make_interval(secs => ?)",
             (self.idle_for,),

@@ -10,11 +10,22 @@ import psycopg
 import pytest
 from psycopg import AsyncConnection
 
-from exchange.eventstore.postgres_views import STALLED_SWEEP_EVERY, PostgresViews, StalledTransactions
+from exchange.eventstore.postgres_views import (
+    APPLICATION_NAME,
+    STALLED_SWEEP_EVERY,
+    PostgresViews,
+    StalledTransactions,
+)
 from exchange.readmodels.leases import Leases, fence
 
 # Shorter than the exchange's IDLE_TRANSACTION_TIMEOUT, so that the test waits less; the rule is the same.
 IDLE_FOR = 0.5
+
+
+@pytest.fixture(autouse=True)
+def named_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sessions the tests open carry the exchange's name, as `idx serve`'s do (`name_sessions`)."""
+    monkeypatch.setenv("PGAPPNAME", APPLICATION_NAME)
 
 
 @pytest.fixture
@@ -24,17 +35,17 @@ async def sweep(postgres_url: str) -> AsyncIterator[StalledTransactions]:
     await stalled.stop()
 
 
-async def silent_session(postgres_url: str) -> AsyncConnection[tuple[object, ...]]:
+async def silent_session(postgres_url: str, **options: str) -> AsyncConnection[tuple[object, ...]]:
     """A session whose server-side idle timer is off, as psycopg's pipeline leaves it when a Flush follows the
     transaction's last statement."""
-    connection = await AsyncConnection.connect(postgres_url, autocommit=True)
+    connection = await AsyncConnection.connect(postgres_url, autocommit=True, **options)
     await connection.execute("SET idle_in_transaction_session_timeout = 0")
     return connection
 
 
-async def idle_in_a_transaction(postgres_url: str) -> AsyncConnection[tuple[object, ...]]:
+async def idle_in_a_transaction(postgres_url: str, **options: str) -> AsyncConnection[tuple[object, ...]]:
     """A silent session that has begun a transaction and run a statement in it."""
-    connection = await silent_session(postgres_url)
+    connection = await silent_session(postgres_url, **options)
     await connection.execute("BEGIN")
     await connection.execute("SELECT 1")
     return connection
@@ -70,12 +81,13 @@ async def test_a_lease_row_held_by_a_stalled_transaction_is_taken_over_once_the_
     await other.close()
 
 
-async def test_the_sweep_leaves_sessions_that_are_working_or_were_idle_for_less_than_the_limit(
+async def test_the_sweep_leaves_sessions_working_idle_for_less_than_the_limit_or_not_the_exchanges(
     postgres_url: str, sweep: StalledTransactions
 ) -> None:
     idle_outside = await silent_session(postgres_url)
     await idle_outside.execute("SELECT 1")
     recent = await idle_in_a_transaction(postgres_url)
+    someone_elses = await idle_in_a_transaction(postgres_url, application_name="psql")
     stalled = await idle_in_a_transaction(postgres_url)
     await asyncio.sleep(IDLE_FOR * 2)
     await recent.execute("SELECT 2")  # it is working: its last statement is recent
@@ -84,7 +96,8 @@ async def test_the_sweep_leaves_sessions_that_are_working_or_were_idle_for_less_
     assert ended == [stalled.info.backend_pid]
     assert (await (await idle_outside.execute("SELECT 3")).fetchone()) == (3,)
     assert (await (await recent.execute("SELECT 4")).fetchone()) == (4,)
-    for connection in (idle_outside, recent, stalled):
+    assert (await (await someone_elses.execute("SELECT 5")).fetchone()) == (5,)
+    for connection in (idle_outside, recent, someone_elses, stalled):
         await connection.close()
 
 
