@@ -275,10 +275,13 @@ class StalledTransactions:
     Why the server's setting is not enough: its timer is armed when a transaction's statement ends (ReadyForQuery)
     and disarmed by the next message from the client, and a Flush is such a message that arms nothing again.
     psycopg's pipeline (`executemany`) sends a Flush after its closing Sync whenever it had not read every result
-    by then, which a loaded machine makes common. A process paused or cut off right after such a batch keeps its
-    locks (a lease row, the event store's table lock) for as long as it stays away, and no other process can take
-    its leases over. Every process sweeps, so the one that is still running ends the stalled session of the one
-    that is not; the rule it applies is the server's own, so no session ends that the server would have kept.
+    by then, which a loaded machine makes common. And a process stopped in the middle of a pipeline, before its
+    Sync, leaves its session active and waiting to read the rest, where no idle timer runs at all. Either way the
+    process keeps its locks (a lease row, the event store's table lock) for as long as it stays away, and no other
+    process can take its leases over. Every process sweeps, so the one that is still running ends the stalled
+    session of the one that is not. For an idle session the rule is the server's own; a session stopped in a
+    pipeline is ended after the same silence, and only once it has written (it holds an xid): a reader holds no
+    lock that another process's write waits for.
     """
 
     def __init__(self, database_url: str, idle_for: float = IDLE_TRANSACTION_TIMEOUT) -> None:
@@ -298,8 +301,11 @@ class StalledTransactions:
             "SELECT pid, left(query, 200), pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid() "
             "AND application_name = current_setting('application_name') "
-            "AND state IN ('idle in transaction', 'idle in transaction (aborted)') "
-            "AND state_change < clock_timestamp() - make_interval(secs => ?)",
+            "AND state_change < clock_timestamp() - make_interval(secs => ?) "
+            "AND (state IN ('idle in transaction', 'idle in transaction (aborted)') "
+            # Stopped in the middle of a pipeline (the server waits for the rest of it, or for its client to read
+            # the results) after writing: active, so no idle timer at all, and holding its locks.
+            "OR (state = 'active' AND wait_event IN ('ClientRead', 'ClientWrite') AND backend_xid IS NOT NULL))",
             (self.idle_for,),
         )
         ended = [(int(pid), query) for pid, query, terminated in rows if terminated]

@@ -110,3 +110,39 @@ async def test_the_started_sweep_ends_a_stalled_session_by_itself(
     with pytest.raises(psycopg.OperationalError):
         await stalled.execute("SELECT 1")
     await stalled.close()
+
+
+async def stopped_in_a_pipeline(postgres_url: str, statement: bytes) -> AsyncConnection[tuple[object, ...]]:
+    """A session that sent `statement` in a pipeline and then nothing, not even the Sync that ends the pipeline: the
+    server runs it and waits to read the rest (as a process paused during `executemany` leaves it)."""
+    connection = await silent_session(postgres_url)
+    pgconn = connection.pgconn
+    pgconn.enter_pipeline_mode()
+    pgconn.send_query_params(statement, None)
+    pgconn.send_flush_request()
+    assert pgconn.flush() == 0, "a statement this short is sent at once"
+    return connection
+
+
+async def backend_states(postgres_url: str, *pids: int) -> dict[int, str]:
+    async with await AsyncConnection.connect(postgres_url, autocommit=True) as watcher:
+        cursor = await watcher.execute("SELECT pid, state FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
+        return {int(pid): str(state) for pid, state in await cursor.fetchall()}
+
+
+async def test_a_session_stopped_in_the_middle_of_a_pipeline_after_writing_is_ended_and_a_reader_is_not(
+    postgres_url: str, sweep: StalledTransactions
+) -> None:
+    async with await AsyncConnection.connect(postgres_url, autocommit=True) as setup:
+        await setup.execute("CREATE TABLE written (n INTEGER)")
+    writer = await stopped_in_a_pipeline(postgres_url, b"INSERT INTO written VALUES (1)")
+    reader = await stopped_in_a_pipeline(postgres_url, b"SELECT 1")
+    writer_pid, reader_pid = writer.info.backend_pid, reader.info.backend_pid
+    await asyncio.sleep(IDLE_FOR * 2)
+    assert await backend_states(postgres_url, writer_pid, reader_pid) == {writer_pid: "active", reader_pid: "active"}
+
+    assert await sweep.sweep() == [writer_pid]
+    await asyncio.sleep(0.2)  # the server ends the session a moment after the signal
+    assert await backend_states(postgres_url, writer_pid, reader_pid) == {reader_pid: "active"}
+    for connection in (writer, reader):
+        await connection.close()
