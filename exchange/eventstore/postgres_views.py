@@ -268,9 +268,9 @@ def name_sessions() -> None:
 
 class StalledTransactions:
     """Ends every session of the exchange (its database, its role and its application name, see `name_sessions`)
-    that has sat idle inside a transaction for longer than IDLE_TRANSACTION_TIMEOUT, as the server's own
-    `idle_in_transaction_session_timeout` is set to for those sessions. Anyone else's sessions, such as an
-    operator's psql under the same role, are left alone.
+    that has sat idle inside a transaction, or silent in the middle of a pipeline after writing, for longer than
+    IDLE_TRANSACTION_TIMEOUT, the server's own `idle_in_transaction_session_timeout` for those sessions. Anyone
+    else's sessions, such as an operator's psql under the same role, are left alone.
 
     Why the server's setting is not enough: its timer is armed when a transaction's statement ends (ReadyForQuery)
     and disarmed by the next message from the client, and a Flush is such a message that arms nothing again.
