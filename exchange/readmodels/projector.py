@@ -29,7 +29,7 @@ from exchange.eventstore.ledger import Ledger
 from exchange.kernel.errors import UnavailableError
 from exchange.kernel.tasks import LoopWithOwnThread, cancel_and_wait
 from exchange.readmodels.leases import LeaseKeeper, LeaseLostError, fence
-from exchange.readmodels.views import ViewsConnection, track, tracked_position, tracked_positions
+from exchange.readmodels.views import ViewsConnection, track, tracked_positions
 
 log = structlog.get_logger(__name__)
 
@@ -172,12 +172,7 @@ class Projector:
 
     async def prepare(self) -> None:
         """Create the view tables if needed and read the tracked position."""
-        if self._handler.schema:
-            # executescript commits whatever transaction is open on the connection first: under the lock, that
-            # is never the batch of a follower sharing this connection.
-            async with self._writes:
-                await self._db.executescript(self._handler.schema)
-        self._prepared_at(await tracked_position(self._db, self._handler.name))
+        await Projector.prepare_together([self])
 
     @classmethod
     async def prepare_together(cls, projectors: Sequence[Projector]) -> None:
@@ -190,16 +185,15 @@ class Projector:
             raise ValueError("projectors prepared together share one connection and one lock")
         script = "\n".join(projector._handler.schema for projector in projectors if projector._handler.schema)
         if script:
+            # executescript commits whatever transaction is open on the connection first: under the lock, that
+            # is never the batch of a follower sharing this connection.
             async with writes:
                 await db.executescript(script)
         positions = await tracked_positions(db)
         for projector in projectors:
-            projector._prepared_at(positions.get(projector.name, 0))
-
-    def _prepared_at(self, position: int) -> None:
-        self.position = position
-        # The position was read again: the next tenure starts from it (and its replay).
-        self._token = None
+            projector.position = positions.get(projector.name, 0)
+            # The position was read again: the next tenure starts from it (and its replay).
+            projector._token = None
 
     async def start(self, replay: int = 0) -> None:
         """Follow the log on its own from the tracked position, or from `replay` notifications before it."""
